@@ -1,0 +1,76 @@
+// The keyed green-list scheme (KGW family: Kirchenbauer et al., ICML 2023). This is the single
+// definition of green-ness: embed/ uses it to bias logits and verify/ to score text, so the two
+// can never disagree.
+//
+// Definition (docs/METHOD.md states it in full):
+//   seed(c)      = XXH3_64bits_withSecret(c as little-endian u32 ids, S), S = HKDF(secret,
+//                  "tracemark/v1/kgw-green-list/context-hash", 192 bytes); c = previous h ids.
+//   value(c, t)  = mix32(t XOR low32(seed(c))) XOR high32(seed(c)), mix32 a bijective 32-bit mixer.
+//   green(c, t)  = value(c, t) < T, with T = round(gamma * 2^32).
+// For a secret drawn at random, value(c, t) is uniform on 32 bits for every fixed (c, t), so a text
+// written without the key is green with probability exactly T / 2^32 per distinct tuple.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "tracemark/embed/key.hpp"
+
+namespace tracemark {
+
+// One entry of a candidate array (for example after top-k): the array is not indexed by id,
+// need not be sorted and may cover any subset of the vocabulary.
+struct Candidate {
+  std::uint32_t id;
+  float logit;
+};
+
+// Immutable after construction; share one instance across threads (all methods are const and
+// touch no mutable state).
+class GreenListScheme {
+ public:
+  explicit GreenListScheme(const WatermarkKey& key);
+
+  // Seed for a context of exactly context_width() token ids (the ids just before the token).
+  std::uint64_t context_seed(std::span<const std::uint32_t> context) const noexcept;
+
+  static std::uint32_t mix32(std::uint32_t x) noexcept {
+    // "lowbias32" (C. Wellons, hash-prospector): a bijection with low avalanche bias.
+    x ^= x >> 16;
+    x *= 0x7feb352dU;
+    x ^= x >> 15;
+    x *= 0x846ca68bU;
+    x ^= x >> 16;
+    return x;
+  }
+  static std::uint32_t green_value(std::uint64_t seed, std::uint32_t token) noexcept {
+    return mix32(token ^ static_cast<std::uint32_t>(seed)) ^ static_cast<std::uint32_t>(seed >> 32);
+  }
+  bool is_green(std::uint64_t seed, std::uint32_t token) const noexcept {
+    return green_value(seed, token) < threshold_;
+  }
+
+  // Adds delta to every green entry of a logits array indexed by token id. Entries beyond the
+  // vocabulary (padding) follow the same rule, harmlessly. Vectorised (AVX2 when available).
+  void bias_logits(std::uint64_t seed, std::span<float> logits) const noexcept;
+  // Adds delta to green candidates. Throws Error(invalid_argument) for an id >= vocab_size().
+  void bias_candidates(std::uint64_t seed, std::span<Candidate> candidates) const;
+
+  std::uint32_t threshold() const noexcept { return threshold_; }
+  // The exact null probability of green: threshold / 2^32 (within 2^-33 of the key's gamma).
+  double null_green_probability() const noexcept { return static_cast<double>(threshold_) / 4294967296.0; }
+  float delta() const noexcept { return delta_; }
+  std::uint32_t context_width() const noexcept { return context_width_; }
+  std::uint32_t vocab_size() const noexcept { return vocab_size_; }
+
+ private:
+  std::vector<std::uint8_t> hash_secret_;  // 192 bytes, XXH3 custom secret
+  std::uint32_t threshold_;
+  float delta_;
+  std::uint32_t context_width_;
+  std::uint32_t vocab_size_;
+};
+
+}  // namespace tracemark

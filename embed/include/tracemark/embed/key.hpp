@@ -1,0 +1,89 @@
+// Watermark keys: a 256-bit secret plus the parameters of the scheme it drives, kept together in
+// one versioned key file (as sentencepiece keeps everything a model needs in its file), so that
+// embedding and detection can never disagree about gamma, delta, context width or vocabulary.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tracemark {
+
+inline constexpr std::string_view kGreenListSchemeName = "kgw-green-list";
+inline constexpr std::uint32_t kGreenListSchemeVersion = 1;
+inline constexpr std::uint32_t kKeyFileVersion = 1;
+
+// Which tokenizer the token ids of this key refer to (name and SHA-256 of its vocabulary).
+struct TokenizerBinding {
+  std::string name;
+  std::string vocab_sha256;  // 64 lowercase hex digits
+  bool operator==(const TokenizerBinding&) const = default;
+};
+
+// Parameters of the keyed green-list scheme. Valid ranges are enforced by validate().
+struct SchemeParams {
+  std::string scheme{kGreenListSchemeName};
+  std::uint32_t scheme_version = kGreenListSchemeVersion;
+  double gamma = 0.25;               // green fraction of the vocabulary, in (0, 1)
+  double delta = 2.0;                // logit bias added to green tokens, in [0, 64]
+  std::uint32_t context_width = 2;   // h: previous tokens that seed the split, 0..16 (0 = one fixed list)
+  std::uint32_t vocab_size = 0;      // token ids are 0..vocab_size-1; 1..2^31
+  std::optional<TokenizerBinding> tokenizer;
+
+  // Throws Error(invalid_argument) naming the offending parameter and its valid range.
+  void validate() const;
+  bool operator==(const SchemeParams&) const = default;
+};
+
+using SecretBytes = std::array<std::uint8_t, 32>;
+
+// A secret and its parameters. Immutable after construction; safe to share across threads.
+// The secret is wiped from memory on destruction and never appears in any text this class makes
+// other than the key file itself.
+class WatermarkKey {
+ public:
+  // A fresh secret from OpenSSL's CSPRNG; created time is now (UTC).
+  static WatermarkKey generate(SchemeParams params);
+  // A key with a given secret, for known-answer tests and re-loading.
+  static WatermarkKey from_secret(const SecretBytes& secret, SchemeParams params, std::string created_utc);
+  // Reads and checks a key file: refuses files readable by group or others, unknown versions,
+  // parameters out of range, and a key_id or commitment that does not match the secret.
+  static WatermarkKey load(const std::filesystem::path& path);
+
+  WatermarkKey(const WatermarkKey&) = default;
+  WatermarkKey& operator=(const WatermarkKey&) = default;
+  ~WatermarkKey();
+
+  // Writes the key file with mode 0600, atomically; refuses to replace an existing file unless
+  // overwrite is true.
+  void save(const std::filesystem::path& path, bool overwrite) const;
+
+  const SchemeParams& params() const noexcept { return params_; }
+  const std::string& key_id() const noexcept { return key_id_; }
+  const std::string& created_utc() const noexcept { return created_utc_; }
+
+  // Public commitment: SHA-256 over a domain-separated encoding of the secret and parameters
+  // (docs/METHOD.md gives the byte layout). Publishing it reveals nothing about the secret.
+  std::string commitment_hex() const;
+
+  // HKDF-SHA256 sub-key for one purpose; purposes are distinct strings, so sub-keys are
+  // independent and the secret itself is never used directly.
+  std::vector<std::uint8_t> derive_subkey(std::string_view purpose, std::size_t length) const;
+
+  // Everything but the secret, as pretty JSON (for `key show`, reports and bundles).
+  std::string public_json() const;
+
+ private:
+  WatermarkKey(const SecretBytes& secret, SchemeParams params, std::string created_utc);
+
+  SecretBytes secret_{};
+  SchemeParams params_;
+  std::string created_utc_;
+  std::string key_id_;
+};
+
+}  // namespace tracemark

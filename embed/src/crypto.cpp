@@ -1,0 +1,89 @@
+#include "crypto.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include <memory>
+
+#include "tracemark/error.hpp"
+
+namespace tracemark::crypto {
+namespace {
+
+// Salt for every HKDF extraction in tracemark (RFC 5869 section 3.1: a fixed, public salt is fine).
+constexpr std::string_view kHkdfSalt = "tracemark/hkdf-salt/v1";
+
+}  // namespace
+
+std::vector<std::uint8_t> sha256(std::span<const std::uint8_t> data) {
+  std::vector<std::uint8_t> digest(32);
+  unsigned int length = 0;
+  if (EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1 || length != 32) {
+    throw Error(ErrorCode::internal, "OpenSSL SHA-256 failed");
+  }
+  return digest;
+}
+
+std::vector<std::uint8_t> hkdf_sha256(std::span<const std::uint8_t> secret, std::string_view info,
+                                      std::size_t length) {
+  std::unique_ptr<EVP_KDF, decltype(&EVP_KDF_free)> kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr), EVP_KDF_free);
+  if (!kdf) throw Error(ErrorCode::internal, "OpenSSL has no HKDF implementation");
+  std::unique_ptr<EVP_KDF_CTX, decltype(&EVP_KDF_CTX_free)> ctx(EVP_KDF_CTX_new(kdf.get()), EVP_KDF_CTX_free);
+  if (!ctx) throw Error(ErrorCode::internal, "OpenSSL HKDF context allocation failed");
+  char digest_name[] = "SHA256";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string("digest", digest_name, 0),
+      OSSL_PARAM_construct_octet_string("key", const_cast<std::uint8_t*>(secret.data()), secret.size()),
+      OSSL_PARAM_construct_octet_string("salt", const_cast<char*>(kHkdfSalt.data()), kHkdfSalt.size()),
+      OSSL_PARAM_construct_octet_string("info", const_cast<char*>(info.data()), info.size()),
+      OSSL_PARAM_construct_end(),
+  };
+  std::vector<std::uint8_t> out(length);
+  if (EVP_KDF_derive(ctx.get(), out.data(), out.size(), params) != 1) {
+    throw Error(ErrorCode::internal, "OpenSSL HKDF derivation failed");
+  }
+  return out;
+}
+
+void random_bytes(std::span<std::uint8_t> out) {
+  if (RAND_priv_bytes(out.data(), static_cast<int>(out.size())) != 1) {
+    throw Error(ErrorCode::internal, "OpenSSL's random generator failed; no key was made");
+  }
+}
+
+void cleanse(std::span<std::uint8_t> bytes) noexcept { OPENSSL_cleanse(bytes.data(), bytes.size()); }
+
+std::string to_hex(std::span<const std::uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (std::uint8_t b : bytes) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 0xF]);
+  }
+  return out;
+}
+
+bool from_hex(std::string_view hex, std::vector<std::uint8_t>& out) {
+  if (hex.size() % 2 != 0) return false;
+  auto value = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  out.clear();
+  out.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    int high = value(hex[i]);
+    int low = value(hex[i + 1]);
+    if (high < 0 || low < 0) return false;
+    out.push_back(static_cast<std::uint8_t>(high * 16 + low));
+  }
+  return true;
+}
+
+}  // namespace tracemark::crypto

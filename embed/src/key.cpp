@@ -1,0 +1,288 @@
+#include "tracemark/embed/key.hpp"
+
+#include <sys/stat.h>
+
+#include <bit>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "crypto.hpp"
+#include "tracemark/atomic_file.hpp"
+#include "tracemark/error.hpp"
+
+namespace tracemark {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr std::string_view kKeyFileFormat = "tracemark-key";
+constexpr std::string_view kCommitmentDomain = "tracemark/v1/key-commitment";
+constexpr std::string_view kKeyIdPurpose = "tracemark/v1/key-id";
+
+void append_u32(std::vector<std::uint8_t>& out, std::uint32_t value) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(value >> shift));
+}
+void append_u64(std::vector<std::uint8_t>& out, std::uint64_t value) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(value >> shift));
+}
+void append_string(std::vector<std::uint8_t>& out, std::string_view text) {
+  append_u32(out, static_cast<std::uint32_t>(text.size()));
+  out.insert(out.end(), text.begin(), text.end());
+}
+
+std::string now_utc() {
+  std::time_t now = std::time(nullptr);
+  std::tm parts{};
+  gmtime_r(&now, &parts);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return buffer;
+}
+
+bool is_lower_hex(std::string_view text) {
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+Json params_to_json(const SchemeParams& params) {
+  Json scheme = {{"name", params.scheme},
+                 {"version", params.scheme_version},
+                 {"gamma", params.gamma},
+                 {"delta", params.delta},
+                 {"context_width", params.context_width},
+                 {"vocab_size", params.vocab_size}};
+  Json tokenizer = nullptr;
+  if (params.tokenizer) tokenizer = {{"name", params.tokenizer->name}, {"vocab_sha256", params.tokenizer->vocab_sha256}};
+  return {{"scheme", scheme}, {"tokenizer", tokenizer}};
+}
+
+// Reads one typed field of the key file, or throws naming the file and the field.
+class KeyFileReader {
+ public:
+  explicit KeyFileReader(const std::filesystem::path& path) : path_(path) {}
+
+  [[noreturn]] void fail(ErrorCode code, const std::string& what) const {
+    throw Error(code, "key file " + path_.string() + ": " + what);
+  }
+  const Json& field(const Json& object, const std::string& name, const std::string& where) const {
+    if (!object.is_object() || !object.contains(name)) fail(ErrorCode::invalid_input, "field '" + where + "' is missing");
+    return object.at(name);
+  }
+  std::string string_field(const Json& object, const std::string& name, const std::string& where) const {
+    const Json& value = field(object, name, where);
+    if (!value.is_string()) fail(ErrorCode::invalid_input, "field '" + where + "' must be a string");
+    return value.get<std::string>();
+  }
+  double number_field(const Json& object, const std::string& name, const std::string& where) const {
+    const Json& value = field(object, name, where);
+    if (!value.is_number()) fail(ErrorCode::invalid_input, "field '" + where + "' must be a number");
+    return value.get<double>();
+  }
+  std::uint32_t uint_field(const Json& object, const std::string& name, const std::string& where) const {
+    const Json& value = field(object, name, where);
+    if (!value.is_number_unsigned() || value.get<std::uint64_t>() > 0xFFFFFFFFull) {
+      fail(ErrorCode::invalid_input, "field '" + where + "' must be an unsigned 32-bit integer");
+    }
+    return value.get<std::uint32_t>();
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace
+
+void SchemeParams::validate() const {
+  if (scheme != kGreenListSchemeName) {
+    throw Error(ErrorCode::unsupported, "unknown scheme '" + scheme + "'; this build knows '" +
+                                            std::string(kGreenListSchemeName) + "'");
+  }
+  if (scheme_version != kGreenListSchemeVersion) {
+    throw Error(ErrorCode::unsupported, "scheme version " + std::to_string(scheme_version) +
+                                            " is not supported by this build (it knows version " +
+                                            std::to_string(kGreenListSchemeVersion) + "); upgrade tracemark");
+  }
+  // The green threshold is round(gamma * 2^32); it must leave at least one value on each side.
+  if (!(gamma > 0.0 && gamma < 1.0) || std::isnan(gamma) || std::round(gamma * 4294967296.0) < 1.0 ||
+      std::round(gamma * 4294967296.0) > 4294967295.0) {
+    throw Error(ErrorCode::invalid_argument, "gamma must be strictly between 0 and 1 (got " + std::to_string(gamma) + ")");
+  }
+  if (!(delta >= 0.0 && delta <= 64.0)) {
+    throw Error(ErrorCode::invalid_argument, "delta must be between 0 and 64 (got " + std::to_string(delta) + ")");
+  }
+  if (context_width > 16) {
+    throw Error(ErrorCode::invalid_argument, "context width must be between 0 and 16 (got " +
+                                                 std::to_string(context_width) + ")");
+  }
+  if (vocab_size < 1 || vocab_size > (1u << 31)) {
+    throw Error(ErrorCode::invalid_argument, "vocabulary size must be between 1 and 2^31 (got " +
+                                                 std::to_string(vocab_size) + ")");
+  }
+  if (tokenizer) {
+    if (tokenizer->name.empty()) throw Error(ErrorCode::invalid_argument, "tokenizer name must not be empty");
+    if (tokenizer->vocab_sha256.size() != 64 || !is_lower_hex(tokenizer->vocab_sha256)) {
+      throw Error(ErrorCode::invalid_argument, "tokenizer vocab_sha256 must be 64 lowercase hex digits");
+    }
+  }
+}
+
+WatermarkKey::WatermarkKey(const SecretBytes& secret, SchemeParams params, std::string created_utc)
+    : secret_(secret), params_(std::move(params)), created_utc_(std::move(created_utc)) {
+  params_.validate();
+  key_id_ = "tmk_" + crypto::to_hex(derive_subkey(kKeyIdPurpose, 8));
+}
+
+WatermarkKey::~WatermarkKey() { crypto::cleanse(secret_); }
+
+WatermarkKey WatermarkKey::generate(SchemeParams params) {
+  params.validate();
+  SecretBytes secret{};
+  crypto::random_bytes(secret);
+  WatermarkKey key(secret, std::move(params), now_utc());
+  crypto::cleanse(secret);
+  return key;
+}
+
+WatermarkKey WatermarkKey::from_secret(const SecretBytes& secret, SchemeParams params, std::string created_utc) {
+  return WatermarkKey(secret, std::move(params), std::move(created_utc));
+}
+
+std::vector<std::uint8_t> WatermarkKey::derive_subkey(std::string_view purpose, std::size_t length) const {
+  return crypto::hkdf_sha256(secret_, purpose, length);
+}
+
+std::string WatermarkKey::commitment_hex() const {
+  // Layout (all integers big-endian; docs/METHOD.md): domain, 0x00, secret, scheme name,
+  // scheme version, gamma and delta as IEEE-754 binary64 bits, context width, vocabulary size,
+  // then 0x00, or 0x01 followed by the tokenizer name and vocabulary digest.
+  std::vector<std::uint8_t> message(kCommitmentDomain.begin(), kCommitmentDomain.end());
+  message.push_back(0);
+  message.insert(message.end(), secret_.begin(), secret_.end());
+  append_string(message, params_.scheme);
+  append_u32(message, params_.scheme_version);
+  append_u64(message, std::bit_cast<std::uint64_t>(params_.gamma));
+  append_u64(message, std::bit_cast<std::uint64_t>(params_.delta));
+  append_u32(message, params_.context_width);
+  append_u32(message, params_.vocab_size);
+  if (params_.tokenizer) {
+    message.push_back(1);
+    append_string(message, params_.tokenizer->name);
+    append_string(message, params_.tokenizer->vocab_sha256);
+  } else {
+    message.push_back(0);
+  }
+  std::string hex = crypto::to_hex(crypto::sha256(message));
+  crypto::cleanse(message);
+  return hex;
+}
+
+std::string WatermarkKey::public_json() const {
+  Json description = params_to_json(params_);
+  description["format"] = kKeyFileFormat;
+  description["format_version"] = kKeyFileVersion;
+  description["key_id"] = key_id_;
+  description["created"] = created_utc_;
+  description["commitment"] = "sha256:" + commitment_hex();
+  return description.dump(2);
+}
+
+void WatermarkKey::save(const std::filesystem::path& path, bool overwrite) const {
+  Json file = Json::parse(public_json());
+  file["secret"] = crypto::to_hex(secret_);
+  std::string text = file.dump(2) + "\n";
+  write_file_atomically(path, text, 0600, overwrite);
+  crypto::cleanse({reinterpret_cast<std::uint8_t*>(text.data()), text.size()});
+}
+
+WatermarkKey WatermarkKey::load(const std::filesystem::path& path) {
+  KeyFileReader reader(path);
+  struct stat info{};
+  if (::stat(path.c_str(), &info) != 0) {
+    throw Error(ErrorCode::io, "key file " + path.string() + " cannot be read: " + std::strerror(errno) +
+                                   "; make one with `tracemark keygen --out " + path.string() + "`");
+  }
+  if ((info.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
+    throw Error(ErrorCode::permission, "key file " + path.string() + " is readable or writable by group or others (mode " +
+                                           mode + "); a key is a secret: run `chmod 600 " + path.string() + "`");
+  }
+  std::ifstream stream(path, std::ios::binary);
+  if (!stream) throw Error(ErrorCode::io, "key file " + path.string() + " cannot be opened for reading");
+  std::stringstream content;
+  content << stream.rdbuf();
+  std::string text = content.str();
+
+  Json file;
+  try {
+    file = Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    crypto::cleanse({reinterpret_cast<std::uint8_t*>(text.data()), text.size()});
+    reader.fail(ErrorCode::invalid_input, "not valid JSON at byte " + std::to_string(e.byte) +
+                                              "; is this a tracemark key file (made by `tracemark keygen`)?");
+  }
+  crypto::cleanse({reinterpret_cast<std::uint8_t*>(text.data()), text.size()});
+  if (!file.is_object()) reader.fail(ErrorCode::invalid_input, "expected a JSON object");
+
+  if (reader.string_field(file, "format", "format") != kKeyFileFormat) {
+    reader.fail(ErrorCode::invalid_input, "field 'format' is not '" + std::string(kKeyFileFormat) + "'");
+  }
+  std::uint32_t version = reader.uint_field(file, "format_version", "format_version");
+  if (version != kKeyFileVersion) {
+    reader.fail(ErrorCode::unsupported, "key file version " + std::to_string(version) +
+                                            " is not supported by this build (it reads version " +
+                                            std::to_string(kKeyFileVersion) + "); upgrade tracemark");
+  }
+
+  SchemeParams params;
+  const Json& scheme = reader.field(file, "scheme", "scheme");
+  params.scheme = reader.string_field(scheme, "name", "scheme.name");
+  params.scheme_version = reader.uint_field(scheme, "version", "scheme.version");
+  params.gamma = reader.number_field(scheme, "gamma", "scheme.gamma");
+  params.delta = reader.number_field(scheme, "delta", "scheme.delta");
+  params.context_width = reader.uint_field(scheme, "context_width", "scheme.context_width");
+  params.vocab_size = reader.uint_field(scheme, "vocab_size", "scheme.vocab_size");
+  const Json& tokenizer = reader.field(file, "tokenizer", "tokenizer");
+  if (!tokenizer.is_null()) {
+    params.tokenizer = TokenizerBinding{reader.string_field(tokenizer, "name", "tokenizer.name"),
+                                        reader.string_field(tokenizer, "vocab_sha256", "tokenizer.vocab_sha256")};
+  }
+  try {
+    params.validate();
+  } catch (const Error& e) {
+    reader.fail(e.code(), e.what());
+  }
+
+  std::vector<std::uint8_t> secret_bytes;
+  std::string secret_hex = reader.string_field(file, "secret", "secret");
+  if (secret_hex.size() != 64 || !crypto::from_hex(secret_hex, secret_bytes)) {
+    crypto::cleanse({reinterpret_cast<std::uint8_t*>(secret_hex.data()), secret_hex.size()});
+    reader.fail(ErrorCode::invalid_input, "field 'secret' must be 64 hex digits");
+  }
+  crypto::cleanse({reinterpret_cast<std::uint8_t*>(secret_hex.data()), secret_hex.size()});
+  file["secret"] = nullptr;
+  SecretBytes secret{};
+  std::copy(secret_bytes.begin(), secret_bytes.end(), secret.begin());
+  crypto::cleanse(secret_bytes);
+
+  WatermarkKey key(secret, std::move(params), reader.string_field(file, "created", "created"));
+  crypto::cleanse(secret);
+  if (reader.string_field(file, "key_id", "key_id") != key.key_id()) {
+    reader.fail(ErrorCode::invalid_input, "key_id does not match the secret; the file was edited or corrupted");
+  }
+  if (reader.string_field(file, "commitment", "commitment") != "sha256:" + key.commitment_hex()) {
+    reader.fail(ErrorCode::invalid_input,
+                "commitment does not match the secret and parameters; the file was edited or corrupted");
+  }
+  return key;
+}
+
+}  // namespace tracemark

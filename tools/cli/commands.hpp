@@ -1,0 +1,14 @@
+// Each subcommand lives in its own file and registers itself on the root CLI11 app. Commands parse
+// options into a struct and call only the public library API.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace tracemark::cli {
+
+void add_keygen_command(CLI::App& app);
+void add_key_command(CLI::App& app);
+void add_detect_command(CLI::App& app);
+void add_synth_command(CLI::App& app);
+
+}  // namespace tracemark::cli

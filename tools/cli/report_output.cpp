@@ -1,0 +1,21 @@
+#include "report_output.hpp"
+
+namespace tracemark::cli {
+
+std::string result_json_line(nlohmann::ordered_json head, const ScoreCounts& counts, const BinomialTest& test) {
+  head["tokens"] = counts.tokens;
+  head["scored"] = counts.scored;
+  head["green"] = counts.green;
+  head["gamma"] = test.gamma;
+  head["z"] = test.z;
+  head["log10_p"] = test.log10_p;
+  head["skipped_prefix"] = counts.skipped_prefix;
+  head["skipped_repeated_context"] = counts.skipped_repeated_context;
+  head["skipped_repeated_tuple"] = counts.skipped_repeated_tuple;
+  std::string text = head.dump();
+  text.pop_back();  // the closing brace; p_value goes in as a raw number literal
+  text += ",\"p_value\":" + format_p_value(test.log10_p) + "}";
+  return text;
+}
+
+}  // namespace tracemark::cli

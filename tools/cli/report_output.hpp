@@ -1,0 +1,16 @@
+// Shared output helpers for commands that print test results.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tracemark/verify/binomial.hpp"
+#include "tracemark/verify/green_list_detector.hpp"
+
+namespace tracemark::cli {
+
+// One JSON line with the counts and the test. p_value is written from log10_p so that it is never
+// printed as 0, even below the smallest double (JSON numbers have no range limit).
+std::string result_json_line(nlohmann::ordered_json head, const ScoreCounts& counts, const BinomialTest& test);
+
+}  // namespace tracemark::cli

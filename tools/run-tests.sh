@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs the whole test suite twice: a Release build and an AddressSanitizer + UndefinedBehaviorSanitizer
+# build. Expects tools/setup.sh to have run (the README's test command runs both).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake --build build/release -j "$jobs"
+(cd build/release && ctest --output-on-failure -j "$jobs")
+
+cmake -S . -B build/sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRACEMARK_SANITIZE=ON
+cmake --build build/sanitize -j "$jobs"
+(cd build/sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j "$jobs")

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything tracemark needs on Debian 12 (as root), then builds the Release tree.
+# Idempotent: packages already present are skipped; apt-get update runs only when something is
+# missing. Usage: tools/setup.sh [--no-build]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libssl-dev libicu-dev libcli11-dev libxxhash-dev nlohmann-json3-dev zlib1g-dev libpcre2-dev
+  libgtest-dev libgmock-dev libmpfr-dev libgmp-dev
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: missing Debian packages and not root; run as root: apt-get install ${missing[*]}" >&2
+    exit 2
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  apt-get install -y --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all Debian packages present"
+fi
+
+if [[ "${1:-}" != "--no-build" ]]; then
+  cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release
+  cmake --build build/release
+fi

@@ -1,0 +1,49 @@
+// Reading JSON-lines input files record by record, with positions for error messages.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace tracemark {
+
+struct JsonlRecord {
+  std::uint64_t line = 0;         // 1-based line number
+  std::uint64_t byte_offset = 0;  // offset of the line's first byte in the file
+  nlohmann::json value;
+};
+
+// Reads one file; blank lines are skipped. Not thread-safe.
+class JsonlReader {
+ public:
+  // "-" reads standard input. Throws Error(io) when the file cannot be opened.
+  explicit JsonlReader(const std::filesystem::path& path);
+
+  // Reads the next record; returns false at the end. Throws Error(invalid_input) naming the file,
+  // line and byte offset for a line that is not valid JSON.
+  bool next(JsonlRecord& record);
+
+  const std::string& name() const noexcept { return name_; }
+  // "FILE line N" for messages about a record.
+  std::string where(const JsonlRecord& record) const;
+
+ private:
+  std::string name_;
+  std::ifstream file_;
+  std::istream* stream_ = nullptr;
+  std::string line_;
+  std::uint64_t line_number_ = 0;
+  std::uint64_t offset_ = 0;
+};
+
+// The record's "id" when present (string or number, as written), else its line number.
+nlohmann::json record_id(const JsonlRecord& record);
+
+// The record's "tokens" array as ids. Throws Error(invalid_input) with the reader's position when
+// the field is missing or holds anything but integers in [0, 2^32).
+std::vector<std::uint32_t> record_tokens(const JsonlReader& reader, const JsonlRecord& record);
+
+}  // namespace tracemark

@@ -1,0 +1,85 @@
+#include "tracemark/verify/green_list_detector.hpp"
+
+#include <string>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "tracemark/error.hpp"
+
+namespace tracemark {
+
+ScoreCounts& ScoreCounts::operator+=(const ScoreCounts& other) {
+  tokens += other.tokens;
+  skipped_prefix += other.skipped_prefix;
+  skipped_repeated_context += other.skipped_repeated_context;
+  skipped_repeated_tuple += other.skipped_repeated_tuple;
+  scored += other.scored;
+  green += other.green;
+  return *this;
+}
+
+std::uint64_t tuple_fingerprint(std::span<const std::uint32_t> context, std::uint32_t token) noexcept {
+  std::uint8_t bytes[4 * 17];
+  std::size_t length = 0;
+  auto put = [&](std::uint32_t id) {
+    bytes[length++] = static_cast<std::uint8_t>(id);
+    bytes[length++] = static_cast<std::uint8_t>(id >> 8);
+    bytes[length++] = static_cast<std::uint8_t>(id >> 16);
+    bytes[length++] = static_cast<std::uint8_t>(id >> 24);
+  };
+  for (std::uint32_t id : context.first(std::min<std::size_t>(context.size(), 16))) put(id);
+  put(token);
+  return XXH3_64bits(bytes, length);
+}
+
+GreenListDetector::GreenListDetector(std::shared_ptr<const GreenListScheme> scheme) : scheme_(std::move(scheme)) {
+  if (!scheme_) throw Error(ErrorCode::invalid_argument, "GreenListDetector needs a scheme");
+}
+
+ScoreCounts GreenListDetector::add_document(std::span<const std::uint32_t> tokens) {
+  const std::size_t width = scheme_->context_width();
+  const std::uint32_t vocab = scheme_->vocab_size();
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] >= vocab) {
+      throw Error(ErrorCode::invalid_input, "token id " + std::to_string(tokens[i]) + " at position " +
+                                                std::to_string(i) + " is outside the key's vocabulary (size " +
+                                                std::to_string(vocab) + ")");
+    }
+  }
+  ScoreCounts document;
+  ScoreCounts pooled_delta;
+  document.tokens = pooled_delta.tokens = tokens.size();
+  const std::size_t prefix = std::min(width, tokens.size());
+  document.skipped_prefix = pooled_delta.skipped_prefix = prefix;
+
+  TupleSet document_tuples;
+  std::unordered_set<std::uint64_t> seen_contexts;  // mirrors WatermarkProcessor's rule
+  for (std::size_t i = prefix; i < tokens.size(); ++i) {
+    const auto context = tokens.subspan(i - width, width);
+    const std::uint64_t seed = scheme_->context_seed(context);
+    if (width > 0 && !seen_contexts.insert(seed).second) {
+      ++document.skipped_repeated_context;
+      ++pooled_delta.skipped_repeated_context;
+      continue;
+    }
+    const std::uint64_t fingerprint = tuple_fingerprint(context, tokens[i]);
+    const bool green = scheme_->is_green(seed, tokens[i]);
+    if (document_tuples.insert(fingerprint)) {
+      ++document.scored;
+      document.green += green;
+    } else {
+      ++document.skipped_repeated_tuple;
+    }
+    if (pooled_tuples_.insert(fingerprint)) {
+      ++pooled_delta.scored;
+      pooled_delta.green += green;
+    } else {
+      ++pooled_delta.skipped_repeated_tuple;
+    }
+  }
+  pooled_ += pooled_delta;
+  return document;
+}
+
+}  // namespace tracemark
