@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git python3
   libssl-dev libicu-dev libcli11-dev libxxhash-dev nlohmann-json3-dev zlib1g-dev libpcre2-dev
   libgtest-dev libgmock-dev libmpfr-dev libgmp-dev
 )

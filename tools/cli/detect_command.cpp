@@ -33,10 +33,14 @@ void run_detect(const DetectOptions& options) {
   GreenListDetector detector(std::make_shared<const GreenListScheme>(key));
   JsonlReader reader(options.input);
 
-  // Results are buffered per record and printed as they come; an input error stops the run with
-  // exit status 2 and the table so far is not a result (the error says so).
+  // Rows are collected and printed only when the whole input was read: an input error (exit 2)
+  // leaves no partial table that could be mistaken for a result.
+  std::string rows;
   if (!options.json) {
-    std::printf("%-16s %8s %8s %8s %8s %8s  %s\n", "id", "tokens", "scored", "green", "green%", "z", "p-value");
+    char header[128];
+    std::snprintf(header, sizeof header, "%-16s %8s %8s %8s %8s %8s  %s\n", "id", "tokens", "scored", "green", "green%",
+                  "z", "p-value");
+    rows += header;
   }
   JsonlRecord record;
   std::uint64_t records = 0;
@@ -53,11 +57,12 @@ void run_detect(const DetectOptions& options) {
     const BinomialTest test = detector.test(counts);
     const nlohmann::json id = record_id(record);
     if (options.json) {
-      std::cout << result_json_line({{"id", id}}, counts, test) << "\n";
+      rows += result_json_line({{"id", id}}, counts, test) + "\n";
     } else {
-      std::cout << table_row(id.is_string() ? id.get<std::string>() : id.dump(), counts, test) << "\n";
+      rows += table_row(id.is_string() ? id.get<std::string>() : id.dump(), counts, test) + "\n";
     }
   }
+  std::cout << rows;
   const BinomialTest pooled = detector.test(detector.pooled());
   if (options.json) {
     std::cout << result_json_line({{"summary", true}, {"key_id", key.key_id()}, {"records", records}},

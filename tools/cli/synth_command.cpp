@@ -20,7 +20,7 @@ struct SynthOptions {
   std::size_t count = 100;
   std::size_t length = 200;
   std::uint32_t vocab_size = 32000;
-  double zipf_exponent = 1.6;
+  double zipf_exponent = 2.0;
   std::uint64_t seed = 1;
   bool force = false;
 };

@@ -14,7 +14,7 @@ namespace tracemark {
 
 struct SyntheticModelOptions {
   std::uint32_t vocab_size = 32000;
-  double zipf_exponent = 1.6;  // larger: lower entropy. 1.6 gives about 2.2 nats per token at V = 32000
+  double zipf_exponent = 2.0;  // larger: lower entropy; 2.0 gives about 2.5 nats per token at V = 32000
   std::uint64_t model_seed = 1;
 };
 

@@ -1,0 +1,62 @@
+// Helpers shared by the unit tests: fixed keys, golden files and temporary folders.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+
+#include "tracemark/embed/key.hpp"
+
+namespace tracemark::testing {
+
+inline nlohmann::json load_golden(const std::string& name) {
+  std::ifstream file(std::filesystem::path(TRACEMARK_TEST_DATA) / name);
+  EXPECT_TRUE(file.good()) << "missing golden file " << name;
+  return nlohmann::json::parse(file);
+}
+
+// The key of the golden vectors: secret bytes 0x00..0x1f.
+inline WatermarkKey golden_key(SchemeParams params) {
+  SecretBytes secret{};
+  for (std::size_t i = 0; i < secret.size(); ++i) secret[i] = static_cast<std::uint8_t>(i);
+  return WatermarkKey::from_secret(secret, params, "2026-01-01T00:00:00Z");
+}
+
+inline SchemeParams params_with(double gamma, double delta, std::uint32_t width, std::uint32_t vocab) {
+  SchemeParams params;
+  params.gamma = gamma;
+  params.delta = delta;
+  params.context_width = width;
+  params.vocab_size = vocab;
+  return params;
+}
+
+// A fresh folder under the system temp dir, removed at the end of the test.
+class TemporaryFolder {
+ public:
+  TemporaryFolder() {
+    std::random_device device;
+    path_ = std::filesystem::temp_directory_path() / ("tracemark-test-" + std::to_string(device()) + std::to_string(device()));
+    std::filesystem::create_directories(path_);
+  }
+  ~TemporaryFolder() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Every randomized test prints its seed, so a failure can be replayed.
+inline std::uint64_t announce_seed(std::uint64_t seed) {
+  std::cout << "[ seed ] " << seed << "\n";
+  return seed;
+}
+
+}  // namespace tracemark::testing
