@@ -148,7 +148,7 @@ double attainable_size(std::uint64_t n, double gamma, double alpha) {
 
 TEST(GreenListDetector, NullCalibrationOnRandomSequences) {
   // 2,000 random 200-token sequences. The check: the number with p < 0.01 lies in the 99%
-  // binomial interval around 1% of 2,000, [10, 32] (P(X <= 9) = 0.0046, P(X >= 33) = 0.0048 for
+  // binomial interval around 1% of 2,000, [10, 32] (P(X <= 9) = 0.0048, P(X >= 33) = 0.0045 for
   // X ~ Binomial(2000, 0.01)). The sharper check: at 0.01 and 0.05 the count is within 3.3
   // standard deviations of its exact expectation (the attainable sizes summed over sequences).
   auto scheme = make_scheme(0.25, 2.0, 2, 32000);
