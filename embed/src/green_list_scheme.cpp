@@ -4,7 +4,6 @@
 #include <cstring>
 #include <string>
 
-#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "tracemark/error.hpp"

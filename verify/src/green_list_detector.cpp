@@ -2,7 +2,6 @@
 
 #include <string>
 
-#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "tracemark/error.hpp"
