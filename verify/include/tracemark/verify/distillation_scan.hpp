@@ -1,0 +1,115 @@
+// The distillation scan: was a suspect model trained on text watermarked with our key?
+//
+// The suspect's responses are pooled into one stream and every distinct (context, token) tuple is
+// scored once (Sander et al., "Watermarking Makes Language Models Radioactive", NeurIPS 2024).
+// Two optional filters raise power without touching validity, because each decides from the
+// suspect's text and our own logs, never from the colour of the suspect's tuple:
+//   - prompt windows: a tuple that occurs in the prompt of its response is not scored (prompts may
+//     themselves be watermarked text, and a suspect that copies them would look radioactive);
+//   - reference contexts: with our served responses believed harvested (an audit log), only tuples
+//     whose CONTEXT occurs in that log are scored, optionally only its N most frequent contexts.
+//     Selecting on contexts is valid: the green list of a context depends only on the key and that
+//     context, while whether a context occurs in our log depends on the green lists of the contexts
+//     before it. Selecting on our logged (context, token) tuples would not be valid.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "tracemark/embed/green_list_scheme.hpp"
+#include "tracemark/verify/binomial.hpp"
+#include "tracemark/verify/green_list_detector.hpp"
+#include "tracemark/verify/interval.hpp"
+
+namespace tracemark {
+
+// Where the suspect's tokens went. tokens = skipped_prefix + skipped_repeated_tuple +
+// skipped_prompt_window + skipped_filter + scored.
+struct ScanCounts {
+  std::uint64_t responses = 0;
+  std::uint64_t tokens = 0;
+  std::uint64_t skipped_prefix = 0;         // first h tokens of a response
+  std::uint64_t skipped_repeated_tuple = 0;  // tuple already scored (anywhere in the scan)
+  std::uint64_t skipped_prompt_window = 0;   // tuple occurs in the response's prompt
+  std::uint64_t skipped_filter = 0;          // context not among the reference log's contexts
+  std::uint64_t scored = 0;
+  std::uint64_t green = 0;
+};
+
+// Contexts of width h seen in our own served responses, with how often each occurs.
+// Not thread-safe while being built; immutable (and shareable) once finished.
+class ReferenceContexts {
+ public:
+  explicit ReferenceContexts(std::uint32_t context_width) : width_(context_width) {}
+  void add_response(std::span<const std::uint32_t> tokens);
+  // Keeps only the n most frequent contexts (ties broken by fingerprint, so the choice is
+  // deterministic). n = 0 keeps all.
+  void keep_most_frequent(std::size_t n);
+  bool contains(std::span<const std::uint32_t> context) const;
+  std::size_t size() const noexcept { return counts_.size(); }
+  std::uint64_t responses() const noexcept { return responses_; }
+  std::uint32_t context_width() const noexcept { return width_; }
+
+ private:
+  std::uint32_t width_;
+  std::uint64_t responses_ = 0;
+  std::unordered_map<std::uint64_t, std::uint64_t> counts_;  // context fingerprint -> occurrences
+};
+
+// Fingerprint of a context alone (unkeyed), as used by ReferenceContexts.
+std::uint64_t context_fingerprint(std::span<const std::uint32_t> context) noexcept;
+
+struct ScanSettings {
+  double confidence = 0.95;   // for the effect-size interval
+  double target_p = 1e-6;     // for "tokens needed to reach p < target"
+};
+
+// The result for one key, with every figure a report needs.
+struct KeyScanResult {
+  std::string key_id;
+  ScanCounts counts;
+  BinomialTest test;            // raw (unadjusted) one-sided exact binomial test
+  double holm_log10_p = 0;      // after Holm's correction over every key scanned
+  double green_rate = 0;        // green / scored (0 when nothing scored)
+  double effect = 0;            // green_rate - gamma
+  RateInterval effect_interval; // Clopper-Pearson interval of the rate, minus gamma
+  // Further suspect tokens that would be needed to reach p < target_p at the observed rate, if the
+  // rate stayed as observed and tokens kept being scored at the observed ratio. nullopt when the
+  // observed rate is not above gamma.
+  std::optional<std::uint64_t> further_tokens_needed;
+};
+
+// One scan over one suspect, for one or more keys. Not thread-safe; keys and filters are shared
+// and immutable.
+class DistillationScan {
+ public:
+  struct KeyEntry {
+    std::string key_id;
+    std::shared_ptr<const GreenListScheme> scheme;
+    std::shared_ptr<const ReferenceContexts> filter;  // may be null: no filter
+  };
+
+  explicit DistillationScan(std::vector<KeyEntry> keys);
+
+  // Adds one response (and the prompt that produced it, possibly empty). Throws
+  // Error(invalid_input) for a token id outside a key's vocabulary (message gives the position).
+  void add_response(std::span<const std::uint32_t> response, std::span<const std::uint32_t> prompt);
+
+  std::vector<KeyScanResult> results(const ScanSettings& settings) const;
+
+ private:
+  struct KeyState {
+    KeyEntry entry;
+    TupleSet tuples;
+    ScanCounts counts;
+  };
+  std::vector<KeyState> states_;
+};
+
+}  // namespace tracemark

@@ -1,0 +1,132 @@
+#include "tracemark/verify/distillation_scan.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+#include <xxhash.h>
+
+#include "tracemark/error.hpp"
+#include "tracemark/verify/holm.hpp"
+
+namespace tracemark {
+
+std::uint64_t context_fingerprint(std::span<const std::uint32_t> context) noexcept {
+  std::uint8_t bytes[4 * 16];
+  std::size_t length = 0;
+  for (std::uint32_t id : context.first(std::min<std::size_t>(context.size(), 16))) {
+    bytes[length++] = static_cast<std::uint8_t>(id);
+    bytes[length++] = static_cast<std::uint8_t>(id >> 8);
+    bytes[length++] = static_cast<std::uint8_t>(id >> 16);
+    bytes[length++] = static_cast<std::uint8_t>(id >> 24);
+  }
+  // Seeded differently from tuple fingerprints so the two families never coincide by design.
+  return XXH3_64bits_withSeed(bytes, length, 0x636f6e74657874ULL /* "context" */);
+}
+
+void ReferenceContexts::add_response(std::span<const std::uint32_t> tokens) {
+  ++responses_;
+  for (std::size_t i = width_; i < tokens.size(); ++i) {
+    ++counts_[context_fingerprint(tokens.subspan(i - width_, width_))];
+  }
+}
+
+void ReferenceContexts::keep_most_frequent(std::size_t n) {
+  if (n == 0 || n >= counts_.size()) return;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranked(counts_.begin(), counts_.end());
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  ranked.resize(n);
+  counts_ = std::unordered_map<std::uint64_t, std::uint64_t>(ranked.begin(), ranked.end());
+}
+
+bool ReferenceContexts::contains(std::span<const std::uint32_t> context) const {
+  return counts_.contains(context_fingerprint(context));
+}
+
+DistillationScan::DistillationScan(std::vector<KeyEntry> keys) {
+  if (keys.empty()) throw Error(ErrorCode::invalid_argument, "a scan needs at least one key");
+  for (KeyEntry& key : keys) {
+    if (!key.scheme) throw Error(ErrorCode::invalid_argument, "scan key without a scheme");
+    if (key.filter && key.filter->context_width() != key.scheme->context_width()) {
+      throw Error(ErrorCode::invalid_argument, "reference contexts of width " +
+                                                   std::to_string(key.filter->context_width()) + " for key " +
+                                                   key.key_id + " of context width " +
+                                                   std::to_string(key.scheme->context_width()));
+    }
+    states_.push_back(KeyState{std::move(key), {}, {}});
+  }
+}
+
+void DistillationScan::add_response(std::span<const std::uint32_t> response, std::span<const std::uint32_t> prompt) {
+  for (KeyState& state : states_) {
+    const GreenListScheme& scheme = *state.entry.scheme;
+    const std::size_t width = scheme.context_width();
+    for (std::size_t i = 0; i < response.size(); ++i) {
+      if (response[i] >= scheme.vocab_size()) {
+        throw Error(ErrorCode::invalid_input, "token id " + std::to_string(response[i]) + " at position " +
+                                                  std::to_string(i) + " is outside the vocabulary of key " +
+                                                  state.entry.key_id + " (size " + std::to_string(scheme.vocab_size()) + ")");
+      }
+    }
+    // The prompt's windows of h + 1 tokens: a response tuple equal to one of them is not scored.
+    std::unordered_set<std::uint64_t> prompt_windows;
+    for (std::size_t i = width; i < prompt.size(); ++i) {
+      prompt_windows.insert(tuple_fingerprint(prompt.subspan(i - width, width), prompt[i]));
+    }
+    ScanCounts& counts = state.counts;
+    ++counts.responses;
+    counts.tokens += response.size();
+    const std::size_t prefix = std::min(width, response.size());
+    counts.skipped_prefix += prefix;
+    for (std::size_t i = prefix; i < response.size(); ++i) {
+      const auto context = response.subspan(i - width, width);
+      const std::uint64_t fingerprint = tuple_fingerprint(context, response[i]);
+      if (prompt_windows.contains(fingerprint)) {
+        ++counts.skipped_prompt_window;
+      } else if (state.entry.filter && !state.entry.filter->contains(context)) {
+        ++counts.skipped_filter;
+      } else if (!state.tuples.insert(fingerprint)) {
+        ++counts.skipped_repeated_tuple;
+      } else {
+        ++counts.scored;
+        counts.green += scheme.is_green(scheme.context_seed(context), response[i]);
+      }
+    }
+  }
+}
+
+std::vector<KeyScanResult> DistillationScan::results(const ScanSettings& settings) const {
+  std::vector<KeyScanResult> results;
+  std::vector<double> log_p;
+  for (const KeyState& state : states_) {
+    KeyScanResult result;
+    result.key_id = state.entry.key_id;
+    result.counts = state.counts;
+    const double gamma = state.entry.scheme->null_green_probability();
+    result.test = binomial_test(state.counts.green, state.counts.scored, gamma);
+    if (state.counts.scored > 0) {
+      result.green_rate = static_cast<double>(state.counts.green) / static_cast<double>(state.counts.scored);
+      result.effect = result.green_rate - gamma;
+      const RateInterval rate = clopper_pearson_interval(state.counts.green, state.counts.scored, settings.confidence);
+      result.effect_interval = {rate.lower - gamma, rate.upper - gamma};
+      if (auto needed = tuples_needed_for(result.green_rate, gamma, settings.target_p)) {
+        const double scored_per_token =
+            static_cast<double>(state.counts.scored) / static_cast<double>(std::max<std::uint64_t>(1, state.counts.tokens));
+        const double more_tuples = static_cast<double>(*needed) - static_cast<double>(state.counts.scored);
+        result.further_tokens_needed =
+            more_tuples <= 0 ? 0 : static_cast<std::uint64_t>(std::ceil(more_tuples / scored_per_token));
+      }
+    } else {
+      result.effect_interval = {-gamma, 1.0 - gamma};
+    }
+    log_p.push_back(result.test.log_p);
+    results.push_back(result);
+  }
+  const std::vector<double> adjusted = holm_adjust_log_p(log_p);
+  for (std::size_t i = 0; i < results.size(); ++i) results[i].holm_log10_p = adjusted[i] / std::numbers::ln10;
+  return results;
+}
+
+}  // namespace tracemark
