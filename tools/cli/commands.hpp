@@ -10,5 +10,6 @@ void add_keygen_command(CLI::App& app);
 void add_key_command(CLI::App& app);
 void add_detect_command(CLI::App& app);
 void add_synth_command(CLI::App& app);
+void add_scan_command(CLI::App& app);
 
 }  // namespace tracemark::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   tracemark::cli::add_key_command(app);
   tracemark::cli::add_detect_command(app);
   tracemark::cli::add_synth_command(app);
+  tracemark::cli::add_scan_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,5 +1,7 @@
 #include "report_output.hpp"
 
+#include <regex>
+
 namespace tracemark::cli {
 
 std::string result_json_line(nlohmann::ordered_json head, const ScoreCounts& counts, const BinomialTest& test) {
@@ -16,6 +18,12 @@ std::string result_json_line(nlohmann::ordered_json head, const ScoreCounts& cou
   text.pop_back();  // the closing brace; p_value goes in as a raw number literal
   text += ",\"p_value\":" + format_p_value(test.log10_p) + "}";
   return text;
+}
+
+std::string dump_with_raw_p_values(const nlohmann::ordered_json& document, int indent) {
+  // format_p_value() only produces digits, '.', 'e' and '-', so unquoting is safe.
+  static const std::regex quoted(R"re("(p_value|holm_p_value)": ?"([0-9.e-]+)")re");
+  return std::regex_replace(document.dump(indent), quoted, "\"$1\": $2");
 }
 
 }  // namespace tracemark::cli

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <zlib.h>
 
 #include "tracemark/error.hpp"
 
@@ -14,6 +15,15 @@ JsonlReader::JsonlReader(const std::filesystem::path& path) : name_(path.string(
     stream_ = &std::cin;
     return;
   }
+  if (path.extension() == ".gz") {
+    gzip_ = gzopen(path.c_str(), "rb");
+    if (!gzip_) {
+      throw Error(ErrorCode::io, "cannot open input " + name_ + ": " + std::strerror(errno) +
+                                     "; check the path and permissions");
+    }
+    gzbuffer(static_cast<gzFile>(gzip_), 1 << 17);
+    return;
+  }
   file_.open(path, std::ios::binary);
   if (!file_) {
     throw Error(ErrorCode::io, "cannot open input " + name_ + ": " + std::strerror(errno) +
@@ -22,8 +32,34 @@ JsonlReader::JsonlReader(const std::filesystem::path& path) : name_(path.string(
   stream_ = &file_;
 }
 
+JsonlReader::~JsonlReader() {
+  if (gzip_) gzclose(static_cast<gzFile>(gzip_));
+}
+
+bool JsonlReader::read_line() {
+  if (!gzip_) return static_cast<bool>(std::getline(*stream_, line_));
+  line_.clear();
+  char buffer[1 << 16];
+  for (;;) {
+    if (!gzgets(static_cast<gzFile>(gzip_), buffer, sizeof buffer)) {
+      int status = Z_OK;
+      const char* message = gzerror(static_cast<gzFile>(gzip_), &status);
+      if (status != Z_OK && status != Z_STREAM_END) {
+        throw Error(ErrorCode::invalid_input, name_ + " near line " + std::to_string(line_number_ + 1) +
+                                                  ": corrupt gzip data (" + message + ")");
+      }
+      return !line_.empty();
+    }
+    line_ += buffer;
+    if (!line_.empty() && line_.back() == '\n') {
+      line_.pop_back();
+      return true;
+    }
+  }
+}
+
 bool JsonlReader::next(JsonlRecord& record) {
-  while (std::getline(*stream_, line_)) {
+  while (read_line()) {
     const std::uint64_t start = offset_;
     offset_ += line_.size() + 1;
     ++line_number_;
@@ -42,7 +78,7 @@ bool JsonlReader::next(JsonlRecord& record) {
     }
     return true;
   }
-  if (stream_->bad()) throw Error(ErrorCode::io, "reading " + name_ + " failed");
+  if (stream_ && stream_->bad()) throw Error(ErrorCode::io, "reading " + name_ + " failed");
   return false;
 }
 

@@ -16,11 +16,15 @@ struct JsonlRecord {
   nlohmann::json value;
 };
 
-// Reads one file; blank lines are skipped. Not thread-safe.
+// Reads one file; blank lines are skipped; a name ending in .gz is decompressed on the fly (zlib).
+// Not thread-safe.
 class JsonlReader {
  public:
   // "-" reads standard input. Throws Error(io) when the file cannot be opened.
   explicit JsonlReader(const std::filesystem::path& path);
+  ~JsonlReader();
+  JsonlReader(const JsonlReader&) = delete;
+  JsonlReader& operator=(const JsonlReader&) = delete;
 
   // Reads the next record; returns false at the end. Throws Error(invalid_input) naming the file,
   // line and byte offset for a line that is not valid JSON.
@@ -31,9 +35,12 @@ class JsonlReader {
   std::string where(const JsonlRecord& record) const;
 
  private:
+  bool read_line();  // next line into line_ (without the newline); false at the end
+
   std::string name_;
   std::ifstream file_;
   std::istream* stream_ = nullptr;
+  void* gzip_ = nullptr;  // gzFile when reading a .gz file
   std::string line_;
   std::uint64_t line_number_ = 0;
   std::uint64_t offset_ = 0;

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# CLI tests for `tracemark scan`: verdicts, JSON fields, filters, gzip input and bad input.
+# Usage: scan_cli_test.sh PATH/TO/tracemark
+set -u
+tracemark=$(realpath "$1")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+passed=0
+failed=0
+expect() {  # expect STATUS "PATTERN" -- command...
+  local status=$1 pattern=$2
+  shift 3
+  local output actual
+  output=$("$@" 2>&1)
+  actual=$?
+  if [[ $actual -ne $status ]] || { [[ -n $pattern ]] && ! grep -qE -- "$pattern" <<<"$output"; }; then
+    echo "FAIL: $* -> status $actual (want $status), output:"
+    sed 's/^/    /' <<<"$output" | head -20
+    echo "    (wanted pattern: $pattern)"
+    failed=$((failed + 1))
+  else
+    passed=$((passed + 1))
+  fi
+}
+
+"$tracemark" keygen --out ours.json --vocab-size 2000 >/dev/null
+"$tracemark" keygen --out other.json --vocab-size 2000 --context-width 1 >/dev/null
+"$tracemark" synth --key ours.json --out marked.jsonl --count 20 --length 150 --seed 3 >/dev/null
+"$tracemark" synth --vocab-size 2000 --out clean.jsonl --count 20 --length 150 --seed 4 >/dev/null
+gzip -k clean.jsonl
+
+# A suspect that is our watermarked text is flagged; the verdict says "consistent with", never "proves".
+expect 0 "Consistent with training on text watermarked with this key: p = [0-9.]+e-[0-9]+" -- \
+  "$tracemark" scan --key ours.json --suspect marked.jsonl
+# Several keys: Holm correction, said in words and in JSON; the wrong key shows nothing.
+expect 0 "2 keys were tested; every p-value above is corrected for that \(Holm\)" -- \
+  "$tracemark" scan --key ours.json --key other.json --suspect marked.jsonl
+expect 0 '"correction": "holm"' -- "$tracemark" scan --key ours.json --key other.json --suspect marked.jsonl --json
+expect 0 '"holm_p_value": [0-9.e-]+,' -- "$tracemark" scan --key ours.json --key other.json --suspect marked.jsonl --json
+# A clean suspect (gzip input) is not flagged; the control is reported beside the suspect.
+expect 0 "No evidence at this sample size|Suggestive" -- "$tracemark" scan --key ours.json --suspect clean.jsonl.gz
+expect 0 "control \(known clean\)" -- "$tracemark" scan --key ours.json --suspect marked.jsonl --control clean.jsonl.gz
+# Prompts: a suspect that only copies its (watermarked) prompt scores nothing.
+python3 - <<'PY'
+import json
+marked = [json.loads(line) for line in open("marked.jsonl")]
+with open("prompts.jsonl", "w") as prompts, open("copier.jsonl", "w") as copier:
+    for record in marked:
+        prompts.write(json.dumps({"id": record["id"], "tokens": record["tokens"]}) + "\n")
+        copier.write(json.dumps({"id": record["id"], "tokens": record["tokens"][20:120]}) + "\n")
+PY
+expect 0 "Nothing was scored" -- "$tracemark" scan --key ours.json --suspect copier.jsonl --prompts prompts.jsonl
+expect 0 '"skipped_prompt_window": 1960,' -- "$tracemark" scan --key ours.json --suspect copier.jsonl --prompts prompts.jsonl --json
+# Reference log: only contexts of the log are scored; a log with nothing usable is an error.
+expect 0 '"skipped_filter": [1-9][0-9]*,' -- "$tracemark" scan --key ours.json --suspect clean.jsonl --reference-log marked.jsonl --json
+printf '{"tokens":[1]}\n{"tokens":[]}\n' > useless-log.jsonl
+expect 2 "reference log useless-log.jsonl has no usable records" -- \
+  "$tracemark" scan --key ours.json --suspect clean.jsonl --reference-log useless-log.jsonl
+# Empty input: p = 1 and the reason.
+: > empty.jsonl
+expect 0 "Nothing was scored, so there is no evidence either way \(p = 1\)" -- "$tracemark" scan --key ours.json --suspect empty.jsonl
+# Bad input: file and line named, exit 2.
+printf '{"tokens":[1,2,3]}\n{"tokens":[1,2,99999]}\n' > outside.jsonl
+expect 2 "outside.jsonl line 2: token id 99999 at position 2 is outside the vocabulary" -- \
+  "$tracemark" scan --key ours.json --suspect outside.jsonl
+printf 'not json\n' | gzip > broken.jsonl.gz
+expect 2 "broken.jsonl.gz line 1 \(byte offset 1\): not valid JSON" -- "$tracemark" scan --key ours.json --suspect broken.jsonl.gz
+expect 2 "--alpha must be strictly between 0 and 1" -- "$tracemark" scan --key ours.json --suspect clean.jsonl --alpha 0
+expect 2 "" -- "$tracemark" scan --suspect clean.jsonl
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
