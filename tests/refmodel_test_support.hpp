@@ -1,0 +1,43 @@
+// Helpers for the reference model tests: tiny corpora and a trained model file in a temp folder.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+#include "refmodel/ngram_counter.hpp"
+#include "refmodel/ngram_model.hpp"
+#include "refmodel/ngram_model_writer.hpp"
+#include "synthetic/synthetic_model.hpp"
+
+namespace tracemark::testing {
+
+// Documents over ids 0..used-1 of a vocabulary that may be larger (ids >= used are never seen in
+// training), with a skewed distribution and some repeated phrases so that all count-of-counts occur.
+inline std::vector<std::vector<std::uint32_t>> tiny_corpus(std::uint32_t used, std::size_t documents,
+                                                           std::size_t length, std::uint64_t seed) {
+  SplitMix64 rng(seed);
+  std::vector<std::vector<std::uint32_t>> corpus(documents);
+  for (auto& document : corpus) {
+    for (std::size_t i = 0; i < length; ++i) {
+      const double u = rng.uniform();
+      document.push_back(static_cast<std::uint32_t>(u * u * used));  // low ids more frequent
+      if (i % 7 == 3) {  // a recurring phrase
+        document.push_back(1);
+        document.push_back(2);
+      }
+    }
+  }
+  return corpus;
+}
+
+inline NgramModel train_model(const std::vector<std::vector<std::uint32_t>>& corpus, std::uint32_t order,
+                              std::uint32_t vocab_size, const std::filesystem::path& path,
+                              const ModelTokenizerRecord& tokenizer = {}) {
+  NgramCounter counter(order, vocab_size);
+  for (const auto& document : corpus) counter.add_document(document);
+  write_ngram_model(counter.build(), tokenizer, path, true);
+  return NgramModel::load(path);
+}
+
+}  // namespace tracemark::testing

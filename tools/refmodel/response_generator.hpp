@@ -1,0 +1,45 @@
+// The decoding loop of the reference model, driving embed/'s WatermarkProcessor exactly as a
+// serving engine would: reset(prompt); per step: logits, apply, sample, accept.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "refmodel/ngram_model.hpp"
+#include "refmodel/token_sampler.hpp"
+#include "synthetic/synthetic_model.hpp"  // SplitMix64
+#include "tracemark/embed/watermark_processor.hpp"
+
+namespace tracemark {
+
+struct GenerationOptions {
+  std::size_t max_tokens = 200;  // response length; 1..1,000,000
+  SamplingOptions sampling;
+
+  // Throws Error(invalid_argument) naming the parameter and its range.
+  void validate() const;
+};
+
+// Per-thread working memory (one per thread, reused across responses).
+struct GenerationScratch {
+  NgramScratch model;
+  SamplerScratch sampler;
+  std::vector<float> logits;
+  std::vector<Candidate> candidates;
+  std::vector<std::uint32_t> history;
+};
+
+// The seed of response number `index` under a run seed: independent streams per response, so a
+// response depends only on (seed, index), never on which thread made it or in what order.
+std::uint64_t response_stream_seed(std::uint64_t seed, std::uint64_t index) noexcept;
+
+// Generates max_tokens tokens after the prompt (there is no end-of-document token). With
+// options.sampling.top_k > 0 the watermark is applied to the k candidates (as SynthID-Text's
+// reference does for latency), else to the full-vocabulary logits. processor: may be null (no
+// watermark); it is reset with the prompt. Prompt ids must be < model.vocab_size().
+std::vector<std::uint32_t> generate_response(const NgramModel& model, std::span<const std::uint32_t> prompt,
+                                             const GenerationOptions& options, SplitMix64& rng,
+                                             WatermarkProcessor* processor, GenerationScratch& scratch);
+
+}  // namespace tracemark
