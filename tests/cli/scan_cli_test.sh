@@ -69,5 +69,21 @@ expect 2 "broken.jsonl.gz line 1 \(byte offset 1\): not valid JSON" -- "$tracema
 expect 2 "--alpha must be strictly between 0 and 1" -- "$tracemark" scan --key ours.json --suspect clean.jsonl --alpha 0
 expect 2 "" -- "$tracemark" scan --suspect clean.jsonl
 
+# Results do not depend on the thread count (several batches of 512 records, errors included).
+python3 -c '
+import json, random
+random.seed(9)
+with open("many.jsonl", "w") as f:
+    for i in range(1300):
+        f.write(json.dumps({"id": i, "tokens": [random.randrange(2000) for _ in range(random.randrange(0, 60))]}) + "\n")
+'
+one=$("$tracemark" scan --key ours.json --key other.json --suspect many.jsonl --reference-log marked.jsonl --json --threads 1)
+for threads in 2 3 7; do
+  other=$("$tracemark" scan --key ours.json --key other.json --suspect many.jsonl --reference-log marked.jsonl --json --threads $threads)
+  if [[ "$one" == "$other" ]]; then passed=$((passed + 1)); else echo "FAIL: --threads $threads differs"; failed=$((failed + 1)); fi
+done
+cat many.jsonl outside.jsonl many.jsonl > late-error.jsonl
+expect 2 "late-error.jsonl line 1302: token id 99999" -- "$tracemark" scan --key ours.json --suspect late-error.jsonl --threads 3
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

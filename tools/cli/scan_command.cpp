@@ -1,7 +1,9 @@
 // tracemark scan: was a suspect model trained on our watermarked responses? One pooled,
 // deduplicated test per key over all of the suspect's responses, Holm-corrected across keys,
 // with an optional reference-log filter, prompt-window rule and a clean control.
+#include <algorithm>
 #include <cstdio>
+#include <thread>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -13,6 +15,7 @@
 #include "tracemark/error.hpp"
 #include "tracemark/verify/distillation_scan.hpp"
 #include "tracemark/verify/jsonl_reader.hpp"
+#include "tracemark/verify/parallel_for.hpp"
 
 namespace tracemark::cli {
 namespace {
@@ -25,6 +28,7 @@ struct ScanOptions {
   std::size_t reference_top = 0;
   std::string control;
   double alpha = 1e-6;
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   bool json = false;
 };
 
@@ -42,26 +46,37 @@ TokenTable read_prompts(const std::string& path) {
 }
 
 // Scans one file of responses ("tokens", optional "prompt_tokens", or a prompt matched by id).
+// Lines are read in batches; each batch is parsed and prepared on the worker threads and merged in
+// input order, so every figure is identical for any thread count.
 std::vector<KeyScanResult> scan_file(const std::string& path, const std::vector<DistillationScan::KeyEntry>& keys,
                                      const TokenTable& prompts, const ScanOptions& options) {
+  constexpr std::size_t kBatch = 512;
   DistillationScan scan(keys);
   JsonlReader reader(path);
-  JsonlRecord record;
-  while (reader.next(record)) {
-    const std::vector<std::uint32_t> response = record_tokens(reader, record);
-    std::vector<std::uint32_t> prompt;
-    if (record.value.contains("prompt_tokens")) {
-      JsonlRecord prompt_record = record;
-      prompt_record.value = {{"tokens", record.value["prompt_tokens"]}};
-      prompt = record_tokens(reader, prompt_record);
-    } else if (auto it = prompts.find(id_text(record_id(record))); it != prompts.end()) {
-      prompt = it->second;
-    }
-    try {
-      scan.add_response(response, prompt);
-    } catch (const Error& e) {
-      throw Error(e.code(), reader.where(record) + ": " + e.what());
-    }
+  std::vector<JsonlLine> lines(kBatch);
+  std::vector<PreparedResponse> prepared(kBatch);
+  for (;;) {
+    std::size_t count = 0;
+    while (count < kBatch && reader.next_line(lines[count])) ++count;
+    if (count == 0) break;
+    parallel_for(count, options.threads, [&](std::size_t i) {
+      const JsonlRecord record = reader.parse_line(lines[i]);
+      const std::vector<std::uint32_t> response = record_tokens(reader, record);
+      std::vector<std::uint32_t> prompt;
+      if (record.value.contains("prompt_tokens")) {
+        JsonlRecord prompt_record = record;
+        prompt_record.value = {{"tokens", record.value["prompt_tokens"]}};
+        prompt = record_tokens(reader, prompt_record);
+      } else if (auto it = prompts.find(id_text(record_id(record))); it != prompts.end()) {
+        prompt = it->second;
+      }
+      try {
+        prepared[i] = scan.prepare(response, prompt);
+      } catch (const Error& e) {
+        throw Error(e.code(), reader.where(record) + ": " + e.what());
+      }
+    });
+    for (std::size_t i = 0; i < count; ++i) scan.merge(prepared[i]);
   }
   ScanSettings settings;
   settings.target_p = options.alpha;
@@ -232,6 +247,8 @@ void add_scan_command(CLI::App& app) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
   command->add_option("--control", options->control, "responses of a model known to be clean, scanned the same way");
   command->add_option("--alpha", options->alpha, "evidence threshold for the verdict (after correction)")->capture_default_str();
+  command->add_option("--threads", options->threads, "worker threads (results do not depend on it)")
+      ->check(CLI::Range(1u, 256u));
   command->add_flag("--json", options->json, "every figure as JSON");
   command->callback([options] { run_scan(*options); });
 }

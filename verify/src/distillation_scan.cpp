@@ -59,8 +59,12 @@ DistillationScan::DistillationScan(std::vector<KeyEntry> keys) {
   }
 }
 
-void DistillationScan::add_response(std::span<const std::uint32_t> response, std::span<const std::uint32_t> prompt) {
-  for (KeyState& state : states_) {
+PreparedResponse DistillationScan::prepare(std::span<const std::uint32_t> response,
+                                           std::span<const std::uint32_t> prompt) const {
+  PreparedResponse prepared;
+  prepared.parts.resize(states_.size());
+  for (std::size_t k = 0; k < states_.size(); ++k) {
+    const KeyState& state = states_[k];
     const GreenListScheme& scheme = *state.entry.scheme;
     const std::size_t width = scheme.context_width();
     for (std::size_t i = 0; i < response.size(); ++i) {
@@ -75,23 +79,44 @@ void DistillationScan::add_response(std::span<const std::uint32_t> response, std
     for (std::size_t i = width; i < prompt.size(); ++i) {
       prompt_windows.insert(tuple_fingerprint(prompt.subspan(i - width, width), prompt[i]));
     }
-    ScanCounts& counts = state.counts;
-    ++counts.responses;
-    counts.tokens += response.size();
+    PreparedResponse::KeyPart& part = prepared.parts[k];
+    part.tokens = response.size();
     const std::size_t prefix = std::min(width, response.size());
-    counts.skipped_prefix += prefix;
+    part.skipped_prefix = prefix;
+    part.tuples.reserve(response.size() - prefix);
     for (std::size_t i = prefix; i < response.size(); ++i) {
       const auto context = response.subspan(i - width, width);
       const std::uint64_t fingerprint = tuple_fingerprint(context, response[i]);
       if (prompt_windows.contains(fingerprint)) {
-        ++counts.skipped_prompt_window;
+        ++part.skipped_prompt_window;
       } else if (state.entry.filter && !state.entry.filter->contains(context)) {
-        ++counts.skipped_filter;
-      } else if (!state.tuples.insert(fingerprint)) {
-        ++counts.skipped_repeated_tuple;
+        ++part.skipped_filter;
       } else {
+        part.tuples.emplace_back(fingerprint, scheme.is_green(scheme.context_seed(context), response[i]));
+      }
+    }
+  }
+  return prepared;
+}
+
+void DistillationScan::merge(const PreparedResponse& prepared) {
+  if (prepared.parts.size() != states_.size()) {
+    throw Error(ErrorCode::internal, "prepared response was made for another scan");
+  }
+  for (std::size_t k = 0; k < states_.size(); ++k) {
+    const PreparedResponse::KeyPart& part = prepared.parts[k];
+    ScanCounts& counts = states_[k].counts;
+    ++counts.responses;
+    counts.tokens += part.tokens;
+    counts.skipped_prefix += part.skipped_prefix;
+    counts.skipped_prompt_window += part.skipped_prompt_window;
+    counts.skipped_filter += part.skipped_filter;
+    for (const auto& [fingerprint, green] : part.tuples) {
+      if (states_[k].tuples.insert(fingerprint)) {
         ++counts.scored;
-        counts.green += scheme.is_green(scheme.context_seed(context), response[i]);
+        counts.green += green;
+      } else {
+        ++counts.skipped_repeated_tuple;
       }
     }
   }

@@ -58,28 +58,43 @@ bool JsonlReader::read_line() {
   }
 }
 
-bool JsonlReader::next(JsonlRecord& record) {
+bool JsonlReader::next_line(JsonlLine& line) {
   while (read_line()) {
     const std::uint64_t start = offset_;
     offset_ += line_.size() + 1;
     ++line_number_;
     if (!line_.empty() && line_.back() == '\r') line_.pop_back();
     if (line_.find_first_not_of(" \t") == std::string::npos) continue;
-    record.line = line_number_;
-    record.byte_offset = start;
-    try {
-      record.value = nlohmann::json::parse(line_);
-    } catch (const nlohmann::json::parse_error& e) {
-      const std::uint64_t column = e.byte == 0 ? 1 : e.byte;
-      throw Error(ErrorCode::invalid_input,
-                  name_ + " line " + std::to_string(line_number_) + " (byte offset " +
-                      std::to_string(start + column - 1) + "): not valid JSON at column " + std::to_string(column) +
-                      "; each line must hold one JSON object");
-    }
+    line.line = line_number_;
+    line.byte_offset = start;
+    line.text.swap(line_);
     return true;
   }
   if (stream_ && stream_->bad()) throw Error(ErrorCode::io, "reading " + name_ + " failed");
   return false;
+}
+
+JsonlRecord JsonlReader::parse_line(const JsonlLine& line) const {
+  JsonlRecord record;
+  record.line = line.line;
+  record.byte_offset = line.byte_offset;
+  try {
+    record.value = nlohmann::json::parse(line.text);
+  } catch (const nlohmann::json::parse_error& e) {
+    const std::uint64_t column = e.byte == 0 ? 1 : e.byte;
+    throw Error(ErrorCode::invalid_input,
+                name_ + " line " + std::to_string(line.line) + " (byte offset " +
+                    std::to_string(line.byte_offset + column - 1) + "): not valid JSON at column " +
+                    std::to_string(column) + "; each line must hold one JSON object");
+  }
+  return record;
+}
+
+bool JsonlReader::next(JsonlRecord& record) {
+  JsonlLine line;
+  if (!next_line(line)) return false;
+  record = parse_line(line);
+  return true;
 }
 
 std::string JsonlReader::where(const JsonlRecord& record) const {

@@ -85,8 +85,22 @@ struct KeyScanResult {
   std::optional<std::uint64_t> further_tokens_needed;
 };
 
-// One scan over one suspect, for one or more keys. Not thread-safe; keys and filters are shared
-// and immutable.
+// A response's tuples for every key, computed without touching the scan's shared state, so that
+// many responses can be prepared in parallel and merged in input order (results then do not
+// depend on the thread count).
+struct PreparedResponse {
+  struct KeyPart {
+    std::uint64_t tokens = 0;
+    std::uint64_t skipped_prefix = 0;
+    std::uint64_t skipped_prompt_window = 0;
+    std::uint64_t skipped_filter = 0;
+    std::vector<std::pair<std::uint64_t, bool>> tuples;  // (fingerprint, green) in response order
+  };
+  std::vector<KeyPart> parts;  // one per key, in the scan's key order
+};
+
+// One scan over one suspect, for one or more keys. prepare() is const and thread-safe; merge()
+// and add_response() are not. Keys and filters are shared and immutable.
 class DistillationScan {
  public:
   struct KeyEntry {
@@ -99,7 +113,12 @@ class DistillationScan {
 
   // Adds one response (and the prompt that produced it, possibly empty). Throws
   // Error(invalid_input) for a token id outside a key's vocabulary (message gives the position).
-  void add_response(std::span<const std::uint32_t> response, std::span<const std::uint32_t> prompt);
+  void add_response(std::span<const std::uint32_t> response, std::span<const std::uint32_t> prompt) {
+    merge(prepare(response, prompt));
+  }
+  // Same contract as add_response, split in two: prepare() in any thread, merge() in input order.
+  PreparedResponse prepare(std::span<const std::uint32_t> response, std::span<const std::uint32_t> prompt) const;
+  void merge(const PreparedResponse& prepared);
 
   std::vector<KeyScanResult> results(const ScanSettings& settings) const;
 

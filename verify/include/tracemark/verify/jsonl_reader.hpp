@@ -16,6 +16,13 @@ struct JsonlRecord {
   nlohmann::json value;
 };
 
+// One non-blank line, not yet parsed (so that parsing can happen in worker threads).
+struct JsonlLine {
+  std::uint64_t line = 0;
+  std::uint64_t byte_offset = 0;
+  std::string text;
+};
+
 // Reads one file; blank lines are skipped; a name ending in .gz is decompressed on the fly (zlib).
 // Not thread-safe.
 class JsonlReader {
@@ -29,6 +36,11 @@ class JsonlReader {
   // Reads the next record; returns false at the end. Throws Error(invalid_input) naming the file,
   // line and byte offset for a line that is not valid JSON.
   bool next(JsonlRecord& record);
+  // The next non-blank line without parsing it; parse it with parse_line(). Same errors as next().
+  bool next_line(JsonlLine& line);
+  // Parses a line from this reader; thread-safe (touches no reader state). Throws
+  // Error(invalid_input) naming the file, line and byte offset.
+  JsonlRecord parse_line(const JsonlLine& line) const;
 
   const std::string& name() const noexcept { return name_; }
   // "FILE line N" for messages about a record.
