@@ -12,4 +12,10 @@ void add_detect_command(CLI::App& app);
 void add_synth_command(CLI::App& app);
 void add_scan_command(CLI::App& app);
 
+// Reference model (issue 4).
+void add_train_command(CLI::App& app);
+void add_generate_command(CLI::App& app);
+void add_distill_command(CLI::App& app);
+void add_perplexity_command(CLI::App& app);
+
 }  // namespace tracemark::cli

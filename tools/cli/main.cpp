@@ -16,6 +16,10 @@ int main(int argc, char** argv) {
   tracemark::cli::add_detect_command(app);
   tracemark::cli::add_synth_command(app);
   tracemark::cli::add_scan_command(app);
+  tracemark::cli::add_train_command(app);
+  tracemark::cli::add_generate_command(app);
+  tracemark::cli::add_distill_command(app);
+  tracemark::cli::add_perplexity_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,81 @@
+// tracemark distill: simulate a student distilled from a teacher's responses, optionally mixed
+// with clean human text so that a chosen fraction of its training tokens is watermarked. The
+// student is an ordinary reference model file: it answers prompts with `tracemark generate`.
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include "commands.hpp"
+#include "model_vocabulary.hpp"
+#include "refmodel/distillation_mix.hpp"
+#include "refmodel/ngram_counter.hpp"
+#include "refmodel/ngram_model_writer.hpp"
+#include "tracemark/error.hpp"
+
+namespace tracemark::cli {
+namespace {
+
+struct DistillOptions {
+  std::vector<std::string> teacher_outputs;
+  std::vector<std::string> mix_clean;
+  std::optional<double> fraction;
+  std::optional<std::uint32_t> vocab_size;
+  std::uint32_t order = 3;
+  std::string out;
+  bool force = false;
+};
+
+TokenDocuments read_all(const std::vector<std::string>& files, const ModelVocabulary& vocabulary) {
+  TokenDocuments documents;
+  for (const std::string& file : files) {
+    for (auto& document : read_corpus_file(file, vocabulary.encode, vocabulary.vocab_size)) {
+      documents.push_back(std::move(document));
+    }
+  }
+  return documents;
+}
+
+std::vector<std::size_t> lengths(const TokenDocuments& documents) {
+  std::vector<std::size_t> result;
+  for (const auto& document : documents) result.push_back(document.size());
+  return result;
+}
+
+void run_distill(const DistillOptions& options) {
+  if (options.fraction.has_value() != !options.mix_clean.empty()) {
+    throw Error(ErrorCode::invalid_argument, "--mix-clean and --fraction go together: give both (the share of "
+                                             "watermarked training tokens) or neither (the student sees only the teacher)");
+  }
+  const ModelVocabulary vocabulary = vocabulary_for_training(options.vocab_size);
+  // The teacher's responses (their "tokens"; with a tokenizer, their "text" re-encoded, so the
+  // student's tokenizer may differ from the teacher's).
+  const TokenDocuments teacher = read_all(options.teacher_outputs, vocabulary);
+  const TokenDocuments clean = read_all(options.mix_clean, vocabulary);
+  const DistillationMix mix = plan_distillation_mix(lengths(teacher), lengths(clean), options.fraction.value_or(1.0));
+  NgramCounter counter(options.order, vocabulary.vocab_size);
+  for (std::size_t i = 0; i < mix.teacher_documents; ++i) counter.add_document(teacher[i]);
+  for (std::size_t i = 0; i < mix.clean_documents; ++i) counter.add_document(clean[i]);
+  write_ngram_model(counter.build(), vocabulary.record, options.out, options.force);
+  std::cout << "trained student " << options.out << " (order " << options.order << ") on " << mix.teacher_tokens
+            << " teacher tokens (" << mix.teacher_documents << " of " << teacher.size() << " responses) and "
+            << mix.clean_tokens << " clean tokens (" << mix.clean_documents << " of " << clean.size()
+            << " documents): watermarked fraction " << mix.watermarked_fraction() << "\n";
+}
+
+}  // namespace
+
+void add_distill_command(CLI::App& app) {
+  auto options = std::make_shared<DistillOptions>();
+  CLI::App* command = app.add_subcommand("distill", "train a simulated student on a teacher's responses");
+  command->add_option("--teacher-outputs", options->teacher_outputs, "JSON lines from `tracemark generate`")->required();
+  command->add_option("--mix-clean", options->mix_clean, "clean corpus files to mix in (as for `tracemark train`)");
+  command->add_option("--fraction", options->fraction, "share of the student's training tokens that are the teacher's, in (0, 1]")
+      ->check(CLI::Range(0.0, 1.0));
+  command->add_option("--vocab-size", options->vocab_size, "vocabulary size of the token ids")->check(CLI::Range(1u, 1u << 31));
+  command->add_option("--order", options->order, "n-gram order of the student, 2 to 5")->capture_default_str()->check(CLI::Range(2, 5));
+  command->add_option("--out", options->out, "student model file to write")->required();
+  command->add_flag("--force", options->force, "replace an existing model file");
+  command->callback([options] { run_distill(*options); });
+}
+
+}  // namespace tracemark::cli

@@ -1,0 +1,181 @@
+// tracemark generate: answer prompts with the reference model, watermarked through embed/ with
+// --key, unwatermarked without. Output is identical for a seed whatever the thread count: each
+// response has its own random stream derived from (seed, prompt index).
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "commands.hpp"
+#include "model_vocabulary.hpp"
+#include "refmodel/response_generator.hpp"
+#include "tracemark/atomic_file.hpp"
+#include "tracemark/embed/key.hpp"
+#include "tracemark/error.hpp"
+#include "tracemark/verify/jsonl_reader.hpp"
+
+namespace tracemark::cli {
+namespace {
+
+struct GenerateOptions {
+  std::string model;
+  std::string prompts;
+  std::string out;
+  std::string key;
+  GenerationOptions generation;
+  std::uint64_t seed = 1;
+  unsigned threads = 1;
+  bool force = false;
+};
+
+struct Prompt {
+  nlohmann::json id;
+  nlohmann::json text;  // the prompt as given when it was text, else null
+  std::vector<std::uint32_t> tokens;
+};
+
+// Reads every prompt before generating anything, so a bad line fails fast and leaves no output.
+std::vector<Prompt> read_prompts(const std::string& path, const ModelVocabulary& vocabulary, const std::string& model) {
+  std::vector<Prompt> prompts;
+  JsonlReader reader(path);
+  JsonlRecord record;
+  while (reader.next(record)) {
+    Prompt prompt;
+    prompt.id = record_id(record);
+    const auto& value = record.value;
+    if (value.is_object() && value.contains("prompt_tokens")) {
+      nlohmann::json as_tokens = {{"tokens", value["prompt_tokens"]}};
+      JsonlRecord shifted = record;
+      shifted.value = as_tokens;
+      try {
+        prompt.tokens = record_tokens(reader, shifted);
+      } catch (const Error&) {
+        throw Error(ErrorCode::invalid_input, reader.where(record) + ": \"prompt_tokens\" must be an array of token ids");
+      }
+    } else if (value.is_object() && value.contains("prompt") && value["prompt"].is_string()) {
+      if (!vocabulary.has_tokenizer()) {
+        throw Error(ErrorCode::invalid_input, reader.where(record) + ": \"prompt\" is text, but " + model +
+                                                  " was trained on raw token ids; give \"prompt_tokens\": [ids] instead");
+      }
+      prompt.text = value["prompt"];
+      prompt.tokens = vocabulary.encode(value["prompt"].get_ref<const std::string&>());
+    } else {
+      throw Error(ErrorCode::invalid_input, reader.where(record) + ": expected an object with \"prompt\" (a string) or "
+                                                                   "\"prompt_tokens\" (an array of token ids)");
+    }
+    for (std::size_t i = 0; i < prompt.tokens.size(); ++i) {
+      if (prompt.tokens[i] >= vocabulary.vocab_size) {
+        throw Error(ErrorCode::invalid_input, reader.where(record) + ": prompt token id " + std::to_string(prompt.tokens[i]) +
+                                                  " at position " + std::to_string(i) +
+                                                  " is outside the model's vocabulary (size " +
+                                                  std::to_string(vocabulary.vocab_size) + ")");
+      }
+    }
+    prompts.push_back(std::move(prompt));
+  }
+  return prompts;
+}
+
+std::shared_ptr<const GreenListScheme> load_scheme(const std::string& key_path, const NgramModel& model,
+                                                   const std::string& model_name) {
+  if (key_path.empty()) return nullptr;
+  const WatermarkKey key = WatermarkKey::load(key_path);
+  const SchemeParams& params = key.params();
+  if (params.vocab_size != model.vocab_size()) {
+    throw Error(ErrorCode::invalid_input, key_path + ": the key's vocabulary size " + std::to_string(params.vocab_size) +
+                                              " differs from " + model_name + "'s " + std::to_string(model.vocab_size()) +
+                                              "; make a key with `tracemark keygen --vocab-size " +
+                                              std::to_string(model.vocab_size()) + "`");
+  }
+  if (params.tokenizer && (params.tokenizer->name != model.tokenizer().name ||
+                           params.tokenizer->vocab_sha256 != model.tokenizer().vocab_sha256)) {
+    throw Error(ErrorCode::invalid_input, key_path + ": the key is bound to tokenizer " + params.tokenizer->name +
+                                              ", but " + model_name + " uses " +
+                                              (model.tokenizer().name.empty() ? "raw token ids" : model.tokenizer().name));
+  }
+  return std::make_shared<const GreenListScheme>(key);
+}
+
+void run_generate(const GenerateOptions& options) {
+  options.generation.validate();
+  const NgramModel model = NgramModel::load(options.model);
+  const ModelVocabulary vocabulary = vocabulary_of_model(model, options.model);
+  const auto scheme = load_scheme(options.key, model, options.model);
+  const std::vector<Prompt> prompts = read_prompts(options.prompts, vocabulary, options.model);
+
+  std::vector<std::string> lines(prompts.size());
+  std::atomic<std::size_t> next{0};
+  std::mutex failure_mutex;
+  std::exception_ptr failure;
+  const auto start = std::chrono::steady_clock::now();
+  auto worker = [&] {
+    try {
+      GenerationScratch scratch;  // per thread
+      for (std::size_t i = next++; i < prompts.size(); i = next++) {
+        SplitMix64 rng(response_stream_seed(options.seed, i));
+        std::optional<WatermarkProcessor> processor;
+        if (scheme) processor.emplace(scheme);
+        const std::vector<std::uint32_t> tokens =
+            generate_response(model, prompts[i].tokens, options.generation, rng, processor ? &*processor : nullptr, scratch);
+        nlohmann::ordered_json record;
+        record["id"] = prompts[i].id;
+        record["prompt"] = prompts[i].text;
+        record["prompt_tokens"] = prompts[i].tokens;
+        record["text"] = vocabulary.decode ? nlohmann::json(vocabulary.decode(tokens)) : nlohmann::json(nullptr);
+        record["tokens"] = tokens;
+        lines[i] = record.dump();
+      }
+    } catch (...) {
+      const std::lock_guard lock(failure_mutex);
+      if (!failure) failure = std::current_exception();
+      next = prompts.size();  // stop the other workers early
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned t = 1; t < options.threads; ++t) threads.emplace_back(worker);
+  worker();
+  for (auto& thread : threads) thread.join();
+  if (failure) std::rethrow_exception(failure);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  AtomicOutputFile out(options.out, 0644);
+  for (const std::string& line : lines) out.stream() << line << "\n";
+  out.commit(options.force);
+  const double tokens = static_cast<double>(prompts.size() * options.generation.max_tokens);
+  std::cout << "wrote " << prompts.size() << " responses of " << options.generation.max_tokens << " tokens to "
+            << options.out << (scheme ? " (watermarked)" : " (not watermarked)") << "; " << tokens / seconds
+            << " tokens/s with " << options.threads << " thread(s)\n";
+}
+
+}  // namespace
+
+void add_generate_command(CLI::App& app) {
+  auto options = std::make_shared<GenerateOptions>();
+  CLI::App* command = app.add_subcommand("generate", "answer prompts with a reference model, watermarked with --key");
+  command->add_option("--model", options->model, "model file from `tracemark train` or `tracemark distill`")->required();
+  command->add_option("--prompts", options->prompts,
+                      "JSON lines, each {\"id\": ..., \"prompt\": text} or {\"id\": ..., \"prompt_tokens\": [ids]}")
+      ->required();
+  command->add_option("--out", options->out, "JSON lines to write: id, prompt, prompt_tokens, text, tokens")->required();
+  command->add_option("--key", options->key, "watermark the responses with this key (its vocabulary size must be the model's)");
+  command->add_option("--max-tokens", options->generation.max_tokens, "tokens per response")
+      ->capture_default_str()->check(CLI::Range(1, 1'000'000));
+  command->add_option("--temperature", options->generation.sampling.temperature, "sampling temperature; 0 is greedy")
+      ->capture_default_str()->check(CLI::Range(0.0, 100.0));
+  command->add_option("--top-k", options->generation.sampling.top_k,
+                      "sample among the k most probable tokens (the watermark biases those); 0: whole vocabulary")
+      ->capture_default_str();
+  command->add_option("--top-p", options->generation.sampling.top_p, "nucleus sampling mass, in (0, 1]")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  command->add_option("--seed", options->seed, "random seed; output depends only on it, not on --threads")->capture_default_str();
+  command->add_option("--threads", options->threads, "worker threads")->capture_default_str()->check(CLI::Range(1, 256));
+  command->add_flag("--force", options->force, "replace an existing output file");
+  command->callback([options] { run_generate(*options); });
+}
+
+}  // namespace tracemark::cli

@@ -1,0 +1,62 @@
+// tracemark train: count a corpus into a reference n-gram model file.
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include "commands.hpp"
+#include "model_vocabulary.hpp"
+#include "refmodel/ngram_counter.hpp"
+#include "refmodel/ngram_model_writer.hpp"
+
+namespace tracemark::cli {
+namespace {
+
+struct TrainOptions {
+  std::vector<std::string> corpus;
+  std::optional<std::uint32_t> vocab_size;
+  std::uint32_t order = 3;
+  std::string out;
+  bool force = false;
+};
+
+void run_train(const TrainOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const ModelVocabulary vocabulary = vocabulary_for_training(options.vocab_size);
+  NgramCounter counter(options.order, vocabulary.vocab_size);
+  for (const std::string& file : options.corpus) {
+    for (const auto& document : read_corpus_file(file, vocabulary.encode, vocabulary.vocab_size)) {
+      counter.add_document(document);
+    }
+  }
+  const NgramTables tables = counter.build();
+  write_ngram_model(tables, vocabulary.record, options.out, options.force);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << "trained an order-" << options.order << " Kneser-Ney model on " << counter.token_count() << " tokens in "
+            << counter.document_count() << " documents in " << seconds << " s\n"
+            << "contexts per order:";
+  for (std::uint32_t depth = 0; depth < options.order; ++depth) std::cout << " " << tables.nodes[depth].size();
+  std::cout << "\ndiscounts per order:";
+  for (std::uint32_t k = 1; k <= options.order; ++k) std::cout << " " << tables.discounts[k - 1];
+  std::cout << "\nwrote " << options.out << " (" << std::filesystem::file_size(options.out) << " bytes, vocabulary "
+            << vocabulary.vocab_size << ", "
+            << (vocabulary.has_tokenizer() ? "tokenizer " + vocabulary.record.name : std::string("raw token ids")) << ")\n";
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto options = std::make_shared<TrainOptions>();
+  CLI::App* command = app.add_subcommand("train", "train the reference n-gram language model on a corpus");
+  command->add_option("--corpus", options->corpus,
+                      "corpus files: JSONL (name ending in .jsonl) with \"tokens\": [ids], one document per line")
+      ->required();
+  command->add_option("--vocab-size", options->vocab_size, "vocabulary size of the token ids")->check(CLI::Range(1u, 1u << 31));
+  command->add_option("--order", options->order, "n-gram order, 2 to 5")->capture_default_str()->check(CLI::Range(2, 5));
+  command->add_option("--out", options->out, "model file to write")->required();
+  command->add_flag("--force", options->force, "replace an existing model file");
+  command->callback([options] { run_train(*options); });
+}
+
+}  // namespace tracemark::cli
