@@ -40,7 +40,7 @@ TEST(TrainingCorpus, PlainTextDocumentsAreSeparatedByBlankLines) {
   EXPECT_NE(what_of([&] { read_corpus_file(path, {}, 256); }).find("c.txt is plain text, which needs a tokenizer"),
             std::string::npos);
   // An id the tokenizer makes beyond the model's vocabulary is named with the document's first line.
-  EXPECT_NE(what_of([&] { read_corpus_file(path, bytes_as_ids, 101); }).find("c.txt line 4: token id 101"),
+  EXPECT_NE(what_of([&] { read_corpus_file(path, bytes_as_ids, 101); }).find("c.txt line 5: token id 101"),
             std::string::npos);
 }
 
