@@ -1,13 +1,52 @@
 #include "refmodel/token_sampler.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <iterator>
 #include <string>
 
 #include "tracemark/error.hpp"
 
 namespace tracemark {
 namespace {
+
+constexpr std::size_t kBlock = 256;
+
+// e^x for x in [-87, 0] in single precision without a libm call, so that a loop over the
+// vocabulary vectorises: range reduction x = n ln2 + r, |r| <= ln2/2 (about), then the Cephes expf
+// polynomial (relative error about 2e-7) scaled by 2^n through the exponent bits. The caller
+// clamps x to -87 first (e^-87 is about 1.6e-38: negligible mass, never a denormal), in a loop of
+// its own: GCC 12 does not if-convert the clamp inside this function's loop.
+inline float exp_clamped(float x) {
+  const auto n = static_cast<std::int32_t>(x * 1.44269504088896341f - 0.5f);  // truncation: round to nearest for x <= 0
+  const auto fn = static_cast<float>(n);
+  float r = x - fn * 0.693359375f;
+  r = r + fn * 2.12194440e-4f;
+  const float r2 = r * r;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r2 + r + 1.0f;
+  const auto scale = std::bit_cast<float>(static_cast<std::uint32_t>(n + 127) << 23);
+  return p * scale;
+}
+
+// The largest logit, with 8 independent running maxima (a single chain of dependent max
+// instructions is several times slower over a whole vocabulary). Exact: max does not round.
+float largest(std::span<const float> values) {
+  float lanes[8];
+  std::fill(std::begin(lanes), std::end(lanes), values.front());
+  std::size_t i = 0;
+  for (; i + 8 <= values.size(); i += 8) {
+    for (std::size_t lane = 0; lane < 8; ++lane) lanes[lane] = values[i + lane] > lanes[lane] ? values[i + lane] : lanes[lane];
+  }
+  for (; i < values.size(); ++i) lanes[0] = values[i] > lanes[0] ? values[i] : lanes[0];
+  return *std::max_element(std::begin(lanes), std::end(lanes));
+}
 
 bool before(const Candidate& a, const Candidate& b) { return a.logit != b.logit ? a.logit > b.logit : a.id < b.id; }
 
@@ -35,7 +74,7 @@ std::uint32_t sample_sorted(std::span<const Candidate> sorted, const SamplingOpt
   const double target = uniform * total;
   double cumulative = 0;
   for (std::size_t i = 0; i < keep; ++i) {
-    cumulative += weights[i];
+    cumulative += static_cast<double>(weights[i]);
     if (target < cumulative) return sorted[i].id;
   }
   return sorted[keep - 1].id;  // rounding: target within the last ulp of total
@@ -64,21 +103,46 @@ std::uint32_t sample_from_logits(std::span<const float> logits, const SamplingOp
     for (std::size_t i = 0; i < logits.size(); ++i) scratch.sorted[i] = {static_cast<std::uint32_t>(i), logits[i]};
     return sample_from_candidates(scratch.sorted, options, uniform, scratch);
   }
-  const double top = *std::max_element(logits.begin(), logits.end());
-  auto& weights = scratch.weights;
+  // The full-vocabulary path runs once per generated token over 100k+ entries, so it avoids libm:
+  // vectorisable passes of exp_clamped, then block sums, then a walk inside one block.
+  const float top = largest(logits);
+  const auto inverse_temperature = static_cast<float>(1.0 / options.temperature);
+  auto& weights = scratch.fast_weights;
   weights.resize(logits.size());
-  double total = 0;
   for (std::size_t i = 0; i < logits.size(); ++i) {
-    weights[i] = std::exp((static_cast<double>(logits[i]) - top) / options.temperature);
-    total += weights[i];
+    const float x = (logits[i] - top) * inverse_temperature;
+    weights[i] = x < -87.0f ? -87.0f : x;
   }
-  const double target = uniform * total;
+  for (float& weight : weights) weight = exp_clamped(weight);
+  auto& blocks = scratch.block_sums;
+  blocks.resize((logits.size() + kBlock - 1) / kBlock);
+  double total = 0;
+  for (std::size_t b = 0; b < blocks.size(); ++b) {
+    const std::size_t end = std::min(logits.size(), (b + 1) * kBlock);
+    float lanes[8] = {};  // fixed summation order: identical results with or without vectorisation
+    std::size_t i = b * kBlock;
+    for (; i + 8 <= end; i += 8) {
+      for (std::size_t lane = 0; lane < 8; ++lane) lanes[lane] += weights[i + lane];
+    }
+    double sum = 0;
+    for (float lane : lanes) sum += static_cast<double>(lane);
+    for (; i < end; ++i) sum += static_cast<double>(weights[i]);
+    blocks[b] = sum;
+    total += sum;
+  }
+  double target = uniform * total;
+  std::size_t block = 0;
+  for (; block + 1 < blocks.size() && target >= blocks[block]; ++block) target -= blocks[block];
+  const std::size_t begin = block * kBlock, end = std::min(logits.size(), begin + kBlock);
   double cumulative = 0;
-  for (std::size_t i = 0; i < logits.size(); ++i) {
-    cumulative += weights[i];
+  std::size_t last_positive = begin;
+  for (std::size_t i = begin; i < end; ++i) {
+    if (weights[i] <= 0.0f) continue;
+    cumulative += static_cast<double>(weights[i]);
+    last_positive = i;
     if (target < cumulative) return static_cast<std::uint32_t>(i);
   }
-  return static_cast<std::uint32_t>(logits.size() - 1);
+  return static_cast<std::uint32_t>(last_positive);  // rounding: the target fell within the block's last ulp
 }
 
 std::uint32_t sample_from_candidates(std::span<const Candidate> candidates, const SamplingOptions& options,

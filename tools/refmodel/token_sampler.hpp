@@ -23,6 +23,8 @@ struct SamplingOptions {
 // Working memory for TokenSampler; one per thread.
 struct SamplerScratch {
   std::vector<double> weights;
+  std::vector<float> fast_weights;
+  std::vector<double> block_sums;
   std::vector<Candidate> sorted;
 };
 
