@@ -6,6 +6,7 @@
 
 #include <xxhash.h>
 
+#include "tracemark/embed/token_bytes.hpp"
 #include "tracemark/error.hpp"
 
 namespace tracemark {
@@ -36,15 +37,8 @@ GreenListScheme::GreenListScheme(const WatermarkKey& key)
       vocab_size_(key.params().vocab_size) {}
 
 std::uint64_t GreenListScheme::context_seed(std::span<const std::uint32_t> context) const noexcept {
-  // Hash the ids as little-endian u32 so seeds do not depend on the host's byte order.
-  std::uint8_t bytes[4 * 16];
-  std::size_t length = 0;
-  for (std::uint32_t id : context.first(std::min<std::size_t>(context.size(), 16))) {
-    bytes[length++] = static_cast<std::uint8_t>(id);
-    bytes[length++] = static_cast<std::uint8_t>(id >> 8);
-    bytes[length++] = static_cast<std::uint8_t>(id >> 16);
-    bytes[length++] = static_cast<std::uint8_t>(id >> 24);
-  }
+  std::uint8_t bytes[4 * kMaxHashedIds];
+  const std::size_t length = encode_ids_little_endian(context.first(std::min<std::size_t>(context.size(), 16)), bytes);
   return XXH3_64bits_withSecret(bytes, length, hash_secret_.data(), hash_secret_.size());
 }
 

@@ -2,35 +2,7 @@
 # CLI tests for keygen, key and detect: exact exit codes and the key parts of every message.
 # Usage: cli_test.sh PATH/TO/tracemark
 set -u
-tracemark=$(realpath "$1")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-passed=0
-failed=0
-
-# expect STATUS "PATTERN" -- command...: runs the command, checks its exit status and that its
-# combined output contains PATTERN (grep -E; empty pattern: anything).
-expect() {
-  local status=$1 pattern=$2
-  shift 3
-  local output actual
-  output=$("$@" 2>&1)
-  actual=$?
-  if [[ $actual -ne $status ]] || { [[ -n $pattern ]] && ! grep -qE -- "$pattern" <<<"$output"; }; then
-    echo "FAIL: $* -> status $actual (want $status), output:"
-    sed 's/^/    /' <<<"$output"
-    echo "    (wanted pattern: $pattern)"
-    failed=$((failed + 1))
-  else
-    passed=$((passed + 1))
-  fi
-}
-check() {  # check "description" condition...
-  local description=$1
-  shift
-  if "$@"; then passed=$((passed + 1)); else echo "FAIL: $description"; failed=$((failed + 1)); fi
-}
+source "$(dirname "$0")/cli_test_lib.sh" "$1"
 
 # keygen: writes 0600, prints the commitment, never overwrites without --force.
 expect 0 "commitment: sha256:[0-9a-f]{64}" -- "$tracemark" keygen --out key.json --vocab-size 1000 --context-width 1
@@ -96,5 +68,4 @@ check "watermarked pooled log10 p < -10 (got $marked_log10p)" python3 -c "assert
 check "clean pooled log10 p > -3 (got $clean_log10p)" python3 -c "assert $clean_log10p > -3"
 expect 2 "already exists" -- "$tracemark" synth --vocab-size 1000 --out clean.jsonl --count 5 --length 20
 
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish

@@ -2,27 +2,7 @@
 # CLI tests for `tracemark scan`: verdicts, JSON fields, filters, gzip input and bad input.
 # Usage: scan_cli_test.sh PATH/TO/tracemark
 set -u
-tracemark=$(realpath "$1")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-passed=0
-failed=0
-expect() {  # expect STATUS "PATTERN" -- command...
-  local status=$1 pattern=$2
-  shift 3
-  local output actual
-  output=$("$@" 2>&1)
-  actual=$?
-  if [[ $actual -ne $status ]] || { [[ -n $pattern ]] && ! grep -qE -- "$pattern" <<<"$output"; }; then
-    echo "FAIL: $* -> status $actual (want $status), output:"
-    sed 's/^/    /' <<<"$output" | head -20
-    echo "    (wanted pattern: $pattern)"
-    failed=$((failed + 1))
-  else
-    passed=$((passed + 1))
-  fi
-}
+source "$(dirname "$0")/cli_test_lib.sh" "$1"
 
 "$tracemark" keygen --out ours.json --vocab-size 2000 >/dev/null
 "$tracemark" keygen --out other.json --vocab-size 2000 --context-width 1 >/dev/null
@@ -85,5 +65,4 @@ done
 cat many.jsonl outside.jsonl many.jsonl > late-error.jsonl
 expect 2 "late-error.jsonl line 1302: token id 99999" -- "$tracemark" scan --key ours.json --suspect late-error.jsonl --threads 3
 
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish

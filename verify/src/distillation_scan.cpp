@@ -6,20 +6,15 @@
 
 #include <xxhash.h>
 
+#include "tracemark/embed/token_bytes.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/holm.hpp"
 
 namespace tracemark {
 
 std::uint64_t context_fingerprint(std::span<const std::uint32_t> context) noexcept {
-  std::uint8_t bytes[4 * 16];
-  std::size_t length = 0;
-  for (std::uint32_t id : context.first(std::min<std::size_t>(context.size(), 16))) {
-    bytes[length++] = static_cast<std::uint8_t>(id);
-    bytes[length++] = static_cast<std::uint8_t>(id >> 8);
-    bytes[length++] = static_cast<std::uint8_t>(id >> 16);
-    bytes[length++] = static_cast<std::uint8_t>(id >> 24);
-  }
+  std::uint8_t bytes[4 * kMaxHashedIds];
+  const std::size_t length = encode_ids_little_endian(context.first(std::min<std::size_t>(context.size(), 16)), bytes);
   // Seeded differently from tuple fingerprints so the two families never coincide by design.
   return XXH3_64bits_withSeed(bytes, length, 0x636f6e74657874ULL /* "context" */);
 }

@@ -1,9 +1,11 @@
 #include "tracemark/verify/green_list_detector.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include <xxhash.h>
 
+#include "tracemark/embed/token_bytes.hpp"
 #include "tracemark/error.hpp"
 
 namespace tracemark {
@@ -19,17 +21,12 @@ ScoreCounts& ScoreCounts::operator+=(const ScoreCounts& other) {
 }
 
 std::uint64_t tuple_fingerprint(std::span<const std::uint32_t> context, std::uint32_t token) noexcept {
-  std::uint8_t bytes[4 * 17];
-  std::size_t length = 0;
-  auto put = [&](std::uint32_t id) {
-    bytes[length++] = static_cast<std::uint8_t>(id);
-    bytes[length++] = static_cast<std::uint8_t>(id >> 8);
-    bytes[length++] = static_cast<std::uint8_t>(id >> 16);
-    bytes[length++] = static_cast<std::uint8_t>(id >> 24);
-  };
-  for (std::uint32_t id : context.first(std::min<std::size_t>(context.size(), 16))) put(id);
-  put(token);
-  return XXH3_64bits(bytes, length);
+  std::uint32_t ids[kMaxHashedIds];
+  const std::size_t width = std::min<std::size_t>(context.size(), kMaxHashedIds - 1);
+  std::copy_n(context.begin(), width, ids);
+  ids[width] = token;
+  std::uint8_t bytes[4 * kMaxHashedIds];
+  return XXH3_64bits(bytes, encode_ids_little_endian(std::span<const std::uint32_t>(ids, width + 1), bytes));
 }
 
 GreenListDetector::GreenListDetector(std::shared_ptr<const GreenListScheme> scheme) : scheme_(std::move(scheme)) {

@@ -1,0 +1,38 @@
+# Shared harness for the CLI test scripts (sourced, not run). Provides:
+#   expect STATUS "PATTERN" -- command...   exit status and output pattern (grep -E) of a command
+#   check "description" condition...        any condition
+#   finish                                   prints "N passed, N failed" and sets the exit status
+# Each script runs in a fresh temporary folder, removed at exit; $tracemark is the binary.
+tracemark=$(realpath "$1")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+passed=0
+failed=0
+
+expect() {
+  local status=$1 pattern=$2
+  shift 3
+  local output actual
+  output=$("$@" 2>&1)
+  actual=$?
+  if [[ $actual -ne $status ]] || { [[ -n $pattern ]] && ! grep -qE -- "$pattern" <<<"$output"; }; then
+    echo "FAIL: $* -> status $actual (want $status), output:"
+    sed 's/^/    /' <<<"$output" | head -20
+    echo "    (wanted pattern: $pattern)"
+    failed=$((failed + 1))
+  else
+    passed=$((passed + 1))
+  fi
+}
+
+check() {
+  local description=$1
+  shift
+  if "$@"; then passed=$((passed + 1)); else echo "FAIL: $description"; failed=$((failed + 1)); fi
+}
+
+finish() {
+  echo "$passed passed, $failed failed"
+  [[ $failed -eq 0 ]]
+}
