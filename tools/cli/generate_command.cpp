@@ -128,7 +128,9 @@ void run_generate(const GenerateOptions& options) {
         record["prompt_tokens"] = prompts[i].tokens;
         record["text"] = vocabulary.decode ? nlohmann::json(vocabulary.decode(tokens)) : nlohmann::json(nullptr);
         record["tokens"] = tokens;
-        lines[i] = record.dump();
+        // A response may end inside a UTF-8 sequence (the token limit cuts anywhere): such bytes
+        // are written as U+FFFD; "tokens" stays exact.
+        lines[i] = record.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
       }
     } catch (...) {
       const std::lock_guard lock(failure_mutex);
