@@ -1,0 +1,66 @@
+// Pre-tokenization: splitting text into pieces by the tokenizer's own regex, with PCRE2's JIT.
+// The pattern is first translated from its dialect (tokenizer_definition.hpp) into PCRE2 syntax with
+// explicit classes for \s, \d and ".", so that each piece is what the tokenizer's own engine gives.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "tokenizer_definition.hpp"
+
+struct pcre2_real_code_8;
+struct pcre2_real_match_data_8;
+struct pcre2_real_match_context_8;
+struct pcre2_real_jit_stack_8;
+
+namespace tracemark {
+
+// The pattern rewritten for PCRE2 (UTF and UCP mode). Throws Error(unsupported) naming a construct
+// whose meaning differs between engines and is not translated (\w, \W, \b, \B, \S inside a class).
+std::string translate_pattern(std::string_view pattern, PatternDialect dialect, const std::string& source);
+
+// Immutable after construction; share freely across threads (each Pieces has its own match state).
+class Pretokenizer {
+ public:
+  // Throws Error(invalid_input) with PCRE2's message and offset when the pattern does not compile.
+  Pretokenizer(std::string_view pattern, PatternDialect dialect, UnmatchedText unmatched, const std::string& source);
+  ~Pretokenizer();
+  Pretokenizer(const Pretokenizer&) = delete;
+  Pretokenizer& operator=(const Pretokenizer&) = delete;
+
+  const std::string& translated_pattern() const noexcept { return translated_; }
+
+  // The pieces of one text, in order. The text must be valid UTF-8 (it is not checked again) and
+  // must outlive the iterator. Not thread-safe; make one per text.
+  class Pieces {
+   public:
+    Pieces(const Pretokenizer& pretokenizer, std::string_view text);
+    ~Pieces();
+    Pieces(const Pieces&) = delete;
+    Pieces& operator=(const Pieces&) = delete;
+    // The next non-empty piece; false at the end. Throws Error(unsupported) if the regex engine hits
+    // a resource limit (naming the byte offset), which only pathological patterns do.
+    bool next(std::string_view& piece);
+
+   private:
+    bool find_match(std::size_t from, std::size_t& start, std::size_t& end);
+
+    const Pretokenizer& owner_;
+    std::string_view text_;
+    std::size_t position_ = 0;
+    std::size_t pending_start_ = 0, pending_end_ = 0;  // keep mode: a match found after a gap
+    bool has_pending_ = false;
+    pcre2_real_match_data_8* match_data_ = nullptr;
+    pcre2_real_jit_stack_8* jit_stack_ = nullptr;   // made only when the default stack is too small
+    pcre2_real_match_context_8* context_ = nullptr;
+  };
+
+ private:
+  std::string translated_;
+  UnmatchedText unmatched_;
+  bool jit_ = false;
+  pcre2_real_code_8* code_ = nullptr;
+};
+
+}  // namespace tracemark

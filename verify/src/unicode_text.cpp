@@ -1,0 +1,101 @@
+#include "unicode_text.hpp"
+
+#include <unicode/bytestream.h>
+#include <unicode/normalizer2.h>
+#include <unicode/utf8.h>
+
+#include <cstring>
+#include <limits>
+
+#include "tracemark/error.hpp"
+
+namespace tracemark {
+namespace {
+
+// Length of the leading run of ASCII bytes, eight at a time: most text is mostly ASCII.
+std::size_t ascii_prefix(std::string_view bytes, std::size_t from) noexcept {
+  std::size_t i = from;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, bytes.data() + i, 8);
+    if (word & 0x8080808080808080ull) break;
+  }
+  while (i < bytes.size() && static_cast<unsigned char>(bytes[i]) < 0x80) ++i;
+  return i;
+}
+
+const icu::Normalizer2& normalizer(Normalization form) {
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* instance = nullptr;
+  switch (form) {
+    case Normalization::nfc: instance = icu::Normalizer2::getNFCInstance(status); break;
+    case Normalization::nfkc: instance = icu::Normalizer2::getNFKCInstance(status); break;
+    case Normalization::nfd: instance = icu::Normalizer2::getNFDInstance(status); break;
+    case Normalization::nfkd: instance = icu::Normalizer2::getNFKDInstance(status); break;
+    case Normalization::none: break;
+  }
+  if (U_FAILURE(status) || !instance) {
+    throw Error(ErrorCode::internal, std::string("ICU normaliser unavailable: ") + u_errorName(status));
+  }
+  return *instance;
+}
+
+}  // namespace
+
+std::size_t find_invalid_utf8(std::string_view bytes) noexcept {
+  const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  const auto length = static_cast<std::int64_t>(bytes.size());
+  std::int64_t i = static_cast<std::int64_t>(ascii_prefix(bytes, 0));
+  while (i < length) {
+    if (data[i] < 0x80) {
+      i = static_cast<std::int64_t>(ascii_prefix(bytes, static_cast<std::size_t>(i)));
+      continue;
+    }
+    const std::int64_t start = i;
+    UChar32 c;
+    U8_NEXT(data, i, length, c);
+    if (c < 0) return static_cast<std::size_t>(start);
+  }
+  return kAllValid;
+}
+
+std::string replace_invalid_utf8(std::string_view bytes, std::uint64_t& replacements) {
+  const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  const auto length = static_cast<std::int64_t>(bytes.size());
+  std::string out;
+  out.reserve(bytes.size());
+  std::int64_t i = 0;
+  while (i < length) {
+    const std::int64_t start = i;
+    UChar32 c;
+    U8_NEXT(data, i, length, c);
+    if (c < 0) {
+      out += "\xEF\xBF\xBD";
+      ++replacements;
+    } else {
+      out.append(bytes.substr(static_cast<std::size_t>(start), static_cast<std::size_t>(i - start)));
+    }
+  }
+  return out;
+}
+
+std::string_view normalize_utf8(std::string_view text, Normalization form, std::string& storage) {
+  if (form == Normalization::none) return text;
+  if (text.size() > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
+    throw Error(ErrorCode::invalid_input, "a text of " + std::to_string(text.size()) +
+                                              " bytes is too long to normalise (ICU's limit is 2^31-1 bytes); split it");
+  }
+  const icu::Normalizer2& instance = normalizer(form);
+  const icu::StringPiece piece(text.data(), static_cast<std::int32_t>(text.size()));
+  UErrorCode status = U_ZERO_ERROR;
+  if (instance.isNormalizedUTF8(piece, status) && U_SUCCESS(status)) return text;
+  status = U_ZERO_ERROR;
+  storage.clear();
+  storage.reserve(text.size() + text.size() / 8);
+  icu::StringByteSink<std::string> sink(&storage);
+  instance.normalizeUTF8(0, piece, sink, nullptr, status);
+  if (U_FAILURE(status)) throw Error(ErrorCode::internal, std::string("ICU normalisation failed: ") + u_errorName(status));
+  return storage;
+}
+
+}  // namespace tracemark
