@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build pkg-config git python3
-  libssl-dev libicu-dev libcli11-dev libxxhash-dev nlohmann-json3-dev zlib1g-dev libpcre2-dev
+  libssl-dev libicu-dev libcli11-dev libxxhash-dev nlohmann-json3-dev libsimdjson-dev zlib1g-dev libpcre2-dev
   libgtest-dev libgmock-dev libmpfr-dev libgmp-dev
 )
 

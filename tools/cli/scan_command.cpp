@@ -14,6 +14,7 @@
 #include "tracemark/embed/key.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/distillation_scan.hpp"
+#include "tracemark/verify/fast_token_record.hpp"
 #include "tracemark/verify/jsonl_reader.hpp"
 #include "tracemark/verify/parallel_for.hpp"
 
@@ -60,6 +61,20 @@ std::vector<KeyScanResult> scan_file(const std::string& path, const std::vector<
     while (count < kBatch && reader.next_line(lines[count])) ++count;
     if (count == 0) break;
     parallel_for(count, options.threads, [&](std::size_t i) {
+      // Fast path for plain {"id", "tokens"} records; everything else takes the general path.
+      if (auto fast = parse_token_record_fast(lines[i].text); fast && !fast->has_prompt_tokens) {
+        std::vector<std::uint32_t> prompt;
+        if (!prompts.empty()) {
+          auto it = prompts.find(fast->id ? *fast->id : std::to_string(lines[i].line));
+          if (it != prompts.end()) prompt = it->second;
+        }
+        try {
+          prepared[i] = scan.prepare(fast->tokens, prompt);
+          return;
+        } catch (const Error& e) {
+          throw Error(e.code(), reader.name() + " line " + std::to_string(lines[i].line) + ": " + e.what());
+        }
+      }
       const JsonlRecord record = reader.parse_line(lines[i]);
       const std::vector<std::uint32_t> response = record_tokens(reader, record);
       std::vector<std::uint32_t> prompt;

@@ -12,6 +12,7 @@
 
 #include "tracemark/embed/green_list_scheme.hpp"
 #include "tracemark/verify/binomial.hpp"
+#include "tracemark/verify/tuple_set.hpp"
 
 namespace tracemark {
 
@@ -28,20 +29,9 @@ struct ScoreCounts {
   ScoreCounts& operator+=(const ScoreCounts& other);
 };
 
-// A set of 64-bit tuple fingerprints (an unkeyed XXH3 of the context and token ids). A collision
-// (about n^2 / 2^65 for n tuples) can only drop a tuple, which does not depend on the key and so
-// cannot bias the test. Memory grows with distinct tuples only.
-class TupleSet {
- public:
-  // Returns true when the fingerprint was not in the set (and inserts it).
-  bool insert(std::uint64_t fingerprint) { return set_.insert(fingerprint).second; }
-  std::size_t size() const noexcept { return set_.size(); }
-
- private:
-  std::unordered_set<std::uint64_t> set_;
-};
-
-// Fingerprint of a context and token, independent of any key.
+// Fingerprint of a context and token (an unkeyed XXH3 of their ids), independent of any key. A
+// collision (about n^2 / 2^65 for n tuples) can only drop a tuple, which does not depend on the key
+// and so cannot bias the test.
 std::uint64_t tuple_fingerprint(std::span<const std::uint32_t> context, std::uint32_t token) noexcept;
 
 // Scores documents one at a time, keeping the pooled deduplication set across them.

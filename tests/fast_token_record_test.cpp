@@ -1,0 +1,31 @@
+#include "tracemark/verify/fast_token_record.hpp"
+
+#include <gtest/gtest.h>
+
+namespace tracemark {
+namespace {
+
+TEST(FastTokenRecord, ParsesPlainTokenRecords) {
+  auto record = parse_token_record_fast(R"({"id":"a","text":"x","tokens":[0,1,4294967295],"z":{"k":[1]}})");
+  ASSERT_TRUE(record.has_value());
+  EXPECT_EQ(record->tokens, (std::vector<std::uint32_t>{0, 1, 4294967295u}));
+  EXPECT_EQ(record->id, "a");
+  EXPECT_FALSE(record->has_prompt_tokens);
+  record = parse_token_record_fast(R"( {"tokens":[], "id": 17, "prompt_tokens":[3]} )");
+  ASSERT_TRUE(record.has_value());
+  EXPECT_TRUE(record->tokens.empty());
+  EXPECT_EQ(record->id, "17");
+  EXPECT_TRUE(record->has_prompt_tokens);
+}
+
+TEST(FastTokenRecord, LeavesEverythingUnusualToTheGeneralParser) {
+  for (const char* line : {R"({"tokens":[1,2,)", R"({"tokens":[1,-2]})", R"({"tokens":[1.5]})",
+                           R"({"tokens":[4294967296]})", R"({"tokens":"1 2"})", R"({"text":"no tokens"})",
+                           R"([1,2])", R"({"tokens":[1]} {"tokens":[2]})", R"({"tokens":[1]} x)",
+                           R"({"tokens":[1],"tokens":[2]})", "", "not json"}) {
+    EXPECT_FALSE(parse_token_record_fast(line).has_value()) << line;
+  }
+}
+
+}  // namespace
+}  // namespace tracemark

@@ -1,0 +1,38 @@
+#include "tracemark/verify/tuple_set.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "synthetic/synthetic_model.hpp"
+#include "test_support.hpp"
+
+namespace tracemark {
+namespace {
+
+TEST(TupleSet, AgreesWithStdSetAndStaysWithin16BytesPerTuple) {
+  SplitMix64 rng(testing::announce_seed(77));
+  TupleSet set;
+  std::set<std::uint64_t> reference;
+  for (int i = 0; i < 300000; ++i) {
+    // Half the draws repeat earlier values, so both outcomes of insert are exercised.
+    const std::uint64_t value = (i % 2 == 0 && !reference.empty()) ? *reference.lower_bound(rng.next()) - 0 : rng.next();
+    const std::uint64_t stored = value == 0 ? 1 : value;
+    ASSERT_EQ(set.insert(value), reference.insert(stored).second) << "draw " << i;
+    if (set.size() > 1000) {
+      ASSERT_LE(set.memory_bytes(), 16 * set.size()) << "at " << set.size() << " tuples";
+    }
+  }
+  EXPECT_EQ(set.size(), reference.size());
+}
+
+TEST(TupleSet, ZeroIsStoredAsOne) {
+  TupleSet set;
+  EXPECT_TRUE(set.insert(0));
+  EXPECT_FALSE(set.insert(1));
+  EXPECT_FALSE(set.insert(0));
+  EXPECT_EQ(set.size(), 1u);
+}
+
+}  // namespace
+}  // namespace tracemark

@@ -1,0 +1,33 @@
+// The deduplication set of a scan: 64-bit tuple fingerprints in one flat open-addressing table
+// (linear probing). Memory is at most 16 bytes per distinct tuple: the table grows by 1.5x when
+// 3/4 full, so it is between 1/2 and 3/4 full after the first growth (8-byte slots).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace tracemark {
+
+// Not thread-safe.
+class TupleSet {
+ public:
+  // Returns true when the fingerprint was not in the set (and inserts it). The fingerprint 0 is
+  // stored as 1 (0 marks an empty slot): a key-independent merge that can only drop a tuple.
+  bool insert(std::uint64_t fingerprint);
+  std::size_t size() const noexcept { return size_; }
+  // Bytes held by the table.
+  std::size_t memory_bytes() const noexcept { return slots_.capacity() * sizeof(std::uint64_t); }
+
+ private:
+  std::size_t home_slot(std::uint64_t fingerprint) const noexcept {
+    // Multiply-shift range reduction (Lemire), so the capacity need not be a power of two.
+    __extension__ using Wide = unsigned __int128;  // GCC/Clang extension; pedantic-clean with __extension__
+    return static_cast<std::size_t>((static_cast<Wide>(fingerprint) * slots_.size()) >> 64);
+  }
+  void grow();
+
+  std::vector<std::uint64_t> slots_;
+  std::size_t size_ = 0;
+};
+
+}  // namespace tracemark

@@ -1,0 +1,52 @@
+#include "tracemark/verify/tuple_set.hpp"
+
+namespace tracemark {
+namespace {
+
+// Fingerprints are XXH3 outputs, uniform over 64 bits, so no further mixing is needed.
+constexpr std::uint64_t kEmpty = 0;
+constexpr std::size_t kInitialSlots = 64;
+
+}  // namespace
+
+bool TupleSet::insert(std::uint64_t fingerprint) {
+  if (fingerprint == kEmpty) fingerprint = 1;
+  if (slots_.empty()) grow();
+  std::size_t slot = home_slot(fingerprint);
+  for (;;) {
+    const std::uint64_t occupant = slots_[slot];
+    if (occupant == fingerprint) return false;
+    if (occupant == kEmpty) break;
+    if (++slot == slots_.size()) slot = 0;
+  }
+  // A new tuple: grow first if it would make the table more than 3/4 full (only new tuples grow
+  // the table, so the 16-bytes-a-tuple bound holds exactly).
+  if (4 * (size_ + 1) > 3 * slots_.size()) {
+    grow();
+    slot = home_slot(fingerprint);
+    while (slots_[slot] != kEmpty) {
+      if (++slot == slots_.size()) slot = 0;
+    }
+  }
+  slots_[slot] = fingerprint;
+  ++size_;
+  return true;
+}
+
+void TupleSet::grow() {
+  std::vector<std::uint64_t> old = std::move(slots_);
+  // Twice the entries after this insert: half full, so at most 16 bytes a tuple; the next growth
+  // comes at 3/4 full, 1.5x later.
+  slots_.assign(old.empty() ? kInitialSlots : 2 * (size_ + 1), kEmpty);
+  slots_.shrink_to_fit();
+  for (std::uint64_t fingerprint : old) {
+    if (fingerprint == kEmpty) continue;
+    std::size_t slot = home_slot(fingerprint);
+    while (slots_[slot] != kEmpty) {
+      if (++slot == slots_.size()) slot = 0;
+    }
+    slots_[slot] = fingerprint;
+  }
+}
+
+}  // namespace tracemark
