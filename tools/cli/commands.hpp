@@ -17,5 +17,6 @@ void add_train_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_distill_command(CLI::App& app);
 void add_perplexity_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
 
 }  // namespace tracemark::cli

@@ -9,6 +9,9 @@
 #include "tracemark/error.hpp"
 #include "tracemark/verify/green_list_detector.hpp"
 #include "tracemark/verify/jsonl_reader.hpp"
+#include "tracemark/verify/text_records.hpp"
+#include "tracemark/verify/tokenizer.hpp"
+#include "tracemark/verify/utf8.hpp"
 
 namespace tracemark::cli {
 namespace {
@@ -16,8 +19,42 @@ namespace {
 struct DetectOptions {
   std::string key;
   std::string input;
+  std::string tokenizer;  // where to load the key's tokenizer from; empty: by the name in the key
   bool json = false;
 };
+
+// The token sequences (responses) of one record: its "tokens", or its texts ("text", or each
+// choice of a chat completion) tokenized with the key's tokenizer. The tokenizer is loaded at the
+// first text record and refused when its vocabulary digest differs from the one in the key.
+std::vector<std::vector<std::uint32_t>> record_documents(const JsonlReader& reader, const JsonlRecord& record,
+                                                         const WatermarkKey& key, const DetectOptions& options,
+                                                         std::shared_ptr<const Tokenizer>& tokenizer) {
+  const std::optional<std::vector<std::string>> texts = record_texts(reader, record);
+  if (!texts) return {record_tokens(reader, record)};
+  const std::optional<TokenizerBinding>& binding = key.params().tokenizer;
+  if (!binding) {
+    throw Error(ErrorCode::invalid_input, reader.where(record) + ": field \"tokens\" is missing and key " + key.key_id() +
+                                              " names no tokenizer to turn its text into ids; give token ids, or use a key made "
+                                              "with tracemark keygen --tokenizer");
+  }
+  if (!tokenizer) {
+    tokenizer = Tokenizer::load(options.tokenizer.empty() ? binding->name : options.tokenizer);
+    if (tokenizer->vocab_sha256() != binding->vocab_sha256) {
+      throw Error(ErrorCode::invalid_input, "tokenizer " + tokenizer->name() + " has vocabulary sha256:" + tokenizer->vocab_sha256() +
+                                                " but key " + key.key_id() + " was made with tokenizer " + binding->name +
+                                                " (sha256:" + binding->vocab_sha256 + "); use the tokenizer the key was made with");
+    }
+  }
+  std::vector<std::vector<std::uint32_t>> documents;
+  for (const std::string& text : *texts) {
+    try {
+      documents.push_back(tokenizer->encode(text));
+    } catch (const Error& e) {
+      throw Error(e.code(), reader.where(record) + ": " + e.what());
+    }
+  }
+  return documents;
+}
 
 std::string table_row(const std::string& id, const ScoreCounts& counts, const BinomialTest& test) {
   char line[256];
@@ -42,13 +79,20 @@ void run_detect(const DetectOptions& options) {
                   "z", "p-value");
     rows += header;
   }
-  JsonlRecord record;
+  JsonlLine line;
   std::uint64_t records = 0;
-  while (reader.next(record)) {
-    const std::vector<std::uint32_t> tokens = record_tokens(reader, record);
+  std::shared_ptr<const Tokenizer> tokenizer;
+  while (reader.next_line(line)) {
+    if (const std::size_t invalid = find_invalid_utf8(line.text); invalid != kAllValid) {
+      throw Error(ErrorCode::invalid_input, reader.name() + " line " + std::to_string(line.line) + " (byte offset " +
+                                                std::to_string(line.byte_offset + invalid) +
+                                                "): invalid UTF-8; convert the file to UTF-8, or run tracemark tokenize --lossy first");
+    }
+    const JsonlRecord record = reader.parse_line(line);
+    const auto documents = record_documents(reader, record, key, options, tokenizer);
     ScoreCounts counts;
     try {
-      counts = detector.add_document(tokens);
+      for (const auto& tokens : documents) counts += detector.add_document(tokens);
     } catch (const Error& e) {
       throw Error(e.code(), reader.where(record) + ": " + e.what() +
                                 "; were these ids made with the key's tokenizer and vocabulary?");
@@ -89,8 +133,13 @@ void add_detect_command(CLI::App& app) {
   auto options = std::make_shared<DetectOptions>();
   CLI::App* command = app.add_subcommand("detect", "test token sequences for a key's watermark");
   command->add_option("--key", options->key, "key file")->required();
-  command->add_option("--input", options->input, "JSON lines with \"tokens\": [ids] (and optional \"id\"); - for stdin")
+  command->add_option("--input", options->input,
+                      "JSON lines with \"tokens\": [ids], or with \"text\" or an OpenAI chat completion when the key names "
+                      "a tokenizer (and optional \"id\"); - for stdin")
       ->required();
+  command->add_option("--tokenizer", options->tokenizer,
+                      "where to load the key's tokenizer from (default: the name in the key); refused unless its vocabulary "
+                      "digest is the key's");
   command->add_flag("--json", options->json, "one JSON object per record, then a summary object");
   command->callback([options] { run_detect(*options); });
 }

@@ -4,6 +4,8 @@
 
 #include "commands.hpp"
 #include "tracemark/embed/key.hpp"
+#include "tracemark/error.hpp"
+#include "tracemark/verify/tokenizer.hpp"
 
 namespace tracemark::cli {
 namespace {
@@ -11,11 +13,26 @@ namespace {
 struct KeygenOptions {
   std::string out;
   SchemeParams params;
+  std::string tokenizer;  // empty: the key names no tokenizer and --vocab-size is required
+  bool vocab_size_given = false;
   bool force = false;
 };
 
 void run_keygen(const KeygenOptions& options) {
-  WatermarkKey key = WatermarkKey::generate(options.params);
+  SchemeParams params = options.params;
+  if (!options.tokenizer.empty()) {
+    const auto tokenizer = Tokenizer::load(options.tokenizer);
+    if (options.vocab_size_given && params.vocab_size != tokenizer->vocab_size()) {
+      throw Error(ErrorCode::invalid_argument, "--vocab-size " + std::to_string(params.vocab_size) + " differs from tokenizer " +
+                                                   tokenizer->name() + "'s " + std::to_string(tokenizer->vocab_size()) +
+                                                   " ids; leave --vocab-size out to take the tokenizer's");
+    }
+    params.vocab_size = tokenizer->vocab_size();
+    params.tokenizer = TokenizerBinding{tokenizer->name(), tokenizer->vocab_sha256()};
+  } else if (!options.vocab_size_given) {
+    throw Error(ErrorCode::invalid_argument, "--vocab-size is required unless --tokenizer names the protected model's tokenizer");
+  }
+  WatermarkKey key = WatermarkKey::generate(params);
   key.save(options.out, options.force);
   std::cout << "wrote key " << key.key_id() << " to " << options.out << " (mode 0600; keep it secret)\n"
             << "commitment: sha256:" << key.commitment_hex() << "\n"
@@ -35,10 +52,17 @@ void add_keygen_command(CLI::App& app) {
   command->add_option("--context-width", options->params.context_width,
                       "previous tokens that seed the green list (0 = one fixed list), 0..16")
       ->capture_default_str();
-  command->add_option("--vocab-size", options->params.vocab_size, "number of token ids of the protected model")
-      ->required();
+  CLI::Option* vocab_size =
+      command->add_option("--vocab-size", options->params.vocab_size,
+                          "number of token ids of the protected model (required without --tokenizer)");
+  command->add_option("--tokenizer", options->tokenizer,
+                      "the protected model's tokenizer (cl100k_base, o200k_base, claude, gpt2 or a tokenizer file): the key "
+                      "records its name and vocabulary SHA-256 and takes its vocabulary size");
   command->add_flag("--force", options->force, "replace an existing key file");
-  command->callback([options] { run_keygen(*options); });
+  command->callback([options, vocab_size] {
+    options->vocab_size_given = vocab_size->count() > 0;
+    run_keygen(*options);
+  });
 }
 
 }  // namespace tracemark::cli

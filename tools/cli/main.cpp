@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   tracemark::cli::add_generate_command(app);
   tracemark::cli::add_distill_command(app);
   tracemark::cli::add_perplexity_command(app);
+  tracemark::cli::add_tokenize_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
