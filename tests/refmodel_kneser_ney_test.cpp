@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "refmodel/token_sampler.hpp"
 #include "refmodel_test_support.hpp"
 #include "test_support.hpp"
 #include "tracemark/error.hpp"
@@ -170,6 +171,41 @@ TEST(KneserNey, LargeVocabularyQueriesStayNormalised) {
     double sum = 0;
     for (float logit : logits) sum += std::exp(static_cast<double>(logit));
     EXPECT_NEAR(sum, 1.0, 1e-4);
+  }
+}
+
+TEST(KneserNey, UnpredictableIdsGetProbabilityZeroAndTheRestSumsToOne) {
+  // Ids 50..59 are never seen; 55..59 are marked unpredictable (as a tokenizer's special tokens
+  // and gaps are), and 3 is marked although seen: training data wins over the mark.
+  const std::uint32_t vocab = 60;
+  const std::vector<std::uint32_t> unpredictable = {3, 55, 56, 57, 58, 59};
+  const auto corpus = testing::tiny_corpus(50, 6, 50, testing::announce_seed(4));
+  testing::TemporaryFolder folder;
+  const NgramModel model =
+      testing::train_model(corpus, 3, vocab, folder.path() / "m.tmlm", ModelTokenizerRecord{}, unpredictable);
+  ASSERT_EQ(std::vector<std::uint32_t>(model.unpredictable_ids().begin(), model.unpredictable_ids().end()), unpredictable);
+  NgramScratch scratch;
+  std::vector<float> logits(vocab);
+  std::vector<Candidate> candidates;
+  SplitMix64 rng(4);
+  for (const auto& history : query_histories(corpus, 50, rng)) {
+    model.log_probabilities(history, logits, scratch);
+    double sum = 0;
+    for (std::uint32_t w = 0; w < vocab; ++w) {
+      const double p = model.probability(history, w);
+      if (w >= 55) {
+        EXPECT_EQ(p, 0.0);
+        EXPECT_TRUE(std::isinf(logits[w]) && logits[w] < 0);
+      } else {
+        EXPECT_GT(p, 0.0) << "token " << w;  // 50..54: unseen but predictable; 3: seen
+      }
+      sum += p;
+    }
+    EXPECT_NEAR(sum, 1.0, 1e-12);
+    model.top_candidates(history, vocab, candidates, scratch);
+    EXPECT_EQ(candidates.size(), 55u);
+    SamplerScratch sampler;
+    for (double u : {0.0, 0.3, 0.999999}) EXPECT_LT(sample_from_logits(logits, SamplingOptions{}, u, sampler), 55u);
   }
 }
 

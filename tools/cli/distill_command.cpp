@@ -19,6 +19,7 @@ struct DistillOptions {
   std::vector<std::string> teacher_outputs;
   std::vector<std::string> mix_clean;
   std::optional<double> fraction;
+  std::string tokenizer;
   std::optional<std::uint32_t> vocab_size;
   std::uint32_t order = 3;
   std::string out;
@@ -46,7 +47,7 @@ void run_distill(const DistillOptions& options) {
     throw Error(ErrorCode::invalid_argument, "--mix-clean and --fraction go together: give both (the share of "
                                              "watermarked training tokens) or neither (the student sees only the teacher)");
   }
-  const ModelVocabulary vocabulary = vocabulary_for_training(options.vocab_size);
+  const ModelVocabulary vocabulary = vocabulary_for_training(options.tokenizer, options.vocab_size);
   // The teacher's responses (their "tokens"; with a tokenizer, their "text" re-encoded, so the
   // student's tokenizer may differ from the teacher's).
   const TokenDocuments teacher = read_all(options.teacher_outputs, vocabulary);
@@ -55,7 +56,9 @@ void run_distill(const DistillOptions& options) {
   NgramCounter counter(options.order, vocabulary.vocab_size);
   for (std::size_t i = 0; i < mix.teacher_documents; ++i) counter.add_document(teacher[i]);
   for (std::size_t i = 0; i < mix.clean_documents; ++i) counter.add_document(clean[i]);
-  write_ngram_model(counter.build(), vocabulary.record, options.out, options.force);
+  NgramTables tables = counter.build();
+  tables.unpredictable_ids = vocabulary.unpredictable_ids;
+  write_ngram_model(tables, vocabulary.record, options.out, options.force);
   std::cout << "trained student " << options.out << " (order " << options.order << ") on " << mix.teacher_tokens
             << " teacher tokens (" << mix.teacher_documents << " of " << teacher.size() << " responses) and "
             << mix.clean_tokens << " clean tokens (" << mix.clean_documents << " of " << clean.size()
@@ -71,7 +74,10 @@ void add_distill_command(CLI::App& app) {
   command->add_option("--mix-clean", options->mix_clean, "clean corpus files to mix in (as for `tracemark train`)");
   command->add_option("--fraction", options->fraction, "share of the student's training tokens that are the teacher's, in (0, 1]")
       ->check(CLI::Range(0.0, 1.0));
-  command->add_option("--vocab-size", options->vocab_size, "vocabulary size of the token ids")->check(CLI::Range(1u, 1u << 31));
+  command->add_option("--tokenizer", options->tokenizer,
+                      "the student's tokenizer (may differ from the teacher's: responses' \"text\" is re-encoded)");
+  command->add_option("--vocab-size", options->vocab_size, "without --tokenizer: vocabulary size of the token ids")
+      ->check(CLI::Range(1u, 1u << 31));
   command->add_option("--order", options->order, "n-gram order of the student, 2 to 5")->capture_default_str()->check(CLI::Range(2, 5));
   command->add_option("--out", options->out, "student model file to write")->required();
   command->add_flag("--force", options->force, "replace an existing model file");

@@ -123,10 +123,12 @@ void run_generate(const GenerateOptions& options) {
         const std::vector<std::uint32_t> tokens =
             generate_response(model, prompts[i].tokens, options.generation, rng, processor ? &*processor : nullptr, scratch);
         nlohmann::ordered_json record;
+        // Without a tokenizer there is no text: "prompt" and "text" are left out rather than null,
+        // so readers that prefer "text" over "tokens" (detect, scan) read the ids.
         record["id"] = prompts[i].id;
-        record["prompt"] = prompts[i].text;
+        if (!prompts[i].text.is_null()) record["prompt"] = prompts[i].text;
         record["prompt_tokens"] = prompts[i].tokens;
-        record["text"] = vocabulary.decode ? nlohmann::json(vocabulary.decode(tokens)) : nlohmann::json(nullptr);
+        if (vocabulary.decode) record["text"] = vocabulary.decode(tokens);
         record["tokens"] = tokens;
         // A response may end inside a UTF-8 sequence (the token limit cuts anywhere): such bytes
         // are written as U+FFFD; "tokens" stays exact.
@@ -163,7 +165,9 @@ void add_generate_command(CLI::App& app) {
   command->add_option("--prompts", options->prompts,
                       "JSON lines, each {\"id\": ..., \"prompt\": text} or {\"id\": ..., \"prompt_tokens\": [ids]}")
       ->required();
-  command->add_option("--out", options->out, "JSON lines to write: id, prompt, prompt_tokens, text, tokens")->required();
+  command->add_option("--out", options->out,
+                      "JSON lines to write: id, prompt, prompt_tokens, text, tokens (prompt and text only with a tokenizer)")
+      ->required();
   command->add_option("--key", options->key, "watermark the responses with this key (its vocabulary size must be the model's)");
   command->add_option("--max-tokens", options->generation.max_tokens, "tokens per response")
       ->capture_default_str()->check(CLI::Range(1, 1'000'000));

@@ -1,6 +1,6 @@
-// The token space a reference-model command works in: raw ids of a given vocabulary size, or a
-// tracemark tokenizer (then text can be encoded and decoded). Shared by train, distill, generate
-// and perplexity.
+// The token space a reference-model command works in: a tracemark tokenizer (text can be encoded
+// and decoded), or raw ids of a given vocabulary size. Shared by train, distill, generate and
+// perplexity.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "refmodel/ngram_model.hpp"
 #include "refmodel/training_corpus.hpp"
@@ -19,15 +20,20 @@ struct ModelVocabulary {
   std::uint32_t vocab_size = 0;
   TextEncoder encode;                                                    // empty without a tokenizer
   std::function<std::string(std::span<const std::uint32_t>)> decode;    // empty without a tokenizer
+  std::vector<std::uint32_t> unpredictable_ids;  // training only: ids that are no ordinary token
 
   bool has_tokenizer() const { return !record.name.empty(); }
 };
 
-// For training: raw ids with --vocab-size. Throws Error(invalid_argument) without one.
-ModelVocabulary vocabulary_for_training(std::optional<std::uint32_t> vocab_size);
+// For training: the tokenizer named by --tokenizer (a built-in name or a path, as
+// Tokenizer::load takes), or raw ids with --vocab-size. Throws Error(invalid_argument) when
+// neither is given, or when --vocab-size contradicts the tokenizer's.
+ModelVocabulary vocabulary_for_training(const std::string& tokenizer_spec, std::optional<std::uint32_t> vocab_size);
 
-// For using a trained model: its own tokenizer (loaded from the spec it records; its digest must
-// match), or raw ids. Throws Error(invalid_input) naming the model file when it does not match.
+// For using a trained model: its own tokenizer (loaded again from the spec the model file records;
+// its vocabulary digest must match), or raw ids. Throws Error(invalid_input) naming the model file
+// when the tokenizer found differs, Error(io) when it cannot be found (the message says how to
+// fetch it).
 ModelVocabulary vocabulary_of_model(const NgramModel& model, const std::string& model_name);
 
 }  // namespace tracemark::cli

@@ -15,6 +15,7 @@ namespace {
 
 struct TrainOptions {
   std::vector<std::string> corpus;
+  std::string tokenizer;
   std::optional<std::uint32_t> vocab_size;
   std::uint32_t order = 3;
   std::string out;
@@ -23,14 +24,15 @@ struct TrainOptions {
 
 void run_train(const TrainOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  const ModelVocabulary vocabulary = vocabulary_for_training(options.vocab_size);
+  const ModelVocabulary vocabulary = vocabulary_for_training(options.tokenizer, options.vocab_size);
   NgramCounter counter(options.order, vocabulary.vocab_size);
   for (const std::string& file : options.corpus) {
     for (const auto& document : read_corpus_file(file, vocabulary.encode, vocabulary.vocab_size)) {
       counter.add_document(document);
     }
   }
-  const NgramTables tables = counter.build();
+  NgramTables tables = counter.build();
+  tables.unpredictable_ids = vocabulary.unpredictable_ids;
   write_ngram_model(tables, vocabulary.record, options.out, options.force);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cout << "trained an order-" << options.order << " Kneser-Ney model on " << counter.token_count() << " tokens in "
@@ -50,9 +52,13 @@ void add_train_command(CLI::App& app) {
   auto options = std::make_shared<TrainOptions>();
   CLI::App* command = app.add_subcommand("train", "train the reference n-gram language model on a corpus");
   command->add_option("--corpus", options->corpus,
-                      "corpus files: JSONL (name ending in .jsonl) with \"tokens\": [ids], one document per line")
+                      "corpus files: plain UTF-8 text, documents separated by blank lines (needs --tokenizer); or "
+                      "JSONL (name ending in .jsonl), one document per line, {\"text\": ...} or {\"tokens\": [ids]}")
       ->required();
-  command->add_option("--vocab-size", options->vocab_size, "vocabulary size of the token ids")->check(CLI::Range(1u, 1u << 31));
+  command->add_option("--tokenizer", options->tokenizer,
+                      "tokenizer: a built-in name (cl100k_base, o200k_base, claude, gpt2) or a tokenizer file");
+  command->add_option("--vocab-size", options->vocab_size, "without --tokenizer: vocabulary size of the token ids")
+      ->check(CLI::Range(1u, 1u << 31));
   command->add_option("--order", options->order, "n-gram order, 2 to 5")->capture_default_str()->check(CLI::Range(2, 5));
   command->add_option("--out", options->out, "model file to write")->required();
   command->add_flag("--force", options->force, "replace an existing model file");

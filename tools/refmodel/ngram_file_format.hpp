@@ -7,6 +7,7 @@
 //   for depth j = 0 .. order-1:
 //     NgramNode[nodes[j].count]          contexts of j tokens, sorted by reversed context
 //     NgramFollower[followers[j].count]  for each node, the tokens seen after it, sorted by id
+//   u32[unpredictable.count]             ids outside the uniform floor (sorted; see below)
 // Sections start at 8-byte aligned offsets; payload_xxh3 covers every byte after the header.
 //
 // A context (h_1 .. h_j), h_j the most recent token, is stored as the trie path root -> h_j ->
@@ -47,6 +48,9 @@ struct Header {
   char vocab_sha256[64];         // lowercase hex digest of the tokenizer's vocabulary, NUL without one
   Section nodes[kMaxOrder];      // per context depth j (index j)
   Section followers[kMaxOrder];  // per context depth j (index j)
+  // Ids that are no ordinary token of the tokenizer (gaps in its id range, special tokens): they
+  // get no share of the uniform floor, so the model never generates them unless trained on them.
+  Section unpredictable;
   std::uint64_t file_bytes;      // total file size
   std::uint64_t payload_xxh3;    // XXH3-64 (seed 0) of bytes [header_bytes, file_bytes)
 };

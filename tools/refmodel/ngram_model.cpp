@@ -75,6 +75,7 @@ NgramModel NgramModel::load(const std::filesystem::path& path) {
     section(header->nodes[depth], sizeof(fmt::Node), depth);
     section(header->followers[depth], sizeof(fmt::Follower), depth);
   }
+  section(header->unpredictable, sizeof(std::uint32_t), 0);
   const std::uint64_t checksum = XXH3_64bits(bytes.data() + sizeof(fmt::Header), bytes.size() - sizeof(fmt::Header));
   if (checksum != header->payload_xxh3) damaged(name, "checksum mismatch");
 
@@ -87,6 +88,14 @@ NgramModel NgramModel::load(const std::filesystem::path& path) {
     model.followers_[depth] = {reinterpret_cast<const fmt::Follower*>(bytes.data() + header->followers[depth].offset),
                                header->followers[depth].count};
   }
+  model.unpredictable_ = {reinterpret_cast<const std::uint32_t*>(bytes.data() + header->unpredictable.offset),
+                          header->unpredictable.count};
+  for (std::size_t i = 0; i < model.unpredictable_.size(); ++i) {
+    if (model.unpredictable_[i] >= header->vocab_size || (i > 0 && model.unpredictable_[i] <= model.unpredictable_[i - 1])) {
+      damaged(name, "unpredictable id list");
+    }
+  }
+  if (model.unpredictable_.size() >= header->vocab_size) damaged(name, "no predictable id");
   model.check_structure(name);
 
   // The unigram level (order 1) interpolated with the uniform distribution: the base vector every
@@ -95,13 +104,14 @@ NgramModel NgramModel::load(const std::filesystem::path& path) {
   const fmt::Node& root = model.nodes_[0][0];
   const double d1 = header->discounts[0];
   const double total = root.total;
-  const double uniform = d1 * root.followers_count / total / vocab;
+  const double uniform = d1 * root.followers_count / total / static_cast<double>(vocab - model.unpredictable_.size());
   model.unigram_.assign(vocab, uniform);
+  for (std::uint32_t w : model.unpredictable_) model.unigram_[w] = 0.0;
   for (const fmt::Follower& f : model.followers_[0].subspan(root.followers_begin, root.followers_count)) {
     model.unigram_[f.token] += std::max(f.count - d1, 0.0) / total;
   }
   model.log_unigram_.resize(vocab);
-  for (std::uint32_t w = 0; w < vocab; ++w) model.log_unigram_[w] = static_cast<float>(std::log(model.unigram_[w]));
+  for (std::uint32_t w = 0; w < vocab; ++w) model.log_unigram_[w] = static_cast<float>(std::log(model.unigram_[w]));  // -inf for 0
   model.by_unigram_.resize(vocab);
   for (std::uint32_t w = 0; w < vocab; ++w) model.by_unigram_[w] = w;
   std::stable_sort(model.by_unigram_.begin(), model.by_unigram_.end(),
@@ -241,6 +251,7 @@ void NgramModel::top_candidates(std::span<const std::uint32_t> history, std::siz
   std::size_t taken = 0;
   for (std::size_t i = 0; i < by_unigram_.size() && taken < k; ++i) {
     const std::uint32_t w = by_unigram_[i];
+    if (unigram_[w] == 0.0) break;  // the rest have probability 0 (unpredictable ids sort last)
     if (scratch.is_touched_[w]) continue;
     ranked.emplace_back(unigram_weight * unigram_[w], w);
     ++taken;

@@ -9,6 +9,9 @@
 // ends in the uniform distribution over the vocabulary,
 //   P_1(w) = max(c(w) - D_1, 0) / c(.) + D_1 N1+(.) / c(.) / V,
 // so every token has a probability above zero and each distribution sums to 1 over the vocabulary.
+// Exception: ids the model file marks unpredictable (gaps and special tokens of the tokenizer) are
+// left out of the uniform term (V counts only the others), so they get probability 0 (logit
+// -infinity) unless the training data held them.
 #pragma once
 
 #include <cstdint>
@@ -55,6 +58,8 @@ class NgramModel {
   double discount(std::uint32_t order) const noexcept { return header_->discounts[order - 1]; }
   const ModelTokenizerRecord& tokenizer() const noexcept { return tokenizer_; }
   std::uint64_t context_count(std::uint32_t depth) const noexcept { return header_->nodes[depth].count; }
+  // Ids with probability 0 unless seen in training (no ordinary token of the tokenizer).
+  std::span<const std::uint32_t> unpredictable_ids() const noexcept { return unpredictable_; }
 
   // In all queries, history is the document so far (prompt and generated tokens); only its last
   // order-1 ids matter and positions before its start count as begin-of-document. Ids in history
@@ -65,7 +70,7 @@ class NgramModel {
   void log_probabilities(std::span<const std::uint32_t> history, std::span<float> out, NgramScratch& scratch) const;
 
   // The k most probable tokens (ties: lower id first), logit = natural-log probability, sorted by
-  // descending probability; out is resized to min(k, vocab_size()). Cost does not grow with the
+  // descending probability; out is resized to min(k, number of tokens with probability > 0). Cost does not grow with the
   // vocabulary: the tokens seen after the context plus the first k of the unigram order.
   void top_candidates(std::span<const std::uint32_t> history, std::size_t k, std::vector<Candidate>& out,
                       NgramScratch& scratch) const;
@@ -87,6 +92,7 @@ class NgramModel {
   const ngram_format::Header* header_ = nullptr;
   std::span<const ngram_format::Node> nodes_[ngram_format::kMaxOrder];
   std::span<const ngram_format::Follower> followers_[ngram_format::kMaxOrder];
+  std::span<const std::uint32_t> unpredictable_;
   ModelTokenizerRecord tokenizer_;
   std::vector<double> unigram_;          // P_1(w), indexed by token id
   std::vector<float> log_unigram_;       // ln P_1(w)

@@ -49,6 +49,12 @@ void write_ngram_model(const NgramTables& tables, const ModelTokenizerRecord& to
   }
   std::memcpy(header.vocab_sha256, tokenizer.vocab_sha256.data(), tokenizer.vocab_sha256.size());
 
+  for (std::size_t i = 0; i < tables.unpredictable_ids.size(); ++i) {
+    if (tables.unpredictable_ids[i] >= tables.vocab_size || (i > 0 && tables.unpredictable_ids[i] <= tables.unpredictable_ids[i - 1]) ||
+        tables.unpredictable_ids.size() >= tables.vocab_size) {
+      throw Error(ErrorCode::invalid_argument, "unpredictable ids must be sorted, unique, inside the vocabulary and leave one id");
+    }
+  }
   std::uint64_t offset = sizeof(fmt::Header);
   for (std::uint32_t depth = 0; depth < tables.order; ++depth) {
     header.nodes[depth] = {offset, tables.nodes[depth].size()};
@@ -56,6 +62,8 @@ void write_ngram_model(const NgramTables& tables, const ModelTokenizerRecord& to
     header.followers[depth] = {offset, tables.followers[depth].size()};
     offset = align8(offset + tables.followers[depth].size() * sizeof(fmt::Follower));
   }
+  header.unpredictable = {offset, tables.unpredictable_ids.size()};
+  offset = align8(offset + tables.unpredictable_ids.size() * sizeof(std::uint32_t));
   header.file_bytes = offset;
 
   // The checksum is computed while streaming, then the header is written first through a second
@@ -75,6 +83,8 @@ void write_ngram_model(const NgramTables& tables, const ModelTokenizerRecord& to
     hash_bytes(tables.followers[depth].data(), tables.followers[depth].size() * sizeof(fmt::Follower));
     hash_padding();
   }
+  hash_bytes(tables.unpredictable_ids.data(), tables.unpredictable_ids.size() * sizeof(std::uint32_t));
+  hash_padding();
   header.payload_xxh3 = XXH3_64bits_digest(state.get());
 
   AtomicOutputFile out(path, 0644);
@@ -92,6 +102,8 @@ void write_ngram_model(const NgramTables& tables, const ModelTokenizerRecord& to
     write_bytes(tables.followers[depth].data(), tables.followers[depth].size() * sizeof(fmt::Follower));
     write_padding();
   }
+  write_bytes(tables.unpredictable_ids.data(), tables.unpredictable_ids.size() * sizeof(std::uint32_t));
+  write_padding();
   if (!stream) throw Error(ErrorCode::io, "writing " + path.string() + " failed; check free space");
   out.commit(overwrite);
 }

@@ -28,6 +28,7 @@ struct NgramTables {
   std::array<double, ngram_format::kMaxOrder> discounts{};                      // index: order - 1
   std::array<std::vector<ngram_format::Node>, ngram_format::kMaxOrder> nodes;   // index: depth
   std::array<std::vector<ngram_format::Follower>, ngram_format::kMaxOrder> followers;
+  std::vector<std::uint32_t> unpredictable_ids;  // sorted, unique, < vocab_size, fewer than vocab_size
 };
 
 }  // namespace tracemark

@@ -114,6 +114,8 @@ std::uint32_t sample_from_logits(std::span<const float> logits, const SamplingOp
     weights[i] = x < -87.0f ? -87.0f : x;
   }
   for (float& weight : weights) weight = exp_clamped(weight);
+  // A logit of -infinity (a token the model cannot produce) gets weight exactly 0, not e^-87.
+  for (std::size_t i = 0; i < logits.size(); ++i) weights[i] = logits[i] < -3.0e38f ? 0.0f : weights[i];
   auto& blocks = scratch.block_sums;
   blocks.resize((logits.size() + kBlock - 1) / kBlock);
   double total = 0;
