@@ -87,7 +87,10 @@ import resource, subprocess, sys
 r = subprocess.run(['$tracemark', 'tokenize', '--tokenizer', 'cl100k_base', '--input', 'big.jsonl', '--output', 'big.out'], capture_output=True)
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if r.returncode == 0 else -1)")
 check "10 MB record tokenized (peak RSS ${peak_kb} kB)" test "$peak_kb" -gt 0
-check "10 MB record peak RSS under 80 MB + 30 MB of tables (${peak_kb} kB)" test "$peak_kb" -lt $((110 * 1024))
+# AddressSanitizer's shadow memory and quarantine inflate RSS several times: the bound is for the Release build.
+if ! ldd "$tracemark" | grep -q libasan; then
+  check "10 MB record peak RSS under 80 MB + 30 MB of tables (${peak_kb} kB)" test "$peak_kb" -lt $((110 * 1024))
+fi
 
 # keygen --tokenizer: the key records the tokenizer's name and digest and takes its vocabulary size.
 expect 0 "commitment: sha256:" -- "$tracemark" keygen --out key.json --tokenizer cl100k_base --context-width 1
