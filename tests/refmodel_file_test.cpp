@@ -84,6 +84,12 @@ TEST(ReferenceModelFile, RefusesDamagedAndForeignFiles) {
   write_all(folder.path() / "flipped.tmlm", flipped);
   EXPECT_NE(std::string(load_error(folder.path() / "flipped.tmlm").what()).find("checksum"), std::string::npos);
 
+  // A flipped bit in the header (here in the order-1 discount, which stays in range) is caught too.
+  std::string header_flip = good;
+  header_flip[40 + 2] = static_cast<char>(header_flip[40 + 2] ^ 0x01);
+  write_all(folder.path() / "header_flip.tmlm", header_flip);
+  EXPECT_NE(std::string(load_error(folder.path() / "header_flip.tmlm").what()).find("checksum"), std::string::npos);
+
   write_all(folder.path() / "truncated.tmlm", good.substr(0, good.size() - 8));
   EXPECT_EQ(load_error(folder.path() / "truncated.tmlm").code(), ErrorCode::invalid_input);
   write_all(folder.path() / "header.tmlm", good.substr(0, 100));

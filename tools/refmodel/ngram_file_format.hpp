@@ -8,7 +8,7 @@
 //     NgramNode[nodes[j].count]          contexts of j tokens, sorted by reversed context
 //     NgramFollower[followers[j].count]  for each node, the tokens seen after it, sorted by id
 //   u32[unpredictable.count]             ids outside the uniform floor (sorted; see below)
-// Sections start at 8-byte aligned offsets; payload_xxh3 covers every byte after the header.
+// Sections start at 8-byte aligned offsets; checksum_xxh3 covers the whole file (header included).
 //
 // A context (h_1 .. h_j), h_j the most recent token, is stored as the trie path root -> h_j ->
 // h_{j-1} -> ... -> h_1, so the parent of a context is the context without its oldest token: the
@@ -52,7 +52,7 @@ struct Header {
   // get no share of the uniform floor, so the model never generates them unless trained on them.
   Section unpredictable;
   std::uint64_t file_bytes;      // total file size
-  std::uint64_t payload_xxh3;    // XXH3-64 (seed 0) of bytes [header_bytes, file_bytes)
+  std::uint64_t checksum_xxh3;   // XXH3-64 (seed 0) of the header with this field 0, then the rest of the file
 };
 static_assert(std::is_trivially_copyable_v<Header> && sizeof(Header) % 8 == 0);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "tracemark/error.hpp"
@@ -13,6 +14,10 @@ namespace tracemark {
 namespace {
 
 namespace fmt = ngram_format;
+
+struct HashStateDeleter {
+  void operator()(XXH3_state_t* state) const noexcept { XXH3_freeState(state); }
+};
 
 std::string field_string(const char* field, std::size_t size) { return std::string(field, strnlen(field, size)); }
 
@@ -76,8 +81,15 @@ NgramModel NgramModel::load(const std::filesystem::path& path) {
     section(header->followers[depth], sizeof(fmt::Follower), depth);
   }
   section(header->unpredictable, sizeof(std::uint32_t), 0);
-  const std::uint64_t checksum = XXH3_64bits(bytes.data() + sizeof(fmt::Header), bytes.size() - sizeof(fmt::Header));
-  if (checksum != header->payload_xxh3) damaged(name, "checksum mismatch");
+  fmt::Header unsigned_header;
+  std::memcpy(&unsigned_header, header, sizeof unsigned_header);
+  unsigned_header.checksum_xxh3 = 0;
+  const std::unique_ptr<XXH3_state_t, HashStateDeleter> state(XXH3_createState());
+  if (!state || XXH3_64bits_reset(state.get()) != XXH_OK) throw Error(ErrorCode::internal, "xxHash state allocation failed");
+  XXH3_64bits_update(state.get(), &unsigned_header, sizeof unsigned_header);
+  XXH3_64bits_update(state.get(), bytes.data() + sizeof(fmt::Header), bytes.size() - sizeof(fmt::Header));
+  const std::uint64_t checksum = XXH3_64bits_digest(state.get());
+  if (checksum != header->checksum_xxh3) damaged(name, "checksum mismatch");
 
   model.tokenizer_.name = field_string(header->tokenizer_name, sizeof header->tokenizer_name);
   model.tokenizer_.spec = field_string(header->tokenizer_spec, sizeof header->tokenizer_spec);

@@ -66,8 +66,8 @@ void write_ngram_model(const NgramTables& tables, const ModelTokenizerRecord& to
   offset = align8(offset + tables.unpredictable_ids.size() * sizeof(std::uint32_t));
   header.file_bytes = offset;
 
-  // The checksum is computed while streaming, then the header is written first through a second
-  // pass over the small tables in memory: both passes see the same bytes.
+  // The checksum pass goes over the tables in memory before the write pass, because the header
+  // that holds it is written first; both passes see the same bytes.
   std::unique_ptr<XXH3_state_t, HashStateDeleter> state(XXH3_createState());
   if (!state || XXH3_64bits_reset(state.get()) != XXH_OK) throw Error(ErrorCode::internal, "xxHash state allocation failed");
   const char zeros[8] = {};
@@ -77,6 +77,8 @@ void write_ngram_model(const NgramTables& tables, const ModelTokenizerRecord& to
     position += size;
   };
   auto hash_padding = [&] { hash_bytes(zeros, align8(position) - position); };
+  header.checksum_xxh3 = 0;
+  XXH3_64bits_update(state.get(), &header, sizeof header);
   for (std::uint32_t depth = 0; depth < tables.order; ++depth) {
     hash_bytes(tables.nodes[depth].data(), tables.nodes[depth].size() * sizeof(fmt::Node));
     hash_padding();
@@ -85,7 +87,7 @@ void write_ngram_model(const NgramTables& tables, const ModelTokenizerRecord& to
   }
   hash_bytes(tables.unpredictable_ids.data(), tables.unpredictable_ids.size() * sizeof(std::uint32_t));
   hash_padding();
-  header.payload_xxh3 = XXH3_64bits_digest(state.get());
+  header.checksum_xxh3 = XXH3_64bits_digest(state.get());
 
   AtomicOutputFile out(path, 0644);
   std::ostream& stream = out.stream();
