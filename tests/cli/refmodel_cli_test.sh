@@ -4,35 +4,7 @@
 # trip (generate --key, then detect; a distilled student inherits it).
 # Usage: refmodel_cli_test.sh PATH/TO/tracemark
 set -u
-tracemark=$(realpath "$1")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-passed=0
-failed=0
-
-# expect STATUS "PATTERN" -- command...: checks the exit status and that the combined output
-# contains PATTERN (grep -E; empty pattern: anything).
-expect() {
-  local status=$1 pattern=$2
-  shift 3
-  local output actual
-  output=$("$@" 2>&1)
-  actual=$?
-  if [[ $actual -ne $status ]] || { [[ -n $pattern ]] && ! grep -qE -- "$pattern" <<<"$output"; }; then
-    echo "FAIL: $* -> status $actual (want $status), output:"
-    sed 's/^/    /' <<<"$output"
-    echo "    (wanted pattern: $pattern)"
-    failed=$((failed + 1))
-  else
-    passed=$((passed + 1))
-  fi
-}
-check() {  # check "description" condition...
-  local description=$1
-  shift
-  if "$@"; then passed=$((passed + 1)); else echo "FAIL: $description"; failed=$((failed + 1)); fi
-}
+source "$(dirname "$0")/cli_test_lib.sh" "$1"
 log10p() {  # pooled log10 p of detect --json
   "$tracemark" detect --key "$1" --input "$2" --json | tail -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["log10_p"])'
 }

@@ -4,36 +4,8 @@
 # corpora/fetch.sh fills; fails (never skips) without it.
 # Usage: tokenize_cli_test.sh PATH/TO/tracemark
 set -u
-tracemark=$(realpath "$1")
+source "$(dirname "$0")/cli_test_lib.sh" "$1"
 cache=${TRACEMARK_CACHE:-$HOME/.cache/tracemark}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-passed=0
-failed=0
-
-# expect STATUS "PATTERN" -- command...: runs the command, checks its exit status and that its
-# combined output contains PATTERN (grep -E; empty pattern: anything).
-expect() {
-  local status=$1 pattern=$2
-  shift 3
-  local output actual
-  output=$("$@" 2>&1)
-  actual=$?
-  if [[ $actual -ne $status ]] || { [[ -n $pattern ]] && ! grep -qE -- "$pattern" <<<"$output"; }; then
-    echo "FAIL: $* -> status $actual (want $status), output:"
-    sed 's/^/    /' <<<"$output" | head -20
-    echo "    (wanted pattern: $pattern)"
-    failed=$((failed + 1))
-  else
-    passed=$((passed + 1))
-  fi
-}
-check() {  # check "description" condition...
-  local description=$1
-  shift
-  if "$@"; then passed=$((passed + 1)); else echo "FAIL: $description"; failed=$((failed + 1)); fi
-}
 
 if [[ ! -f $cache/npm/tiktoken@1.0.22/package/encoders/cl100k_base.json ]]; then
   echo "FAIL: the tokenizer cache $cache is missing; run corpora/fetch.sh (tools/setup.sh runs it)"
