@@ -10,12 +10,12 @@ TEST(FastTokenRecord, ParsesPlainTokenRecords) {
   ASSERT_TRUE(record.has_value());
   EXPECT_EQ(record->tokens, (std::vector<std::uint32_t>{0, 1, 4294967295u}));
   EXPECT_EQ(record->id, "a");
-  EXPECT_FALSE(record->has_prompt_tokens);
+  EXPECT_FALSE(record->has_prompt);
   record = parse_token_record_fast(R"( {"tokens":[], "id": 17, "prompt_tokens":[3]} )");
   ASSERT_TRUE(record.has_value());
   EXPECT_TRUE(record->tokens.empty());
   EXPECT_EQ(record->id, "17");
-  EXPECT_TRUE(record->has_prompt_tokens);
+  EXPECT_TRUE(record->has_prompt);
 }
 
 TEST(FastTokenRecord, LeavesEverythingUnusualToTheGeneralParser) {

@@ -49,6 +49,17 @@ expect 2 "broken.jsonl.gz line 1 \(byte offset 1\): not valid JSON" -- "$tracema
 expect 2 "--alpha must be strictly between 0 and 1" -- "$tracemark" scan --key ours.json --suspect clean.jsonl --alpha 0
 expect 2 "" -- "$tracemark" scan --suspect clean.jsonl
 
+# Text and chat records need a key that names its tokenizer; --input text re-reads a record's text.
+printf '{"text": "The committee met on Tuesday to consider the budget."}\n' > text.jsonl
+expect 2 "text.jsonl line 1 is text, but no key .* names a tokenizer.*keygen --tokenizer" -- \
+  "$tracemark" scan --key ours.json --suspect text.jsonl
+"$tracemark" keygen --out gpt2-key.json --tokenizer gpt2 >/dev/null
+expect 0 '"tokenizer": \{' -- "$tracemark" scan --key gpt2-key.json --suspect text.jsonl --json
+printf '{"choices": [{"message": {"role": "assistant", "content": "The committee met on Tuesday."}}], "tokens": [1, 2]}\n' > chat.jsonl
+expect 0 '"tokens": 2,' -- "$tracemark" scan --key gpt2-key.json --suspect chat.jsonl --input tokens --json
+expect 0 '"tokens": 6,' -- "$tracemark" scan --key gpt2-key.json --suspect chat.jsonl --input text --json
+expect 2 "" -- "$tracemark" scan --key gpt2-key.json --suspect chat.jsonl --input words
+
 # Results do not depend on the thread count (several batches of 512 records, errors included).
 python3 -c '
 import json, random

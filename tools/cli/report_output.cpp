@@ -18,20 +18,4 @@ std::string result_json_line(nlohmann::ordered_json head, const ScoreCounts& cou
   return text;
 }
 
-std::string dump_with_raw_p_values(const nlohmann::ordered_json& document, int indent) {
-  // format_p_value() only produces digits, '.', 'e' and '-', so dropping the quotes around those
-  // two fields' values leaves valid JSON numbers.
-  std::string text = document.dump(indent);
-  for (const std::string field : {"\"p_value\": \"", "\"holm_p_value\": \""}) {
-    for (std::size_t at = text.find(field); at != std::string::npos; at = text.find(field, at)) {
-      const std::size_t open_quote = at + field.size() - 1;
-      const std::size_t close_quote = text.find('"', open_quote + 1);
-      text.erase(close_quote, 1);
-      text.erase(open_quote, 1);
-      at = close_quote - 1;
-    }
-  }
-  return text;
-}
-
 }  // namespace tracemark::cli

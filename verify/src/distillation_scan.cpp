@@ -9,6 +9,7 @@
 #include "tracemark/embed/token_bytes.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/holm.hpp"
+#include "tracemark/verify/parallel_for.hpp"
 
 namespace tracemark {
 
@@ -50,7 +51,7 @@ DistillationScan::DistillationScan(std::vector<KeyEntry> keys) {
                                                    key.key_id + " of context width " +
                                                    std::to_string(key.scheme->context_width()));
     }
-    states_.push_back(KeyState{std::move(key), {}, {}});
+    states_.push_back(KeyState{std::move(key), std::vector<TupleSet>(kShards), {}});
   }
 }
 
@@ -94,24 +95,72 @@ PreparedResponse DistillationScan::prepare(std::span<const std::uint32_t> respon
   return prepared;
 }
 
-void DistillationScan::merge(const PreparedResponse& prepared) {
-  if (prepared.parts.size() != states_.size()) {
-    throw Error(ErrorCode::internal, "prepared response was made for another scan");
+void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsigned threads,
+                                   std::vector<std::vector<ResponseTally>>* tallies) {
+  const std::size_t keys = states_.size();
+  for (const PreparedResponse& prepared : batch) {
+    if (prepared.parts.size() != keys) throw Error(ErrorCode::internal, "prepared response was made for another scan");
   }
-  for (std::size_t k = 0; k < states_.size(); ++k) {
-    const PreparedResponse::KeyPart& part = prepared.parts[k];
-    ScanCounts& counts = states_[k].counts;
-    ++counts.responses;
-    counts.tokens += part.tokens;
-    counts.skipped_prefix += part.skipped_prefix;
-    counts.skipped_prompt_window += part.skipped_prompt_window;
-    counts.skipped_filter += part.skipped_filter;
-    for (const auto& [fingerprint, green] : part.tuples) {
-      if (states_[k].tuples.insert(fingerprint)) {
-        ++counts.scored;
-        counts.green += green;
-      } else {
-        ++counts.skipped_repeated_tuple;
+  // The counts that do not depend on deduplication.
+  for (const PreparedResponse& prepared : batch) {
+    for (std::size_t k = 0; k < keys; ++k) {
+      const PreparedResponse::KeyPart& part = prepared.parts[k];
+      ScanCounts& counts = states_[k].counts;
+      ++counts.responses;
+      counts.tokens += part.tokens;
+      counts.skipped_prefix += part.skipped_prefix;
+      counts.skipped_prompt_window += part.skipped_prompt_window;
+      counts.skipped_filter += part.skipped_filter;
+    }
+  }
+  // Deduplication: worker w owns the shards s with s % workers == w and walks the whole batch in
+  // input order, so each shard sees its tuples in input order whatever the number of workers.
+  std::size_t tuples = 0;
+  for (const PreparedResponse& prepared : batch) {
+    for (const auto& part : prepared.parts) tuples += part.tuples.size();
+  }
+  const unsigned workers = tuples < 4096 ? 1u : std::max(1u, std::min<unsigned>(threads, kShards));
+  struct WorkerTotals {
+    std::vector<ScanCounts> counts;                 // per key: scored, green, skipped_repeated_tuple
+    std::vector<std::vector<ResponseTally>> tally;  // per key, per response
+  };
+  std::vector<WorkerTotals> totals(workers);
+  parallel_for(workers, workers, [&](std::size_t w) {
+    WorkerTotals& mine = totals[w];
+    mine.counts.resize(keys);
+    if (tallies) mine.tally.assign(keys, std::vector<ResponseTally>(batch.size()));
+    for (std::size_t r = 0; r < batch.size(); ++r) {
+      for (std::size_t k = 0; k < keys; ++k) {
+        std::vector<TupleSet>& shards = states_[k].shards;
+        ScanCounts& counts = mine.counts[k];
+        for (const auto& [fingerprint, green] : batch[r].parts[k].tuples) {
+          const std::size_t shard = fingerprint % kShards;
+          if (shard % workers != w) continue;
+          if (shards[shard].insert(fingerprint)) {
+            ++counts.scored;
+            counts.green += green;
+            if (tallies) {
+              ++mine.tally[k][r].scored;
+              mine.tally[k][r].green += green;
+            }
+          } else {
+            ++counts.skipped_repeated_tuple;
+          }
+        }
+      }
+    }
+  });
+  if (tallies) tallies->assign(keys, std::vector<ResponseTally>(batch.size()));
+  for (const WorkerTotals& mine : totals) {
+    for (std::size_t k = 0; k < keys; ++k) {
+      ScanCounts& counts = states_[k].counts;
+      counts.scored += mine.counts[k].scored;
+      counts.green += mine.counts[k].green;
+      counts.skipped_repeated_tuple += mine.counts[k].skipped_repeated_tuple;
+      if (!tallies) continue;
+      for (std::size_t r = 0; r < batch.size(); ++r) {
+        (*tallies)[k][r].scored += mine.tally[k][r].scored;
+        (*tallies)[k][r].green += mine.tally[k][r].green;
       }
     }
   }

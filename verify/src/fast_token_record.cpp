@@ -43,8 +43,8 @@ std::optional<FastTokenRecord> parse_token_record_fast(std::string_view line) {
         if (value.get_int64().get(number) != simdjson::SUCCESS) return std::nullopt;
         record.id = std::to_string(number);
       }
-    } else if (key == "prompt_tokens") {
-      record.has_prompt_tokens = true;
+    } else if (key == "prompt_tokens" || key == "prompt") {
+      record.has_prompt = true;
     }
   }
   // Past the end of the input only if nothing follows the object (trailing bytes: general path).

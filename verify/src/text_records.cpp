@@ -22,12 +22,18 @@ std::optional<std::vector<std::string>> record_texts(const JsonlReader& reader, 
   std::vector<std::string> texts;
   for (std::size_t i = 0; i < choices.size(); ++i) {
     const nlohmann::json& choice = choices[i];
+    // A completions object's choice carries "text"; a chat completion's, "message": {"content"}.
+    if (choice.is_object() && choice.contains("text") && choice["text"].is_string()) {
+      texts.push_back(choice["text"].get<std::string>());
+      continue;
+    }
     const bool has_content = choice.is_object() && choice.contains("message") && choice["message"].is_object() &&
                              choice["message"].contains("content") &&
                              (choice["message"]["content"].is_string() || choice["message"]["content"].is_null());
     if (!has_content) {
       throw Error(ErrorCode::invalid_input, reader.where(record) + ": choices[" + std::to_string(i) +
-                                                "].message.content is missing or not a string; expected an OpenAI chat completion");
+                                                "] has neither message.content nor text as a string; expected an OpenAI "
+                                                "chat completion or completion object");
     }
     const nlohmann::json& content = choice["message"]["content"];
     if (content.is_string()) texts.push_back(content.get<std::string>());

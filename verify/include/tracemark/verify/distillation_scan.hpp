@@ -26,6 +26,7 @@
 #include "tracemark/verify/binomial.hpp"
 #include "tracemark/verify/green_list_detector.hpp"
 #include "tracemark/verify/interval.hpp"
+#include "tracemark/verify/tuple_set.hpp"
 
 namespace tracemark {
 
@@ -99,8 +100,20 @@ struct PreparedResponse {
   std::vector<KeyPart> parts;  // one per key, in the scan's key order
 };
 
-// One scan over one suspect, for one or more keys. prepare() is const and thread-safe; merge()
-// and add_response() are not. Keys and filters are shared and immutable.
+// The tuples of one response that were new to the scan (scored there), for one key.
+struct ResponseTally {
+  std::uint32_t scored = 0;
+  std::uint32_t green = 0;
+};
+
+// One scan over one suspect, for one or more keys. prepare() is const and thread-safe; merge(),
+// merge_batch() and add_response() are not (merge_batch uses worker threads of its own). Keys and
+// filters are shared and immutable.
+//
+// The deduplication set is split into shards by the fingerprint's low bits, so that a batch can be
+// merged by several threads at once (each owns some shards and walks the batch in input order).
+// Every figure is then the same for any thread count: a tuple is scored by its first occurrence in
+// input order, and whether it is green depends only on the tuple.
 class DistillationScan {
  public:
   struct KeyEntry {
@@ -118,14 +131,23 @@ class DistillationScan {
   }
   // Same contract as add_response, split in two: prepare() in any thread, merge() in input order.
   PreparedResponse prepare(std::span<const std::uint32_t> response, std::span<const std::uint32_t> prompt) const;
-  void merge(const PreparedResponse& prepared);
+  void merge(const PreparedResponse& prepared) { merge_batch({&prepared, 1}, 1, nullptr); }
+  // Merges responses in the order given, on up to `threads` threads. When `tallies` is not null it
+  // receives, for each key, one ResponseTally per response of the batch (resized to fit).
+  void merge_batch(std::span<const PreparedResponse> batch, unsigned threads,
+                   std::vector<std::vector<ResponseTally>>* tallies);
+
+  std::size_t key_count() const noexcept { return states_.size(); }
+  // Counts so far for key k (in the constructor's order).
+  const ScanCounts& counts(std::size_t k) const { return states_.at(k).counts; }
 
   std::vector<KeyScanResult> results(const ScanSettings& settings) const;
 
  private:
+  static constexpr std::size_t kShards = 64;
   struct KeyState {
     KeyEntry entry;
-    TupleSet tuples;
+    std::vector<TupleSet> shards;  // kShards sets; a fingerprint lives in shard (fingerprint % kShards)
     ScanCounts counts;
   };
   std::vector<KeyState> states_;

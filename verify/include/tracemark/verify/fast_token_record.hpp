@@ -15,7 +15,7 @@ namespace tracemark {
 struct FastTokenRecord {
   std::vector<std::uint32_t> tokens;
   std::optional<std::string> id;  // a string id as is, a numeric id as its JSON text
-  bool has_prompt_tokens = false; // the record carries "prompt_tokens" (the caller reads it)
+  bool has_prompt = false;  // the record carries "prompt_tokens" or "prompt" (the caller reads it)
 };
 
 // Thread-safe (one simdjson parser per thread).

@@ -1,0 +1,79 @@
+// The whole distillation scan of `tracemark scan`, as a library call: read the suspect's
+// responses (and the optional prompts, reference log and control), score them with every key,
+// and return every figure a report or an evidence bundle needs.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tracemark/embed/key.hpp"
+#include "tracemark/verify/distillation_scan.hpp"
+#include "tracemark/verify/suspect_records.hpp"
+
+namespace tracemark {
+
+struct SuspectScanOptions {
+  std::string prompts_path;        // optional: prompts sent, matched to responses by "id"
+  std::string reference_log_path;  // optional: our served responses believed harvested
+  std::size_t reference_top = 0;   // with a reference log: keep its N most frequent contexts (0: all)
+  std::string control_path;        // optional: responses of a model known to be clean
+  std::string tokenizer_spec;      // optional: where to load the keys' tokenizer from
+  TokenSource token_source = TokenSource::automatic;
+  ScanSettings settings;           // confidence of the effect interval, target p for "tokens needed"
+  unsigned threads = 1;            // results do not depend on it
+  std::size_t trace_points = 120;  // at most this many points of the p-value curve, per key
+  // Per-response scores are kept for the first N responses of each file (memory: 8 bytes per
+  // response and key, plus 16 per response); the pooled figures always cover every response.
+  std::size_t max_response_scores = 200'000;
+};
+
+// The pooled test after the first `tokens` suspect tokens (a point of the p-value curve).
+struct ScanTracePoint {
+  std::uint64_t responses = 0;
+  std::uint64_t tokens = 0;
+  std::uint64_t scored = 0;
+  std::uint64_t green = 0;
+  double log10_p = 0;  // unadjusted
+};
+
+// Where a response came from: its line, and the choice within a record holding several.
+struct ResponseRef {
+  std::uint64_t line = 0;
+  std::uint32_t choice = 0;
+  std::string id;
+};
+
+struct FileScanResult {
+  std::string path;
+  std::uint64_t records = 0;
+  std::vector<KeyScanResult> keys;                  // one per key, Holm-corrected across keys
+  std::vector<std::vector<ScanTracePoint>> traces;  // per key, by increasing tokens
+  std::vector<ResponseRef> responses;               // the first max_response_scores responses
+  std::vector<std::vector<ResponseTally>> tallies;  // per key, parallel to responses
+};
+
+struct ReferenceLogSummary {
+  std::uint64_t responses = 0;
+  std::uint32_t context_width = 0;
+  std::uint64_t contexts = 0;  // kept after --reference-top
+};
+
+struct SuspectScanReport {
+  FileScanResult suspect;
+  std::optional<FileScanResult> control;
+  std::vector<double> gammas;  // per key: the exact null probability of green
+  std::uint64_t prompts = 0;   // records read from the prompts file
+  std::vector<ReferenceLogSummary> reference;  // one per distinct context width, when a log is given
+  std::optional<TokenizerBinding> tokenizer;   // the keys' tokenizer, when they name one
+};
+
+// Runs the scan. Throws Error(invalid_argument) for bad options, Error(invalid_input) naming the
+// file, line and byte offset for a bad record, and Error(invalid_input) for a reference log with
+// no usable records (never a silent unfiltered run).
+SuspectScanReport run_suspect_scan(std::span<const WatermarkKey> keys, const std::string& suspect_path,
+                                   const SuspectScanOptions& options);
+
+}  // namespace tracemark

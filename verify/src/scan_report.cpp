@@ -1,0 +1,167 @@
+#include "tracemark/verify/scan_report.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace tracemark {
+namespace {
+
+std::string percent(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f%%", 100.0 * value);
+  return text;
+}
+std::string signed_points(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%+.2f", 100.0 * value);
+  return text;
+}
+
+nlohmann::ordered_json key_result_json(const KeyScanResult& r, double gamma, double alpha, std::size_t keys) {
+  nlohmann::ordered_json out = {
+      {"key_id", r.key_id},
+      {"responses", r.counts.responses},
+      {"tokens", r.counts.tokens},
+      {"skipped_prefix", r.counts.skipped_prefix},
+      {"skipped_repeated_tuple", r.counts.skipped_repeated_tuple},
+      {"skipped_prompt_window", r.counts.skipped_prompt_window},
+      {"skipped_filter", r.counts.skipped_filter},
+      {"scored", r.counts.scored},
+      {"green", r.counts.green},
+      {"gamma", gamma},
+      {"green_rate", r.green_rate},
+      {"effect", r.effect},
+      {"effect_ci95", {r.effect_interval.lower, r.effect_interval.upper}},
+      {"z", r.test.z},
+      {"log10_p", r.test.log10_p},
+      {"p_value", format_p_value(r.test.log10_p)},
+      {"holm_log10_p", r.holm_log10_p},
+      {"holm_p_value", format_p_value(r.holm_log10_p)},
+      {"alpha", alpha},
+      {"further_tokens_needed", r.further_tokens_needed ? nlohmann::ordered_json(*r.further_tokens_needed) : nullptr},
+      {"verdict", scan_verdict(r, gamma, keys, alpha)},
+  };
+  return out;
+}
+
+nlohmann::ordered_json trace_json(const std::vector<ScanTracePoint>& trace) {
+  nlohmann::ordered_json points = nlohmann::ordered_json::array();
+  for (const ScanTracePoint& point : trace) {
+    points.push_back({{"responses", point.responses}, {"tokens", point.tokens}, {"scored", point.scored},
+                      {"green", point.green}, {"log10_p", point.log10_p}});
+  }
+  return points;
+}
+
+nlohmann::ordered_json file_json(const FileScanResult& file, const SuspectScanReport& report, double alpha) {
+  nlohmann::ordered_json out = {{"file", file.path}, {"records", file.records}};
+  out["keys"] = nlohmann::ordered_json::array();
+  for (std::size_t k = 0; k < file.keys.size(); ++k) {
+    nlohmann::ordered_json key = key_result_json(file.keys[k], report.gammas[k], alpha, file.keys.size());
+    key["trace"] = trace_json(file.traces[k]);
+    out["keys"].push_back(std::move(key));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string scan_verdict(const KeyScanResult& result, double gamma, std::size_t keys, double alpha) {
+  const std::string p = format_p_value(result.holm_log10_p);
+  const std::string correction = keys > 1 ? " after Holm's correction for the " + std::to_string(keys) + " keys tested" : "";
+  if (result.counts.scored == 0) {
+    return "Nothing was scored, so there is no evidence either way (p = 1): every token was dropped by the rules "
+           "listed above. Scan more responses, or relax the reference-log filter (--reference-log, --reference-top).";
+  }
+  const std::string effect = "green rate " + percent(result.green_rate) + " against " + percent(gamma) +
+                             " by chance (difference " + signed_points(result.effect) + " points, 95% interval " +
+                             signed_points(result.effect_interval.lower) + " to " +
+                             signed_points(result.effect_interval.upper) + ")";
+  if (result.holm_log10_p < std::log10(alpha)) {
+    return "Consistent with training on text watermarked with this key: p = " + p + correction + "; " + effect +
+           ". Text not derived from our watermarked outputs would show at least this many green tuples with probability p.";
+  }
+  std::string more;
+  if (result.further_tokens_needed && *result.further_tokens_needed > 0) {
+    more = " About " + std::to_string(*result.further_tokens_needed) +
+           " more suspect tokens would give p < " + format_p_value(std::log10(alpha)) +
+           " if the effect is real and stays this size.";
+  }
+  if (result.effect_interval.lower <= 0.0) {
+    return "No evidence at this sample size (p = " + p + correction + "): the effect is consistent with zero; " + effect +
+           "." + more;
+  }
+  return "Suggestive but below the evidence threshold of p < " + format_p_value(std::log10(alpha)) + " (p = " + p +
+         correction + "); " + effect + "." + more;
+}
+
+nlohmann::ordered_json scan_report_json(const SuspectScanReport& report, std::span<const WatermarkKey> keys, double alpha) {
+  nlohmann::ordered_json out = {{"keys_tested", keys.size()}, {"correction", keys.size() > 1 ? "holm" : "none"},
+                                {"alpha", alpha}};
+  out["key_parameters"] = nlohmann::ordered_json::array();
+  for (const WatermarkKey& key : keys) {
+    out["key_parameters"].push_back({{"key_id", key.key_id()},
+                                     {"gamma", key.params().gamma},
+                                     {"delta", key.params().delta},
+                                     {"context_width", key.params().context_width},
+                                     {"vocab_size", key.params().vocab_size}});
+  }
+  out["tokenizer"] = report.tokenizer ? nlohmann::ordered_json{{"name", report.tokenizer->name},
+                                                               {"vocab_sha256", report.tokenizer->vocab_sha256}}
+                                      : nlohmann::ordered_json(nullptr);
+  out["prompts"] = report.prompts;
+  out["reference_log"] = nlohmann::ordered_json::array();
+  for (const ReferenceLogSummary& log : report.reference) {
+    out["reference_log"].push_back(
+        {{"context_width", log.context_width}, {"responses", log.responses}, {"contexts_kept", log.contexts}});
+  }
+  out["suspect"] = file_json(report.suspect, report, alpha);
+  if (report.control) out["control"] = file_json(*report.control, report, alpha);
+  return out;
+}
+
+std::string scan_report_text(const SuspectScanReport& report, std::span<const WatermarkKey> keys, double alpha) {
+  std::ostringstream out;
+  for (std::size_t i = 0; i < report.suspect.keys.size(); ++i) {
+    const KeyScanResult& r = report.suspect.keys[i];
+    out << "Key " << r.key_id << " (" << keys[i].params().context_width << "-token context, gamma " << report.gammas[i]
+        << ")\n"
+        << "  suspect: " << r.counts.responses << " responses, " << r.counts.tokens << " tokens read; dropped: "
+        << r.counts.skipped_prefix << " first tokens, " << r.counts.skipped_repeated_tuple << " repeated tuples, "
+        << r.counts.skipped_prompt_window << " prompt windows, " << r.counts.skipped_filter
+        << " outside the reference log; " << r.counts.scored << " scored, " << r.counts.green << " green\n"
+        << "  " << scan_verdict(r, report.gammas[i], keys.size(), alpha) << "\n";
+    if (report.control) {
+      const KeyScanResult& c = report.control->keys[i];
+      out << "  control (known clean): " << c.counts.scored << " scored, green rate " << percent(c.green_rate)
+          << ", p = " << format_p_value(c.holm_log10_p) << "\n";
+      if (c.holm_log10_p < std::log10(alpha)) {
+        out << "  WARNING: the known-clean control is flagged too. The set-up is suspect (for example the prompts "
+               "or the control are themselves watermarked); do not rely on the suspect's result.\n";
+      }
+    }
+  }
+  if (keys.size() > 1) {
+    out << "\n" << keys.size() << " keys were tested; every p-value above is corrected for that (Holm).\n";
+  }
+  return out.str();
+}
+
+std::string dump_with_raw_p_values(const nlohmann::ordered_json& document, int indent) {
+  // format_p_value() only produces digits, '.', 'e' and '-', so dropping the quotes around those
+  // two fields' values leaves valid JSON numbers.
+  std::string text = document.dump(indent);
+  for (const std::string field : {"\"p_value\": \"", "\"holm_p_value\": \""}) {
+    for (std::size_t at = text.find(field); at != std::string::npos; at = text.find(field, at)) {
+      const std::size_t open_quote = at + field.size() - 1;
+      const std::size_t close_quote = text.find('"', open_quote + 1);
+      text.erase(close_quote, 1);
+      text.erase(open_quote, 1);
+      at = close_quote - 1;
+    }
+  }
+  return text;
+}
+
+}  // namespace tracemark

@@ -1,0 +1,179 @@
+#include "tracemark/verify/suspect_scan.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+
+#include "tracemark/error.hpp"
+#include "tracemark/verify/parallel_for.hpp"
+
+namespace tracemark {
+namespace {
+
+using PromptTable = std::map<std::string, std::vector<std::uint32_t>>;
+
+// Prompts by record id: records with "prompt_tokens", "prompt" (text or chat messages), "tokens"
+// or "text".
+PromptTable read_prompt_table(const std::string& path, const SuspectRecordDecoder& decoder, std::uint64_t& count) {
+  PromptTable prompts;
+  JsonlReader reader(path);
+  JsonlLine line;
+  while (reader.next_line(line)) {
+    SuspectRecord record = decoder.decode(reader, line);
+    ++count;
+    if (record.prompt) {
+      prompts[record.id] = std::move(*record.prompt);
+    } else if (record.responses.size() == 1) {
+      prompts[record.id] = std::move(record.responses.front());
+    } else {
+      throw Error(ErrorCode::invalid_input, reader.name() + " line " + std::to_string(line.line) +
+                                                ": a prompt record holds one prompt (\"prompt\", \"prompt_tokens\", "
+                                                "\"tokens\" or \"text\"), not several choices");
+    }
+  }
+  return prompts;
+}
+
+// Keeps at most `points` of the curve, spread evenly in log(tokens): for each of `points` targets
+// the first point at or past it; the last point is always kept.
+std::vector<ScanTracePoint> thin_trace(const std::vector<ScanTracePoint>& trace, std::size_t points) {
+  if (trace.size() <= points || points < 2) return trace;
+  const double first = std::log(static_cast<double>(std::max<std::uint64_t>(1, trace.front().tokens)));
+  const double last = std::log(static_cast<double>(std::max<std::uint64_t>(1, trace.back().tokens)));
+  std::vector<ScanTracePoint> kept;
+  std::size_t i = 0, taken = trace.size();  // taken: index of the last point kept
+  for (std::size_t j = 0; j < points; ++j) {
+    const double target = first + (last - first) * static_cast<double>(j) / static_cast<double>(points - 1);
+    while (i + 1 < trace.size() && std::log(static_cast<double>(std::max<std::uint64_t>(1, trace[i].tokens))) < target) ++i;
+    if (i != taken) kept.push_back(trace[taken = i]);
+  }
+  if (taken != trace.size() - 1) kept.push_back(trace.back());
+  return kept;
+}
+
+FileScanResult scan_file(const std::string& path, const std::vector<DistillationScan::KeyEntry>& keys,
+                         const SuspectRecordDecoder& decoder, const PromptTable& prompts, const SuspectScanOptions& options) {
+  constexpr std::size_t kBatch = 512;
+  DistillationScan scan(keys);
+  FileScanResult result;
+  result.path = path;
+  result.traces.resize(keys.size());
+  result.tallies.resize(keys.size());
+  JsonlReader reader(path);
+  std::vector<JsonlLine> lines(kBatch);
+  std::vector<std::vector<PreparedResponse>> prepared(kBatch);
+  std::vector<std::string> ids(kBatch);
+  std::vector<PreparedResponse> batch;
+  std::vector<std::vector<ResponseTally>> tallies;
+  for (;;) {
+    std::size_t count = 0;
+    while (count < kBatch && reader.next_line(lines[count])) ++count;
+    if (count == 0) break;
+    parallel_for(count, options.threads, [&](std::size_t i) {
+      SuspectRecord record = decoder.decode(reader, lines[i]);
+      std::span<const std::uint32_t> prompt;
+      if (record.prompt) {
+        prompt = *record.prompt;
+      } else if (auto it = prompts.find(record.id); it != prompts.end()) {
+        prompt = it->second;
+      }
+      prepared[i].clear();
+      for (const auto& response : record.responses) {
+        try {
+          prepared[i].push_back(scan.prepare(response, prompt));
+        } catch (const Error& e) {
+          throw Error(e.code(), reader.name() + " line " + std::to_string(lines[i].line) + ": " + e.what() +
+                                    "; were these ids made with the key's tokenizer? (--input text re-tokenizes the text)");
+        }
+      }
+      ids[i] = std::move(record.id);
+    });
+    batch.clear();
+    std::vector<ResponseRef> refs;
+    for (std::size_t i = 0; i < count; ++i) {
+      for (std::size_t c = 0; c < prepared[i].size(); ++c) {
+        batch.push_back(std::move(prepared[i][c]));
+        refs.push_back({lines[i].line, static_cast<std::uint32_t>(c), ids[i]});
+      }
+    }
+    result.records += count;
+    const bool keep_tallies = result.responses.size() < options.max_response_scores;
+    scan.merge_batch(batch, options.threads, keep_tallies ? &tallies : nullptr);
+    if (keep_tallies) {
+      const std::size_t room = std::min(refs.size(), options.max_response_scores - result.responses.size());
+      result.responses.insert(result.responses.end(), refs.begin(), refs.begin() + static_cast<std::ptrdiff_t>(room));
+      for (std::size_t k = 0; k < keys.size(); ++k) {
+        result.tallies[k].insert(result.tallies[k].end(), tallies[k].begin(), tallies[k].begin() + static_cast<std::ptrdiff_t>(room));
+      }
+    }
+    for (std::size_t k = 0; k < keys.size(); ++k) {
+      const ScanCounts& counts = scan.counts(k);
+      const BinomialTest test = binomial_test(counts.green, counts.scored, keys[k].scheme->null_green_probability());
+      result.traces[k].push_back({counts.responses, counts.tokens, counts.scored, counts.green, test.log10_p});
+    }
+  }
+  for (auto& trace : result.traces) trace = thin_trace(trace, options.trace_points);
+  result.keys = scan.results(options.settings);
+  return result;
+}
+
+}  // namespace
+
+SuspectScanReport run_suspect_scan(std::span<const WatermarkKey> keys, const std::string& suspect_path,
+                                   const SuspectScanOptions& options) {
+  if (keys.empty()) throw Error(ErrorCode::invalid_argument, "a scan needs at least one key");
+  if (!(options.settings.target_p > 0.0 && options.settings.target_p < 1.0)) {
+    throw Error(ErrorCode::invalid_argument, "the evidence threshold (alpha) must be strictly between 0 and 1");
+  }
+  const KeyTokenizer tokenizer(keys, options.tokenizer_spec);
+  const SuspectRecordDecoder decoder(tokenizer, options.token_source);
+  SuspectScanReport report;
+  report.tokenizer = tokenizer.binding();
+
+  // One reference-context filter per context width, built from the log of our served responses.
+  std::map<std::uint32_t, std::shared_ptr<const ReferenceContexts>> filters;
+  if (!options.reference_log_path.empty()) {
+    std::map<std::uint32_t, std::shared_ptr<ReferenceContexts>> building;
+    for (const WatermarkKey& key : keys) {
+      const std::uint32_t width = key.params().context_width;
+      building.try_emplace(width, std::make_shared<ReferenceContexts>(width));
+    }
+    JsonlReader reader(options.reference_log_path);
+    JsonlLine line;
+    // Our own log is read with "tokens" first: they are exactly the ids we served.
+    const SuspectRecordDecoder log_decoder(tokenizer, TokenSource::automatic);
+    while (reader.next_line(line)) {
+      const SuspectRecord record = log_decoder.decode(reader, line);
+      for (const auto& response : record.responses) {
+        for (auto& [width, filter] : building) filter->add_response(response);
+      }
+    }
+    for (auto& [width, filter] : building) {
+      if (filter->size() == 0) {
+        throw Error(ErrorCode::invalid_input, "reference log " + options.reference_log_path +
+                                                  " has no usable records (no response longer than the context width " +
+                                                  std::to_string(width) + "); without it no filter can be built, and "
+                                                  "the scan does not silently run unfiltered: fix the log or drop "
+                                                  "--reference-log");
+      }
+      filter->keep_most_frequent(options.reference_top);
+      filters[width] = filter;
+      report.reference.push_back({filter->responses(), width, filter->size()});
+    }
+  }
+  std::vector<DistillationScan::KeyEntry> entries;
+  for (const WatermarkKey& key : keys) {
+    auto scheme = std::make_shared<const GreenListScheme>(key);
+    report.gammas.push_back(scheme->null_green_probability());
+    auto filter = filters.contains(key.params().context_width) ? filters[key.params().context_width] : nullptr;
+    entries.push_back({key.key_id(), scheme, filter});
+  }
+  const PromptTable prompts =
+      options.prompts_path.empty() ? PromptTable{} : read_prompt_table(options.prompts_path, decoder, report.prompts);
+  report.suspect = scan_file(suspect_path, entries, decoder, prompts, options);
+  if (!options.control_path.empty()) report.control = scan_file(options.control_path, entries, decoder, prompts, options);
+  return report;
+}
+
+}  // namespace tracemark
