@@ -13,6 +13,23 @@ tracemark=build/release/tools/tracemark
 work=${1:-out/bench-scan}
 texts=${TRACEMARK_CACHE:-$HOME/.cache/tracemark}/parity/texts/brown.jsonl
 [[ -f $texts ]] || { echo "missing $texts: run ./tools/setup.sh" >&2; exit 2; }
+# timing_table BYTES TOKENS BYTES_LABEL SCAN_ARGS...: one table row per thread count, best of 3.
+timing_table() {
+  local bytes=$1 tokens=$2 label=$3
+  shift 3
+  echo "| threads | seconds (best of 3) | $label | tokens/s (per key) |"
+  echo "|---|---|---|---|"
+  for threads in 1 2; do
+    local best=999999 start end
+    for run in 1 2 3; do
+      start=$(date +%s.%N)
+      "$tracemark" scan "$@" --threads "$threads" --json >/dev/null
+      end=$(date +%s.%N)
+      best=$(python3 -c "print(min($best, $end - $start))")
+    done
+    python3 -c "print(f'| $threads | {$best:.2f} | {$bytes / $best / 1e6:.1f} | {$tokens / $best / 1e6:.2f} M |')"
+  done
+}
 echo "load average before: $(cut -d" " -f1-3 /proc/loadavg)"
 mkdir -p "$work"
 python3 -c '
@@ -26,18 +43,7 @@ with open("'"$work"'/suspect.jsonl", "w") as f:
 "$tracemark" keygen --out "$work/k2.json" --vocab-size 50257 --context-width 2 --force >/dev/null
 bytes=$(stat -c %s "$work/suspect.jsonl")
 tokens=$((20000 * 200))
-echo "| threads | seconds (best of 3) | MB/s | tokens/s (per key) |"
-echo "|---|---|---|---|"
-for threads in 1 2; do
-  best=999999
-  for run in 1 2 3; do
-    start=$(date +%s.%N)
-    "$tracemark" scan --key "$work/k1.json" --key "$work/k2.json" --suspect "$work/suspect.jsonl" --threads "$threads" --json >/dev/null
-    end=$(date +%s.%N)
-    best=$(python3 -c "print(min($best, $end - $start))")
-  done
-  python3 -c "print(f'| $threads | {$best:.2f} | {$bytes / $best / 1e6:.1f} | {$tokens / $best / 1e6:.2f} M |')"
-done
+timing_table "$bytes" "$tokens" "MB/s" --key "$work/k1.json" --key "$work/k2.json" --suspect "$work/suspect.jsonl"
 
 "$tracemark" keygen --out "$work/t1.json" --tokenizer cl100k_base --context-width 1 --force >/dev/null
 "$tracemark" keygen --out "$work/t2.json" --tokenizer cl100k_base --context-width 2 --force >/dev/null
@@ -45,16 +51,13 @@ text_bytes=$(python3 -c "import json,sys; print(sum(len(json.loads(l)['text'].en
 text_tokens=$("$tracemark" scan --key "$work/t1.json" --suspect "$texts" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['suspect']['keys'][0]['tokens'])")
 echo
 echo "text records ($text_bytes bytes of text, $text_tokens cl100k_base tokens):"
-echo "| threads | seconds (best of 3) | MB/s of text | tokens/s (per key) |"
-echo "|---|---|---|---|"
-for threads in 1 2; do
-  best=999999
-  for run in 1 2 3; do
-    start=$(date +%s.%N)
-    "$tracemark" scan --key "$work/t1.json" --key "$work/t2.json" --suspect "$texts" --threads "$threads" --json >/dev/null
-    end=$(date +%s.%N)
-    best=$(python3 -c "print(min($best, $end - $start))")
-  done
-  python3 -c "print(f'| $threads | {$best:.2f} | {$text_bytes / $best / 1e6:.1f} | {$text_tokens / $best / 1e6:.2f} M |')"
-done
+timing_table "$text_bytes" "$text_tokens" "MB/s of text" --key "$work/t1.json" --key "$work/t2.json" --suspect "$texts"
+# Memory: the dedup sets hold at most 16 bytes per distinct tuple (8-byte slots, at most half empty).
+peak_kib=$(/usr/bin/time -f %M "$tracemark" scan --key "$work/k1.json" --key "$work/k2.json" --suspect "$work/suspect.jsonl" \
+  --json 2>&1 >/dev/null | tail -1)
+scored=$("$tracemark" scan --key "$work/k1.json" --key "$work/k2.json" --suspect "$work/suspect.jsonl" --json |
+  python3 -c "import json,sys; print(sum(k['scored'] for k in json.load(sys.stdin)['suspect']['keys']))")
+echo
+echo "peak memory of the token-record scan: $peak_kib KiB for $scored distinct tuples over both keys" \
+  "(bound for the sets: $((scored * 16 / 1024)) KiB)"
 echo "load average after: $(cut -d" " -f1-3 /proc/loadavg)"

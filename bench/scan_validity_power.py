@@ -130,6 +130,14 @@ class Experiment:
         return {"log10_p": result["log10_p"], "scored": result["scored"], "green": result["green"],
                 "tokens": result["tokens"], "green_rate": result["green_rate"]}
 
+    def scan_samples(self, table, key, suspect, tag, served, labels, text=False):
+        """Scans the first 1k, 10k and 100k tokens of a suspect, without and with the served log."""
+        for tokens in SUSPECT_TOKENS:
+            sample = self.head(suspect, tokens // RESPONSE_TOKENS, self.path(f"suspect-{tag}-{tokens}.jsonl"))
+            for with_log in (False, True):
+                figures = self.scan(key, sample, served if with_log else None, text=text)
+                self.results[table].append({**labels, "suspect_tokens": tokens, "reference_log": with_log, **figures})
+
     # --- models -----------------------------------------------------------------------------
     def teacher(self):
         out = self.path("teacher.tm")
@@ -176,12 +184,7 @@ class Experiment:
                         self.generate(model, suspect_prompts, suspect, 2000 + rep)
                         if fraction > 0.0:
                             os.remove(model)
-                    for tokens in SUSPECT_TOKENS:
-                        sample = self.head(suspect, tokens // RESPONSE_TOKENS, self.path(f"suspect-{tag}-{tokens}.jsonl"))
-                        for with_log in (False, True):
-                            figures = self.scan(key, sample, served if with_log else None)
-                            self.results["power"].append({"h": width, "rep": rep, "fraction": fraction, "suspect_tokens": tokens,
-                                                          "reference_log": with_log, **figures})
+                    self.scan_samples("power", key, suspect, tag, served, {"h": width, "rep": rep, "fraction": fraction})
                     print(f"power h={width} rep={rep} F={fraction:g}: log10 p at 100k "
                           f"{self.results['power'][-2]['log10_p']:.1f} / with log {self.results['power'][-1]['log10_p']:.1f}",
                           flush=True)
@@ -206,13 +209,8 @@ class Experiment:
                     self.generate(model, suspect_prompts, suspect, 2000 + rep)
                     if fraction > 0.0:
                         os.remove(model)
-                for tokens in SUSPECT_TOKENS:
-                    # The student's own tokens: 200 o200k_base ids per response; cut by responses.
-                    sample = self.head(suspect, tokens // RESPONSE_TOKENS, self.path(f"suspect-{tag}-{tokens}.jsonl"))
-                    for with_log in (False, True):
-                        figures = self.scan(key, sample, served if with_log else None, text=True)
-                        self.results["tokenizer"].append({"h": 2, "rep": rep, "fraction": fraction, "suspect_tokens": tokens,
-                                                          "reference_log": with_log, **figures})
+                # Samples are cut by responses (200 of the student's own o200k_base ids each).
+                self.scan_samples("tokenizer", key, suspect, tag, served, {"h": 2, "rep": rep, "fraction": fraction}, text=True)
                 print(f"o200k student rep={rep} F={fraction:g}: log10 p at 100k {self.results['tokenizer'][-2]['log10_p']:.1f}"
                       f" / with log {self.results['tokenizer'][-1]['log10_p']:.1f}", flush=True)
                 self.save()
