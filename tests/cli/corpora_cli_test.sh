@@ -81,4 +81,38 @@ assert all(set(r) == {"id", "prompt"} and 1 <= len(r["prompt"].split()) <= 10 fo
 assert manifest["source"]["tarball_sha256"] in open("%s/corpora/npm-manifest.tsv" % root).read()
 PY
 done
+
+# tracemark train/distill with the set-up's corpora: CORPUS:SPLIT names $TRACEMARK_CACHE/corpora/CORPUS/SPLIT.jsonl;
+# a missing corpus cache names the set-up command; {"id", "text"} records are documents.
+mkdir -p empty_cache cache/corpora/nlp-corpus
+printf '{"id": 1, "prompt_tokens": [1, 2]}\n' > ok_prompts.jsonl
+printf '{"id": 1, "tokens": [1, 2]}\n' > ids.jsonl
+expect 2 "corpus brown:train: .*empty_cache/corpora/brown/train.jsonl is missing: the corpus cache is not set up; run ./tools/setup.sh" -- \
+  env TRACEMARK_CACHE="$work/empty_cache" "$tracemark" train --corpus brown:train --vocab-size 1000 --out x.tmlm
+expect 2 "corpus file empty_cache/corpora/spam-assassin/null.jsonl is missing: .*run ./tools/setup.sh" -- \
+  "$tracemark" train --corpus empty_cache/corpora/spam-assassin/null.jsonl --vocab-size 1000 --out x.tmlm
+expect 2 "corpus nlp-corpus:heldout: .* is missing: the corpus cache is not set up; run ./tools/setup.sh" -- \
+  env TRACEMARK_CACHE="$work/empty_cache" "$tracemark" distill --teacher-outputs ids.jsonl --mix-clean nlp-corpus:heldout \
+  --fraction 0.5 --vocab-size 1000 --out x.tmlm
+printf '{"id": "a", "tokens": [1, 2, 3, 4]}\n{"id": "b", "tokens": [5, 6, 7]}\n' > cache/corpora/nlp-corpus/heldout.jsonl
+expect 0 "on 7 tokens in 2 documents" -- \
+  env TRACEMARK_CACHE="$work/cache" "$tracemark" train --corpus nlp-corpus:heldout --vocab-size 1000 --order 2 --out ids.tmlm
+check "failed trainings leave no model file" test ! -e x.tmlm
+printf '{"id": "ca01.00", "text": "The jury said it did find that many of the laws are outmoded."}\n{"id": "ca01.01", "text": "It recommended that legislators act."}\n' > text.jsonl
+expect 0 "on [0-9]+ tokens in 2 documents" -- \
+  "$tracemark" train --corpus text.jsonl --tokenizer gpt2 --order 3 --out text.tmlm
+
+# Bad input with the reference model: a key of another tokenizer, a broken prompt line (file, line,
+# byte offset), out-of-range parameters; exit status 2 and no output.
+expect 0 "" -- "$tracemark" keygen --out gpt2key.json --tokenizer gpt2
+expect 0 "" -- "$tracemark" train --corpus cache/corpora/nlp-corpus/heldout.jsonl --vocab-size 50257 --order 2 --out raw50257.tmlm
+expect 2 "gpt2key.json: the key is bound to tokenizer gpt2, but raw50257.tmlm uses raw token ids" -- \
+  "$tracemark" generate --model raw50257.tmlm --prompts ok_prompts.jsonl --out x.jsonl --key gpt2key.json
+printf '{"id": 1, "prompt": "The jury said"}\n{"id": 2, "prompt": "It rec\n' > broken_prompts.jsonl
+expect 2 "broken_prompts.jsonl line 2 \(byte offset [0-9]+\): not valid JSON" -- \
+  "$tracemark" generate --model text.tmlm --prompts broken_prompts.jsonl --out x.jsonl
+expect 2 "--order: Value 1 not in range 2 to 5" -- "$tracemark" distill --teacher-outputs text.jsonl --tokenizer gpt2 --order 1 --out x.tmlm
+expect 2 "--fraction: Value 1.5 not in range" -- "$tracemark" distill --teacher-outputs text.jsonl --mix-clean text.jsonl --fraction 1.5 --tokenizer gpt2 --out x.tmlm
+expect 2 "--top-p: Value 1.5 not in range" -- "$tracemark" generate --model text.tmlm --prompts ok_prompts.jsonl --out x.jsonl --top-p 1.5
+check "refused commands leave no output" bash -c "test ! -e x.jsonl && test ! -e x.tmlm"
 finish

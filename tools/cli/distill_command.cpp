@@ -29,7 +29,7 @@ struct DistillOptions {
 TokenDocuments read_all(const std::vector<std::string>& files, const ModelVocabulary& vocabulary) {
   TokenDocuments documents;
   for (const std::string& file : files) {
-    for (auto& document : read_corpus_file(file, vocabulary.encode, vocabulary.vocab_size)) {
+    for (auto& document : read_corpus_file(resolve_corpus_argument(file), vocabulary.encode, vocabulary.vocab_size)) {
       documents.push_back(std::move(document));
     }
   }
@@ -71,7 +71,7 @@ void add_distill_command(CLI::App& app) {
   auto options = std::make_shared<DistillOptions>();
   CLI::App* command = app.add_subcommand("distill", "train a simulated student on a teacher's responses");
   command->add_option("--teacher-outputs", options->teacher_outputs, "JSON lines from `tracemark generate`")->required();
-  command->add_option("--mix-clean", options->mix_clean, "clean corpus files to mix in (as for `tracemark train`)");
+  command->add_option("--mix-clean", options->mix_clean, "clean corpus files to mix in (as for `tracemark train`, CORPUS:SPLIT included)");
   command->add_option("--fraction", options->fraction, "share of the student's training tokens that are the teacher's, in (0, 1]")
       ->check(CLI::Range(0.0, 1.0));
   command->add_option("--tokenizer", options->tokenizer,

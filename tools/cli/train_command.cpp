@@ -27,7 +27,7 @@ void run_train(const TrainOptions& options) {
   const ModelVocabulary vocabulary = vocabulary_for_training(options.tokenizer, options.vocab_size);
   NgramCounter counter(options.order, vocabulary.vocab_size);
   for (const std::string& file : options.corpus) {
-    for (const auto& document : read_corpus_file(file, vocabulary.encode, vocabulary.vocab_size)) {
+    for (const auto& document : read_corpus_file(resolve_corpus_argument(file), vocabulary.encode, vocabulary.vocab_size)) {
       counter.add_document(document);
     }
   }
@@ -53,7 +53,8 @@ void add_train_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand("train", "train the reference n-gram language model on a corpus");
   command->add_option("--corpus", options->corpus,
                       "corpus files: plain UTF-8 text, documents separated by blank lines (needs --tokenizer); or "
-                      "JSONL (name ending in .jsonl), one document per line, {\"text\": ...} or {\"tokens\": [ids]}")
+                      "JSONL (name ending in .jsonl), one document per line, {\"text\": ...} or {\"tokens\": [ids]}; or "
+                      "CORPUS:SPLIT (brown, nlp-corpus, spam-assassin : train, heldout, null), the set-up's documents")
       ->required();
   command->add_option("--tokenizer", options->tokenizer,
                       "tokenizer: a built-in name (cl100k_base, o200k_base, claude, gpt2) or a tokenizer file");

@@ -1,6 +1,8 @@
 #include "refmodel/training_corpus.hpp"
 
+#include <array>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -75,6 +77,46 @@ TokenDocuments read_plain_text(const std::filesystem::path& path, const TextEnco
 }
 
 }  // namespace
+
+std::filesystem::path tracemark_cache_dir() {
+  if (const char* cache = std::getenv("TRACEMARK_CACHE"); cache != nullptr && *cache != '\0') return cache;
+  const char* home = std::getenv("HOME");
+  return std::filesystem::path(home != nullptr ? home : "") / ".cache" / "tracemark";
+}
+
+std::filesystem::path resolve_corpus_argument(const std::string& argument) {
+  static constexpr std::array<std::string_view, 3> kCorpora{"brown", "nlp-corpus", "spam-assassin"};
+  static constexpr std::array<std::string_view, 3> kSplits{"train", "heldout", "null"};
+  const std::size_t colon = argument.find(':');
+  const auto known = [](const auto& names, std::string_view name) {
+    for (std::string_view n : names) {
+      if (n == name) return true;
+    }
+    return false;
+  };
+  std::error_code ignored;
+  if (colon != std::string::npos && known(kCorpora, std::string_view(argument).substr(0, colon)) &&
+      known(kSplits, std::string_view(argument).substr(colon + 1)) && !std::filesystem::exists(argument, ignored)) {
+    const std::filesystem::path path = tracemark_cache_dir() / "corpora" / argument.substr(0, colon) /
+                                       (argument.substr(colon + 1) + ".jsonl");
+    if (!std::filesystem::is_regular_file(path, ignored)) {
+      throw Error(ErrorCode::io, "corpus " + argument + ": " + path.string() +
+                                     " is missing: the corpus cache is not set up; run ./tools/setup.sh (its "
+                                     "corpora/fetch.sh writes the corpora into $TRACEMARK_CACHE, default "
+                                     "~/.cache/tracemark)");
+    }
+    return path;
+  }
+  const std::filesystem::path path(argument);
+  if (!std::filesystem::exists(path, ignored) && path.has_parent_path() &&
+      path.parent_path().parent_path().filename() == "corpora" && path.extension() == ".jsonl") {
+    throw Error(ErrorCode::io, "corpus file " + argument +
+                                   " is missing: if it is one of tracemark's corpora, the corpus cache is not set "
+                                   "up; run ./tools/setup.sh (its corpora/fetch.sh writes CACHE/corpora/CORPUS/"
+                                   "{train,heldout,null}.jsonl); otherwise check the path");
+  }
+  return path;
+}
 
 TokenDocuments read_corpus_file(const std::filesystem::path& path, const TextEncoder& encoder, std::uint32_t vocab_size) {
   if (path.extension() == ".jsonl") return read_jsonl(path, encoder, vocab_size);
