@@ -7,7 +7,8 @@
 #              setting); K > 0: the serving engine watermarks and samples its K most probable
 #              candidates (--top-k K), as SynthID-Text's reference does.
 # Environment: NULL_COPIES (default 3) and MARKED_COPIES (default 3) answers per held-out Brown
-# prompt (389 prompts), unwatermarked and watermarked per context width; SEED (default 1).
+# prompt (389 prompts), unwatermarked and watermarked per context width; SEED (default 1);
+# EXTRA_KEYS (default 10): further fresh keys per h that score the unwatermarked sets only.
 # Needs tools/setup.sh (the build and the corpus cache). Prints the figures; they go into
 # docs/BENCHMARKS.md by hand with this command.
 #
@@ -24,6 +25,7 @@ top_k=${2:-0}
 null_copies=${NULL_COPIES:-3}
 marked_copies=${MARKED_COPIES:-3}
 seed=${SEED:-1}
+extra_keys=${EXTRA_KEYS:-10}
 tracemark=$build/tools/tracemark
 cache=${TRACEMARK_CACHE:-$HOME/.cache/tracemark}
 prompts=$root/corpora/prompts/brown-heldout.jsonl
@@ -76,6 +78,16 @@ for h in 0 1 2 4; do
     "$tracemark" detect --key "$work/key$h.json" --input "$work/$set.jsonl" --json > "$work/detect-$h-$set.json"
   done
 done
+# The same unwatermarked sets scored with further fresh keys: a single key's rate is one draw for
+# h = 0, where every record is scored against the same fixed green list.
+for h in 0 1 2 4; do
+  for k in $(seq 1 "$extra_keys"); do
+    "$tracemark" keygen --out "$work/extra.json" --tokenizer cl100k_base --gamma 0.25 --delta 2 --context-width "$h" --force > /dev/null
+    for set in "${sets[@]}"; do
+      "$tracemark" detect --key "$work/extra.json" --input "$work/$set.jsonl" --json > "$work/extra-$h-$k-$set.json"
+    done
+  done
+done
 for model in eval teacher; do
   for set in unwatermarked marked0 marked1 marked2 marked4; do
     "$tracemark" perplexity --model "$work/$model.tmlm" --input "$work/$set.jsonl" --json | tail -1 > "$work/ppl-$model-$set.json"
@@ -83,9 +95,9 @@ for model in eval teacher; do
 done
 echo "generation, scoring and perplexity took $((SECONDS - start)) s"
 
-python3 - "$work" <<'PY'
+python3 - "$work" "$extra_keys" <<'PY'
 import json, math, os, sys
-work = sys.argv[1]
+work, extra_keys = sys.argv[1], int(sys.argv[2])
 
 def records(path):
     rows = [json.loads(line) for line in open(path)]
@@ -132,6 +144,25 @@ for h in (0, 1, 2, 4):
         lo, hi = binom_interval(len(rows))
         print("| %d | %s | %d | %d | %.2f%% | %d-%d | %s |"
               % (h, name, len(rows), low, 100.0 * low / len(rows), lo, hi, "yes" if lo <= low <= hi else "NO"))
+
+if extra_keys:
+    print()
+    print("Further fresh keys (%d per h) on the same unwatermarked sets: fraction of p < 0.01, mean over the keys"
+          " (lowest-highest key), and the keys whose count lies outside the 99%% interval:" % extra_keys)
+    print()
+    print("| h | text | records | mean fraction | lowest-highest | keys outside the interval |")
+    print("|---|---|---|---|---|---|")
+    for h in (0, 1, 2, 4):
+        for name in ("unwatermarked", "human-brown", "human-nlp-corpus", "human-spam-assassin"):
+            fractions, outside = [], 0
+            for k in range(1, extra_keys + 1):
+                rows = [r for r in records(os.path.join(work, "extra-%d-%d-%s.json" % (h, k, name))) if r["scored"] > 0]
+                low = sum(r["log10_p"] < -2 for r in rows)
+                lo, hi = binom_interval(len(rows))
+                outside += not (lo <= low <= hi)
+                fractions.append(low / len(rows))
+            print("| %d | %s | %d | %.2f%% | %.2f%%-%.2f%% | %d of %d |" % (h, name, len(rows), 100 * sum(fractions) / len(fractions),
+                                                                         100 * min(fractions), 100 * max(fractions), outside, extra_keys))
 
 print()
 print("| answers | perplexity under brown:heldout model | ratio to unwatermarked | perplexity under the teacher | ratio |")
