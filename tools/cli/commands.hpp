@@ -19,4 +19,8 @@ void add_distill_command(CLI::App& app);
 void add_perplexity_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 
+// Serving integration (issue 7).
+void add_serve_command(CLI::App& app);
+void add_probe_command(CLI::App& app);
+
 }  // namespace tracemark::cli

@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   tracemark::cli::add_distill_command(app);
   tracemark::cli::add_perplexity_command(app);
   tracemark::cli::add_tokenize_command(app);
+  tracemark::cli::add_serve_command(app);
+  tracemark::cli::add_probe_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -24,6 +24,14 @@ std::uint64_t response_stream_seed(std::uint64_t seed, std::uint64_t index) noex
 std::vector<std::uint32_t> generate_response(const NgramModel& model, std::span<const std::uint32_t> prompt,
                                              const GenerationOptions& options, SplitMix64& rng,
                                              WatermarkProcessor* processor, GenerationScratch& scratch) {
+  return generate_response_streaming(model, prompt, options, rng, processor, scratch,
+                                     [](std::uint32_t) { return true; });
+}
+
+std::vector<std::uint32_t> generate_response_streaming(const NgramModel& model, std::span<const std::uint32_t> prompt,
+                                                       const GenerationOptions& options, SplitMix64& rng,
+                                                       WatermarkProcessor* processor, GenerationScratch& scratch,
+                                                       const std::function<bool(std::uint32_t)>& on_token) {
   auto& history = scratch.history;
   history.assign(prompt.begin(), prompt.end());
   if (processor) processor->reset(prompt);
@@ -46,6 +54,7 @@ std::vector<std::uint32_t> generate_response(const NgramModel& model, std::span<
     if (processor) processor->accept(token);
     history.push_back(token);
     response.push_back(token);
+    if (!on_token(token)) break;
   }
   return response;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -41,5 +42,14 @@ std::uint64_t response_stream_seed(std::uint64_t seed, std::uint64_t index) noex
 std::vector<std::uint32_t> generate_response(const NgramModel& model, std::span<const std::uint32_t> prompt,
                                              const GenerationOptions& options, SplitMix64& rng,
                                              WatermarkProcessor* processor, GenerationScratch& scratch);
+
+// The same loop, handing each token to on_token as soon as it is sampled (streaming servers).
+// Generation stops early, before max_tokens, when on_token returns false (for example when the
+// client went away). Returns the tokens generated, the one refused by on_token included. For the
+// same arguments the tokens are exactly generate_response's.
+std::vector<std::uint32_t> generate_response_streaming(const NgramModel& model, std::span<const std::uint32_t> prompt,
+                                                       const GenerationOptions& options, SplitMix64& rng,
+                                                       WatermarkProcessor* processor, GenerationScratch& scratch,
+                                                       const std::function<bool(std::uint32_t)>& on_token);
 
 }  // namespace tracemark

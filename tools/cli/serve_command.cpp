@@ -1,0 +1,136 @@
+// tracemark serve: an OpenAI-compatible HTTP server backed by the reference model, watermarking
+// every response with --key and appending every exchange to --audit-log (tools/serving/).
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <pthread.h>
+#include <thread>
+#include <ctime>
+
+#include "commands.hpp"
+#include "model_vocabulary.hpp"
+#include "serving/api_keys.hpp"
+#include "serving/audit_log.hpp"
+#include "serving/completion_service.hpp"
+#include "serving/openai_server.hpp"
+#include "tracemark/embed/key.hpp"
+#include "tracemark/error.hpp"
+
+namespace tracemark::cli {
+namespace {
+
+struct ServeOptions {
+  std::string model;
+  std::string key;
+  std::string api_keys;
+  std::string audit_log;
+  std::string model_name;
+  serving::ServerSettings server;
+  std::uint32_t top_k = 0;
+  bool audit_fsync = false;
+};
+
+void run_serve(ServeOptions options) {
+  // SIGINT and SIGTERM are taken by a waiting thread (below), never by a handler, and SIGPIPE from
+  // writing to a client that went away is ignored; the mask is set before any thread starts, so
+  // every worker inherits it.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigset_t blocked = signals;
+  sigaddset(&blocked, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
+
+  NgramModel model = NgramModel::load(options.model);
+  const ModelVocabulary vocabulary = vocabulary_of_model(model, options.model);
+  if (!vocabulary.has_tokenizer()) {
+    throw Error(ErrorCode::invalid_input, options.model + " was trained on raw token ids, but an OpenAI-compatible server "
+                                                          "speaks text; train a model with `tracemark train --tokenizer NAME`");
+  }
+  const WatermarkKey key = WatermarkKey::load(options.key);
+  if (key.params().vocab_size != model.vocab_size()) {
+    throw Error(ErrorCode::invalid_input, options.key + ": the key's vocabulary size " + std::to_string(key.params().vocab_size) +
+                                              " differs from " + options.model + "'s " + std::to_string(model.vocab_size()) +
+                                              "; make a key with `tracemark keygen --tokenizer " + vocabulary.record.name + "`");
+  }
+  if (key.params().tokenizer && key.params().tokenizer->vocab_sha256 != vocabulary.record.vocab_sha256) {
+    throw Error(ErrorCode::invalid_input, options.key + ": the key is bound to tokenizer " + key.params().tokenizer->name +
+                                              ", but " + options.model + " uses " + vocabulary.record.name);
+  }
+  const serving::ApiKeyTable api_keys = serving::ApiKeyTable::load(options.api_keys);
+  serving::AuditLog audit_log(options.audit_log, options.audit_fsync);
+  if (options.model_name.empty()) options.model_name = std::filesystem::path(options.model).stem().string();
+  options.server.limits.model_name = options.model_name;
+  options.server.key_id = key.key_id();
+  if (options.server.limits.default_max_tokens > options.server.limits.max_tokens_limit) {
+    throw Error(ErrorCode::invalid_argument, "--default-max-tokens is larger than --max-tokens-limit");
+  }
+  serving::ModelTextCodec codec{vocabulary.encode, vocabulary.decode};
+  const serving::CompletionService service(std::move(model), std::move(codec), std::make_shared<const GreenListScheme>(key),
+                                           options.top_k);
+  serving::OpenAiServer server(options.server, service, api_keys, audit_log);
+  const int port = server.bind();
+  const bool ipv6 = options.server.host.find(':') != std::string::npos;
+  std::cout << "tracemark serve: listening on http://" << (ipv6 ? "[" : "") << options.server.host << (ipv6 ? "]" : "")
+            << ":" << port << " (model " << options.model_name << ", watermark key " << key.key_id() << ", "
+            << api_keys.size() << " API key(s), audit log " << audit_log.name() << ", " << options.server.threads
+            << " threads); stop with Ctrl-C or SIGTERM" << std::endl;
+
+  std::atomic<bool> finished{false};
+  std::thread signal_waiter([&] {
+    const timespec poll{0, 200'000'000};
+    while (!finished.load()) {
+      const int signal = sigtimedwait(&signals, nullptr, &poll);
+      if (signal == SIGINT || signal == SIGTERM) {
+        std::cout << "tracemark serve: " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
+                  << " received; finishing the requests in progress" << std::endl;
+        server.stop();
+        return;
+      }
+    }
+  });
+  server.serve();
+  finished = true;
+  signal_waiter.join();
+  std::cout << "tracemark serve: stopped after " << server.completions_served() << " completion(s); audit log "
+            << audit_log.name() << " holds " << audit_log.lines_written() << " new line(s)" << std::endl;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+  auto options = std::make_shared<ServeOptions>();
+  CLI::App* command = app.add_subcommand("serve", "serve a reference model over an OpenAI-compatible HTTP API, watermarked with --key");
+  command->add_option("--model", options->model, "model file from `tracemark train` (trained with --tokenizer)")->required();
+  command->add_option("--key", options->key, "watermark key (its vocabulary must be the model's)")->required();
+  command->add_option("--api-keys", options->api_keys,
+                      "file of `KEY ACCOUNT` lines (mode 0600); a request's bearer key names its account")
+      ->required();
+  command->add_option("--audit-log", options->audit_log, "JSON lines file every exchange is appended to (created 0600)")
+      ->required();
+  command->add_option("--host", options->server.host, "address to listen on (loopback unless you mean otherwise)")
+      ->capture_default_str();
+  command->add_option("--port", options->server.port, "TCP port; 0 picks a free one (printed)")
+      ->capture_default_str()->check(CLI::Range(0, 65535));
+  command->add_option("--threads", options->server.threads, "worker threads (one connection each at a time)")
+      ->capture_default_str()->check(CLI::Range(1, 1024));
+  command->add_option("--max-body", options->server.max_body, "largest request body in bytes; larger ones get 413")
+      ->capture_default_str()->check(CLI::Range(std::size_t{64}, std::size_t{1} << 30));
+  command->add_option("--model-name", options->model_name, "model id clients send in \"model\" (default: the model file's stem)");
+  command->add_option("--max-tokens-limit", options->server.limits.max_tokens_limit, "largest max_tokens a request may ask")
+      ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  command->add_option("--default-max-tokens", options->server.limits.default_max_tokens,
+                      "max_tokens when a request gives none (the model has no end token)")
+      ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  command->add_option("--top-k", options->top_k, "sample among the model's k most probable tokens (faster); 0: whole vocabulary")
+      ->capture_default_str();
+  command->add_option("--read-timeout", options->server.read_timeout_seconds, "seconds to wait for a client's request")
+      ->capture_default_str()->check(CLI::Range(1, 3600));
+  command->add_flag("--audit-fsync", options->audit_fsync, "fdatasync the audit log after every line (slower, survives power loss)");
+  command->callback([options] { run_serve(*options); });
+}
+
+}  // namespace tracemark::cli
