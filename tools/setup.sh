@@ -10,6 +10,8 @@ packages=(
   build-essential cmake ninja-build pkg-config git python3
   libssl-dev libicu-dev libcli11-dev libxxhash-dev nlohmann-json3-dev libsimdjson-dev zlib1g-dev libpcre2-dev
   libgtest-dev libgmock-dev libmpfr-dev libgmp-dev
+  # Serving integration (issue 7): cpp-httplib (serve, probe); curl and openssl for the CLI tests.
+  libcpp-httplib-dev curl openssl
 )
 
 missing=()

@@ -195,9 +195,10 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
 
   const char* max_name = optional_member(parsed, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
   if (const Json* max = optional_member(parsed, max_name)) {
-    if (!max->is_number_integer() || (max->is_number_unsigned() ? false : max->get<std::int64_t>() < 1) ||
-        (max->is_number_unsigned() && max->get<std::uint64_t>() > limits.max_tokens_limit) ||
-        (!max->is_number_unsigned() && max->get<std::int64_t>() > static_cast<std::int64_t>(limits.max_tokens_limit))) {
+    // nlohmann parses every non-negative integer as unsigned; negative integers and fractions are out.
+    const bool in_range = max->is_number_unsigned() && max->get<std::uint64_t>() >= 1 &&
+                          max->get<std::uint64_t>() <= limits.max_tokens_limit;
+    if (!in_range) {
       bad_request(std::string("'") + max_name + "' is " + max->dump() + "; it must be an integer from 1 to " +
                       std::to_string(limits.max_tokens_limit),
                   max_name);
