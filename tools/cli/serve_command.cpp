@@ -44,6 +44,8 @@ void run_serve(ServeOptions options) {
   sigaddset(&blocked, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
 
+  // Cheap checks first: a bad key file is reported before the model and tokenizer are loaded.
+  const serving::ApiKeyTable api_keys = serving::ApiKeyTable::load(options.api_keys);
   NgramModel model = NgramModel::load(options.model);
   const ModelVocabulary vocabulary = vocabulary_of_model(model, options.model);
   if (!vocabulary.has_tokenizer()) {
@@ -60,7 +62,6 @@ void run_serve(ServeOptions options) {
     throw Error(ErrorCode::invalid_input, options.key + ": the key is bound to tokenizer " + key.params().tokenizer->name +
                                               ", but " + options.model + " uses " + vocabulary.record.name);
   }
-  const serving::ApiKeyTable api_keys = serving::ApiKeyTable::load(options.api_keys);
   serving::AuditLog audit_log(options.audit_log, options.audit_fsync);
   if (options.model_name.empty()) options.model_name = std::filesystem::path(options.model).stem().string();
   options.server.limits.model_name = options.model_name;
