@@ -233,8 +233,16 @@ expect 2 "--endpoint ftp://x: the scheme must be http or https" -- \
 printf '{"id":"a","prompt":"x"}\n{"id":"a","prompt":"y"}\n' >dup.jsonl
 expect 2 "dup.jsonl line 2: id \"a\" appears twice" -- \
   "$tracemark" probe --endpoint "$base" --model tiny --prompts dup.jsonl --out x.jsonl --api-key-env SERVE_TEST_KEY
-expect 0 "2 answered now" -- env SERVE_TEST_KEY=sk-serve-test-other-000000000 "$tracemark" probe --endpoint "$base" --completions \
-  --model tiny --prompts <(head -n 2 prompts.jsonl) --out completions.jsonl --api-key-env SERVE_TEST_KEY --max-tokens 5 --rate 20
+start=$(date +%s.%N)
+expect 0 "5 answered now" -- env SERVE_TEST_KEY=sk-serve-test-other-000000000 "$tracemark" probe --endpoint "$base" --completions \
+  --model tiny --prompts <(head -n 5 prompts.jsonl) --out completions.jsonl --api-key-env SERVE_TEST_KEY --max-tokens 2 \
+  --rate 5 --concurrency 5
+elapsed=$(python3 -c "import time; print(time.time() - $start)")
+check "--rate 5 spaces 5 requests over at least 0.8 s (took $elapsed s)" python3 -c "assert $elapsed >= 0.8"
+head -n 2 prompts.jsonl >two.jsonl
+progress=$(script -qec "'$tracemark' probe --endpoint '$base' --model tiny --prompts two.jsonl --out tty.jsonl --api-key-env SERVE_TEST_KEY --max-tokens 2" /dev/null)
+check "probe draws a progress bar when stderr is a terminal" grep -qE '\[#{30}\] 2/2 answered 2, failed 0' <<<"$progress"
+check "no progress bar when stderr is not a terminal" bash -c "! '$tracemark' probe --endpoint '$base' --model tiny --prompts two.jsonl --out notty.jsonl --api-key-env SERVE_TEST_KEY --max-tokens 2 2>&1 | grep -q '#'"
 check "--completions records hold choices[].text" python3 -c '
 import json
 assert all(json.loads(l)["object"] == "text_completion" for l in open("completions.jsonl"))'
