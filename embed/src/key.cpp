@@ -203,7 +203,6 @@ void WatermarkKey::save(const std::filesystem::path& path, bool overwrite) const
 }
 
 WatermarkKey WatermarkKey::load(const std::filesystem::path& path) {
-  KeyFileReader reader(path);
   struct stat info{};
   if (::stat(path.c_str(), &info) != 0) {
     throw Error(ErrorCode::io, "key file " + path.string() + " cannot be read: " + std::strerror(errno) +
@@ -220,7 +219,19 @@ WatermarkKey WatermarkKey::load(const std::filesystem::path& path) {
   std::stringstream content;
   content << stream.rdbuf();
   std::string text = content.str();
+  try {
+    WatermarkKey key = parse(text, path);
+    crypto::cleanse({reinterpret_cast<std::uint8_t*>(text.data()), text.size()});
+    return key;
+  } catch (...) {
+    crypto::cleanse({reinterpret_cast<std::uint8_t*>(text.data()), text.size()});
+    throw;
+  }
+}
 
+WatermarkKey WatermarkKey::parse(std::string_view key_file_text, const std::filesystem::path& source) {
+  KeyFileReader reader(source);
+  std::string text(key_file_text);
   Json file;
   try {
     file = Json::parse(text);

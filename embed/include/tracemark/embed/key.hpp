@@ -53,6 +53,9 @@ class WatermarkKey {
   // Reads and checks a key file: refuses files readable by group or others, unknown versions,
   // parameters out of range, and a key_id or commitment that does not match the secret.
   static WatermarkKey load(const std::filesystem::path& path);
+  // The same checks (but permissions) on the text of a key file held in memory; source names it in
+  // messages (for example "<memory>"). The caller should wipe its copy of the text.
+  static WatermarkKey parse(std::string_view key_file_text, const std::filesystem::path& source);
 
   WatermarkKey(const WatermarkKey&) = default;
   WatermarkKey& operator=(const WatermarkKey&) = default;

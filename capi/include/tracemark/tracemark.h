@@ -1,0 +1,174 @@
+/* tracemark C ABI: serving-time watermarking (keys, per-sequence logits processors) and detection
+ * over token ids, for serving engines and language bindings. C99; no C++ exception crosses this
+ * boundary: every failure is a tm_status, with a message from tm_last_error().
+ *
+ * Conventions (docs/DESIGN.md, "C ABI"):
+ * - Handles are opaque. Each tm_*_create / tm_*_load has one tm_*_free; every free accepts NULL.
+ * - Out-parameters are written only on TM_OK.
+ * - A message never contains secret material (the key's secret or its sub-keys).
+ * - Token ids are 0 .. vocab_size - 1 of the key; logits are IEEE-754 binary32.
+ * Only symbols starting with tm_ are exported by libtracemark.so.0 (version node TRACEMARK_0). */
+#ifndef TRACEMARK_TRACEMARK_H
+#define TRACEMARK_TRACEMARK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define TM_API __attribute__((visibility("default")))
+#else
+#define TM_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ABI major version: the SONAME is libtracemark.so.TM_ABI_VERSION. */
+#define TM_ABI_VERSION 0
+
+/* Fixed error enum; values never change meaning (new ones may be added at the end). */
+typedef enum tm_status {
+  TM_OK = 0,
+  TM_INVALID_ARGUMENT = 1, /* a parameter out of its documented range: the caller's mistake */
+  TM_INVALID_INPUT = 2,    /* malformed or inconsistent data (a key file, token ids) */
+  TM_IO = 3,               /* a file could not be read */
+  TM_PERMISSION = 4,       /* a key file readable or writable by group or others */
+  TM_UNSUPPORTED = 5,      /* a key file or scheme version this build does not know */
+  TM_OUT_OF_MEMORY = 6,
+  TM_INTERNAL = 7          /* a bug in tracemark; please report it with the message */
+} tm_status;
+
+/* "TM_OK", "TM_INVALID_ARGUMENT", ...; "TM_UNKNOWN_STATUS" for any other value. A static string:
+ * never free it. Thread-safe. */
+TM_API const char* tm_status_name(tm_status status);
+
+/* The library version, "MAJOR.MINOR.PATCH" (static string; thread-safe). */
+TM_API const char* tm_version(void);
+
+/* The message of the last call on this thread that did not return TM_OK ("" if none): what went
+ * wrong, where, and what to do. Thread-local; owned by the library and valid until the next tm_
+ * call on the same thread. Never contains secret material. */
+TM_API const char* tm_last_error(void);
+
+/* ---- Keys ------------------------------------------------------------------------------------ */
+
+/* A watermark key: secret plus scheme parameters. Immutable once loaded: one key may be shared by
+ * any number of threads and processors. Processors keep what they need, so a key may be freed
+ * while processors made from it are still in use. */
+typedef struct tm_key tm_key;
+
+/* Loads a key file made by `tracemark keygen`. Refuses files readable or writable by group or
+ * others (TM_PERMISSION), unknown versions (TM_UNSUPPORTED) and edited files (TM_INVALID_INPUT).
+ * On TM_OK *out is a new key the caller owns (free with tm_key_free). Thread-safe. */
+TM_API tm_status tm_key_load(const char* path, tm_key** out);
+
+/* The same from the bytes of a key file held in memory (size bytes at data, not NUL-terminated;
+ * the caller keeps ownership of data and should wipe it). No permission check. Thread-safe. */
+TM_API tm_status tm_key_load_memory(const char* data, size_t size, tm_key** out);
+
+/* Frees a key (NULL is allowed) and wipes its secret. Not concurrently with other uses of it. */
+TM_API void tm_key_free(tm_key* key);
+
+/* Public facts about a key (nothing secret). */
+typedef struct tm_key_info {
+  uint32_t vocab_size;     /* token ids are 0 .. vocab_size - 1 */
+  uint32_t context_width;  /* h: previous tokens that seed the green list (0 = one fixed list) */
+  uint32_t scheme_version; /* version of the kgw-green-list scheme */
+  double gamma;            /* green fraction chosen at keygen */
+  double null_green_probability; /* the exact null probability detection uses */
+  double delta;            /* logit bias added to green tokens */
+  char key_id[32];         /* "tmk_" + 16 hex digits, NUL-terminated */
+} tm_key_info;
+
+/* Fills *out. Thread-safe. */
+TM_API tm_status tm_key_get_info(const tm_key* key, tm_key_info* out);
+
+/* ---- Processors (embedding) ------------------------------------------------------------------ */
+
+/* Options of a processor. Always start from tm_processor_params_default(). */
+typedef struct tm_processor_params {
+  /* Logits arrays may be wider than the key's vocabulary (engines pad the output layer, for
+   * example to a multiple of 64): entries at ids >= vocab_size are then left unchanged. When 0, an
+   * array of any other length than vocab_size is TM_INVALID_ARGUMENT. Default 1. */
+  int allow_padded_logits;
+} tm_processor_params;
+
+/* The defaults documented at each field. Thread-safe. */
+TM_API tm_processor_params tm_processor_params_default(void);
+
+/* Watermarking state for one sequence (one response):
+ *   tm_processor_reset(p, prompt ids);  loop { tm_processor_apply(p, logits); sample; tm_processor_accept(p, token); }
+ * Not thread-safe: one processor per sequence, used by one thread at a time. Different processors
+ * may be used concurrently. */
+typedef struct tm_processor tm_processor;
+
+/* A new processor for key (params may be NULL: defaults). The processor does not borrow key: it may
+ * outlive it. On TM_OK *out is owned by the caller (free with tm_processor_free). It starts as
+ * after tm_processor_reset with an empty prompt. */
+TM_API tm_status tm_processor_create(const tm_key* key, const tm_processor_params* params, tm_processor** out);
+
+/* Frees a processor; NULL is allowed. */
+TM_API void tm_processor_free(tm_processor* processor);
+
+/* An independent copy (for a sequence that forks: beam search, n > 1). *out is owned by the caller. */
+TM_API tm_status tm_processor_clone(const tm_processor* processor, tm_processor** out);
+
+/* Starts a new response. The last h ids of the prompt seed the first contexts (prompt may be NULL
+ * when prompt_length is 0). Ids are not checked against the vocabulary. */
+TM_API tm_status tm_processor_reset(tm_processor* processor, const uint32_t* prompt, size_t prompt_length);
+
+/* Adds delta to the green logits of the current step, in place. logits[i] is the logit of token id
+ * i; n_logits must be vocab_size (or more with allow_padded_logits). The caller keeps ownership. */
+TM_API tm_status tm_processor_apply(tm_processor* processor, float* logits, size_t n_logits);
+
+/* One entry of a candidate array (after top-k, for example): any order, any subset of ids. */
+typedef struct tm_candidate {
+  uint32_t id;
+  float logit;
+} tm_candidate;
+
+/* Adds delta to the green candidates, in place. An id >= vocab_size is TM_INVALID_ARGUMENT and
+ * then no candidate is changed. */
+TM_API tm_status tm_processor_apply_candidates(tm_processor* processor, tm_candidate* candidates, size_t count);
+
+/* Records the sampled token and moves to the next step. */
+TM_API tm_status tm_processor_accept(tm_processor* processor, uint32_t token);
+
+/* 1 if tm_processor_apply biases at the current step, 0 if not (context not yet full, or a
+ * context already used in this response: those are left unbiased and the detector skips them). */
+TM_API int tm_processor_will_bias(const tm_processor* processor);
+
+/* Batch helpers over a row-major [batch x row_stride] float matrix: row b (n_logits entries at
+ * logits + b * row_stride) belongs to processors[b]. A NULL processor leaves its row unchanged.
+ * The processors must be distinct. On an error no later row is touched and the message names the
+ * row. */
+TM_API tm_status tm_processor_apply_batch(tm_processor* const* processors, size_t batch, float* logits,
+                                          size_t row_stride, size_t n_logits);
+/* tokens[b] is accepted by processors[b] (NULL processors are skipped). */
+TM_API tm_status tm_processor_accept_batch(tm_processor* const* processors, size_t batch, const uint32_t* tokens);
+
+/* ---- Detection ------------------------------------------------------------------------------- */
+
+/* The test "more green tokens than chance" over one token sequence. Each distinct (context, token)
+ * tuple is scored once; tuples whose context repeats an earlier context of the sequence and the
+ * first h tokens are skipped, exactly as the processor leaves them unbiased. */
+typedef struct tm_detection {
+  uint64_t tokens;  /* ids read */
+  uint64_t scored;  /* distinct tuples scored */
+  uint64_t green;   /* of which green */
+  double gamma;     /* null probability of green per scored tuple */
+  double z;         /* (green - gamma scored) / sqrt(scored gamma (1 - gamma)); descriptive only */
+  double p_value;   /* exact binomial upper tail P(X >= green); underflows to 0 below ~1e-308 */
+  double log10_p;   /* log10 of the p-value, exact far below the smallest double: report this */
+} tm_detection;
+
+/* Scores tokens[0 .. count) (a response, without its prompt) against key. An id >= vocab_size is
+ * TM_INVALID_INPUT naming its position. Thread-safe (key is only read). */
+TM_API tm_status tm_detect(const tm_key* key, const uint32_t* tokens, size_t count, tm_detection* out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TRACEMARK_TRACEMARK_H */

@@ -1,0 +1,304 @@
+// The C ABI (capi/include/tracemark/tracemark.h) over embed/ and verify/'s detector. Every entry
+// point catches everything and maps it to tm_status; the message goes to a thread-local string.
+#include "tracemark/tracemark.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <new>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tracemark/embed/green_list_scheme.hpp"
+#include "tracemark/embed/key.hpp"
+#include "tracemark/embed/watermark_processor.hpp"
+#include "tracemark/error.hpp"
+#include "tracemark/verify/green_list_detector.hpp"
+
+struct tm_key {
+  tracemark::WatermarkKey key;
+  std::shared_ptr<const tracemark::GreenListScheme> scheme;
+};
+
+struct tm_processor {
+  tracemark::WatermarkProcessor processor;
+  tm_processor_params params;
+  std::vector<tracemark::Candidate> scratch;  // candidate copies, reused across steps
+};
+
+namespace {
+
+// One message per thread, so concurrent callers never see each other's errors (no global state).
+std::string& last_error_message() {
+  thread_local std::string message;
+  return message;
+}
+
+tm_status fail(tm_status status, const char* function, const std::string& what) noexcept {
+  try {
+    last_error_message() = std::string(function) + ": " + what;
+  } catch (...) {
+    // Out of memory while reporting: keep whatever message was there; the status still tells.
+  }
+  return status;
+}
+
+tm_status status_of(tracemark::ErrorCode code) noexcept {
+  switch (code) {
+    case tracemark::ErrorCode::invalid_argument: return TM_INVALID_ARGUMENT;
+    case tracemark::ErrorCode::invalid_input: return TM_INVALID_INPUT;
+    case tracemark::ErrorCode::io: return TM_IO;
+    case tracemark::ErrorCode::permission: return TM_PERMISSION;
+    case tracemark::ErrorCode::unsupported: return TM_UNSUPPORTED;
+    case tracemark::ErrorCode::internal: return TM_INTERNAL;
+  }
+  return TM_INTERNAL;
+}
+
+// Runs body; no exception leaves. tracemark::Error messages already follow the message contract
+// (what, where, what to do; no secrets).
+template <typename Body>
+tm_status guarded(const char* function, Body&& body) noexcept {
+  try {
+    return body();
+  } catch (const tracemark::Error& e) {
+    return fail(status_of(e.code()), function, e.what());
+  } catch (const std::bad_alloc&) {
+    return fail(TM_OUT_OF_MEMORY, function, "out of memory; free memory or use a smaller batch");
+  } catch (const std::exception& e) {
+    return fail(TM_INTERNAL, function, std::string("internal error (a bug in tracemark, please report it): ") + e.what());
+  } catch (...) {
+    return fail(TM_INTERNAL, function, "internal error of unknown type (a bug in tracemark, please report it)");
+  }
+}
+
+tm_status null_argument(const char* function, const char* name) noexcept {
+  return fail(TM_INVALID_ARGUMENT, function, std::string(name) + " is NULL; pass a valid pointer");
+}
+
+tm_status make_key(tracemark::WatermarkKey&& key, tm_key** out) {
+  auto scheme = std::make_shared<const tracemark::GreenListScheme>(key);
+  *out = new tm_key{std::move(key), std::move(scheme)};
+  return TM_OK;
+}
+
+// Checks a logits row length against the key's vocabulary; returns the number of entries to bias.
+tm_status check_logits_length(const tm_processor& processor, std::size_t n_logits, const char* function,
+                              const std::string& where) {
+  const std::size_t vocab = processor.processor.scheme().vocab_size();
+  if (n_logits < vocab || (n_logits > vocab && !processor.params.allow_padded_logits)) {
+    return fail(TM_INVALID_ARGUMENT, function,
+                where + "the logits array has " + std::to_string(n_logits) + " entries but the key's vocabulary has " +
+                    std::to_string(vocab) + " token ids; pass one logit per token id" +
+                    (n_logits > vocab ? " or set allow_padded_logits" : "") +
+                    ", and check that the key was made for this model's tokenizer");
+  }
+  return TM_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* tm_status_name(tm_status status) {
+  switch (status) {
+    case TM_OK: return "TM_OK";
+    case TM_INVALID_ARGUMENT: return "TM_INVALID_ARGUMENT";
+    case TM_INVALID_INPUT: return "TM_INVALID_INPUT";
+    case TM_IO: return "TM_IO";
+    case TM_PERMISSION: return "TM_PERMISSION";
+    case TM_UNSUPPORTED: return "TM_UNSUPPORTED";
+    case TM_OUT_OF_MEMORY: return "TM_OUT_OF_MEMORY";
+    case TM_INTERNAL: return "TM_INTERNAL";
+  }
+  return "TM_UNKNOWN_STATUS";
+}
+
+const char* tm_version(void) { return TRACEMARK_VERSION_STRING; }
+
+const char* tm_last_error(void) { return last_error_message().c_str(); }
+
+tm_status tm_key_load(const char* path, tm_key** out) {
+  constexpr const char* function = "tm_key_load";
+  if (path == nullptr) return null_argument(function, "path");
+  if (out == nullptr) return null_argument(function, "out");
+  return guarded(function, [&] { return make_key(tracemark::WatermarkKey::load(path), out); });
+}
+
+tm_status tm_key_load_memory(const char* data, size_t size, tm_key** out) {
+  constexpr const char* function = "tm_key_load_memory";
+  if (data == nullptr && size > 0) return null_argument(function, "data");
+  if (out == nullptr) return null_argument(function, "out");
+  return guarded(function, [&] {
+    return make_key(tracemark::WatermarkKey::parse(std::string_view(data == nullptr ? "" : data, size), "<memory>"), out);
+  });
+}
+
+void tm_key_free(tm_key* key) { delete key; }
+
+tm_status tm_key_get_info(const tm_key* key, tm_key_info* out) {
+  constexpr const char* function = "tm_key_get_info";
+  if (key == nullptr) return null_argument(function, "key");
+  if (out == nullptr) return null_argument(function, "out");
+  return guarded(function, [&] {
+    tm_key_info info{};
+    const tracemark::SchemeParams& params = key->key.params();
+    info.vocab_size = params.vocab_size;
+    info.context_width = params.context_width;
+    info.scheme_version = params.scheme_version;
+    info.gamma = params.gamma;
+    info.null_green_probability = key->scheme->null_green_probability();
+    info.delta = params.delta;
+    std::snprintf(info.key_id, sizeof info.key_id, "%s", key->key.key_id().c_str());
+    *out = info;
+    return TM_OK;
+  });
+}
+
+tm_processor_params tm_processor_params_default(void) {
+  tm_processor_params params{};
+  params.allow_padded_logits = 1;
+  return params;
+}
+
+tm_status tm_processor_create(const tm_key* key, const tm_processor_params* params, tm_processor** out) {
+  constexpr const char* function = "tm_processor_create";
+  if (key == nullptr) return null_argument(function, "key");
+  if (out == nullptr) return null_argument(function, "out");
+  return guarded(function, [&] {
+    *out = new tm_processor{tracemark::WatermarkProcessor(key->scheme),
+                            params != nullptr ? *params : tm_processor_params_default(), {}};
+    return TM_OK;
+  });
+}
+
+void tm_processor_free(tm_processor* processor) { delete processor; }
+
+tm_status tm_processor_clone(const tm_processor* processor, tm_processor** out) {
+  constexpr const char* function = "tm_processor_clone";
+  if (processor == nullptr) return null_argument(function, "processor");
+  if (out == nullptr) return null_argument(function, "out");
+  return guarded(function, [&] {
+    *out = new tm_processor{processor->processor, processor->params, {}};
+    return TM_OK;
+  });
+}
+
+tm_status tm_processor_reset(tm_processor* processor, const uint32_t* prompt, size_t prompt_length) {
+  constexpr const char* function = "tm_processor_reset";
+  if (processor == nullptr) return null_argument(function, "processor");
+  if (prompt == nullptr && prompt_length > 0) return null_argument(function, "prompt");
+  return guarded(function, [&] {
+    processor->processor.reset(std::span<const std::uint32_t>(prompt, prompt_length));
+    return TM_OK;
+  });
+}
+
+tm_status tm_processor_apply(tm_processor* processor, float* logits, size_t n_logits) {
+  constexpr const char* function = "tm_processor_apply";
+  if (processor == nullptr) return null_argument(function, "processor");
+  if (logits == nullptr) return null_argument(function, "logits");
+  return guarded(function, [&] {
+    if (tm_status status = check_logits_length(*processor, n_logits, function, ""); status != TM_OK) return status;
+    processor->processor.apply(std::span<float>(logits, processor->processor.scheme().vocab_size()));
+    return TM_OK;
+  });
+}
+
+tm_status tm_processor_apply_candidates(tm_processor* processor, tm_candidate* candidates, size_t count) {
+  constexpr const char* function = "tm_processor_apply_candidates";
+  if (processor == nullptr) return null_argument(function, "processor");
+  if (candidates == nullptr && count > 0) return null_argument(function, "candidates");
+  return guarded(function, [&] {
+    const std::uint32_t vocab = processor->processor.scheme().vocab_size();
+    for (std::size_t i = 0; i < count; ++i) {
+      if (candidates[i].id >= vocab) {
+        return fail(TM_INVALID_ARGUMENT, function,
+                    "candidate " + std::to_string(i) + " has token id " + std::to_string(candidates[i].id) +
+                        ", outside the key's vocabulary (size " + std::to_string(vocab) +
+                        "); check that the key was made for this model's tokenizer");
+      }
+    }
+    if (!processor->processor.will_bias()) return TM_OK;
+    // A copy into the C++ type rather than a cast between unrelated struct types (aliasing rules).
+    processor->scratch.resize(count);
+    for (std::size_t i = 0; i < count; ++i) processor->scratch[i] = {candidates[i].id, candidates[i].logit};
+    processor->processor.apply(std::span<tracemark::Candidate>(processor->scratch));
+    for (std::size_t i = 0; i < count; ++i) candidates[i].logit = processor->scratch[i].logit;
+    return TM_OK;
+  });
+}
+
+tm_status tm_processor_accept(tm_processor* processor, uint32_t token) {
+  constexpr const char* function = "tm_processor_accept";
+  if (processor == nullptr) return null_argument(function, "processor");
+  return guarded(function, [&] {
+    processor->processor.accept(token);
+    return TM_OK;
+  });
+}
+
+int tm_processor_will_bias(const tm_processor* processor) {
+  return processor != nullptr && processor->processor.will_bias() ? 1 : 0;
+}
+
+tm_status tm_processor_apply_batch(tm_processor* const* processors, size_t batch, float* logits, size_t row_stride,
+                                   size_t n_logits) {
+  constexpr const char* function = "tm_processor_apply_batch";
+  if (processors == nullptr && batch > 0) return null_argument(function, "processors");
+  if (logits == nullptr && batch > 0) return null_argument(function, "logits");
+  if (batch > 1 && row_stride < n_logits) {
+    return fail(TM_INVALID_ARGUMENT, function,
+                "row_stride " + std::to_string(row_stride) + " is smaller than n_logits " + std::to_string(n_logits) +
+                    "; rows would overlap: pass the distance between rows in floats");
+  }
+  return guarded(function, [&] {
+    for (std::size_t row = 0; row < batch; ++row) {
+      tm_processor* processor = processors[row];
+      if (processor == nullptr) continue;
+      const std::string where = "row " + std::to_string(row) + ": ";
+      if (tm_status status = check_logits_length(*processor, n_logits, function, where); status != TM_OK) return status;
+      processor->processor.apply(std::span<float>(logits + row * row_stride, processor->processor.scheme().vocab_size()));
+    }
+    return TM_OK;
+  });
+}
+
+tm_status tm_processor_accept_batch(tm_processor* const* processors, size_t batch, const uint32_t* tokens) {
+  constexpr const char* function = "tm_processor_accept_batch";
+  if (processors == nullptr && batch > 0) return null_argument(function, "processors");
+  if (tokens == nullptr && batch > 0) return null_argument(function, "tokens");
+  return guarded(function, [&] {
+    for (std::size_t row = 0; row < batch; ++row) {
+      if (processors[row] != nullptr) processors[row]->processor.accept(tokens[row]);
+    }
+    return TM_OK;
+  });
+}
+
+tm_status tm_detect(const tm_key* key, const uint32_t* tokens, size_t count, tm_detection* out) {
+  constexpr const char* function = "tm_detect";
+  if (key == nullptr) return null_argument(function, "key");
+  if (tokens == nullptr && count > 0) return null_argument(function, "tokens");
+  if (out == nullptr) return null_argument(function, "out");
+  return guarded(function, [&] {
+    tracemark::GreenListDetector detector(key->scheme);
+    const tracemark::ScoreCounts counts = detector.add_document(std::span<const std::uint32_t>(tokens, count));
+    const tracemark::BinomialTest test = detector.test(counts);
+    tm_detection result{};
+    result.tokens = counts.tokens;
+    result.scored = counts.scored;
+    result.green = counts.green;
+    result.gamma = test.gamma;
+    result.z = test.z;
+    result.p_value = test.p_value;
+    result.log10_p = test.log10_p;
+    *out = result;
+    return TM_OK;
+  });
+}
+
+}  // extern "C"
