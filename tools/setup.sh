@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libmpfr-dev libgmp-dev
   # Serving integration (issue 7): cpp-httplib (serve, probe); curl and openssl for the CLI tests.
   libcpp-httplib-dev curl openssl
+  python3-numpy
 )
 
 missing=()
