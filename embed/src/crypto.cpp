@@ -6,6 +6,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "tracemark/error.hpp"
@@ -46,6 +47,24 @@ std::vector<std::uint8_t> hkdf_sha256(std::span<const std::uint8_t> secret, std:
     throw Error(ErrorCode::internal, "OpenSSL HKDF derivation failed");
   }
   return out;
+}
+
+void aes256_ctr_keystream(std::span<const std::uint8_t> key, std::span<std::uint8_t> out) {
+  if (key.size() != 32) throw Error(ErrorCode::internal, "AES-256-CTR needs a 32-byte key");
+  std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+  const std::uint8_t counter[16] = {};
+  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_ctr(), nullptr, key.data(), counter) != 1) {
+    throw Error(ErrorCode::internal, "OpenSSL AES-256-CTR initialisation failed");
+  }
+  std::fill(out.begin(), out.end(), std::uint8_t{0});
+  constexpr std::size_t kChunk = 1 << 20;  // EVP_EncryptUpdate takes an int length
+  for (std::size_t offset = 0; offset < out.size(); offset += kChunk) {
+    const int length = static_cast<int>(std::min(kChunk, out.size() - offset));
+    int written = 0;
+    if (EVP_EncryptUpdate(ctx.get(), out.data() + offset, &written, out.data() + offset, length) != 1 || written != length) {
+      throw Error(ErrorCode::internal, "OpenSSL AES-256-CTR encryption failed");
+    }
+  }
 }
 
 void random_bytes(std::span<std::uint8_t> out) {

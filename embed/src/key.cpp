@@ -105,10 +105,10 @@ void SchemeParams::validate() const {
     throw Error(ErrorCode::unsupported, "unknown scheme '" + scheme + "'; this build knows '" +
                                             std::string(kGreenListSchemeName) + "'");
   }
-  if (scheme_version != kGreenListSchemeVersion) {
+  if (scheme_version < 1 || scheme_version > kGreenListSchemeLatestVersion) {
     throw Error(ErrorCode::unsupported, "scheme version " + std::to_string(scheme_version) +
-                                            " is not supported by this build (it knows version " +
-                                            std::to_string(kGreenListSchemeVersion) + "); upgrade tracemark");
+                                            " is not supported by this build (it knows versions 1 to " +
+                                            std::to_string(kGreenListSchemeLatestVersion) + "); upgrade tracemark");
   }
   // The green threshold is round(gamma * 2^32); it must leave at least one value on each side.
   if (!(gamma > 0.0 && gamma < 1.0) || std::isnan(gamma) || std::round(gamma * 4294967296.0) < 1.0 ||
@@ -125,6 +125,11 @@ void SchemeParams::validate() const {
   if (vocab_size < 1 || vocab_size > (1u << 31)) {
     throw Error(ErrorCode::invalid_argument, "vocabulary size must be between 1 and 2^31 (got " +
                                                  std::to_string(vocab_size) + ")");
+  }
+  if (scheme_version >= 2 && vocab_size > kGreenListSchemeV2MaxVocabulary) {
+    throw Error(ErrorCode::invalid_argument, "scheme version 2 keeps 4 bytes per token id and allows at most " +
+                                                 std::to_string(kGreenListSchemeV2MaxVocabulary) + " ids (got " +
+                                                 std::to_string(vocab_size) + "); use scheme version 1 for this vocabulary");
   }
   if (tokenizer) {
     if (tokenizer->name.empty()) throw Error(ErrorCode::invalid_argument, "tokenizer name must not be empty");

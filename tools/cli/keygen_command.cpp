@@ -52,6 +52,9 @@ void add_keygen_command(CLI::App& app) {
   command->add_option("--context-width", options->params.context_width,
                       "previous tokens that seed the green list (0 = one fixed list), 0..16")
       ->capture_default_str();
+  command->add_option("--scheme-version", options->params.scheme_version,
+                      "green-list scheme version: 2 (fast full-vocabulary path, at most 2^24 ids) or 1")
+      ->capture_default_str();
   CLI::Option* vocab_size =
       command->add_option("--vocab-size", options->params.vocab_size,
                           "number of token ids of the protected model (required without --tokenizer)");

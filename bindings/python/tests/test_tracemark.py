@@ -63,6 +63,19 @@ class BindingTest(unittest.TestCase):
             for token, _, green in entry["tokens"]:
                 self.assertEqual(bool(result[token] != original[token]), green, f"token {token}")
 
+    def test_scheme_version_2_golden_green_tokens(self):
+        # Version 2's golden vectors were computed with the openssl command line and Python.
+        key = tracemark.Key.from_bytes((GOLDEN / "kgw_v2_key.json").read_text())
+        self.assertEqual(key.scheme_version, 2)
+        vectors = json.loads((GOLDEN / "kgw_v2_vectors.json").read_text())
+        for entry in vectors["contexts"]:
+            processor = tracemark.Processor(key, prompt=entry["context"])
+            logits = processor.apply(np.zeros(VOCAB + 3, dtype=np.float32))
+            for token, _, green in entry["tokens"]:
+                self.assertEqual(logits[token], 2.0 if green else 0.0, f"token {token}")
+            self.assertTrue((logits[VOCAB:] == 0).all())
+            self.assertAlmostEqual(float((logits > 0).mean()), 0.25, delta=0.01)
+
     def test_candidates_equal_the_full_vocabulary_path(self):
         processor = tracemark.Processor(self.key, prompt=[11, 12])
         full = processor.apply(np.zeros(VOCAB, dtype=np.float32))

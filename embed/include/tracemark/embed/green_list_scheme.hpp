@@ -2,13 +2,20 @@
 // definition of green-ness: embed/ uses it to bias logits and verify/ to score text, so the two
 // can never disagree.
 //
-// Definition (docs/METHOD.md states it in full):
+// Definition (docs/METHOD.md and docs/DESIGN.md state it in full):
 //   seed(c)      = XXH3_64bits_withSecret(c as little-endian u32 ids, S), S = HKDF(secret,
 //                  "tracemark/v1/kgw-green-list/context-hash", 192 bytes); c = previous h ids.
-//   value(c, t)  = mix32(t XOR low32(seed(c))) XOR high32(seed(c)), mix32 a bijective 32-bit mixer.
+//   version 1:   value(c, t) = mix32(t XOR low32(seed(c))) XOR high32(seed(c)), mix32 a bijective 32-bit mixer.
+//   version 2:   value(c, t) = (R[t] * (low32(seed(c)) OR 1) mod 2^32) XOR high32(seed(c)), where R[t] is
+//                the little-endian u32 at byte 4t of the AES-256-CTR keystream (zero counter block) under
+//                K = HKDF(secret, "tracemark/v2/kgw-green-list/token-values", 32 bytes): one keyed
+//                pseudo-random value per token id, computed once per key.
 //   green(c, t)  = value(c, t) < T, with T = round(gamma * 2^32).
-// For a secret drawn at random, value(c, t) is uniform on 32 bits for every fixed (c, t), so a text
-// written without the key is green with probability exactly T / 2^32 per distinct tuple.
+// In both versions high32(seed) is XORed last, so for a secret drawn at random value(c, t) is uniform
+// on 32 bits for every fixed (c, t): a text written without the key is green with probability exactly
+// T / 2^32 per distinct tuple. In version 2, distinct tokens of one context have independent values
+// (R[t] are independent and multiplying by an odd number is a bijection), and the per-token work of
+// the full-vocabulary path is one load, one multiply, one XOR and one compare.
 #pragma once
 
 #include <cstdint>
@@ -45,15 +52,25 @@ class GreenListScheme {
     x ^= x >> 16;
     return x;
   }
+  // Version 1's value (the scheme's own definition; independent of the key but for the seed).
   static std::uint32_t green_value(std::uint64_t seed, std::uint32_t token) noexcept {
     return mix32(token ^ static_cast<std::uint32_t>(seed)) ^ static_cast<std::uint32_t>(seed >> 32);
   }
-  bool is_green(std::uint64_t seed, std::uint32_t token) const noexcept {
-    return green_value(seed, token) < threshold_;
+  // Version 2's value from the token's keyed value R[t] (token_values()).
+  static std::uint32_t green_value_v2(std::uint64_t seed, std::uint32_t token_value) noexcept {
+    return (token_value * (static_cast<std::uint32_t>(seed) | 1u)) ^ static_cast<std::uint32_t>(seed >> 32);
   }
+  // This key's value for (context seed, token). In version 2 a token id >= vocab_size() has no value
+  // and gets 0xFFFFFFFF (never green; callers check ids first).
+  std::uint32_t value(std::uint64_t seed, std::uint32_t token) const noexcept {
+    if (version_ == 1) return green_value(seed, token);
+    return token < token_values_.size() ? green_value_v2(seed, token_values_[token]) : 0xFFFFFFFFu;
+  }
+  bool is_green(std::uint64_t seed, std::uint32_t token) const noexcept { return value(seed, token) < threshold_; }
 
-  // Adds delta to every green entry of a logits array indexed by token id. Entries beyond the
-  // vocabulary (padding) follow the same rule, harmlessly. Vectorised (AVX2 when available).
+  // Adds delta to every green entry of a logits array indexed by token id. Version 1: entries beyond
+  // the vocabulary (padding) follow the same rule, harmlessly; version 2 leaves them unchanged.
+  // Vectorised (AVX2 or AVX-512 when available).
   void bias_logits(std::uint64_t seed, std::span<float> logits) const noexcept;
   // Adds delta to green candidates. Throws Error(invalid_argument) for an id >= vocab_size().
   void bias_candidates(std::uint64_t seed, std::span<Candidate> candidates) const;
@@ -64,6 +81,9 @@ class GreenListScheme {
   float delta() const noexcept { return delta_; }
   std::uint32_t context_width() const noexcept { return context_width_; }
   std::uint32_t vocab_size() const noexcept { return vocab_size_; }
+  std::uint32_t version() const noexcept { return version_; }
+  // Version 2's keyed per-token values R[0 .. vocab_size) (empty in version 1).
+  std::span<const std::uint32_t> token_values() const noexcept { return token_values_; }
 
  private:
   std::vector<std::uint8_t> hash_secret_;  // 192 bytes, XXH3 custom secret
@@ -71,6 +91,8 @@ class GreenListScheme {
   float delta_;
   std::uint32_t context_width_;
   std::uint32_t vocab_size_;
+  std::uint32_t version_;
+  std::vector<std::uint32_t> token_values_;  // version 2 only: 4 bytes a token id
 };
 
 }  // namespace tracemark

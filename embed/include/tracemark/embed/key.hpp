@@ -14,7 +14,12 @@
 namespace tracemark {
 
 inline constexpr std::string_view kGreenListSchemeName = "kgw-green-list";
-inline constexpr std::uint32_t kGreenListSchemeVersion = 1;
+// Version of the scheme new keys get (docs/DESIGN.md, "Scheme version 2"); every version from 1 to
+// kGreenListSchemeLatestVersion stays loadable, usable and detectable.
+inline constexpr std::uint32_t kGreenListSchemeVersion = 2;
+inline constexpr std::uint32_t kGreenListSchemeLatestVersion = 2;
+// Version 2 keeps a 4-byte keyed value per token id, so it is limited to this many ids.
+inline constexpr std::uint32_t kGreenListSchemeV2MaxVocabulary = 1u << 24;
 inline constexpr std::uint32_t kKeyFileVersion = 1;
 
 // Which tokenizer the token ids of this key refer to (name and SHA-256 of its vocabulary).
