@@ -13,6 +13,8 @@ packages=(
   # Serving integration (issue 7): cpp-httplib (serve, probe); curl and openssl for the CLI tests.
   libcpp-httplib-dev curl openssl
   python3-numpy
+  # Evidence bundles (issue 6): report.pdf and the browser test (chromium), PDF checks (poppler-utils).
+  chromium poppler-utils
 )
 
 missing=()

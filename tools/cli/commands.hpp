@@ -22,5 +22,7 @@ void add_tokenize_command(CLI::App& app);
 // Serving integration (issue 7).
 void add_serve_command(CLI::App& app);
 void add_probe_command(CLI::App& app);
+// Evidence bundles (issue 6).
+void add_evidence_command(CLI::App& app);
 
 }  // namespace tracemark::cli

@@ -10,8 +10,10 @@
 #include "commands.hpp"
 #include "tracemark/embed/key.hpp"
 #include "tracemark/error.hpp"
+#include "tracemark/verify/evidence_bundle.hpp"
 #include "tracemark/verify/scan_report.hpp"
 #include "tracemark/verify/suspect_scan.hpp"
+#include "version.hpp"
 
 namespace tracemark::cli {
 namespace {
@@ -23,7 +25,32 @@ struct ScanOptions {
   std::string input = "auto";
   double alpha = 1e-6;
   bool json = false;
+  // Evidence bundle (issue 6).
+  EvidenceOptions evidence;
+  std::string evidence_folder;
+  std::string signing_key;
+  std::string investigation_log;
+  bool require_pdf = false;
+  bool no_pdf = false;
 };
+
+void write_evidence(const ScanOptions& options, const SuspectScanReport& report, const std::vector<WatermarkKey>& keys) {
+  EvidenceOptions evidence = options.evidence;
+  evidence.folder = options.evidence_folder;
+  evidence.signing_key = options.signing_key;
+  evidence.investigation_log = options.investigation_log;
+  evidence.alpha = options.alpha;
+  evidence.input_mode = options.input;
+  evidence.pdf = options.no_pdf ? PdfMode::off : options.require_pdf ? PdfMode::required : PdfMode::automatic;
+  evidence.tool = {"tracemark", kVersion, kBuildId};
+  const EvidenceResult result = write_evidence_bundle(report, keys, options.suspect, options.scan, evidence);
+  // With --json, stdout holds only the JSON document.
+  std::ostream& out = options.json ? std::cerr : std::cout;
+  out << "\n" << result.investigation_text;
+  out << "Evidence bundle written to " << options.evidence_folder << " (" << result.files.size()
+      << " files, manifest signed by " << result.signing_key_id << ").\n";
+  if (!result.pdf_note.empty()) out << "Note: " << result.pdf_note << ".\n";
+}
 
 void run_scan(ScanOptions options) {
   if (!(options.alpha > 0.0 && options.alpha < 1.0)) {
@@ -33,12 +60,17 @@ void run_scan(ScanOptions options) {
   options.scan.token_source = parse_token_source(options.input);
   std::vector<WatermarkKey> keys;
   for (const std::string& path : options.keys) keys.push_back(WatermarkKey::load(path));
+  if (!options.evidence_folder.empty() && options.signing_key.empty()) {
+    throw Error(ErrorCode::invalid_argument, "--evidence needs --signing-key FILE to sign the bundle; make one with "
+                                             "`tracemark evidence keygen --out FILE`");
+  }
   const SuspectScanReport report = run_suspect_scan(keys, options.suspect, options.scan);
   if (options.json) {
     std::cout << dump_with_raw_p_values(scan_report_json(report, keys, options.alpha), 2) << "\n";
   } else {
     std::cout << scan_report_text(report, keys, options.alpha);
   }
+  if (!options.evidence_folder.empty()) write_evidence(options, report, keys);
 }
 
 }  // namespace
@@ -71,6 +103,16 @@ void add_scan_command(CLI::App& app) {
   command->add_option("--threads", options->scan.threads, "worker threads (results do not depend on it)")
       ->check(CLI::Range(1u, 256u));
   command->add_flag("--json", options->json, "every figure as JSON, with the p-value curve of each key");
+  command->add_option("--evidence", options->evidence_folder,
+                      "write a signed evidence bundle (report, digests, every test of the investigation) into this folder; "
+                      "an earlier bundle there is replaced and its investigation log extended");
+  command->add_option("--signing-key", options->signing_key, "Ed25519 key that signs the bundle (`tracemark evidence keygen`)");
+  command->add_option("--investigation-log", options->investigation_log,
+                      "with --evidence: the investigation log to read and extend (default: the bundle's own)");
+  command->add_flag("--include-inputs", options->evidence.include_inputs,
+                    "with --evidence: copy the inputs into the bundle, so the scan can be re-run from it");
+  command->add_flag("--pdf", options->require_pdf, "with --evidence: fail unless report.pdf can be printed (Chromium)");
+  command->add_flag("--no-pdf", options->no_pdf, "with --evidence: do not print report.pdf")->excludes("--pdf");
   command->callback([options] { run_scan(*options); });
 }
 

@@ -55,44 +55,84 @@ DistillationScan::DistillationScan(std::vector<KeyEntry> keys) {
   }
 }
 
+const char* token_status_name(TokenStatus status) noexcept {
+  switch (status) {
+    case TokenStatus::prefix: return "prefix";
+    case TokenStatus::prompt_window: return "prompt_window";
+    case TokenStatus::filtered: return "filtered";
+    case TokenStatus::repeated: return "repeated";
+    case TokenStatus::green: return "green";
+    case TokenStatus::red: return "red";
+  }
+  return "unknown";
+}
+
+template <typename Visit>
+void DistillationScan::walk_response(std::size_t k, std::span<const std::uint32_t> response,
+                                     std::span<const std::uint32_t> prompt, Visit&& visit) const {
+  const KeyState& state = states_.at(k);
+  const GreenListScheme& scheme = *state.entry.scheme;
+  const std::size_t width = scheme.context_width();
+  for (std::size_t i = 0; i < response.size(); ++i) {
+    if (response[i] >= scheme.vocab_size()) {
+      throw Error(ErrorCode::invalid_input, "token id " + std::to_string(response[i]) + " at position " +
+                                                std::to_string(i) + " is outside the vocabulary of key " +
+                                                state.entry.key_id + " (size " + std::to_string(scheme.vocab_size()) + ")");
+    }
+  }
+  // The prompt's windows of h + 1 tokens: a response tuple equal to one of them is not scored.
+  std::unordered_set<std::uint64_t> prompt_windows;
+  for (std::size_t i = width; i < prompt.size(); ++i) {
+    prompt_windows.insert(tuple_fingerprint(prompt.subspan(i - width, width), prompt[i]));
+  }
+  const std::size_t prefix = std::min(width, response.size());
+  for (std::size_t i = 0; i < prefix; ++i) visit(i, TokenStatus::prefix, std::uint64_t{0});
+  for (std::size_t i = prefix; i < response.size(); ++i) {
+    const auto context = response.subspan(i - width, width);
+    const std::uint64_t fingerprint = tuple_fingerprint(context, response[i]);
+    if (prompt_windows.contains(fingerprint)) {
+      visit(i, TokenStatus::prompt_window, fingerprint);
+    } else if (state.entry.filter && !state.entry.filter->contains(context)) {
+      visit(i, TokenStatus::filtered, fingerprint);
+    } else {
+      const bool green = scheme.is_green(scheme.context_seed(context), response[i]);
+      visit(i, green ? TokenStatus::green : TokenStatus::red, fingerprint);
+    }
+  }
+}
+
 PreparedResponse DistillationScan::prepare(std::span<const std::uint32_t> response,
                                            std::span<const std::uint32_t> prompt) const {
   PreparedResponse prepared;
   prepared.parts.resize(states_.size());
   for (std::size_t k = 0; k < states_.size(); ++k) {
-    const KeyState& state = states_[k];
-    const GreenListScheme& scheme = *state.entry.scheme;
-    const std::size_t width = scheme.context_width();
-    for (std::size_t i = 0; i < response.size(); ++i) {
-      if (response[i] >= scheme.vocab_size()) {
-        throw Error(ErrorCode::invalid_input, "token id " + std::to_string(response[i]) + " at position " +
-                                                  std::to_string(i) + " is outside the vocabulary of key " +
-                                                  state.entry.key_id + " (size " + std::to_string(scheme.vocab_size()) + ")");
-      }
-    }
-    // The prompt's windows of h + 1 tokens: a response tuple equal to one of them is not scored.
-    std::unordered_set<std::uint64_t> prompt_windows;
-    for (std::size_t i = width; i < prompt.size(); ++i) {
-      prompt_windows.insert(tuple_fingerprint(prompt.subspan(i - width, width), prompt[i]));
-    }
     PreparedResponse::KeyPart& part = prepared.parts[k];
     part.tokens = response.size();
-    const std::size_t prefix = std::min(width, response.size());
-    part.skipped_prefix = prefix;
-    part.tuples.reserve(response.size() - prefix);
-    for (std::size_t i = prefix; i < response.size(); ++i) {
-      const auto context = response.subspan(i - width, width);
-      const std::uint64_t fingerprint = tuple_fingerprint(context, response[i]);
-      if (prompt_windows.contains(fingerprint)) {
-        ++part.skipped_prompt_window;
-      } else if (state.entry.filter && !state.entry.filter->contains(context)) {
-        ++part.skipped_filter;
-      } else {
-        part.tuples.emplace_back(fingerprint, scheme.is_green(scheme.context_seed(context), response[i]));
+    part.tuples.reserve(response.size());
+    walk_response(k, response, prompt, [&](std::size_t, TokenStatus status, std::uint64_t fingerprint) {
+      switch (status) {
+        case TokenStatus::prefix: ++part.skipped_prefix; break;
+        case TokenStatus::prompt_window: ++part.skipped_prompt_window; break;
+        case TokenStatus::filtered: ++part.skipped_filter; break;
+        case TokenStatus::green:
+        case TokenStatus::red: part.tuples.emplace_back(fingerprint, status == TokenStatus::green); break;
+        case TokenStatus::repeated: break;  // never produced by walk_response
       }
-    }
+    });
   }
   return prepared;
+}
+
+std::vector<TokenStatus> DistillationScan::token_statuses(std::size_t k, std::span<const std::uint32_t> response,
+                                                          std::span<const std::uint32_t> prompt, TupleSet& scored) const {
+  std::vector<TokenStatus> statuses(response.size(), TokenStatus::prefix);
+  walk_response(k, response, prompt, [&](std::size_t i, TokenStatus status, std::uint64_t fingerprint) {
+    if ((status == TokenStatus::green || status == TokenStatus::red) && !scored.insert(fingerprint)) {
+      status = TokenStatus::repeated;
+    }
+    statuses[i] = status;
+  });
+  return statuses;
 }
 
 void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsigned threads,

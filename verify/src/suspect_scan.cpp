@@ -118,17 +118,24 @@ FileScanResult scan_file(const std::string& path, const std::vector<Distillation
   return result;
 }
 
-}  // namespace
+// Everything both the scan and its replay need: the keys' tokenizer, the record decoder, the keys'
+// schemes with their reference-context filters, and the prompts.
+struct ScanSetup {
+  std::unique_ptr<KeyTokenizer> tokenizer;
+  std::unique_ptr<SuspectRecordDecoder> decoder;
+  std::vector<DistillationScan::KeyEntry> entries;
+  PromptTable prompts;
+};
 
-SuspectScanReport run_suspect_scan(std::span<const WatermarkKey> keys, const std::string& suspect_path,
-                                   const SuspectScanOptions& options) {
+ScanSetup make_scan_setup(std::span<const WatermarkKey> keys, const SuspectScanOptions& options, SuspectScanReport& report) {
   if (keys.empty()) throw Error(ErrorCode::invalid_argument, "a scan needs at least one key");
   if (!(options.settings.target_p > 0.0 && options.settings.target_p < 1.0)) {
     throw Error(ErrorCode::invalid_argument, "the evidence threshold (alpha) must be strictly between 0 and 1");
   }
-  const KeyTokenizer tokenizer(keys, options.tokenizer_spec);
-  const SuspectRecordDecoder decoder(tokenizer, options.token_source);
-  SuspectScanReport report;
+  ScanSetup setup;
+  setup.tokenizer = std::make_unique<KeyTokenizer>(keys, options.tokenizer_spec);
+  const KeyTokenizer& tokenizer = *setup.tokenizer;
+  setup.decoder = std::make_unique<SuspectRecordDecoder>(tokenizer, options.token_source);
   report.tokenizer = tokenizer.binding();
 
   // One reference-context filter per context width, built from the log of our served responses.
@@ -162,18 +169,74 @@ SuspectScanReport run_suspect_scan(std::span<const WatermarkKey> keys, const std
       report.reference.push_back({filter->responses(), width, filter->size()});
     }
   }
-  std::vector<DistillationScan::KeyEntry> entries;
   for (const WatermarkKey& key : keys) {
     auto scheme = std::make_shared<const GreenListScheme>(key);
     report.gammas.push_back(scheme->null_green_probability());
     auto filter = filters.contains(key.params().context_width) ? filters[key.params().context_width] : nullptr;
-    entries.push_back({key.key_id(), scheme, filter});
+    setup.entries.push_back({key.key_id(), scheme, filter});
   }
-  const PromptTable prompts =
-      options.prompts_path.empty() ? PromptTable{} : read_prompt_table(options.prompts_path, decoder, report.prompts);
-  report.suspect = scan_file(suspect_path, entries, decoder, prompts, options);
-  if (!options.control_path.empty()) report.control = scan_file(options.control_path, entries, decoder, prompts, options);
+  if (!options.prompts_path.empty()) setup.prompts = read_prompt_table(options.prompts_path, *setup.decoder, report.prompts);
+  return setup;
+}
+
+}  // namespace
+
+SuspectScanReport run_suspect_scan(std::span<const WatermarkKey> keys, const std::string& suspect_path,
+                                   const SuspectScanOptions& options) {
+  SuspectScanReport report;
+  const ScanSetup setup = make_scan_setup(keys, options, report);
+  report.suspect = scan_file(suspect_path, setup.entries, *setup.decoder, setup.prompts, options);
+  if (!options.control_path.empty()) {
+    report.control = scan_file(options.control_path, setup.entries, *setup.decoder, setup.prompts, options);
+  }
   return report;
+}
+
+std::vector<ColouredResponse> colour_scanned_responses(std::span<const WatermarkKey> keys, const std::string& path,
+                                                       const SuspectScanOptions& options, std::size_t key_index,
+                                                       std::span<const std::uint64_t> indices) {
+  if (key_index >= keys.size()) throw Error(ErrorCode::invalid_argument, "key index out of range");
+  if (!std::is_sorted(indices.begin(), indices.end())) {
+    throw Error(ErrorCode::invalid_argument, "response indices must be sorted ascending");
+  }
+  SuspectScanReport unused;
+  const ScanSetup setup = make_scan_setup(keys, options, unused);
+  const DistillationScan scan(setup.entries);
+  std::vector<ColouredResponse> out;
+  if (indices.empty()) return out;
+  const Tokenizer* tokenizer = setup.tokenizer->binding() ? &setup.tokenizer->get("highlighted examples") : nullptr;
+  TupleSet scored;
+  JsonlReader reader(path);
+  JsonlLine line;
+  std::uint64_t index = 0;
+  std::size_t next = 0;
+  while (next < indices.size() && reader.next_line(line)) {
+    SuspectRecord record = setup.decoder->decode(reader, line);
+    std::span<const std::uint32_t> prompt;
+    if (record.prompt) {
+      prompt = *record.prompt;
+    } else if (auto it = setup.prompts.find(record.id); it != setup.prompts.end()) {
+      prompt = it->second;
+    }
+    for (std::size_t c = 0; c < record.responses.size(); ++c, ++index) {
+      const auto& response = record.responses[c];
+      std::vector<TokenStatus> statuses;
+      try {
+        statuses = scan.token_statuses(key_index, response, prompt, scored);
+      } catch (const Error& e) {
+        throw Error(e.code(), reader.name() + " line " + std::to_string(line.line) + ": " + e.what());
+      }
+      while (next < indices.size() && indices[next] < index) ++next;
+      if (next < indices.size() && indices[next] == index) {
+        ColouredResponse coloured{index, {line.line, static_cast<std::uint32_t>(c), record.id}, response, std::move(statuses), {}};
+        if (tokenizer) {
+          for (std::uint32_t id : response) coloured.pieces.push_back(tokenizer->decode({&id, 1}));
+        }
+        out.push_back(std::move(coloured));
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace tracemark

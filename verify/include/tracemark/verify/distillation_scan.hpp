@@ -100,6 +100,17 @@ struct PreparedResponse {
   std::vector<KeyPart> parts;  // one per key, in the scan's key order
 };
 
+// What the scan did with one token of a response, for one key (for highlighting scored tokens).
+enum class TokenStatus : std::uint8_t {
+  prefix,         // one of the first h tokens: no full context
+  prompt_window,  // the tuple occurs in the response's prompt
+  filtered,       // the context is not among the reference log's contexts
+  repeated,       // the tuple was scored earlier in the scan (first occurrence counts)
+  green,          // scored, green
+  red,            // scored, not green
+};
+const char* token_status_name(TokenStatus status) noexcept;
+
 // The tuples of one response that were new to the scan (scored there), for one key.
 struct ResponseTally {
   std::uint32_t scored = 0;
@@ -143,7 +154,21 @@ class DistillationScan {
 
   std::vector<KeyScanResult> results(const ScanSettings& settings) const;
 
+  // The status of every token of `response` for key k, by the same rules as prepare() and merge():
+  // `scored` holds the fingerprints scored earlier in the scan (in input order) and receives this
+  // response's newly scored tuples, so calling this for every response in input order with one set
+  // reproduces the scan's per-response tallies exactly. Throws like prepare().
+  std::vector<TokenStatus> token_statuses(std::size_t k, std::span<const std::uint32_t> response,
+                                          std::span<const std::uint32_t> prompt, TupleSet& scored) const;
+
  private:
+  // Walks one response for key k: calls visit(position, status, fingerprint, green) for every token,
+  // where status is prefix, prompt_window, filtered, or green/red for a tuple that is a candidate for
+  // scoring (deduplication is the caller's). The one place the per-token rules live.
+  template <typename Visit>
+  void walk_response(std::size_t k, std::span<const std::uint32_t> response, std::span<const std::uint32_t> prompt,
+                     Visit&& visit) const;
+
   static constexpr std::size_t kShards = 64;
   struct KeyState {
     KeyEntry entry;

@@ -76,4 +76,24 @@ struct SuspectScanReport {
 SuspectScanReport run_suspect_scan(std::span<const WatermarkKey> keys, const std::string& suspect_path,
                                    const SuspectScanOptions& options);
 
+// One response with what the scan did with each of its tokens, for one key.
+struct ColouredResponse {
+  std::uint64_t index = 0;  // position among the file's responses, from 0
+  ResponseRef ref;
+  std::vector<std::uint32_t> tokens;
+  std::vector<TokenStatus> statuses;  // parallel to tokens
+  // The bytes of each token, when the keys name a tokenizer (empty otherwise). A token may hold part
+  // of a UTF-8 sequence: callers that print them must repair or escape.
+  std::vector<std::string> pieces;
+};
+
+// Replays the scan of `path` (the suspect or the control, with the options and keys the scan used)
+// for key `key_index`, in input order on one thread, and returns the responses whose index is in
+// `indices` (sorted ascending) with the status of each token: the statuses add up to the scan's
+// per-response tallies exactly (first occurrence in input order counts). Reads the file only up to
+// the last index wanted. Throws like run_suspect_scan().
+std::vector<ColouredResponse> colour_scanned_responses(std::span<const WatermarkKey> keys, const std::string& path,
+                                                       const SuspectScanOptions& options, std::size_t key_index,
+                                                       std::span<const std::uint64_t> indices);
+
 }  // namespace tracemark

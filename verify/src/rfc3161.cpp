@@ -1,0 +1,120 @@
+#include "tracemark/verify/rfc3161.hpp"
+
+#include <memory>
+
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pkcs7.h>
+#include <openssl/ts.h>
+#include <openssl/x509.h>
+
+#include "tracemark/error.hpp"
+
+namespace tracemark {
+namespace {
+
+template <typename T, void (*Free)(T*)>
+struct Deleter {
+  void operator()(T* p) const noexcept { Free(p); }
+};
+template <typename T, void (*Free)(T*)>
+using Owned = std::unique_ptr<T, Deleter<T, Free>>;
+
+std::string openssl_error() {
+  const unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return "no detail from OpenSSL";
+  char text[256];
+  ERR_error_string_n(code, text, sizeof text);
+  return text;
+}
+
+std::string bio_text(BIO* bio) {
+  char* data = nullptr;
+  const long length = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<std::size_t>(length));
+}
+
+}  // namespace
+
+std::string timestamp_request_der(std::string_view sha256_digest, std::uint64_t nonce) {
+  if (sha256_digest.size() != 32) throw Error(ErrorCode::invalid_argument, "a timestamp request needs a 32-byte SHA-256 digest");
+  Owned<TS_REQ, TS_REQ_free> request(TS_REQ_new());
+  Owned<TS_MSG_IMPRINT, TS_MSG_IMPRINT_free> imprint(TS_MSG_IMPRINT_new());
+  Owned<X509_ALGOR, X509_ALGOR_free> algorithm(X509_ALGOR_new());
+  Owned<ASN1_INTEGER, ASN1_INTEGER_free> nonce_value(ASN1_INTEGER_new());
+  if (!request || !imprint || !algorithm || !nonce_value ||
+      X509_ALGOR_set0(algorithm.get(), OBJ_nid2obj(NID_sha256), V_ASN1_NULL, nullptr) != 1 ||
+      TS_MSG_IMPRINT_set_algo(imprint.get(), algorithm.get()) != 1 ||
+      TS_MSG_IMPRINT_set_msg(imprint.get(), reinterpret_cast<unsigned char*>(const_cast<char*>(sha256_digest.data())),
+                             static_cast<int>(sha256_digest.size())) != 1 ||
+      TS_REQ_set_version(request.get(), 1) != 1 || TS_REQ_set_msg_imprint(request.get(), imprint.get()) != 1 ||
+      ASN1_INTEGER_set_uint64(nonce_value.get(), nonce) != 1 || TS_REQ_set_nonce(request.get(), nonce_value.get()) != 1 ||
+      TS_REQ_set_cert_req(request.get(), 1) != 1) {
+    throw Error(ErrorCode::internal, "cannot build an RFC 3161 request: " + openssl_error());
+  }
+  unsigned char* der = nullptr;
+  const int length = i2d_TS_REQ(request.get(), &der);
+  if (length <= 0) throw Error(ErrorCode::internal, "cannot encode an RFC 3161 request: " + openssl_error());
+  std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(length));
+  OPENSSL_free(der);
+  return out;
+}
+
+TimestampReplyCheck check_timestamp_reply(std::string_view reply_der, std::string_view request_der,
+                                          const std::filesystem::path& ca_file) {
+  TimestampReplyCheck check;
+  const auto* reply_bytes = reinterpret_cast<const unsigned char*>(reply_der.data());
+  Owned<TS_RESP, TS_RESP_free> reply(d2i_TS_RESP(nullptr, &reply_bytes, static_cast<long>(reply_der.size())));
+  if (!reply || reply_bytes != reinterpret_cast<const unsigned char*>(reply_der.data()) + reply_der.size()) {
+    check.problem = "not a DER TimeStampResp (or bytes after it): " + openssl_error();
+    return check;
+  }
+  const auto* request_bytes = reinterpret_cast<const unsigned char*>(request_der.data());
+  Owned<TS_REQ, TS_REQ_free> request(d2i_TS_REQ(nullptr, &request_bytes, static_cast<long>(request_der.size())));
+  if (!request) {
+    check.problem = "the request is not a DER TimeStampReq: " + openssl_error();
+    return check;
+  }
+  TS_TST_INFO* info = TS_RESP_get_tst_info(reply.get());
+  PKCS7* token = TS_RESP_get_token(reply.get());
+  if (!info || !token) {
+    check.problem = "the reply holds no timestamp token (status not granted)";
+    return check;
+  }
+  Owned<BIO, BIO_free_all> time_text(BIO_new(BIO_s_mem()));
+  if (time_text && ASN1_GENERALIZEDTIME_print(time_text.get(), TS_TST_INFO_get_time(info)) == 1) {
+    check.time_utc = bio_text(time_text.get());
+  }
+  Owned<X509_STORE, X509_STORE_free> store(X509_STORE_new());
+  if (!store) throw Error(ErrorCode::internal, "cannot allocate an X509 store");
+  STACK_OF(X509)* signers = PKCS7_get0_signers(token, nullptr, 0);
+  if (signers && sk_X509_num(signers) > 0) {
+    Owned<BIO, BIO_free_all> subject(BIO_new(BIO_s_mem()));
+    if (subject && X509_NAME_print_ex(subject.get(), X509_get_subject_name(sk_X509_value(signers, 0)), 0, XN_FLAG_ONELINE) >= 0) {
+      check.authority = bio_text(subject.get());
+    }
+  }
+  if (!ca_file.empty()) {
+    if (X509_STORE_load_file(store.get(), ca_file.c_str()) != 1) {
+      sk_X509_free(signers);
+      throw Error(ErrorCode::io, "CA file " + ca_file.string() + " cannot be read as PEM certificates: " + openssl_error());
+    }
+    check.chain_checked = true;
+  } else if (signers && sk_X509_num(signers) > 0) {
+    X509_STORE_add_cert(store.get(), sk_X509_value(signers, 0));
+  }
+  sk_X509_free(signers);
+  Owned<TS_VERIFY_CTX, TS_VERIFY_CTX_free> context(TS_REQ_to_TS_VERIFY_CTX(request.get(), nullptr));
+  if (!context) throw Error(ErrorCode::internal, "cannot set up timestamp verification: " + openssl_error());
+  TS_VERIFY_CTX_add_flags(context.get(), TS_VFY_SIGNATURE);
+  TS_VERIFY_CTX_set_store(context.get(), store.release());
+  if (TS_RESP_verify_response(context.get(), reply.get()) != 1) {
+    check.problem = "the reply does not verify against the request: " + openssl_error();
+    return check;
+  }
+  check.ok = true;
+  return check;
+}
+
+}  // namespace tracemark
