@@ -75,8 +75,8 @@ struct Investigation {
   std::string suspect;
 
   Investigation() {
-    keys.push_back(WatermarkKey::generate(params_with(0.25, 2.0, 1, 400)));
-    keys.push_back(WatermarkKey::generate(params_with(0.5, 2.0, 0, 400)));
+    keys.push_back(WatermarkKey::generate(params_with(0.25, 2.0, 1, 5000)));
+    keys.push_back(WatermarkKey::generate(params_with(0.5, 2.0, 0, 5000)));
     write_inputs(folder.path(), keys[0], 11);
     suspect = (folder.path() / "suspect.jsonl").string();
     scan.control_path = (folder.path() / "control.jsonl").string();
@@ -149,6 +149,7 @@ TEST(TokenStatuses, AddUpToTheScansPerResponseTalliesForEveryResponseAndKey) {
       EXPECT_EQ(scored, report.suspect.tallies[k][r].scored) << "key " << k << " response " << r;
       EXPECT_EQ(green, report.suspect.tallies[k][r].green) << "key " << k << " response " << r;
       EXPECT_EQ(coloured[r].ref.line, report.suspect.responses[r].line);
+      EXPECT_EQ(coloured[r].tokens.size(), report.suspect.tallies[k][r].tokens);
     }
     const ScanCounts& counts = report.suspect.keys[k].counts;
     EXPECT_EQ(totals.skipped_prefix, counts.skipped_prefix);
@@ -229,7 +230,7 @@ TEST(EvidenceBundle, ReRunWithTheKeysReproducesTheFiguresAndAWrongKeyIsNamed) {
   const BundleVerification rerun = setup.verify(setup.keys);
   ASSERT_TRUE(rerun.ok()) << joined(rerun.failures);
   EXPECT_NE(joined(rerun.checked).find("reproduces results.json byte for byte"), std::string::npos);
-  std::vector<WatermarkKey> wrong = {setup.keys[0], WatermarkKey::generate(params_with(0.5, 2.0, 0, 400))};
+  std::vector<WatermarkKey> wrong = {setup.keys[0], WatermarkKey::generate(params_with(0.5, 2.0, 0, 5000))};
   EXPECT_NE(joined(setup.verify(wrong).failures).find("keys.json: key 2"), std::string::npos);
   // A results.json whose figures were changed and then signed again by the signer (as a forger
   // holding the signing key could): digests and signature hold, and only the re-run catches it,

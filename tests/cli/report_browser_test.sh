@@ -41,7 +41,7 @@ check "no console or script errors" grep -q 'data-errors="\[\]"' dom.html
 grep -o 'id="tm-self-check"[^>]*>[^<]*' dom.html | head -1
 
 # A screenshot: the charts' blue and the examples' green and red highlights must be on it.
-chrome --screenshot="$work/shot.png" --window-size=800,5000 --hide-scrollbars "file://$work/bundle/report.html"
+chrome --screenshot="$work/shot.png" --window-size=800,5000 --force-device-scale-factor=0.5 --hide-scrollbars "file://$work/bundle/report.html"
 check "screenshot taken" [ -s shot.png ]
 python3 - shot.png <<'PY' >colours.txt
 import struct, sys, zlib
@@ -81,9 +81,9 @@ print("green-highlight", count((0xb9, 0xef, 0xb4)))
 print("red-highlight", count((0xf6, 0xb9, 0xb9)))
 PY
 cat colours.txt
-check "the p-value curve (blue) is drawn" awk '$1 == "chart-blue" && $2 > 500 { found = 1 } END { exit !found }' colours.txt
-check "green highlights are drawn" awk '$1 == "green-highlight" && $2 > 500 { found = 1 } END { exit !found }' colours.txt
-check "red highlights are drawn" awk '$1 == "red-highlight" && $2 > 200 { found = 1 } END { exit !found }' colours.txt
+check "the p-value curve (blue) is drawn" awk '$1 == "chart-blue" && $2 > 150 { found = 1 } END { exit !found }' colours.txt
+check "green highlights are drawn" awk '$1 == "green-highlight" && $2 > 1000 { found = 1 } END { exit !found }' colours.txt
+check "red highlights are drawn" awk '$1 == "red-highlight" && $2 > 1000 { found = 1 } END { exit !found }' colours.txt
 
 # The PDF: pages, and the report's sections in its text.
 pages=$(pdfinfo bundle/report.pdf | awk '/^Pages:/ { print $2 }')

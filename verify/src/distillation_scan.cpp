@@ -190,7 +190,12 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
       }
     }
   });
-  if (tallies) tallies->assign(keys, std::vector<ResponseTally>(batch.size()));
+  if (tallies) {
+    tallies->assign(keys, std::vector<ResponseTally>(batch.size()));
+    for (std::size_t k = 0; k < keys; ++k) {
+      for (std::size_t r = 0; r < batch.size(); ++r) (*tallies)[k][r].tokens = batch[r].parts[k].tokens;
+    }
+  }
   for (const WorkerTotals& mine : totals) {
     for (std::size_t k = 0; k < keys; ++k) {
       ScanCounts& counts = states_[k].counts;

@@ -340,6 +340,9 @@ class TemporaryFolder {
                                      std::strerror(errno) + "; check that its parent folder exists and is writable");
     }
     path_ = pattern;
+    // mkdtemp makes the folder 0700; a bundle is meant to be handed on (its files are 0644).
+    fs::permissions(path_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                               fs::perms::others_read | fs::perms::others_exec);
   }
   ~TemporaryFolder() {
     std::error_code ignored;

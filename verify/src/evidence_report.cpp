@@ -84,11 +84,33 @@ fs::path cache_folder() {
   return fs::path(home) / ".cache" / "tracemark";
 }
 
-nlohmann::ordered_json trace_points(const std::vector<ScanTracePoint>& trace) {
+// The p-value curve for the chart: per response while per-response tallies exist (the scan's own
+// trace has one point per batch of 512 records), then the scan's trace beyond them. Both are the
+// same pooled test at the points where they meet. At most about 200 points, spread in log(tokens).
+nlohmann::ordered_json trace_points(const FileScanResult& file, std::size_t k, double gamma) {
+  struct Point {
+    std::uint64_t tokens;
+    double y;
+  };
+  std::vector<Point> curve;
+  std::uint64_t tokens = 0, scored = 0, green = 0;
+  for (const ResponseTally& tally : file.tallies[k]) {
+    tokens += tally.tokens;
+    scored += tally.scored;
+    green += tally.green;
+    if (tokens > 0) curve.push_back({tokens, -binomial_test(green, scored, gamma).log10_p});
+  }
+  for (const ScanTracePoint& point : file.traces[k]) {
+    if (point.tokens > tokens) curve.push_back({point.tokens, -point.log10_p});
+  }
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
-  for (const ScanTracePoint& point : trace) {
-    if (point.tokens == 0) continue;  // a log axis has no 0
-    out.push_back({{"x", point.tokens}, {"y", -point.log10_p}});
+  double next = 0;
+  for (std::size_t i = 0; i < curve.size(); ++i) {
+    const double at = std::log(static_cast<double>(curve[i].tokens));
+    if (i + 1 == curve.size() || at >= next) {
+      out.push_back({{"x", curve[i].tokens}, {"y", curve[i].y}});
+      next = at + std::log(static_cast<double>(std::max<std::uint64_t>(curve.back().tokens, 2))) / 200.0;
+    }
   }
   return out;
 }
@@ -161,10 +183,10 @@ const char* kCharts = R"JS(
   // 1. The p-value as suspect tokens accumulate.
   var traceSets = [];
   data.keys.forEach(function (key, i) {
-    traceSets.push({ label: 'suspect, key ' + key.key_id, data: key.suspect_trace, borderColor: palette[i % 6], backgroundColor: palette[i % 6], pointRadius: 0, borderWidth: 2 });
+    traceSets.push({ label: 'suspect, key ' + key.key_id, data: key.suspect_trace, borderColor: palette[i % 6], backgroundColor: palette[i % 6], pointRadius: key.suspect_trace.length < 30 ? 3 : 0, borderWidth: 2 });
     if (key.control_trace) traceSets.push({ label: 'control, key ' + key.key_id, data: key.control_trace, borderColor: palette[i % 6], borderDash: [5, 4], pointRadius: 0, borderWidth: 1.5 });
   });
-  var xmax = 1;
+  var xmax = 10;
   traceSets.forEach(function (s) { s.data.forEach(function (p) { xmax = Math.max(xmax, p.x); }); });
   traceSets.push({ label: 'evidence threshold (p = ' + data.alpha_text + ')', data: [{ x: 1, y: data.threshold }, { x: xmax, y: data.threshold }], borderColor: '#555', borderDash: [2, 3], pointRadius: 0, borderWidth: 1 });
   charts.push(new Chart(document.getElementById('chart-trace'), {
@@ -186,9 +208,9 @@ const char* kCharts = R"JS(
   });
   charts.push(new Chart(document.getElementById('chart-rates'), {
     data: { labels: labels, datasets: [
-      { type: 'bar', label: '95% interval of the green rate', data: intervals, backgroundColor: colours.map(function (c) { return c + '55'; }), borderColor: colours, borderWidth: 1, barPercentage: 0.35 },
-      { type: 'scatter', label: 'observed green rate', data: rates, backgroundColor: '#000', pointRadius: 4, pointStyle: 'rectRot' },
-      { type: 'line', label: 'gamma: the rate expected by chance', data: gammas, borderColor: '#555', borderDash: [4, 3], pointRadius: 0, borderWidth: 1.5, stepped: 'middle' }
+      { type: 'bar', label: '95% interval of the green rate', data: intervals, backgroundColor: colours.map(function (c) { return c + '55'; }), borderColor: colours, borderWidth: 1, barPercentage: 0.35, order: 2 },
+      { type: 'scatter', label: 'observed green rate', data: rates, backgroundColor: '#000', pointRadius: 4, pointStyle: 'rectRot', order: 0 },
+      { type: 'line', label: 'gamma: the rate expected by chance', data: gammas, borderColor: '#555', borderDash: [4, 3], pointRadius: 0, borderWidth: 1.5, stepped: 'middle', order: 1 }
     ] },
     options: { scales: { y: { title: { display: true, text: 'green tuples, % of scored' } } } }
   }));
@@ -278,11 +300,11 @@ std::string render_evidence_report_html(const EvidenceReportInput& input, const 
   data["keys"] = nlohmann::ordered_json::array();
   for (std::size_t k = 0; k < keys; ++k) {
     nlohmann::ordered_json key = {{"key_id", report.suspect.keys[k].key_id}, {"gamma", report.gammas[k]},
-                                  {"suspect_trace", trace_points(report.suspect.traces[k])},
+                                  {"suspect_trace", trace_points(report.suspect, k, report.gammas[k])},
                                   {"suspect_rate", rate_of(report.suspect.keys[k], report.gammas[k])},
                                   {"suspect_tallies", tallies_of(report.suspect, k)}};
     if (report.control) {
-      key["control_trace"] = trace_points(report.control->traces[k]);
+      key["control_trace"] = trace_points(*report.control, k, report.gammas[k]);
       key["control_rate"] = rate_of(report.control->keys[k], report.gammas[k]);
       key["control_tallies"] = tallies_of(*report.control, k);
     }

@@ -115,6 +115,7 @@ const char* token_status_name(TokenStatus status) noexcept;
 struct ResponseTally {
   std::uint32_t scored = 0;
   std::uint32_t green = 0;
+  std::uint64_t tokens = 0;  // the response's length (tokens read), whatever was scored
 };
 
 // One scan over one suspect, for one or more keys. prepare() is const and thread-safe; merge(),
