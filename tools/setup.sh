@@ -15,6 +15,8 @@ packages=(
   python3-numpy
   # Evidence bundles (issue 6): report.pdf and the browser test (chromium), PDF checks (poppler-utils).
   chromium poppler-utils
+  # Tests only: a local RFC 3161 timestamp authority (`openssl ts`) for the evidence tests.
+  openssl
 )
 
 missing=()

@@ -92,6 +92,33 @@ while IFS= read -r file; do
 done < <(cd bundle && find . -type f | sed 's|^\./||' | sort)
 logged 0 "verifies" -- "$tracemark" evidence verify bundle --public-key sign.pem.pub
 
+# RFC 3161: a reply from a timestamp authority (here a local one made with `openssl ts`) added to the
+# bundle later is checked against the request; a reply for another manifest, or a changed byte, fails.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tsa.key -out tsa.crt -subj "/CN=Test TSA" \
+  -days 30 -addext "extendedKeyUsage=critical,timeStamping" -addext "basicConstraints=critical,CA:FALSE" >/dev/null 2>&1
+printf '[ tsa ]\ndefault_tsa = tsa_config\n[ tsa_config ]\nserial = ./serial\nsigner_digest = sha256\ndefault_policy = 1.2.3.4.1\ndigests = sha256\naccuracy = secs:1\ness_cert_id_alg = sha256\n' >ts.cnf
+echo 01 >serial
+openssl ts -reply -config ts.cnf -queryfile bundle/manifest.tsq -signer tsa.crt -inkey tsa.key -out bundle/manifest.tsr 2>/dev/null
+check "the local authority answered" [ -s bundle/manifest.tsr ]
+logged 0 "ok: timestamp: the manifest existed at .* per CN = Test TSA \(signature checked against the reply's own certificate" -- \
+  "$tracemark" evidence verify bundle --public-key sign.pem.pub
+logged 0 "ok: timestamp: .*\(certificate chain checked against tsa.crt\)" -- \
+  "$tracemark" evidence verify bundle --public-key sign.pem.pub --tsa-ca tsa.crt
+cp bundle/manifest.tsr good.tsr
+openssl ts -reply -config ts.cnf -queryfile other-bundle/manifest.tsq -signer tsa.crt -inkey tsa.key -out bundle/manifest.tsr 2>/dev/null
+logged 2 "FAIL: manifest.tsr: the reply does not verify against the request" -- "$tracemark" evidence verify bundle --public-key sign.pem.pub
+for at in 0 middle -1; do
+  cp good.tsr bundle/manifest.tsr
+  python3 -c '
+import sys
+data = bytearray(open("bundle/manifest.tsr", "rb").read())
+at = {"middle": len(data) // 2, "-1": len(data) - 1}.get(sys.argv[1], 0)
+data[at] ^= 0x04
+open("bundle/manifest.tsr", "wb").write(bytes(data))' "$at"
+  logged 2 "FAIL: manifest.tsr" -- "$tracemark" evidence verify bundle --public-key sign.pem.pub
+done
+rm -f bundle/manifest.tsr
+
 # A second scan into the same folder extends the investigation: both runs are listed, the chain holds.
 logged 0 "Investigation: 2 scans, 2 distinct suspect tests" -- \
   "$tracemark" scan --key other.json --suspect marked.jsonl --evidence bundle --signing-key sign.pem --include-inputs

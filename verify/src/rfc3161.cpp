@@ -3,6 +3,7 @@
 #include <memory>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pkcs7.h>
 #include <openssl/ts.h>
@@ -76,6 +77,16 @@ TimestampReplyCheck check_timestamp_reply(std::string_view reply_der, std::strin
     check.problem = "the request is not a DER TimeStampReq: " + openssl_error();
     return check;
   }
+  // Strict DER: the reply must be exactly its own re-encoding (no alternative length forms).
+  unsigned char* encoded = nullptr;
+  const int encoded_length = i2d_TS_RESP(reply.get(), &encoded);
+  const bool canonical = encoded_length > 0 && std::string_view(reinterpret_cast<const char*>(encoded),
+                                                                static_cast<std::size_t>(encoded_length)) == reply_der;
+  OPENSSL_free(encoded);
+  if (!canonical) {
+    check.problem = "not in DER form (the bytes are not their own re-encoding)";
+    return check;
+  }
   TS_TST_INFO* info = TS_RESP_get_tst_info(reply.get());
   PKCS7* token = TS_RESP_get_token(reply.get());
   if (!info || !token) {
@@ -105,6 +116,34 @@ TimestampReplyCheck check_timestamp_reply(std::string_view reply_der, std::strin
     X509_STORE_add_cert(store.get(), sk_X509_value(signers, 0));
   }
   sk_X509_free(signers);
+  // RFC 3161 2.4.2 and RFC 5652 5.1: a token's SignedData has version 3 (OpenSSL does not check it).
+  if (!PKCS7_type_is_signed(token) || ASN1_INTEGER_get(token->d.sign->version) != 3) {
+    check.problem = "the token's SignedData version is not 3";
+    return check;
+  }
+  // OpenSSL takes the signature scheme from the signer's key and does not check the SignerInfo's
+  // signatureAlgorithm field, so a changed OID there would go unnoticed: require a known algorithm
+  // of the signer key's type.
+  if (STACK_OF(PKCS7_SIGNER_INFO)* infos = PKCS7_get_signer_info(token); infos && sk_PKCS7_SIGNER_INFO_num(infos) == 1) {
+    PKCS7_SIGNER_INFO* signer_info = sk_PKCS7_SIGNER_INFO_value(infos, 0);
+    X509_ALGOR* digest_algorithm = nullptr;
+    X509_ALGOR* signature_algorithm = nullptr;
+    PKCS7_SIGNER_INFO_get0_algs(signer_info, nullptr, &digest_algorithm, &signature_algorithm);
+    const int signature_nid = signature_algorithm ? OBJ_obj2nid(signature_algorithm->algorithm) : NID_undef;
+    int hash_nid = NID_undef, key_nid = NID_undef;
+    if (signature_nid != NID_undef && !OBJ_find_sigid_algs(signature_nid, &hash_nid, &key_nid)) key_nid = signature_nid;
+    STACK_OF(X509)* signer_certs = PKCS7_get0_signers(token, nullptr, 0);
+    EVP_PKEY* signer_key = signer_certs && sk_X509_num(signer_certs) > 0 ? X509_get0_pubkey(sk_X509_value(signer_certs, 0)) : nullptr;
+    const bool matches = signer_key && key_nid != NID_undef && EVP_PKEY_is_a(signer_key, OBJ_nid2sn(key_nid));
+    sk_X509_free(signer_certs);
+    if (!matches) {
+      check.problem = "the token's signature algorithm is unknown or does not fit the signer's key";
+      return check;
+    }
+  } else {
+    check.problem = "the token must hold exactly one signer";
+    return check;
+  }
   Owned<TS_VERIFY_CTX, TS_VERIFY_CTX_free> context(TS_REQ_to_TS_VERIFY_CTX(request.get(), nullptr));
   if (!context) throw Error(ErrorCode::internal, "cannot set up timestamp verification: " + openssl_error());
   TS_VERIFY_CTX_add_flags(context.get(), TS_VFY_SIGNATURE);
