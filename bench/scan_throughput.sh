@@ -1,33 +1,47 @@
 #!/usr/bin/env bash
 # Throughput of `tracemark scan`, one and two threads, in one run (issue 5):
 #  - token-id records: 20,000 records of 200 uniformly random ids (vocabulary 50,257), two keys
-#    (h = 1 and 2); MB/s of JSON input and tokens/s;
+#    (h = 1 and 2) of each scheme version; MB/s of JSON input and tokens/s;
 #  - text records: the 500 Brown texts of the parity data (6.17 MB of text), read with the key's
 #    tokenizer (cl100k_base) and scanned with two keys; MB/s of text and tokens/s.
-# The 2-thread/1-thread ratio is the comparable figure (the machine is shared). Prints the load
-# average before and after, since a busy machine gives no second core.
-# Usage: bench/scan_throughput.sh [WORK_DIR]
+# The machine is shared and its speed drifts between minutes, so every configuration of a table is
+# run in turn within each of 5 rounds (best of 5 each); the ratios within a table are the
+# comparable figures. BASELINE=path/to/another/tracemark adds rows for that build (a peer: an
+# earlier commit) on the token records with version-1 keys, interleaved the same way.
+# Usage: [BASELINE=...] bench/scan_throughput.sh [WORK_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tracemark=build/release/tools/tracemark
 work=${1:-out/bench-scan}
 texts=${TRACEMARK_CACHE:-$HOME/.cache/tracemark}/parity/texts/brown.jsonl
 [[ -f $texts ]] || { echo "missing $texts: run ./tools/setup.sh" >&2; exit 2; }
-# timing_table BYTES TOKENS BYTES_LABEL SCAN_ARGS...: one table row per thread count, best of 3.
+[[ -z ${BASELINE:-} || -x $BASELINE ]] || { echo "BASELINE=$BASELINE is not an executable" >&2; exit 2; }
+# timing_table BYTES TOKENS BYTES_LABEL then one CONFIG per argument, each "label|binary|scan args"
+# (split on spaces): one row per configuration and thread count, best of 5 interleaved rounds.
 timing_table() {
   local bytes=$1 tokens=$2 label=$3
   shift 3
-  echo "| threads | seconds (best of 3) | $label | tokens/s (per key) |"
-  echo "|---|---|---|---|"
-  for threads in 1 2; do
-    local best=999999 start end
-    for run in 1 2 3; do
-      start=$(date +%s.%N)
-      "$tracemark" scan "$@" --threads "$threads" --json >/dev/null
-      end=$(date +%s.%N)
-      best=$(python3 -c "print(min($best, $end - $start))")
+  local -A best=()
+  local round config threads name binary args start end
+  for round in 1 2 3 4 5; do
+    for config in "$@"; do
+      IFS='|' read -r name binary args <<< "$config"
+      for threads in 1 2; do
+        start=$(date +%s.%N)
+        # shellcheck disable=SC2086 # args are space-separated paths without spaces
+        "$binary" scan $args --threads "$threads" --json >/dev/null
+        end=$(date +%s.%N)
+        best["$name|$threads"]=$(python3 -c "print(min(${best["$name|$threads"]:-999999}, $end - $start))")
+      done
     done
-    python3 -c "print(f'| $threads | {$best:.2f} | {$bytes / $best / 1e6:.1f} | {$tokens / $best / 1e6:.2f} M |')"
+  done
+  echo "| build, keys | threads | seconds (best of 5) | $label | tokens/s (per key) |"
+  echo "|---|---|---|---|---|"
+  for config in "$@"; do
+    IFS='|' read -r name binary args <<< "$config"
+    for threads in 1 2; do
+      python3 -c "b=${best["$name|$threads"]}; print(f'| $name | $threads | {b:.2f} | {$bytes / b / 1e6:.1f} | {$tokens / b / 1e6:.2f} M |')"
+    done
   done
 }
 echo "load average before: $(cut -d" " -f1-3 /proc/loadavg)"
@@ -41,9 +55,14 @@ with open("'"$work"'/suspect.jsonl", "w") as f:
 '
 "$tracemark" keygen --out "$work/k1.json" --vocab-size 50257 --context-width 1 --force >/dev/null
 "$tracemark" keygen --out "$work/k2.json" --vocab-size 50257 --context-width 2 --force >/dev/null
+"$tracemark" keygen --out "$work/v1k1.json" --vocab-size 50257 --context-width 1 --scheme-version 1 --force >/dev/null
+"$tracemark" keygen --out "$work/v1k2.json" --vocab-size 50257 --context-width 2 --scheme-version 1 --force >/dev/null
 bytes=$(stat -c %s "$work/suspect.jsonl")
 tokens=$((20000 * 200))
-timing_table "$bytes" "$tokens" "MB/s" --key "$work/k1.json" --key "$work/k2.json" --suspect "$work/suspect.jsonl"
+token_configs=("this build, version 2|$tracemark|--key $work/k1.json --key $work/k2.json --suspect $work/suspect.jsonl"
+  "this build, version 1|$tracemark|--key $work/v1k1.json --key $work/v1k2.json --suspect $work/suspect.jsonl")
+[[ -n ${BASELINE:-} ]] && token_configs+=("BASELINE, version 1|$BASELINE|--key $work/v1k1.json --key $work/v1k2.json --suspect $work/suspect.jsonl")
+timing_table "$bytes" "$tokens" "MB/s" "${token_configs[@]}"
 
 "$tracemark" keygen --out "$work/t1.json" --tokenizer cl100k_base --context-width 1 --force >/dev/null
 "$tracemark" keygen --out "$work/t2.json" --tokenizer cl100k_base --context-width 2 --force >/dev/null
@@ -51,7 +70,7 @@ text_bytes=$(python3 -c "import json,sys; print(sum(len(json.loads(l)['text'].en
 text_tokens=$("$tracemark" scan --key "$work/t1.json" --suspect "$texts" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['suspect']['keys'][0]['tokens'])")
 echo
 echo "text records ($text_bytes bytes of text, $text_tokens cl100k_base tokens):"
-timing_table "$text_bytes" "$text_tokens" "MB/s of text" --key "$work/t1.json" --key "$work/t2.json" --suspect "$texts"
+timing_table "$text_bytes" "$text_tokens" "MB/s of text" "this build, version 2|$tracemark|--key $work/t1.json --key $work/t2.json --suspect $texts"
 # Memory: the dedup sets hold at most 16 bytes per distinct tuple (8-byte slots, at most half empty).
 peak_kib=$(/usr/bin/time -f %M "$tracemark" scan --key "$work/k1.json" --key "$work/k2.json" --suspect "$work/suspect.jsonl" \
   --json 2>&1 >/dev/null | tail -1)
