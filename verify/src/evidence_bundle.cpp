@@ -822,7 +822,7 @@ BundleVerification verify_evidence_bundle(const fs::path& folder, const BundleVe
   if (listed.contains(kLog) && check.failures.empty()) {
     try {
       const std::vector<std::string> log = read_investigation_log(folder / kLog);
-      check.checked.push_back("investigation log: " + std::to_string(log.size()) + " runs, hash chain intact");
+      check.checked.push_back("investigation log: " + std::to_string(log.size()) + (log.size() == 1 ? " run" : " runs") + ", hash chain intact");
     } catch (const Error& e) {
       fail(e.what());
     }

@@ -1,6 +1,8 @@
 #include "tracemark/verify/rfc3161.hpp"
 
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -34,6 +36,64 @@ std::string bio_text(BIO* bio) {
   char* data = nullptr;
   const long length = BIO_get_mem_data(bio, &data);
   return std::string(data, static_cast<std::size_t>(length));
+}
+
+// Fields of a timestamp token that OpenSSL parses but does not check, so that a changed byte in
+// them would otherwise go unnoticed. Returns what is wrong, or "" when the token is well formed.
+std::string token_structure_problem(PKCS7* token) {
+  // RFC 3161 2.4.2 and RFC 5652 5.1: a token's SignedData has version 3.
+  if (!PKCS7_type_is_signed(token) || ASN1_INTEGER_get(token->d.sign->version) != 3) {
+    return "the token's SignedData version is not 3";
+  }
+  STACK_OF(PKCS7_SIGNER_INFO)* infos = PKCS7_get_signer_info(token);
+  if (!infos || sk_PKCS7_SIGNER_INFO_num(infos) != 1) return "the token must hold exactly one signer";
+  PKCS7_SIGNER_INFO* signer_info = sk_PKCS7_SIGNER_INFO_value(infos, 0);
+  // RFC 5652 5.3: version 1 goes with a signer named by issuer and serial number, the only form
+  // OpenSSL's PKCS7 parser accepts.
+  if (ASN1_INTEGER_get(signer_info->version) != 1) return "the token's SignerInfo version is not 1";
+  // Algorithm parameters are not read for SHA-2 digests or ECDSA/EdDSA/RSA signatures: they must be
+  // absent or NULL, as RFC 5754 and RFC 5758 specify.
+  X509_ALGOR* digest_algorithm = nullptr;
+  X509_ALGOR* signature_algorithm = nullptr;
+  PKCS7_SIGNER_INFO_get0_algs(signer_info, nullptr, &digest_algorithm, &signature_algorithm);
+  const auto parameters_absent_or_null = [](const X509_ALGOR* algorithm) {
+    int type = V_ASN1_UNDEF;
+    X509_ALGOR_get0(nullptr, &type, nullptr, algorithm);
+    return type == V_ASN1_UNDEF || type == V_ASN1_NULL;
+  };
+  bool parameters_ok = digest_algorithm && signature_algorithm && parameters_absent_or_null(digest_algorithm) &&
+                       parameters_absent_or_null(signature_algorithm);
+  for (int i = 0; parameters_ok && i < sk_X509_ALGOR_num(token->d.sign->md_algs); ++i) {
+    parameters_ok = parameters_absent_or_null(sk_X509_ALGOR_value(token->d.sign->md_algs, i));
+  }
+  if (!parameters_ok) return "the token's algorithm parameters are not absent or NULL";
+  // OpenSSL takes the signature scheme from the signer's key and the hash from the digest
+  // algorithm; it checks neither against the signatureAlgorithm field. Require a known algorithm of
+  // the signer key's type whose hash, when it names one, is the digest algorithm.
+  const int signature_nid = OBJ_obj2nid(signature_algorithm->algorithm);
+  int hash_nid = NID_undef, key_nid = NID_undef;
+  if (signature_nid != NID_undef && !OBJ_find_sigid_algs(signature_nid, &hash_nid, &key_nid)) key_nid = signature_nid;
+  STACK_OF(X509)* signer_certs = PKCS7_get0_signers(token, nullptr, 0);
+  X509* signer = signer_certs && sk_X509_num(signer_certs) > 0 ? sk_X509_value(signer_certs, 0) : nullptr;
+  sk_X509_free(signer_certs);  // the certificates themselves belong to the token
+  EVP_PKEY* signer_key = signer ? X509_get0_pubkey(signer) : nullptr;
+  if (!signer_key || key_nid == NID_undef || !EVP_PKEY_is_a(signer_key, OBJ_nid2sn(key_nid)) ||
+      (hash_nid != NID_undef && hash_nid != OBJ_obj2nid(digest_algorithm->algorithm))) {
+    return "the token's signature algorithm is unknown or does not fit the signer's key and digest";
+  }
+  // The signer is found by comparing names in a canonical (case-folded) form: require the
+  // SignerInfo's issuer to be byte for byte the certificate's.
+  const unsigned char* named_der = nullptr;
+  const unsigned char* issuer_der = nullptr;
+  std::size_t named_length = 0, issuer_length = 0;
+  if (!signer_info->issuer_and_serial ||
+      X509_NAME_get0_der(signer_info->issuer_and_serial->issuer, &named_der, &named_length) != 1 ||
+      X509_NAME_get0_der(X509_get_issuer_name(signer), &issuer_der, &issuer_length) != 1 ||
+      std::string_view(reinterpret_cast<const char*>(named_der), named_length) !=
+          std::string_view(reinterpret_cast<const char*>(issuer_der), issuer_length)) {
+    return "the token's signer is not named exactly as its certificate's issuer";
+  }
+  return {};
 }
 
 }  // namespace
@@ -93,6 +153,12 @@ TimestampReplyCheck check_timestamp_reply(std::string_view reply_der, std::strin
     check.problem = "the reply holds no timestamp token (status not granted)";
     return check;
   }
+  // PKIStatusInfo lies outside the signed token: accept only "granted" (0), so that no byte of the
+  // status can change unnoticed (a real authority answers 0; "grantedWithMods" is refused by name).
+  if (const long status = ASN1_INTEGER_get(TS_STATUS_INFO_get0_status(TS_RESP_get_status_info(reply.get()))); status != 0) {
+    check.problem = "the reply's status is " + std::to_string(status) + ", not 0 (granted)";
+    return check;
+  }
   Owned<BIO, BIO_free_all> time_text(BIO_new(BIO_s_mem()));
   if (time_text && ASN1_GENERALIZEDTIME_print(time_text.get(), TS_TST_INFO_get_time(info)) == 1) {
     check.time_utc = bio_text(time_text.get());
@@ -116,32 +182,8 @@ TimestampReplyCheck check_timestamp_reply(std::string_view reply_der, std::strin
     X509_STORE_add_cert(store.get(), sk_X509_value(signers, 0));
   }
   sk_X509_free(signers);
-  // RFC 3161 2.4.2 and RFC 5652 5.1: a token's SignedData has version 3 (OpenSSL does not check it).
-  if (!PKCS7_type_is_signed(token) || ASN1_INTEGER_get(token->d.sign->version) != 3) {
-    check.problem = "the token's SignedData version is not 3";
-    return check;
-  }
-  // OpenSSL takes the signature scheme from the signer's key and does not check the SignerInfo's
-  // signatureAlgorithm field, so a changed OID there would go unnoticed: require a known algorithm
-  // of the signer key's type.
-  if (STACK_OF(PKCS7_SIGNER_INFO)* infos = PKCS7_get_signer_info(token); infos && sk_PKCS7_SIGNER_INFO_num(infos) == 1) {
-    PKCS7_SIGNER_INFO* signer_info = sk_PKCS7_SIGNER_INFO_value(infos, 0);
-    X509_ALGOR* digest_algorithm = nullptr;
-    X509_ALGOR* signature_algorithm = nullptr;
-    PKCS7_SIGNER_INFO_get0_algs(signer_info, nullptr, &digest_algorithm, &signature_algorithm);
-    const int signature_nid = signature_algorithm ? OBJ_obj2nid(signature_algorithm->algorithm) : NID_undef;
-    int hash_nid = NID_undef, key_nid = NID_undef;
-    if (signature_nid != NID_undef && !OBJ_find_sigid_algs(signature_nid, &hash_nid, &key_nid)) key_nid = signature_nid;
-    STACK_OF(X509)* signer_certs = PKCS7_get0_signers(token, nullptr, 0);
-    EVP_PKEY* signer_key = signer_certs && sk_X509_num(signer_certs) > 0 ? X509_get0_pubkey(sk_X509_value(signer_certs, 0)) : nullptr;
-    const bool matches = signer_key && key_nid != NID_undef && EVP_PKEY_is_a(signer_key, OBJ_nid2sn(key_nid));
-    sk_X509_free(signer_certs);
-    if (!matches) {
-      check.problem = "the token's signature algorithm is unknown or does not fit the signer's key";
-      return check;
-    }
-  } else {
-    check.problem = "the token must hold exactly one signer";
+  if (std::string problem = token_structure_problem(token); !problem.empty()) {
+    check.problem = std::move(problem);
     return check;
   }
   Owned<TS_VERIFY_CTX, TS_VERIFY_CTX_free> context(TS_REQ_to_TS_VERIFY_CTX(request.get(), nullptr));
