@@ -7,12 +7,14 @@
 #include <set>
 
 #include "synthetic/synthetic_model.hpp"
+#include "scheme_test_support.hpp"
 #include "test_support.hpp"
 #include "tracemark/error.hpp"
 
 namespace tracemark {
 namespace {
 
+using testing::attainable_size;
 using testing::golden_key;
 using testing::params_with;
 
@@ -134,16 +136,6 @@ TEST(GreenListDetector, RepeatedPhraseIsNotFlagged) {
   EXPECT_GT(test.p_value, 0.01) << "green " << counts.green << " of " << counts.scored;
   // Without deduplication the same green rate over every token would be overwhelming.
   EXPECT_LT(binomial_test(counts.green * 50, counts.scored * 50, 0.25).p_value, 1e-6);
-}
-
-// The exact size of the level-alpha test for n scored tuples: the binomial test is discrete, so
-// P(p <= alpha) is at most alpha and usually a little less (the test is conservative).
-double attainable_size(std::uint64_t n, double gamma, double alpha) {
-  for (std::uint64_t k = 0; k <= n + 1; ++k) {
-    const double tail = std::exp(log_binomial_upper_tail(k, n, gamma));
-    if (tail < alpha) return tail;
-  }
-  return 0.0;
 }
 
 TEST(GreenListDetector, NullCalibrationOnRandomSequences) {

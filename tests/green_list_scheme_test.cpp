@@ -6,12 +6,14 @@
 #include <cmath>
 #include <random>
 
+#include "scheme_test_support.hpp"
 #include "test_support.hpp"
 #include "tracemark/error.hpp"
 
 namespace tracemark {
 namespace {
 
+using testing::expect_green_fraction_is_gamma;
 using testing::golden_key;
 using testing::params_with;
 
@@ -42,20 +44,7 @@ TEST(GreenListScheme, GreenFractionOfTheVocabularyIsGamma) {
   // Over 200 contexts x 50257 tokens (10M decisions) the green fraction must be within 6 standard
   // deviations of gamma; per context it must look binomial too.
   for (double gamma : {0.1, 0.25, 0.5}) {
-    const GreenListScheme scheme(golden_key(params_with(gamma, 2.0, 1, 50257)));
-    std::uint64_t green = 0, total = 0;
-    for (std::uint32_t c = 0; c < 200; ++c) {
-      const std::uint32_t context[] = {c * 7919u};
-      const std::uint64_t seed = scheme.context_seed(context);
-      std::uint64_t context_green = 0;
-      for (std::uint32_t t = 0; t < 50257; ++t) context_green += scheme.is_green(seed, t);
-      const double sd = std::sqrt(50257 * gamma * (1 - gamma));
-      EXPECT_LT(std::fabs(static_cast<double>(context_green) - 50257 * gamma), 6 * sd) << "context " << c;
-      green += context_green;
-      total += 50257;
-    }
-    const double sd = std::sqrt(static_cast<double>(total) * gamma * (1 - gamma));
-    EXPECT_LT(std::fabs(static_cast<double>(green) - static_cast<double>(total) * gamma), 6 * sd) << "gamma " << gamma;
+    expect_green_fraction_is_gamma(GreenListScheme(golden_key(params_with(gamma, 2.0, 1, 50257))), gamma);
   }
 }
 

@@ -12,6 +12,7 @@
 #include <random>
 
 #include "synthetic/synthetic_model.hpp"
+#include "scheme_test_support.hpp"
 #include "test_support.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/green_list_detector.hpp"
@@ -19,6 +20,8 @@
 namespace tracemark {
 namespace {
 
+using testing::attainable_size;
+using testing::expect_green_fraction_is_gamma;
 using testing::golden_key;
 using testing::params_with;
 
@@ -97,19 +100,7 @@ TEST(GreenListSchemeV2, GreenFractionOfTheVocabularyIsGamma) {
   for (double gamma : {0.1, 0.25, 0.5}) {
     const auto scheme = v2_scheme(gamma, 1, 50257);
     EXPECT_EQ(scheme->null_green_probability(), std::llround(gamma * 4294967296.0) / 4294967296.0);
-    std::uint64_t green = 0, total = 0;
-    for (std::uint32_t c = 0; c < 200; ++c) {
-      const std::uint32_t context[] = {c * 7919u};
-      const std::uint64_t seed = scheme->context_seed(context);
-      std::uint64_t context_green = 0;
-      for (std::uint32_t t = 0; t < 50257; ++t) context_green += scheme->is_green(seed, t);
-      const double sd = std::sqrt(50257 * gamma * (1 - gamma));
-      EXPECT_LT(std::fabs(static_cast<double>(context_green) - 50257 * gamma), 6 * sd) << "context " << c;
-      green += context_green;
-      total += 50257;
-    }
-    const double sd = std::sqrt(static_cast<double>(total) * gamma * (1 - gamma));
-    EXPECT_LT(std::fabs(static_cast<double>(green) - static_cast<double>(total) * gamma), 6 * sd) << "gamma " << gamma;
+    expect_green_fraction_is_gamma(*scheme, gamma);
   }
 }
 
@@ -172,15 +163,6 @@ TEST(GreenListSchemeV2, CandidateBiasMatchesFullVocabularyInAnyOrder) {
   }
   std::vector<Candidate> outside = {{50257, 0.0f}};
   EXPECT_THROW(scheme->bias_candidates(seed, outside), Error);
-}
-
-// P(p <= alpha) is at most alpha (the exact binomial test is conservative).
-double attainable_size(std::uint64_t n, double gamma, double alpha) {
-  for (std::uint64_t k = 0; k <= n + 1; ++k) {
-    const double tail = std::exp(log_binomial_upper_tail(k, n, gamma));
-    if (tail < alpha) return tail;
-  }
-  return 0.0;
 }
 
 TEST(GreenListSchemeV2, NullCalibrationWithManyTokensPerContext) {

@@ -1,5 +1,6 @@
 # Shared harness for the CLI test scripts (sourced, not run). Provides:
-#   expect STATUS "PATTERN" -- command...   exit status and output pattern (grep -E) of a command
+#   expect STATUS "PATTERN" -- command...   exit status and output pattern (grep -E) of a command;
+#                                            when $expect_log names a file, the output is appended to it
 #   check "description" condition...        any condition
 #   finish                                   prints "N passed, N failed" and sets the exit status
 # Each script runs in a fresh temporary folder, removed at exit; $tracemark is the binary.
@@ -16,6 +17,7 @@ expect() {
   local output actual
   output=$("$@" 2>&1)
   actual=$?
+  [[ -n ${expect_log:-} ]] && printf '%s\n' "$output" >>"$expect_log"
   if [[ $actual -ne $status ]] || { [[ -n $pattern ]] && ! grep -qE -- "$pattern" <<<"$output"; }; then
     echo "FAIL: $* -> status $actual (want $status), output:"
     sed 's/^/    /' <<<"$output" | head -20

@@ -9,23 +9,8 @@ source "$(dirname "$0")/cli_test_lib.sh" "$1"
 export TRACEMARK_CHROMIUM=/nonexistent/chromium
 
 outputs=$work/outputs.log  # every line any command printed, searched for the secret at the end
+expect_log=$outputs
 run() { "$@" >>"$outputs" 2>&1; }
-logged() {  # like expect, keeping the output
-  local status=$1 pattern=$2
-  shift 3
-  local output actual
-  output=$("$@" 2>&1)
-  actual=$?
-  printf '%s\n' "$output" >>"$outputs"
-  if [[ $actual -ne $status ]] || { [[ -n $pattern ]] && ! grep -qE -- "$pattern" <<<"$output"; }; then
-    echo "FAIL: $* -> status $actual (want $status), output:"
-    sed 's/^/    /' <<<"$output" | head -20
-    echo "    (wanted pattern: $pattern)"
-    failed=$((failed + 1))
-  else
-    passed=$((passed + 1))
-  fi
-}
 
 run "$tracemark" keygen --out ours.json --vocab-size 2000
 run "$tracemark" keygen --out other.json --vocab-size 2000 --context-width 1
@@ -33,30 +18,30 @@ run "$tracemark" synth --key ours.json --out marked.jsonl --count 20 --length 15
 run "$tracemark" synth --vocab-size 2000 --out clean.jsonl --count 20 --length 150 --seed 4
 
 # Signing keys: the private key is written 0600, the public one 0644; never overwritten silently.
-logged 0 "signing key ed25519:[0-9a-f]{64}" -- "$tracemark" evidence keygen --out sign.pem
+expect 0 "signing key ed25519:[0-9a-f]{64}" -- "$tracemark" evidence keygen --out sign.pem
 check "signing key mode 0600" [ "$(stat -c %a sign.pem)" = 600 ]
 check "public key mode 0644" [ "$(stat -c %a sign.pem.pub)" = 644 ]
-logged 2 "" -- "$tracemark" evidence keygen --out sign.pem
+expect 2 "" -- "$tracemark" evidence keygen --out sign.pem
 run "$tracemark" evidence keygen --out intruder.pem
 
 # A bundle: the scan's own report, then the investigation and the bundle lines.
-logged 0 "Consistent with training on text watermarked with this key" -- \
+expect 0 "Consistent with training on text watermarked with this key" -- \
   "$tracemark" scan --key ours.json --suspect marked.jsonl --control clean.jsonl --evidence bundle --signing-key sign.pem --include-inputs
-logged 0 "Evidence bundle written to other-bundle \(9 files, manifest signed by ed25519:" -- \
+expect 0 "Evidence bundle written to other-bundle \(9 files, manifest signed by ed25519:" -- \
   "$tracemark" scan --key ours.json --suspect marked.jsonl --evidence other-bundle --signing-key sign.pem
-logged 0 "Note: report.pdf was skipped: Chromium \(/nonexistent/chromium\) could not be started" -- \
+expect 0 "Note: report.pdf was skipped: Chromium \(/nonexistent/chromium\) could not be started" -- \
   "$tracemark" scan --key ours.json --suspect marked.jsonl --evidence pdf-note --signing-key sign.pem
-logged 2 "report.pdf could not be printed: .*leave out --pdf" -- \
+expect 2 "report.pdf could not be printed: .*leave out --pdf" -- \
   "$tracemark" scan --key ours.json --suspect marked.jsonl --evidence pdf-required --signing-key sign.pem --pdf
 check "no bundle is left when the required PDF fails" [ ! -e pdf-required ]
-logged 2 "--evidence needs --signing-key FILE" -- "$tracemark" scan --key ours.json --suspect marked.jsonl --evidence nokey
+expect 2 "--evidence needs --signing-key FILE" -- "$tracemark" scan --key ours.json --suspect marked.jsonl --evidence nokey
 mkdir not-a-bundle && echo notes >not-a-bundle/notes.txt
-logged 2 "not-a-bundle is not empty and holds no manifest.json" -- \
+expect 2 "not-a-bundle is not empty and holds no manifest.json" -- \
   "$tracemark" scan --key ours.json --suspect marked.jsonl --evidence not-a-bundle --signing-key sign.pem
-logged 2 "Chart.js|chart.js.*corpora/fetch.sh" -- env TRACEMARK_CACHE="$work/empty-cache" \
+expect 2 "Chart.js|chart.js.*corpora/fetch.sh" -- env TRACEMARK_CACHE="$work/empty-cache" \
   "$tracemark" scan --key ours.json --suspect marked.jsonl --evidence no-chart --signing-key sign.pem
 chmod 644 intruder.pem
-logged 2 "signing key intruder.pem is readable or writable by group or others .*chmod 600" -- \
+expect 2 "signing key intruder.pem is readable or writable by group or others .*chmod 600" -- \
   "$tracemark" scan --key ours.json --suspect marked.jsonl --evidence x --signing-key intruder.pem
 for file in inputs.json keys.json configuration.json investigation.jsonl results.json report.html manifest.json \
   manifest.dsse.json manifest.tsq inputs/suspect.jsonl inputs/control.jsonl; do
@@ -66,13 +51,13 @@ check "manifest is an in-toto Statement" grep -q '"_type":"https://in-toto.io/St
 check "envelope is DSSE" grep -q '"payloadType":"application/vnd.in-toto+json"' bundle/manifest.dsse.json
 
 # Verify: everything holds; the re-run with the key reproduces every figure.
-logged 0 "evidence bundle bundle verifies" -- "$tracemark" evidence verify bundle --public-key sign.pem.pub
-logged 0 "ok: re-run: the scan of the bundled inputs with the given keys reproduces results.json byte for byte" -- \
+expect 0 "evidence bundle bundle verifies" -- "$tracemark" evidence verify bundle --public-key sign.pem.pub
+expect 0 "ok: re-run: the scan of the bundled inputs with the given keys reproduces results.json byte for byte" -- \
   "$tracemark" evidence verify bundle --public-key sign.pem.pub --key ours.json
-logged 2 "FAIL: keys.json: key 1 given" -- "$tracemark" evidence verify bundle --public-key sign.pem.pub --key other.json
-logged 2 "FAIL: inputs.json: input suspect is not in the bundle" -- \
+expect 2 "FAIL: keys.json: key 1 given" -- "$tracemark" evidence verify bundle --public-key sign.pem.pub --key other.json
+expect 2 "FAIL: inputs.json: input suspect is not in the bundle" -- \
   "$tracemark" evidence verify other-bundle --public-key sign.pem.pub --key ours.json
-logged 2 "FAIL: manifest.dsse.json: field signatures\[0\].keyid" -- "$tracemark" evidence verify bundle --public-key intruder.pem.pub
+expect 2 "FAIL: manifest.dsse.json: field signatures\[0\].keyid" -- "$tracemark" evidence verify bundle --public-key intruder.pem.pub
 
 # Every file, one byte flipped at a time (its middle byte; the unit test flips many more positions):
 # verify fails and names the file. The file is restored after each try.
@@ -87,10 +72,10 @@ while IFS= read -r file; do
   flip "bundle/$file"
   name=$file
   [[ $file == manifest.json ]] && name="manifest.json|manifest.dsse.json"
-  logged 2 "FAIL: ($name)" -- "$tracemark" evidence verify bundle --public-key sign.pem.pub
+  expect 2 "FAIL: ($name)" -- "$tracemark" evidence verify bundle --public-key sign.pem.pub
   cp -p saved "bundle/$file"
 done < <(cd bundle && find . -type f | sed 's|^\./||' | sort)
-logged 0 "verifies" -- "$tracemark" evidence verify bundle --public-key sign.pem.pub
+expect 0 "verifies" -- "$tracemark" evidence verify bundle --public-key sign.pem.pub
 
 # RFC 3161: a reply from a timestamp authority (here a local one made with `openssl ts`) added to the
 # bundle later is checked against the request; a reply for another manifest, or a changed byte, fails.
@@ -100,13 +85,13 @@ printf '[ tsa ]\ndefault_tsa = tsa_config\n[ tsa_config ]\nserial = ./serial\nsi
 echo 01 >serial
 openssl ts -reply -config ts.cnf -queryfile bundle/manifest.tsq -signer tsa.crt -inkey tsa.key -out bundle/manifest.tsr 2>/dev/null
 check "the local authority answered" [ -s bundle/manifest.tsr ]
-logged 0 "ok: timestamp: the manifest existed at .* per CN = Test TSA \(signature checked against the reply's own certificate" -- \
+expect 0 "ok: timestamp: the manifest existed at .* per CN = Test TSA \(signature checked against the reply's own certificate" -- \
   "$tracemark" evidence verify bundle --public-key sign.pem.pub
-logged 0 "ok: timestamp: .*\(certificate chain checked against tsa.crt\)" -- \
+expect 0 "ok: timestamp: .*\(certificate chain checked against tsa.crt\)" -- \
   "$tracemark" evidence verify bundle --public-key sign.pem.pub --tsa-ca tsa.crt
 cp bundle/manifest.tsr good.tsr
 openssl ts -reply -config ts.cnf -queryfile other-bundle/manifest.tsq -signer tsa.crt -inkey tsa.key -out bundle/manifest.tsr 2>/dev/null
-logged 2 "FAIL: manifest.tsr: the reply does not verify against the request" -- "$tracemark" evidence verify bundle --public-key sign.pem.pub
+expect 2 "FAIL: manifest.tsr: the reply does not verify against the request" -- "$tracemark" evidence verify bundle --public-key sign.pem.pub
 for at in 0 middle -1; do
   cp good.tsr bundle/manifest.tsr
   python3 -c '
@@ -115,21 +100,21 @@ data = bytearray(open("bundle/manifest.tsr", "rb").read())
 at = {"middle": len(data) // 2, "-1": len(data) - 1}.get(sys.argv[1], 0)
 data[at] ^= 0x04
 open("bundle/manifest.tsr", "wb").write(bytes(data))' "$at"
-  logged 2 "FAIL: manifest.tsr" -- "$tracemark" evidence verify bundle --public-key sign.pem.pub
+  expect 2 "FAIL: manifest.tsr" -- "$tracemark" evidence verify bundle --public-key sign.pem.pub
 done
 rm -f bundle/manifest.tsr
 
 # A second scan into the same folder extends the investigation: both runs are listed, the chain holds.
-logged 0 "Investigation: 2 scans, 2 distinct suspect tests" -- \
+expect 0 "Investigation: 2 scans, 2 distinct suspect tests" -- \
   "$tracemark" scan --key other.json --suspect marked.jsonl --evidence bundle --signing-key sign.pem --include-inputs
 check "the log holds two runs" [ "$(wc -l <bundle/investigation.jsonl)" -eq 2 ]
-logged 0 "ok: investigation log: 2 runs, hash chain intact" -- "$tracemark" evidence verify bundle --public-key sign.pem.pub
-logged 0 "Investigation: 3 scans, 2 distinct suspect tests" -- \
+expect 0 "ok: investigation log: 2 runs, hash chain intact" -- "$tracemark" evidence verify bundle --public-key sign.pem.pub
+expect 0 "Investigation: 3 scans, 2 distinct suspect tests" -- \
   "$tracemark" scan --key other.json --suspect marked.jsonl --evidence bundle --signing-key sign.pem --include-inputs
 # An outside log (--investigation-log) is extended too and copied into the bundle.
-logged 0 "Investigation: 1 scan, 1 distinct suspect test " -- "$tracemark" scan --key ours.json --suspect marked.jsonl --evidence b3 \
+expect 0 "Investigation: 1 scan, 1 distinct suspect test " -- "$tracemark" scan --key ours.json --suspect marked.jsonl --evidence b3 \
   --signing-key sign.pem --investigation-log case.jsonl
-logged 0 "Investigation: 2 scans, 2 distinct suspect tests .*" -- "$tracemark" scan --key other.json --suspect marked.jsonl \
+expect 0 "Investigation: 2 scans, 2 distinct suspect tests .*" -- "$tracemark" scan --key other.json --suspect marked.jsonl \
   --evidence b4 --signing-key sign.pem --investigation-log case.jsonl
 check "outside log copied into the bundle" cmp -s case.jsonl b4/investigation.jsonl
 

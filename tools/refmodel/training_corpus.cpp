@@ -9,6 +9,7 @@
 
 #include "tracemark/error.hpp"
 #include "tracemark/verify/jsonl_reader.hpp"
+#include "tracemark/verify/pinned_files.hpp"
 
 namespace tracemark {
 namespace {
@@ -78,12 +79,6 @@ TokenDocuments read_plain_text(const std::filesystem::path& path, const TextEnco
 
 }  // namespace
 
-std::filesystem::path tracemark_cache_dir() {
-  if (const char* cache = std::getenv("TRACEMARK_CACHE"); cache != nullptr && *cache != '\0') return cache;
-  const char* home = std::getenv("HOME");
-  return std::filesystem::path(home != nullptr ? home : "") / ".cache" / "tracemark";
-}
-
 std::filesystem::path resolve_corpus_argument(const std::string& argument) {
   static constexpr std::array<std::string_view, 3> kCorpora{"brown", "nlp-corpus", "spam-assassin"};
   static constexpr std::array<std::string_view, 3> kSplits{"train", "heldout", "null"};
@@ -97,7 +92,7 @@ std::filesystem::path resolve_corpus_argument(const std::string& argument) {
   std::error_code ignored;
   if (colon != std::string::npos && known(kCorpora, std::string_view(argument).substr(0, colon)) &&
       known(kSplits, std::string_view(argument).substr(colon + 1)) && !std::filesystem::exists(argument, ignored)) {
-    const std::filesystem::path path = tracemark_cache_dir() / "corpora" / argument.substr(0, colon) /
+    const std::filesystem::path path = cache_folder() / "corpora" / argument.substr(0, colon) /
                                        (argument.substr(colon + 1) + ".jsonl");
     if (!std::filesystem::is_regular_file(path, ignored)) {
       throw Error(ErrorCode::io, "corpus " + argument + ": " + path.string() +

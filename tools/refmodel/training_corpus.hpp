@@ -25,12 +25,9 @@ using TokenDocuments = std::vector<std::vector<std::uint32_t>>;
 // tokens, an id >= vocab_size, or plain text without an encoder; Error(io) when unreadable.
 TokenDocuments read_corpus_file(const std::filesystem::path& path, const TextEncoder& encoder, std::uint32_t vocab_size);
 
-// The folder that corpora/fetch.sh fills: $TRACEMARK_CACHE, else $HOME/.cache/tracemark.
-std::filesystem::path tracemark_cache_dir();
-
 // Resolves a corpus argument. "CORPUS:SPLIT" with CORPUS one of brown, nlp-corpus, spam-assassin
 // and SPLIT one of train, heldout, null names the set-up's file
-// tracemark_cache_dir()/corpora/CORPUS/SPLIT.jsonl (an existing file of that literal name wins);
+// cache_folder()/corpora/CORPUS/SPLIT.jsonl (an existing file of that literal name wins);
 // anything else is a path, returned as it is. Throws Error(io) naming ./tools/setup.sh when a
 // named corpus, or a missing file inside a cache corpora/ folder, is not there.
 std::filesystem::path resolve_corpus_argument(const std::string& argument);

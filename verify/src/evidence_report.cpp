@@ -16,10 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "base64_sha256.hpp"
-#include "tokenizer_pins.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/binomial.hpp"
+#include "tracemark/verify/pinned_files.hpp"
 #include "tracemark/verify/scan_report.hpp"
 #include "tracemark/verify/utf8.hpp"
 
@@ -61,27 +60,6 @@ std::string script_json(const nlohmann::ordered_json& data) {
     }
   }
   return out;
-}
-
-std::string percent(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2f%%", 100.0 * value);
-  return text;
-}
-std::string points(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%+.2f", 100.0 * value);
-  return text;
-}
-
-fs::path cache_folder() {
-  if (const char* cache = std::getenv("TRACEMARK_CACHE"); cache && *cache) return cache;
-  const char* home = std::getenv("HOME");
-  if (!home || !*home) {
-    throw Error(ErrorCode::io, "neither TRACEMARK_CACHE nor HOME is set, so the npm cache (Chart.js for report.html) "
-                               "cannot be found; set TRACEMARK_CACHE");
-  }
-  return fs::path(home) / ".cache" / "tracemark";
 }
 
 // The p-value curve for the chart: per response while per-response tallies exist (the scan's own
@@ -262,25 +240,7 @@ const char* kCharts = R"JS(
 }  // namespace
 
 std::string pinned_chart_library() {
-  const PinnedFile* pin = nullptr;
-  for (const PinnedFile& candidate : kPinnedFiles) {
-    if (candidate.package == kChartPackage && candidate.path == kChartFile) pin = &candidate;
-  }
-  if (!pin) throw Error(ErrorCode::internal, "corpora/npm-manifest.tsv pins no Chart.js file");
-  const fs::path file = cache_folder() / "npm" / (std::string(pin->package) + "@" + std::string(pin->version)) / pin->path;
-  std::ifstream stream(file, std::ios::binary);
-  if (!stream) {
-    throw Error(ErrorCode::io, "the plotting library for report.html, " + file.string() + " (npm " + std::string(pin->package) +
-                                   "@" + std::string(pin->version) + "), is missing; run corpora/fetch.sh (tools/setup.sh runs it) "
-                                   "to fetch the pinned packages into the cache");
-  }
-  std::stringstream content;
-  content << stream.rdbuf();
-  std::string text = content.str();
-  if (const std::string digest = sha256_hex(text); digest != pin->sha256) {
-    throw Error(ErrorCode::io, file.string() + " has SHA-256 " + digest + " but corpora/npm-manifest.tsv pins " +
-                                   std::string(pin->sha256) + "; run corpora/fetch.sh to fetch it again");
-  }
+  std::string text = read_pinned_npm_file(kChartPackage, kChartFile, "report.html's charts (Chart.js) need it");
   // Inlined: the source-map comment would make developer tools fetch a file that is not there.
   if (const std::size_t at = text.rfind("\n//# sourceMappingURL="); at != std::string::npos) text.resize(at + 1);
   if (text.find("</script") != std::string::npos) throw Error(ErrorCode::internal, "Chart.js holds </script and cannot be inlined");
@@ -337,8 +297,8 @@ std::string render_evidence_report_html(const EvidenceReportInput& input, const 
   for (std::size_t k = 0; k < keys; ++k) {
     const KeyScanResult& r = report.suspect.keys[k];
     h << "<tr><td class=\"mono\">" << html_escape(r.key_id) << "</td><td>" << r.counts.scored << "</td><td>"
-      << r.counts.green << "</td><td>" << percent(r.green_rate) << "</td><td>" << percent(report.gammas[k]) << "</td><td>"
-      << points(r.effect) << " (" << points(r.effect_interval.lower) << " to " << points(r.effect_interval.upper)
+      << r.counts.green << "</td><td>" << format_percent(r.green_rate) << "</td><td>" << format_percent(report.gammas[k]) << "</td><td>"
+      << format_points(r.effect) << " (" << format_points(r.effect_interval.lower) << " to " << format_points(r.effect_interval.upper)
       << ")</td><td>" << format_p_value(r.test.log10_p) << "</td><td>" << format_p_value(r.holm_log10_p) << "</td></tr>\n";
   }
   h << "</table>\n";
@@ -389,7 +349,7 @@ std::string render_evidence_report_html(const EvidenceReportInput& input, const 
          "way. It should show no evidence; if it does, the set-up is suspect.</p><ul>";
     for (std::size_t k = 0; k < keys; ++k) {
       const KeyScanResult& c = report.control->keys[k];
-      h << "<li>Key " << html_escape(c.key_id) << ": " << c.counts.scored << " scored, green rate " << percent(c.green_rate)
+      h << "<li>Key " << html_escape(c.key_id) << ": " << c.counts.scored << " scored, green rate " << format_percent(c.green_rate)
         << ", p = " << format_p_value(c.holm_log10_p) << ".</li>";
       if (c.holm_log10_p < std::log10(input.alpha)) {
         h << "<li class=\"warn\">WARNING: the known-clean control is flagged too. The set-up is suspect (for example the "

@@ -38,9 +38,18 @@ std::string bio_text(BIO* bio) {
   return std::string(data, static_cast<std::size_t>(length));
 }
 
-// Fields of a timestamp token that OpenSSL parses but does not check, so that a changed byte in
-// them would otherwise go unnoticed. Returns what is wrong, or "" when the token is well formed.
-std::string token_structure_problem(PKCS7* token) {
+// The certificate in the token that signed it, or nullptr; it belongs to the token.
+X509* token_signer(PKCS7* token) {
+  STACK_OF(X509)* signers = PKCS7_get0_signers(token, nullptr, 0);
+  X509* signer = signers && sk_X509_num(signers) > 0 ? sk_X509_value(signers, 0) : nullptr;
+  sk_X509_free(signers);  // frees the list only
+  return signer;
+}
+
+// Fields of a timestamp token (signed by `signer`, which may be nullptr) that OpenSSL parses but
+// does not check, so that a changed byte in them would otherwise go unnoticed. Returns what is
+// wrong, or "" when the token is well formed.
+std::string token_structure_problem(PKCS7* token, X509* signer) {
   // RFC 3161 2.4.2 and RFC 5652 5.1: a token's SignedData has version 3.
   if (!PKCS7_type_is_signed(token) || ASN1_INTEGER_get(token->d.sign->version) != 3) {
     return "the token's SignedData version is not 3";
@@ -73,9 +82,6 @@ std::string token_structure_problem(PKCS7* token) {
   const int signature_nid = OBJ_obj2nid(signature_algorithm->algorithm);
   int hash_nid = NID_undef, key_nid = NID_undef;
   if (signature_nid != NID_undef && !OBJ_find_sigid_algs(signature_nid, &hash_nid, &key_nid)) key_nid = signature_nid;
-  STACK_OF(X509)* signer_certs = PKCS7_get0_signers(token, nullptr, 0);
-  X509* signer = signer_certs && sk_X509_num(signer_certs) > 0 ? sk_X509_value(signer_certs, 0) : nullptr;
-  sk_X509_free(signer_certs);  // the certificates themselves belong to the token
   EVP_PKEY* signer_key = signer ? X509_get0_pubkey(signer) : nullptr;
   if (!signer_key || key_nid == NID_undef || !EVP_PKEY_is_a(signer_key, OBJ_nid2sn(key_nid)) ||
       (hash_nid != NID_undef && hash_nid != OBJ_obj2nid(digest_algorithm->algorithm))) {
@@ -165,24 +171,22 @@ TimestampReplyCheck check_timestamp_reply(std::string_view reply_der, std::strin
   }
   Owned<X509_STORE, X509_STORE_free> store(X509_STORE_new());
   if (!store) throw Error(ErrorCode::internal, "cannot allocate an X509 store");
-  STACK_OF(X509)* signers = PKCS7_get0_signers(token, nullptr, 0);
-  if (signers && sk_X509_num(signers) > 0) {
+  X509* signer = token_signer(token);
+  if (signer) {
     Owned<BIO, BIO_free_all> subject(BIO_new(BIO_s_mem()));
-    if (subject && X509_NAME_print_ex(subject.get(), X509_get_subject_name(sk_X509_value(signers, 0)), 0, XN_FLAG_ONELINE) >= 0) {
+    if (subject && X509_NAME_print_ex(subject.get(), X509_get_subject_name(signer), 0, XN_FLAG_ONELINE) >= 0) {
       check.authority = bio_text(subject.get());
     }
   }
   if (!ca_file.empty()) {
     if (X509_STORE_load_file(store.get(), ca_file.c_str()) != 1) {
-      sk_X509_free(signers);
       throw Error(ErrorCode::io, "CA file " + ca_file.string() + " cannot be read as PEM certificates: " + openssl_error());
     }
     check.chain_checked = true;
-  } else if (signers && sk_X509_num(signers) > 0) {
-    X509_STORE_add_cert(store.get(), sk_X509_value(signers, 0));
+  } else if (signer) {
+    X509_STORE_add_cert(store.get(), signer);
   }
-  sk_X509_free(signers);
-  if (std::string problem = token_structure_problem(token); !problem.empty()) {
+  if (std::string problem = token_structure_problem(token, signer); !problem.empty()) {
     check.problem = std::move(problem);
     return check;
   }

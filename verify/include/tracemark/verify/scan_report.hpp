@@ -21,6 +21,11 @@ std::string scan_verdict(const KeyScanResult& result, double gamma, std::size_t 
 // dump_with_raw_p_values() so they become exact JSON numbers.
 nlohmann::ordered_json scan_report_json(const SuspectScanReport& report, std::span<const WatermarkKey> keys, double alpha);
 
+// A fraction as a percentage with two decimals ("44.38%"), and a difference of fractions in
+// signed percentage points ("+19.38"): the report's, the bundle's and the terminal's one wording.
+std::string format_percent(double fraction);
+std::string format_points(double fraction);
+
 // The report as text for a terminal.
 std::string scan_report_text(const SuspectScanReport& report, std::span<const WatermarkKey> keys, double alpha);
 
