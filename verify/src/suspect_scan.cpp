@@ -35,6 +35,13 @@ PromptTable read_prompt_table(const std::string& path, const SuspectRecordDecode
   return prompts;
 }
 
+// The prompt a response answered: the record's own, else the --prompts entry with its id, else none.
+std::span<const std::uint32_t> prompt_of(const SuspectRecord& record, const PromptTable& prompts) {
+  if (record.prompt) return *record.prompt;
+  if (auto it = prompts.find(record.id); it != prompts.end()) return it->second;
+  return {};
+}
+
 // Keeps at most `points` of the curve, spread evenly in log(tokens): for each of `points` targets
 // the first point at or past it; the last point is always kept.
 std::vector<ScanTracePoint> thin_trace(const std::vector<ScanTracePoint>& trace, std::size_t points) {
@@ -72,12 +79,7 @@ FileScanResult scan_file(const std::string& path, const std::vector<Distillation
     if (count == 0) break;
     parallel_for(count, options.threads, [&](std::size_t i) {
       SuspectRecord record = decoder.decode(reader, lines[i]);
-      std::span<const std::uint32_t> prompt;
-      if (record.prompt) {
-        prompt = *record.prompt;
-      } else if (auto it = prompts.find(record.id); it != prompts.end()) {
-        prompt = it->second;
-      }
+      const std::span<const std::uint32_t> prompt = prompt_of(record, prompts);
       prepared[i].clear();
       for (const auto& response : record.responses) {
         try {
@@ -212,12 +214,7 @@ std::vector<ColouredResponse> colour_scanned_responses(std::span<const Watermark
   std::size_t next = 0;
   while (next < indices.size() && reader.next_line(line)) {
     SuspectRecord record = setup.decoder->decode(reader, line);
-    std::span<const std::uint32_t> prompt;
-    if (record.prompt) {
-      prompt = *record.prompt;
-    } else if (auto it = setup.prompts.find(record.id); it != setup.prompts.end()) {
-      prompt = it->second;
-    }
+    const std::span<const std::uint32_t> prompt = prompt_of(record, setup.prompts);
     for (std::size_t c = 0; c < record.responses.size(); ++c, ++index) {
       const auto& response = record.responses[c];
       std::vector<TokenStatus> statuses;
