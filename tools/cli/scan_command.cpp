@@ -1,7 +1,7 @@
 // tracemark scan: was a suspect model trained on our watermarked responses? One pooled,
 // deduplicated test per key over all of the suspect's responses, Holm-corrected across keys,
 // with an optional reference-log filter, prompt-window rule and a clean control. The work is
-// run_suspect_scan() (verify/suspect_scan.hpp); this file only parses options and prints.
+// SuspectScanner (verify/suspect_scan.hpp); this file only parses options and prints.
 #include <algorithm>
 #include <iostream>
 #include <memory>
@@ -34,7 +34,8 @@ struct ScanOptions {
   bool no_pdf = false;
 };
 
-void write_evidence(const ScanOptions& options, const SuspectScanReport& report, const std::vector<WatermarkKey>& keys) {
+void write_evidence(const ScanOptions& options, const SuspectScanner& scanner, const SuspectScanReport& report,
+                    const std::vector<WatermarkKey>& keys) {
   EvidenceOptions evidence = options.evidence;
   evidence.folder = options.evidence_folder;
   evidence.signing_key = options.signing_key;
@@ -43,7 +44,7 @@ void write_evidence(const ScanOptions& options, const SuspectScanReport& report,
   evidence.input_mode = options.input;
   evidence.pdf = options.no_pdf ? PdfMode::off : options.require_pdf ? PdfMode::required : PdfMode::automatic;
   evidence.tool = {"tracemark", kVersion, kBuildId};
-  const EvidenceResult result = write_evidence_bundle(report, keys, options.suspect, options.scan, evidence);
+  const EvidenceResult result = write_evidence_bundle(report, keys, options.suspect, options.scan, evidence, &scanner);
   // With --json, stdout holds only the JSON document.
   std::ostream& out = options.json ? std::cerr : std::cout;
   out << "\n" << result.investigation_text;
@@ -64,13 +65,14 @@ void run_scan(ScanOptions options) {
     throw Error(ErrorCode::invalid_argument, "--evidence needs --signing-key FILE to sign the bundle; make one with "
                                              "`tracemark evidence keygen --out FILE`");
   }
-  const SuspectScanReport report = run_suspect_scan(keys, options.suspect, options.scan);
+  const SuspectScanner scanner(keys, options.scan);
+  const SuspectScanReport report = scanner.run(options.suspect);
   if (options.json) {
     std::cout << dump_with_raw_p_values(scan_report_json(report, keys, options.alpha), 2) << "\n";
   } else {
     std::cout << scan_report_text(report, keys, options.alpha);
   }
-  if (!options.evidence_folder.empty()) write_evidence(options, report, keys);
+  if (!options.evidence_folder.empty()) write_evidence(options, scanner, report, keys);
 }
 
 }  // namespace

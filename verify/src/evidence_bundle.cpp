@@ -8,6 +8,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <optional>
 #include <map>
 #include <numbers>
 #include <set>
@@ -292,16 +293,15 @@ void write_into(const fs::path& folder, const std::string& name, std::string_vie
 
 // Example responses for the report: the first kExamples of the file (in file order, so nothing is
 // chosen by its result) with at least 10 scored tuples for the key.
-std::vector<EvidenceReportExample> pick_examples(std::span<const WatermarkKey> keys, const std::string& path,
-                                                 const std::string& role, const FileScanResult& file,
-                                                 const SuspectScanOptions& options, std::size_t key_index,
-                                                 std::size_t count) {
+std::vector<EvidenceReportExample> pick_examples(const SuspectScanner& scanner, std::span<const WatermarkKey> keys,
+                                                 const std::string& path, const std::string& role,
+                                                 const FileScanResult& file, std::size_t key_index, std::size_t count) {
   std::vector<std::uint64_t> indices;
   for (std::size_t r = 0; r < file.responses.size() && indices.size() < count; ++r) {
     if (file.tallies[key_index][r].scored >= 10) indices.push_back(r);
   }
   std::vector<EvidenceReportExample> examples;
-  for (ColouredResponse& response : colour_scanned_responses(keys, path, options, key_index, indices)) {
+  for (ColouredResponse& response : scanner.colour(path, key_index, indices)) {
     examples.push_back({role, keys[key_index].key_id(), std::move(response)});
   }
   return examples;
@@ -441,7 +441,7 @@ std::string investigation_text(const InvestigationSummary& summary, const Suspec
 
 EvidenceResult write_evidence_bundle(const SuspectScanReport& report, std::span<const WatermarkKey> keys,
                                      const std::string& suspect_path, const SuspectScanOptions& scan_options,
-                                     const EvidenceOptions& options) {
+                                     const EvidenceOptions& options, const SuspectScanner* scanner) {
   if (options.folder.empty()) throw Error(ErrorCode::invalid_argument, "an evidence bundle needs a folder (--evidence DIR)");
   const fs::path folder = fs::absolute(options.folder).lexically_normal();
   if (fs::exists(folder)) {
@@ -511,9 +511,11 @@ EvidenceResult write_evidence_bundle(const SuspectScanReport& report, std::span<
   report_input.tool_line = options.tool.name + " " + options.tool.version + " (build " + options.tool.build_id + ")";
   report_input.created_utc = created;
   const std::size_t key_index = strongest_key(report.suspect);
-  report_input.examples = pick_examples(keys, suspect_path, "suspect", report.suspect, scan_options, key_index, kExamples);
+  std::optional<SuspectScanner> own_scanner;
+  if (!scanner) scanner = &own_scanner.emplace(keys, scan_options);
+  report_input.examples = pick_examples(*scanner, keys, suspect_path, "suspect", report.suspect, key_index, kExamples);
   if (report.control) {
-    for (auto& example : pick_examples(keys, scan_options.control_path, "control", *report.control, scan_options, key_index, 1)) {
+    for (auto& example : pick_examples(*scanner, keys, scan_options.control_path, "control", *report.control, key_index, 1)) {
       report_input.examples.push_back(std::move(example));
     }
   }

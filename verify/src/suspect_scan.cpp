@@ -120,21 +120,28 @@ FileScanResult scan_file(const std::string& path, const std::vector<Distillation
   return result;
 }
 
-// Everything both the scan and its replay need: the keys' tokenizer, the record decoder, the keys'
-// schemes with their reference-context filters, and the prompts.
-struct ScanSetup {
+}  // namespace
+
+// Everything a scan and its replays need: the keys' tokenizer, the record decoder, the keys' schemes
+// with their reference-context filters, the prompts, the options, and the report's set-up figures.
+struct SuspectScanner::Setup {
   std::unique_ptr<KeyTokenizer> tokenizer;
   std::unique_ptr<SuspectRecordDecoder> decoder;
   std::vector<DistillationScan::KeyEntry> entries;
   PromptTable prompts;
+  SuspectScanOptions options;
+  SuspectScanReport report;  // tokenizer, gammas, prompts and reference summaries; no file results
 };
 
-ScanSetup make_scan_setup(std::span<const WatermarkKey> keys, const SuspectScanOptions& options, SuspectScanReport& report) {
+SuspectScanner::SuspectScanner(std::span<const WatermarkKey> keys, const SuspectScanOptions& options)
+    : setup_(std::make_unique<Setup>()) {
   if (keys.empty()) throw Error(ErrorCode::invalid_argument, "a scan needs at least one key");
   if (!(options.settings.target_p > 0.0 && options.settings.target_p < 1.0)) {
     throw Error(ErrorCode::invalid_argument, "the evidence threshold (alpha) must be strictly between 0 and 1");
   }
-  ScanSetup setup;
+  Setup& setup = *setup_;
+  SuspectScanReport& report = setup.report;
+  setup.options = options;
   setup.tokenizer = std::make_unique<KeyTokenizer>(keys, options.tokenizer_spec);
   const KeyTokenizer& tokenizer = *setup.tokenizer;
   setup.decoder = std::make_unique<SuspectRecordDecoder>(tokenizer, options.token_source);
@@ -178,31 +185,27 @@ ScanSetup make_scan_setup(std::span<const WatermarkKey> keys, const SuspectScanO
     setup.entries.push_back({key.key_id(), scheme, filter});
   }
   if (!options.prompts_path.empty()) setup.prompts = read_prompt_table(options.prompts_path, *setup.decoder, report.prompts);
-  return setup;
 }
 
-}  // namespace
+SuspectScanner::~SuspectScanner() = default;
 
-SuspectScanReport run_suspect_scan(std::span<const WatermarkKey> keys, const std::string& suspect_path,
-                                   const SuspectScanOptions& options) {
-  SuspectScanReport report;
-  const ScanSetup setup = make_scan_setup(keys, options, report);
-  report.suspect = scan_file(suspect_path, setup.entries, *setup.decoder, setup.prompts, options);
-  if (!options.control_path.empty()) {
-    report.control = scan_file(options.control_path, setup.entries, *setup.decoder, setup.prompts, options);
+SuspectScanReport SuspectScanner::run(const std::string& suspect_path) const {
+  const Setup& setup = *setup_;
+  SuspectScanReport report = setup.report;
+  report.suspect = scan_file(suspect_path, setup.entries, *setup.decoder, setup.prompts, setup.options);
+  if (!setup.options.control_path.empty()) {
+    report.control = scan_file(setup.options.control_path, setup.entries, *setup.decoder, setup.prompts, setup.options);
   }
   return report;
 }
 
-std::vector<ColouredResponse> colour_scanned_responses(std::span<const WatermarkKey> keys, const std::string& path,
-                                                       const SuspectScanOptions& options, std::size_t key_index,
-                                                       std::span<const std::uint64_t> indices) {
-  if (key_index >= keys.size()) throw Error(ErrorCode::invalid_argument, "key index out of range");
+std::vector<ColouredResponse> SuspectScanner::colour(const std::string& path, std::size_t key_index,
+                                                     std::span<const std::uint64_t> indices) const {
+  const Setup& setup = *setup_;
+  if (key_index >= setup.entries.size()) throw Error(ErrorCode::invalid_argument, "key index out of range");
   if (!std::is_sorted(indices.begin(), indices.end())) {
     throw Error(ErrorCode::invalid_argument, "response indices must be sorted ascending");
   }
-  SuspectScanReport unused;
-  const ScanSetup setup = make_scan_setup(keys, options, unused);
   const DistillationScan scan(setup.entries);
   std::vector<ColouredResponse> out;
   if (indices.empty()) return out;
@@ -234,6 +237,17 @@ std::vector<ColouredResponse> colour_scanned_responses(std::span<const Watermark
     }
   }
   return out;
+}
+
+SuspectScanReport run_suspect_scan(std::span<const WatermarkKey> keys, const std::string& suspect_path,
+                                   const SuspectScanOptions& options) {
+  return SuspectScanner(keys, options).run(suspect_path);
+}
+
+std::vector<ColouredResponse> colour_scanned_responses(std::span<const WatermarkKey> keys, const std::string& path,
+                                                       const SuspectScanOptions& options, std::size_t key_index,
+                                                       std::span<const std::uint64_t> indices) {
+  return SuspectScanner(keys, options).colour(path, key_index, indices);
 }
 
 }  // namespace tracemark

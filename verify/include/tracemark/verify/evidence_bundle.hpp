@@ -89,12 +89,13 @@ std::string investigation_text(const InvestigationSummary& summary, const Suspec
                                std::span<const WatermarkKey> keys, double alpha);
 
 // Writes the bundle for a finished scan (the scan's own options and suspect path, so the figures can
-// be reproduced). The folder is built beside the destination and swapped into place only when
-// complete. Throws Error(invalid_argument) for a destination that is not empty and not a bundle,
+// be reproduced). `scanner`, when given, is the one that made `report` (same keys and options): the
+// report's examples are replayed with it instead of setting the scan up again. The folder is built
+// beside the destination and swapped into place only when complete. Throws Error(invalid_argument) for a destination that is not empty and not a bundle,
 // Error(io) when a file cannot be written (or a required PDF cannot be printed).
 EvidenceResult write_evidence_bundle(const SuspectScanReport& report, std::span<const WatermarkKey> keys,
                                      const std::string& suspect_path, const SuspectScanOptions& scan_options,
-                                     const EvidenceOptions& options);
+                                     const EvidenceOptions& options, const SuspectScanner* scanner = nullptr);
 
 struct BundleVerifyOptions {
   std::filesystem::path public_key;  // PEM of the Ed25519 key that signed the manifest

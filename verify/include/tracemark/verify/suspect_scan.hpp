@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -95,5 +96,28 @@ struct ColouredResponse {
 std::vector<ColouredResponse> colour_scanned_responses(std::span<const WatermarkKey> keys, const std::string& path,
                                                        const SuspectScanOptions& options, std::size_t key_index,
                                                        std::span<const std::uint64_t> indices);
+
+// A scan set up once: the keys' tokenizer, the record decoder, the keys' schemes with their
+// reference-context filters (reading the whole reference log) and the prompts. run() scans files
+// with it; colour() replays one. Callers that scan and then replay (evidence bundles) build one and
+// keep it, so the log and the prompts are read once. The keys are copied from as needed, not kept.
+// Construction throws like run_suspect_scan(); run() and colour() throw like it for bad records.
+class SuspectScanner {
+ public:
+  SuspectScanner(std::span<const WatermarkKey> keys, const SuspectScanOptions& options);
+  ~SuspectScanner();
+  SuspectScanner(const SuspectScanner&) = delete;
+  SuspectScanner& operator=(const SuspectScanner&) = delete;
+
+  // The scan of `suspect_path` and of the options' control file: run_suspect_scan()'s result.
+  SuspectScanReport run(const std::string& suspect_path) const;
+  // colour_scanned_responses() with this set-up.
+  std::vector<ColouredResponse> colour(const std::string& path, std::size_t key_index,
+                                       std::span<const std::uint64_t> indices) const;
+
+ private:
+  struct Setup;
+  std::unique_ptr<Setup> setup_;
+};
 
 }  // namespace tracemark
