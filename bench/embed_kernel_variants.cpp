@@ -1,9 +1,9 @@
-// Is the scheme-version-2 full-vocabulary kernel (embed/src/green_list_scheme.cpp,
-// add_delta_to_green_v2) limited by its code or by memory? Times, in one run and on the same row
-// and table, a memset of the row (the floor of bench/embed_overhead), the kernel's plain loop as the
-// compiler vectorises it, and a hand-written AVX-512 loop (two vectors per iteration, software
-// prefetch 2 KiB ahead). Batch 1, best of 7 x 2,000 steps. Skips the AVX-512 variant on CPUs
-// without it. Figures go to docs/BENCHMARKS.md by hand with the command
+// Is the scheme-version-2 full-vocabulary kernel (GreenListScheme::bias_logits, the loop of
+// embed/src/green_list_scheme.cpp as the compiler vectorises it) limited by its code or by memory?
+// Times, in one run, a memset of the row (the floor of bench/embed_overhead), bias_logits of a
+// version-2 key, and a hand-written AVX-512 loop (two vectors per iteration, software prefetch 2 KiB
+// ahead) over a table of the same size. Batch 1, best of 7 x 2,000 steps. Skips the AVX-512 variant
+// on CPUs without it. Figures go to docs/BENCHMARKS.md by hand with the command
 // `./build/release/bench/embed_kernel_variants`.
 #include <immintrin.h>
 
@@ -15,19 +15,10 @@
 #include <random>
 #include <vector>
 
-namespace {
+#include "tracemark/embed/green_list_scheme.hpp"
+#include "tracemark/embed/key.hpp"
 
-// The loop of add_delta_to_green_v2, written the same way.
-__attribute__((noinline, target("avx512f"))) void plain_loop(float* logits, const std::uint32_t* values, std::size_t count,
-                                                             std::uint64_t seed, std::uint32_t threshold, float delta) {
-  const std::uint32_t multiplier = static_cast<std::uint32_t>(seed) | 1u;
-  const std::uint32_t high = static_cast<std::uint32_t>(seed >> 32) ^ 0x80000000u;
-  const std::int32_t signed_threshold = static_cast<std::int32_t>(threshold ^ 0x80000000u);
-  for (std::size_t i = 0; i < count; ++i) {
-    const std::int32_t value = static_cast<std::int32_t>((values[i] * multiplier) ^ high);
-    logits[i] += value < signed_threshold ? delta : 0.0f;
-  }
-}
+namespace {
 
 __attribute__((noinline, target("avx512f"))) void avx512_loop(float* logits, const std::uint32_t* values, std::size_t count,
                                                               std::uint64_t seed, std::uint32_t threshold, float delta) {
@@ -67,7 +58,7 @@ double best_microseconds_per_step(Step step) {
 
 int main() {
   const bool avx512 = __builtin_cpu_supports("avx512f");
-  std::printf("| vocab | memset floor (us/step) | plain loop (us/step) | plain / floor | AVX-512 + prefetch (us/step) | AVX-512 / floor |\n");
+  std::printf("| vocab | memset floor (us/step) | bias_logits v2 (us/step) | bias_logits / floor | AVX-512 + prefetch (us/step) | AVX-512 / floor |\n");
   std::printf("|---|---|---|---|---|---|\n");
   for (const std::size_t vocab : {65536ul, 131072ul, 262144ul}) {
     std::vector<float> row(vocab, 0.0f);
@@ -79,14 +70,16 @@ int main() {
       std::memset(row.data(), k & 1, vocab * sizeof(float));
       asm volatile("" ::: "memory");
     });
-    const double plain = avx512 ? best_microseconds_per_step([&](int k) {
-      plain_loop(row.data(), values.data(), vocab, seed_of(k), 1u << 30, 2.0f);
-    }) : 0.0;
+    tracemark::SchemeParams params;
+    params.scheme_version = 2;
+    params.vocab_size = static_cast<std::uint32_t>(vocab);
+    const tracemark::GreenListScheme scheme(tracemark::WatermarkKey::generate(params));
+    const double plain = best_microseconds_per_step([&](int k) { scheme.bias_logits(seed_of(k), row); });
     const double intrinsics = avx512 ? best_microseconds_per_step([&](int k) {
       avx512_loop(row.data(), values.data(), vocab, seed_of(k), 1u << 30, 2.0f);
     }) : 0.0;
     if (!avx512) {
-      std::printf("| %zu | %.2f | (no AVX-512) | | | |\n", vocab, floor);
+      std::printf("| %zu | %.2f | %.2f | %.2fx | (no AVX-512) | |\n", vocab, floor, plain, plain / floor);
       continue;
     }
     std::printf("| %zu | %.2f | %.2f | %.2fx | %.2f | %.2fx |\n", vocab, floor, plain, plain / floor, intrinsics,
