@@ -8,8 +8,8 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
-#include <optional>
 #include <map>
+#include <optional>
 #include <numbers>
 #include <set>
 #include <sstream>
@@ -476,6 +476,7 @@ EvidenceResult write_evidence_bundle(const SuspectScanReport& report, std::span<
   result.investigation_text = investigation_text(summary, report, keys, options.alpha);
 
   nlohmann::ordered_json inputs_json = nlohmann::ordered_json::array();
+  std::map<std::string, const InputFile*> bundled_inputs;  // by name in the bundle
   for (const InputFile& input : inputs) {
     nlohmann::ordered_json row = {{"role", input.role}, {"name", fs::path(input.path).filename().string()},
                                   {"bytes", input.bytes}, {"sha256", input.sha256}};
@@ -483,10 +484,7 @@ EvidenceResult write_evidence_bundle(const SuspectScanReport& report, std::span<
       const std::string name = bundled_name(input.role, input.path);
       fs::create_directories(out / "inputs");
       fs::copy_file(input.path, out / name);
-      std::uint64_t bytes = 0;
-      if (sha256_file(out / name, bytes) != input.sha256) {
-        throw Error(ErrorCode::io, input.path + " changed while the bundle was written; run the scan again");
-      }
+      bundled_inputs[name] = &input;  // the copy's digest is checked when the manifest hashes it
       row["bundled_as"] = name;
     }
     inputs_json.push_back(std::move(row));
@@ -539,7 +537,11 @@ EvidenceResult write_evidence_bundle(const SuspectScanReport& report, std::span<
   statement["subject"] = nlohmann::json::array();
   for (const std::string& name : list_files(out)) {
     std::uint64_t bytes = 0;
-    statement["subject"].push_back({{"name", name}, {"digest", {{"sha256", sha256_file(out / name, bytes)}}}});
+    const std::string digest = sha256_file(out / name, bytes);
+    if (auto bundled = bundled_inputs.find(name); bundled != bundled_inputs.end() && digest != bundled->second->sha256) {
+      throw Error(ErrorCode::io, bundled->second->path + " changed while the bundle was written; run the scan again");
+    }
+    statement["subject"].push_back({{"name", name}, {"digest", {{"sha256", digest}}}});
     result.files.push_back(name);
   }
   nlohmann::json predicate = {
