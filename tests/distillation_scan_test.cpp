@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "synthetic/synthetic_model.hpp"
+#include "tracemark/refmodel/synthetic_model.hpp"
 #include "test_support.hpp"
 #include "tracemark/error.hpp"
 

@@ -11,7 +11,7 @@
 #include <random>
 #include <sstream>
 
-#include "base64_sha256.hpp"
+#include "tracemark/verify/base64_sha256.hpp"
 #include "test_support.hpp"
 #include "tracemark/embed/green_list_scheme.hpp"
 #include "tracemark/error.hpp"

@@ -11,7 +11,7 @@
 #include <openssl/pem.h>
 #include <sys/stat.h>
 
-#include "base64_sha256.hpp"
+#include "tracemark/verify/base64_sha256.hpp"
 #include "test_support.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/rfc3161.hpp"

@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "synthetic/synthetic_model.hpp"
+#include "tracemark/refmodel/synthetic_model.hpp"
 #include "scheme_test_support.hpp"
 #include "test_support.hpp"
 #include "tracemark/error.hpp"

@@ -11,7 +11,7 @@
 #include <map>
 #include <random>
 
-#include "synthetic/synthetic_model.hpp"
+#include "tracemark/refmodel/synthetic_model.hpp"
 #include "scheme_test_support.hpp"
 #include "test_support.hpp"
 #include "tracemark/error.hpp"

@@ -7,7 +7,7 @@
 #include <optional>
 #include <set>
 
-#include "refmodel/response_generator.hpp"
+#include "tracemark/refmodel/response_generator.hpp"
 #include "refmodel_test_support.hpp"
 #include "test_support.hpp"
 #include "tracemark/error.hpp"

@@ -8,7 +8,7 @@
 #include <map>
 #include <set>
 
-#include "refmodel/token_sampler.hpp"
+#include "tracemark/refmodel/token_sampler.hpp"
 #include "refmodel_test_support.hpp"
 #include "test_support.hpp"
 #include "tracemark/error.hpp"

@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <vector>
 
-#include "refmodel/ngram_counter.hpp"
-#include "refmodel/ngram_model.hpp"
-#include "refmodel/ngram_model_writer.hpp"
-#include "synthetic/synthetic_model.hpp"
+#include "tracemark/refmodel/ngram_counter.hpp"
+#include "tracemark/refmodel/ngram_model.hpp"
+#include "tracemark/refmodel/ngram_model_writer.hpp"
+#include "tracemark/refmodel/synthetic_model.hpp"
 
 namespace tracemark::testing {
 

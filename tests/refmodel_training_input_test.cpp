@@ -3,8 +3,8 @@
 
 #include <fstream>
 
-#include "refmodel/distillation_mix.hpp"
-#include "refmodel/training_corpus.hpp"
+#include "tracemark/refmodel/distillation_mix.hpp"
+#include "tracemark/refmodel/training_corpus.hpp"
 #include "test_support.hpp"
 #include "tracemark/error.hpp"
 

@@ -9,10 +9,10 @@
 #include <sys/stat.h>
 #include <thread>
 
-#include "serving/api_keys.hpp"
-#include "serving/audit_log.hpp"
-#include "serving/openai_prober.hpp"
-#include "serving/openai_protocol.hpp"
+#include "tracemark/serving/api_keys.hpp"
+#include "tracemark/serving/audit_log.hpp"
+#include "tracemark/serving/openai_prober.hpp"
+#include "tracemark/serving/openai_protocol.hpp"
 #include "tracemark/error.hpp"
 
 namespace tracemark::serving {

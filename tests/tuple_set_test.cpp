@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "synthetic/synthetic_model.hpp"
+#include "tracemark/refmodel/synthetic_model.hpp"
 #include "test_support.hpp"
 
 namespace tracemark {

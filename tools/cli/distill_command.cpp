@@ -7,9 +7,9 @@
 
 #include "commands.hpp"
 #include "model_vocabulary.hpp"
-#include "refmodel/distillation_mix.hpp"
-#include "refmodel/ngram_counter.hpp"
-#include "refmodel/ngram_model_writer.hpp"
+#include "tracemark/refmodel/distillation_mix.hpp"
+#include "tracemark/refmodel/ngram_counter.hpp"
+#include "tracemark/refmodel/ngram_model_writer.hpp"
 #include "tracemark/error.hpp"
 
 namespace tracemark::cli {

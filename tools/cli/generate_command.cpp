@@ -13,7 +13,7 @@
 
 #include "commands.hpp"
 #include "model_vocabulary.hpp"
-#include "refmodel/response_generator.hpp"
+#include "tracemark/refmodel/response_generator.hpp"
 #include "tracemark/atomic_file.hpp"
 #include "tracemark/embed/key.hpp"
 #include "tracemark/error.hpp"

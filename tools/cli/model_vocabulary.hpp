@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "refmodel/ngram_model.hpp"
-#include "refmodel/training_corpus.hpp"
+#include "tracemark/refmodel/ngram_model.hpp"
+#include "tracemark/refmodel/training_corpus.hpp"
 
 namespace tracemark::cli {
 

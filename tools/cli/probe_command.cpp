@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "commands.hpp"
-#include "serving/openai_prober.hpp"
+#include "tracemark/serving/openai_prober.hpp"
 #include "tracemark/error.hpp"
 
 namespace tracemark::cli {

@@ -11,10 +11,10 @@
 
 #include "commands.hpp"
 #include "model_vocabulary.hpp"
-#include "serving/api_keys.hpp"
-#include "serving/audit_log.hpp"
-#include "serving/completion_service.hpp"
-#include "serving/openai_server.hpp"
+#include "tracemark/serving/api_keys.hpp"
+#include "tracemark/serving/audit_log.hpp"
+#include "tracemark/serving/completion_service.hpp"
+#include "tracemark/serving/openai_server.hpp"
 #include "tracemark/embed/key.hpp"
 #include "tracemark/error.hpp"
 

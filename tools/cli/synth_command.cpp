@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "commands.hpp"
-#include "synthetic/synthetic_model.hpp"
+#include "tracemark/refmodel/synthetic_model.hpp"
 #include "tracemark/atomic_file.hpp"
 #include "tracemark/embed/key.hpp"
 #include "tracemark/error.hpp"

@@ -7,8 +7,8 @@
 
 #include "commands.hpp"
 #include "model_vocabulary.hpp"
-#include "refmodel/ngram_counter.hpp"
-#include "refmodel/ngram_model_writer.hpp"
+#include "tracemark/refmodel/ngram_counter.hpp"
+#include "tracemark/refmodel/ngram_model_writer.hpp"
 
 namespace tracemark::cli {
 namespace {

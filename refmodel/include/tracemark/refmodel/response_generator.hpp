@@ -1,0 +1,55 @@
+// The decoding loop of the reference model, driving embed/'s WatermarkProcessor exactly as a
+// serving engine would: reset(prompt); per step: logits, apply, sample, accept.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "tracemark/refmodel/ngram_model.hpp"
+#include "tracemark/refmodel/token_sampler.hpp"
+#include "tracemark/refmodel/synthetic_model.hpp"  // SplitMix64
+#include "tracemark/embed/watermark_processor.hpp"
+
+namespace tracemark {
+
+struct GenerationOptions {
+  std::size_t max_tokens = 200;  // response length; 1..1,000,000
+  SamplingOptions sampling;
+
+  // Throws Error(invalid_argument) naming the parameter and its range.
+  void validate() const;
+};
+
+// Per-thread working memory (one per thread, reused across responses).
+struct GenerationScratch {
+  NgramScratch model;
+  SamplerScratch sampler;
+  std::vector<float> logits;
+  std::vector<Candidate> candidates;
+  std::vector<std::uint32_t> history;
+};
+
+// The seed of response number `index` under a run seed: independent streams per response, so a
+// response depends only on (seed, index), never on which thread made it or in what order.
+std::uint64_t response_stream_seed(std::uint64_t seed, std::uint64_t index) noexcept;
+
+// Generates max_tokens tokens after the prompt (there is no end-of-document token). With
+// options.sampling.top_k > 0 the watermark is applied to the k candidates (as SynthID-Text's
+// reference does for latency), else to the full-vocabulary logits. processor: may be null (no
+// watermark); it is reset with the prompt. Prompt ids must be < model.vocab_size().
+std::vector<std::uint32_t> generate_response(const NgramModel& model, std::span<const std::uint32_t> prompt,
+                                             const GenerationOptions& options, SplitMix64& rng,
+                                             WatermarkProcessor* processor, GenerationScratch& scratch);
+
+// The same loop, handing each token to on_token as soon as it is sampled (streaming servers).
+// Generation stops early, before max_tokens, when on_token returns false (for example when the
+// client went away). Returns the tokens generated, the one refused by on_token included. For the
+// same arguments the tokens are exactly generate_response's.
+std::vector<std::uint32_t> generate_response_streaming(const NgramModel& model, std::span<const std::uint32_t> prompt,
+                                                       const GenerationOptions& options, SplitMix64& rng,
+                                                       WatermarkProcessor* processor, GenerationScratch& scratch,
+                                                       const std::function<bool(std::uint32_t)>& on_token);
+
+}  // namespace tracemark

@@ -1,0 +1,62 @@
+#include "tracemark/refmodel/response_generator.hpp"
+
+#include <string>
+
+#include "tracemark/error.hpp"
+
+namespace tracemark {
+
+void GenerationOptions::validate() const {
+  if (max_tokens < 1 || max_tokens > 1'000'000) {
+    throw Error(ErrorCode::invalid_argument, "max tokens " + std::to_string(max_tokens) + " is out of range; use 1 to 1000000");
+  }
+  sampling.validate();
+}
+
+std::uint64_t response_stream_seed(std::uint64_t seed, std::uint64_t index) noexcept {
+  // Two SplitMix64 outputs: one scrambles the run seed, the second the index under it; nearby
+  // (seed, index) pairs do not give overlapping SplitMix64 sequences.
+  SplitMix64 run(seed);
+  SplitMix64 response(run.next() ^ (index * 0xd1b54a32d192ed03ULL));
+  return response.next();
+}
+
+std::vector<std::uint32_t> generate_response(const NgramModel& model, std::span<const std::uint32_t> prompt,
+                                             const GenerationOptions& options, SplitMix64& rng,
+                                             WatermarkProcessor* processor, GenerationScratch& scratch) {
+  return generate_response_streaming(model, prompt, options, rng, processor, scratch,
+                                     [](std::uint32_t) { return true; });
+}
+
+std::vector<std::uint32_t> generate_response_streaming(const NgramModel& model, std::span<const std::uint32_t> prompt,
+                                                       const GenerationOptions& options, SplitMix64& rng,
+                                                       WatermarkProcessor* processor, GenerationScratch& scratch,
+                                                       const std::function<bool(std::uint32_t)>& on_token) {
+  auto& history = scratch.history;
+  history.assign(prompt.begin(), prompt.end());
+  if (processor) processor->reset(prompt);
+  const SamplingOptions& sampling = options.sampling;
+  std::vector<std::uint32_t> response;
+  response.reserve(options.max_tokens);
+  for (std::size_t step = 0; step < options.max_tokens; ++step) {
+    std::uint32_t token = 0;
+    const double uniform = rng.uniform();
+    if (sampling.top_k > 0) {
+      model.top_candidates(history, sampling.top_k, scratch.candidates, scratch.model);
+      if (processor) processor->apply(std::span<Candidate>(scratch.candidates));
+      token = sample_from_candidates(scratch.candidates, sampling, uniform, scratch.sampler);
+    } else {
+      scratch.logits.resize(model.vocab_size());
+      model.log_probabilities(history, scratch.logits, scratch.model);
+      if (processor) processor->apply(std::span<float>(scratch.logits));
+      token = sample_from_logits(scratch.logits, sampling, uniform, scratch.sampler);
+    }
+    if (processor) processor->accept(token);
+    history.push_back(token);
+    response.push_back(token);
+    if (!on_token(token)) break;
+  }
+  return response;
+}
+
+}  // namespace tracemark

@@ -1,0 +1,58 @@
+// The model behind `tracemark serve`: the reference n-gram model, its tokenizer and the watermark
+// key, turning validated requests into watermarked tokens.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tracemark/refmodel/ngram_model.hpp"
+#include "tracemark/refmodel/response_generator.hpp"
+#include "tracemark/serving/openai_protocol.hpp"
+#include "tracemark/embed/green_list_scheme.hpp"
+
+namespace tracemark::serving {
+
+struct ModelTextCodec {
+  std::function<std::vector<std::uint32_t>(std::string_view)> encode;  // text -> ids
+  std::function<std::string(std::span<const std::uint32_t>)> decode;   // ids -> bytes (maybe cut UTF-8)
+};
+
+// Thread-safe: the model and scheme are immutable and shared; each generate() call borrows its own
+// working memory from a pool, so any number of requests run concurrently.
+class CompletionService {
+ public:
+  // scheme: the watermark (not null: serve always watermarks). top_k: 0 for the whole vocabulary.
+  CompletionService(NgramModel model, ModelTextCodec codec, std::shared_ptr<const GreenListScheme> scheme,
+                    std::uint32_t top_k);
+
+  // The prompt ids of a request (chat: the rendered conversation). Throws ApiError 400 for token ids
+  // outside the vocabulary.
+  std::vector<std::uint32_t> prompt_tokens(const CompletionRequest& request) const;
+
+  // Generates request.max_tokens watermarked tokens after the prompt with the request's sampling
+  // settings, calling on_token for each as soon as it is sampled; stops early when on_token returns
+  // false. The output depends only on (prompt, settings, seed).
+  std::vector<std::uint32_t> generate(std::span<const std::uint32_t> prompt, const CompletionRequest& request,
+                                      std::uint64_t seed, const std::function<bool(std::uint32_t)>& on_token) const;
+
+  std::string decode(std::span<const std::uint32_t> tokens) const { return codec_.decode(tokens); }
+  std::uint32_t vocab_size() const noexcept { return model_.vocab_size(); }
+
+ private:
+  std::unique_ptr<GenerationScratch> borrow_scratch() const;
+  void return_scratch(std::unique_ptr<GenerationScratch> scratch) const;
+
+  NgramModel model_;
+  ModelTextCodec codec_;
+  std::shared_ptr<const GreenListScheme> scheme_;
+  std::uint32_t top_k_;
+  mutable std::mutex pool_mutex_;
+  mutable std::vector<std::unique_ptr<GenerationScratch>> pool_;
+};
+
+}  // namespace tracemark::serving

@@ -1,0 +1,386 @@
+#include "tracemark/serving/openai_prober.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <fstream>
+#include <httplib.h>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "tracemark/error.hpp"
+#include "tracemark/verify/jsonl_reader.hpp"
+
+namespace tracemark::serving {
+namespace {
+
+using OrderedJson = nlohmann::ordered_json;
+using Clock = std::chrono::steady_clock;
+
+struct Endpoint {
+  std::string origin;     // scheme://host:port, what httplib::Client takes
+  std::string base_path;  // for example /v1
+};
+
+Endpoint parse_endpoint(const std::string& url) {
+  const auto fail = [&](const std::string& why) -> Endpoint {
+    throw Error(ErrorCode::invalid_argument, "--endpoint " + url + ": " + why +
+                                                 "; give a base URL such as http://127.0.0.1:8080/v1 or https://api.openai.com/v1");
+  };
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return fail("no scheme");
+  const std::string scheme = url.substr(0, scheme_end);
+  if (scheme != "http" && scheme != "https") return fail("the scheme must be http or https");
+  const std::size_t host_start = scheme_end + 3;
+  const std::size_t path_start = std::min(url.find('/', host_start), url.size());
+  const std::string authority = url.substr(host_start, path_start - host_start);
+  if (authority.empty() || authority.find('@') != std::string::npos) return fail("no host (or credentials in the URL)");
+  std::string host = authority;
+  std::string port = scheme == "https" ? "443" : "80";
+  const std::size_t bracket = authority.find(']');
+  const std::size_t colon = authority.rfind(':');
+  if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket)) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+        std::stoi(port) < 1 || std::stoi(port) > 65535) {
+      return fail("the port is not a number from 1 to 65535");
+    }
+  }
+  std::string path = url.substr(path_start);
+  if (path.find_first_of("?#") != std::string::npos) return fail("a query or fragment is not allowed");
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  if (path.empty()) path = "/v1";
+  return {scheme + "://" + host + ":" + port, path};
+}
+
+struct PromptRecord {
+  OrderedJson id;
+  OrderedJson prompt;  // text, or the messages array
+};
+
+std::vector<PromptRecord> read_prompts(const std::string& path, bool chat) {
+  std::vector<PromptRecord> prompts;
+  std::set<std::string> seen;
+  JsonlReader reader(path);
+  JsonlRecord record;
+  while (reader.next(record)) {
+    const auto& value = record.value;
+    if (!value.is_object()) throw Error(ErrorCode::invalid_input, reader.where(record) + ": expected a JSON object with \"id\" and \"prompt\"");
+    PromptRecord prompt;
+    prompt.id = OrderedJson(record_id(record));
+    if (value.contains("prompt") && value["prompt"].is_string()) {
+      prompt.prompt = value["prompt"].get<std::string>();
+    } else if (chat && value.contains("messages") && value["messages"].is_array() && !value["messages"].empty()) {
+      prompt.prompt = OrderedJson::parse(value["messages"].dump());
+    } else {
+      throw Error(ErrorCode::invalid_input,
+                  reader.where(record) + (chat ? ": expected \"prompt\" (a string) or \"messages\" (a non-empty array of {\"role\", \"content\"})"
+                                               : ": expected \"prompt\" (a string); --completions sends text prompts"));
+    }
+    if (!seen.insert(prompt.id.dump()).second) {
+      throw Error(ErrorCode::invalid_input, reader.where(record) + ": id " + prompt.id.dump() +
+                                                " appears twice; resuming relies on ids, so give every prompt its own");
+    }
+    prompts.push_back(std::move(prompt));
+  }
+  return prompts;
+}
+
+// Reads the ids already answered in the output file. A last line without its newline (a run that
+// crashed mid-write) is cut off the file; damage anywhere else is an error.
+std::set<std::string> answered_ids(const std::string& path, bool& dropped_torn_line, std::ostream& log) {
+  std::set<std::string> ids;
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return ids;  // no output yet
+  std::string line;
+  std::uint64_t offset = 0;
+  std::size_t line_number = 0;
+  while (std::getline(file, line)) {
+    ++line_number;
+    const std::uint64_t line_offset = offset;
+    offset += line.size() + 1;
+    const bool torn = file.eof();  // getline hit the end before a newline
+    if (torn) {
+      file.close();
+      if (::truncate(path.c_str(), static_cast<off_t>(line_offset)) != 0) {
+        throw Error(ErrorCode::io, "cannot cut the torn last line off " + path + ": " + std::strerror(errno));
+      }
+      log << "probe: dropped the torn last line of " << path << " (line " << line_number << ", byte offset " << line_offset
+          << ", " << line.size() << " bytes) left by an interrupted run; that prompt is asked again\n";
+      dropped_torn_line = true;
+      break;
+    }
+    if (line.empty()) continue;
+    nlohmann::json value;
+    try {
+      value = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw Error(ErrorCode::invalid_input, path + " line " + std::to_string(line_number) + " (byte offset " +
+                                                std::to_string(line_offset + (e.byte > 0 ? e.byte - 1 : 0)) +
+                                                "): not valid JSON, and not the last line; the output is damaged: "
+                                                "repair or remove that line, or write to a new --out");
+    }
+    if (!value.is_object() || !value.contains("id")) {
+      throw Error(ErrorCode::invalid_input, path + " line " + std::to_string(line_number) + " (byte offset " +
+                                                std::to_string(line_offset) + "): a record without \"id\"; is --out another tool's file?");
+    }
+    ids.insert(OrderedJson(value["id"]).dump());
+  }
+  return ids;
+}
+
+std::string scrub(std::string text, const std::string& secret) {
+  if (!secret.empty()) {
+    for (std::size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
+      text.replace(at, secret.size(), "[api key]");
+    }
+  }
+  if (text.size() > 400) text = text.substr(0, 400) + "...";
+  return text;
+}
+
+// The message of an OpenAI error body, else the start of the body.
+std::string error_message(const std::string& body) {
+  try {
+    const auto value = nlohmann::json::parse(body);
+    if (value.contains("error") && value["error"].is_object() && value["error"].contains("message") &&
+        value["error"]["message"].is_string()) {
+      return value["error"]["message"].get<std::string>();
+    }
+  } catch (const nlohmann::json::exception&) {
+  }
+  return body;
+}
+
+class RateLimiter {
+ public:
+  explicit RateLimiter(double rate) : interval_(rate > 0 ? std::chrono::duration<double>(1.0 / rate) : std::chrono::duration<double>(0)) {}
+  void acquire() {
+    if (interval_.count() == 0) return;
+    Clock::time_point slot;
+    {
+      const std::lock_guard lock(mutex_);
+      const auto now = Clock::now();
+      slot = std::max(now, next_);
+      next_ = slot + std::chrono::duration_cast<Clock::duration>(interval_);
+    }
+    std::this_thread::sleep_until(slot);
+  }
+
+ private:
+  std::chrono::duration<double> interval_;
+  std::mutex mutex_;
+  Clock::time_point next_{};
+};
+
+// Appends whole lines with one write() each, under a mutex.
+class LineAppender {
+ public:
+  explicit LineAppender(const std::string& path) : path_(path) {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw Error(ErrorCode::io, "cannot open " + path + " for appending: " + std::strerror(errno) + "; check --out");
+  }
+  ~LineAppender() { ::close(fd_); }
+  LineAppender(const LineAppender&) = delete;
+  LineAppender& operator=(const LineAppender&) = delete;
+  void append(std::string line) {
+    line.push_back('\n');
+    const std::lock_guard lock(mutex_);
+    std::size_t written = 0;
+    while (written < line.size()) {
+      const ssize_t n = ::write(fd_, line.data() + written, line.size() - written);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw Error(ErrorCode::io, "writing " + path_ + " failed: " + std::strerror(errno));
+      written += static_cast<std::size_t>(n);
+    }
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::mutex mutex_;
+};
+
+}  // namespace
+
+std::optional<double> parse_retry_after(const std::string& value, std::int64_t now_unix) {
+  std::string text = value;
+  while (!text.empty() && text.front() == ' ') text.erase(text.begin());
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  if (text.empty()) return std::nullopt;
+  if (std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; })) {
+    char* end = nullptr;
+    const double seconds = std::strtod(text.c_str(), &end);
+    if (end != text.c_str() + text.size() || !std::isfinite(seconds)) return std::nullopt;
+    return seconds;
+  }
+  std::tm date{};  // IMF-fixdate, RFC 9110 section 5.6.7: Sun, 06 Nov 1994 08:49:37 GMT
+  const char* end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &date);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  return std::max(0.0, static_cast<double>(::timegm(&date) - now_unix));
+}
+
+ProbeSummary run_probe(const ProbeOptions& options, const std::string& api_key, std::ostream& log) {
+  const Endpoint endpoint = parse_endpoint(options.endpoint);
+  const std::string path = endpoint.base_path + (options.chat ? "/chat/completions" : "/completions");
+  const std::vector<PromptRecord> prompts = read_prompts(options.prompts, options.chat);
+  ProbeSummary summary;
+  summary.prompts = prompts.size();
+  const std::set<std::string> done = answered_ids(options.out, summary.dropped_torn_line, log);
+  std::vector<const PromptRecord*> pending;
+  for (const PromptRecord& prompt : prompts) {
+    if (done.contains(prompt.id.dump())) {
+      ++summary.already_answered;
+    } else {
+      pending.push_back(&prompt);
+    }
+  }
+  LineAppender out(options.out);
+  RateLimiter limiter(options.rate);
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> refused{false};
+  std::mutex state_mutex;  // guards summary, log, refusal
+  std::string refusal;
+  const auto started = Clock::now();
+  Clock::time_point last_draw{};
+
+  const auto draw_progress = [&](bool final_draw) {  // with state_mutex held
+    if (!options.progress) return;
+    const auto now = Clock::now();
+    if (!final_draw && now - last_draw < std::chrono::milliseconds(100)) return;
+    last_draw = now;
+    const std::size_t finished = summary.answered + summary.failed;
+    const double fraction = pending.empty() ? 1.0 : static_cast<double>(finished) / static_cast<double>(pending.size());
+    const int width = 30;
+    const int filled = static_cast<int>(fraction * width);
+    const double seconds = std::chrono::duration<double>(now - started).count();
+    log << "\r[" << std::string(static_cast<std::size_t>(filled), '#') << std::string(static_cast<std::size_t>(width - filled), '.')
+        << "] " << finished << "/" << pending.size() << " answered " << summary.answered << ", failed " << summary.failed
+        << ", retries " << summary.retries << ", " << (seconds > 0 ? static_cast<double>(finished) / seconds : 0.0) << "/s   "
+        << (final_draw ? "\n" : "") << std::flush;
+  };
+
+  const auto worker = [&](unsigned worker_index) {
+    httplib::Client client(endpoint.origin);
+    const auto timeout = std::chrono::duration<double>(options.timeout_seconds);
+    const time_t seconds = static_cast<time_t>(options.timeout_seconds);
+    const time_t micros = static_cast<time_t>((options.timeout_seconds - static_cast<double>(seconds)) * 1e6);
+    client.set_connection_timeout(seconds, micros);
+    client.set_read_timeout(seconds, micros);
+    client.set_write_timeout(seconds, micros);
+    client.set_keep_alive(true);
+    client.enable_server_certificate_verification(true);
+    if (!options.ca_cert.empty()) client.set_ca_cert_path(options.ca_cert);
+    (void)timeout;
+    std::mt19937_64 jitter(std::random_device{}() ^ (static_cast<std::uint64_t>(worker_index) << 32));
+    const httplib::Headers headers = {{"Authorization", "Bearer " + api_key}, {"Accept", "application/json"}};
+
+    for (std::size_t i = next++; i < pending.size() && !refused.load(); i = next++) {
+      const PromptRecord& prompt = *pending[i];
+      OrderedJson body = {{"model", options.model}};
+      if (options.chat) {
+        body["messages"] = prompt.prompt.is_string() ? OrderedJson::array({{{"role", "user"}, {"content", prompt.prompt}}})
+                                                     : prompt.prompt;
+      } else {
+        body["prompt"] = prompt.prompt;
+      }
+      if (options.max_tokens) body["max_tokens"] = *options.max_tokens;
+      if (options.temperature) body["temperature"] = *options.temperature;
+      if (options.seed) body["seed"] = *options.seed;
+      const std::string request = body.dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
+      std::string failure;
+      bool answered = false;
+      for (unsigned attempt = 0; attempt <= options.max_retries && !refused.load(); ++attempt) {
+        limiter.acquire();
+        const httplib::Result result = client.Post(path, headers, request, "application/json");
+        std::optional<double> retry_after;
+        bool retryable = false;
+        if (!result) {
+          failure = "no response (" + httplib::to_string(result.error()) + ")";
+          retryable = true;
+        } else if (result->status == 200) {
+          try {
+            const OrderedJson response = OrderedJson::parse(result->body);
+            if (!response.is_object()) throw std::runtime_error("not an object");
+            OrderedJson record = {{"id", prompt.id}, {"prompt", prompt.prompt}};
+            for (const auto& [name, value] : response.items()) {
+              record[name == "id" ? "response_id" : (name == "prompt" ? "response_prompt" : name)] = value;
+            }
+            out.append(record.dump(-1, ' ', false, OrderedJson::error_handler_t::replace));
+            answered = true;
+          } catch (const std::exception&) {
+            failure = "HTTP 200 with a body that is not a JSON object";
+          }
+          break;
+        } else {
+          const int status = result->status;
+          failure = "HTTP " + std::to_string(status) + ": " + scrub(error_message(result->body), api_key);
+          if (status == 401 || status == 403) {
+            const std::lock_guard lock(state_mutex);
+            if (!refused.exchange(true)) refusal = failure;
+            break;
+          }
+          retryable = status == 429 || status >= 500;
+          if (result->has_header("retry-after-ms")) {
+            const auto ms = parse_retry_after(result->get_header_value("retry-after-ms"), 0);
+            if (ms) retry_after = *ms / 1000.0;
+          }
+          if (!retry_after && result->has_header("Retry-After")) {
+            retry_after = parse_retry_after(result->get_header_value("Retry-After"),
+                                            static_cast<std::int64_t>(std::time(nullptr)));
+          }
+        }
+        if (!retryable || attempt == options.max_retries) break;
+        // Exponential backoff with "equal jitter": half the doubled delay fixed, half uniform.
+        const double backoff = std::min(options.retry_max_seconds, options.retry_base_seconds * std::pow(2.0, attempt));
+        const double delay = retry_after ? std::min(*retry_after, 3600.0)
+                                         : backoff * (0.5 + 0.5 * std::uniform_real_distribution<double>(0.0, 1.0)(jitter));
+        {
+          const std::lock_guard lock(state_mutex);
+          ++summary.retries;
+        }
+        const auto wake = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(delay));
+        while (Clock::now() < wake && !refused.load()) {
+          std::this_thread::sleep_for(std::min<Clock::duration>(wake - Clock::now(), std::chrono::milliseconds(50)));
+        }
+      }
+      const std::lock_guard lock(state_mutex);
+      if (answered) {
+        ++summary.answered;
+      } else if (!refused.load()) {
+        ++summary.failed;
+        if (options.progress) log << "\n";
+        log << "probe: prompt " << prompt.id.dump() << " failed after " << options.max_retries << " retries at most: " << failure << "\n";
+      }
+      draw_progress(false);
+    }
+  };
+  std::vector<std::thread> threads;
+  const unsigned workers = static_cast<unsigned>(std::min<std::size_t>(options.concurrency, std::max<std::size_t>(pending.size(), 1)));
+  for (unsigned t = 1; t < workers; ++t) threads.emplace_back(worker, t);
+  worker(0);
+  for (auto& thread : threads) thread.join();
+  {
+    const std::lock_guard lock(state_mutex);
+    draw_progress(true);
+  }
+  if (refused.load()) {
+    throw Error(ErrorCode::permission, options.endpoint + " refused the API key (" + refusal +
+                                           "); check the key in the environment variable (--api-key-env). "
+                                           "Answers received so far are kept in " + options.out);
+  }
+  return summary;
+}
+
+}  // namespace tracemark::serving

@@ -1,0 +1,317 @@
+#include "tracemark/serving/openai_server.hpp"
+
+#include <ctime>
+#include <httplib.h>
+#include <iostream>
+#include <openssl/rand.h>
+
+#include "tracemark/error.hpp"
+
+namespace tracemark::serving {
+namespace {
+
+using OrderedJson = nlohmann::ordered_json;
+constexpr const char* kJson = "application/json";
+
+std::string dump(const OrderedJson& value) { return value.dump(-1, ' ', false, OrderedJson::error_handler_t::replace); }
+
+std::uint64_t random_u64() {
+  std::uint64_t value = 0;
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&value), sizeof value) != 1) {
+    throw Error(ErrorCode::internal, "OpenSSL's random generator failed");
+  }
+  return value;
+}
+
+std::string random_id(const char* prefix) {
+  unsigned char bytes[12];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw Error(ErrorCode::internal, "OpenSSL's random generator failed");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(prefix);
+  for (const unsigned char b : bytes) {
+    id.push_back(kHex[b >> 4]);
+    id.push_back(kHex[b & 15]);
+  }
+  return id;
+}
+
+void send_error(httplib::Response& res, const ApiError& error) {
+  res.status = error.status();
+  res.set_content(error.body(), kJson);
+}
+
+// What one completion needs from request to audit line.
+struct Exchange {
+  CompletionRequest request;
+  std::string account;
+  std::string request_id;
+  std::string time;
+  std::int64_t created = 0;
+  std::uint64_t seed = 0;
+  std::vector<std::uint32_t> prompt;
+};
+
+}  // namespace
+
+struct OpenAiServer::Impl {
+  ServerSettings settings;
+  const CompletionService& service;
+  const ApiKeyTable& api_keys;
+  AuditLog& audit_log;
+  OpenAiServer& owner;
+  httplib::Server http;
+  std::int64_t started = static_cast<std::int64_t>(std::time(nullptr));
+
+  Impl(ServerSettings s, const CompletionService& svc, const ApiKeyTable& keys, AuditLog& log, OpenAiServer& o)
+      : settings(std::move(s)), service(svc), api_keys(keys), audit_log(log), owner(o) {}
+
+  // The account of the request's bearer key; throws ApiError 401.
+  std::string authenticate(const httplib::Request& req) const {
+    if (!req.has_header("Authorization")) {
+      throw ApiError(401, "You didn't provide an API key. Send it as the header `Authorization: Bearer KEY`.",
+                     "invalid_request_error");
+    }
+    const std::string header = req.get_header_value("Authorization");
+    const auto token = bearer_token(header);
+    if (!token) {
+      throw ApiError(401, "The Authorization header is not a bearer credential; send `Authorization: Bearer KEY`.",
+                     "invalid_request_error", {}, "invalid_api_key");
+    }
+    auto account = api_keys.account_of(*token);
+    if (!account) {
+      // The key is never echoed (not even in part): it may be someone else's secret.
+      throw ApiError(401, "Incorrect API key provided. Ask the operator of this server for a key.", "invalid_request_error",
+                     {}, "invalid_api_key");
+    }
+    return *account;
+  }
+
+  OrderedJson model_object() const {
+    return {{"id", settings.limits.model_name}, {"object", "model"}, {"created", started}, {"owned_by", "tracemark"}};
+  }
+
+  void write_audit(const Exchange& exchange, const std::vector<std::uint32_t>& tokens, const std::string& text,
+                   const std::string& finish_reason) {
+    OrderedJson line;
+    line["time"] = exchange.time;
+    line["account"] = exchange.account;
+    line["request_id"] = exchange.request_id;
+    line["endpoint"] = exchange.request.endpoint == Endpoint::chat_completions ? "/v1/chat/completions" : "/v1/completions";
+    line["model"] = settings.limits.model_name;
+    line["key_id"] = settings.key_id;
+    line["prompt"] = exchange.request.prompt_for_log;
+    line["prompt_tokens"] = exchange.prompt;
+    line["text"] = text;
+    line["tokens"] = tokens;
+    line["finish_reason"] = finish_reason;
+    line["stream"] = exchange.request.stream;
+    line["max_tokens"] = exchange.request.max_tokens;
+    line["temperature"] = exchange.request.temperature;
+    line["top_p"] = exchange.request.top_p;
+    line["seed"] = exchange.seed;
+    audit_log.append(dump(line));
+  }
+
+  void complete(const httplib::Request& req, httplib::Response& res, Endpoint endpoint) {
+    auto exchange = std::make_shared<Exchange>();
+    exchange->time = rfc3339_utc_now();
+    exchange->account = authenticate(req);
+    exchange->request = parse_completion_request(req.body, endpoint, settings.limits);
+    exchange->request_id = random_id(endpoint == Endpoint::chat_completions ? "chatcmpl-" : "cmpl-");
+    exchange->created = static_cast<std::int64_t>(std::time(nullptr));
+    exchange->seed = exchange->request.seed ? static_cast<std::uint64_t>(*exchange->request.seed) : random_u64();
+    exchange->prompt = service.prompt_tokens(exchange->request);
+    if (!exchange->request.stream) {
+      const std::vector<std::uint32_t> tokens =
+          service.generate(exchange->prompt, exchange->request, exchange->seed, [](std::uint32_t) { return true; });
+      const std::string text = valid_utf8(service.decode(tokens));
+      write_audit(*exchange, tokens, text, "length");  // logged before anything is sent
+      owner.completions_served_.fetch_add(1);
+      res.status = 200;
+      res.set_content(dump(completion_response(endpoint, exchange->request_id, exchange->created, settings.limits.model_name,
+                                               text, "length", {exchange->prompt.size(), tokens.size()})),
+                      kJson);
+      return;
+    }
+    auto logged = std::make_shared<bool>(false);
+    res.status = 200;
+    res.set_header("Cache-Control", "no-cache");
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [this, exchange, logged](std::size_t, httplib::DataSink& sink) {
+          const CompletionRequest& request = exchange->request;
+          const std::string& model = settings.limits.model_name;
+          bool connected = true;
+          auto send = [&](const std::string& event) {
+            if (connected && !sink.write(event.data(), event.size())) connected = false;
+            return connected;
+          };
+          if (request.endpoint == Endpoint::chat_completions) {
+            send(server_sent_event(completion_chunk(request.endpoint, exchange->request_id, exchange->created, model, "", true, "")));
+          }
+          Utf8StreamSplitter splitter;
+          std::vector<std::uint32_t> tokens;
+          try {
+            tokens = service.generate(exchange->prompt, request, exchange->seed, [&](std::uint32_t token) {
+              const std::uint32_t one[1] = {token};
+              const std::string piece = splitter.take(service.decode(one));
+              if (piece.empty()) return connected;
+              return send(server_sent_event(
+                  completion_chunk(request.endpoint, exchange->request_id, exchange->created, model, piece, false, "")));
+            });
+          } catch (const std::exception& e) {
+            std::cerr << "tracemark serve: generation failed for " << exchange->request_id << ": " << e.what() << "\n";
+            connected = false;
+          }
+          if (connected) {
+            const std::string rest = splitter.finish();
+            if (!rest.empty()) {
+              send(server_sent_event(completion_chunk(request.endpoint, exchange->request_id, exchange->created, model, rest, false, "")));
+            }
+            send(server_sent_event(completion_chunk(request.endpoint, exchange->request_id, exchange->created, model, "", false, "length")));
+            if (request.include_usage) {
+              send(server_sent_event(usage_chunk(request.endpoint, exchange->request_id, exchange->created, model,
+                                                 {exchange->prompt.size(), tokens.size()})));
+            }
+            send("data: [DONE]\n\n");
+          }
+          try {
+            write_audit(*exchange, tokens, valid_utf8(service.decode(tokens)), connected ? "length" : "client_disconnected");
+            *logged = true;
+            owner.completions_served_.fetch_add(1);
+          } catch (const std::exception& e) {
+            std::cerr << "tracemark serve: " << e.what() << "\n";
+          }
+          if (connected) sink.done();
+          return connected;
+        },
+        [this, exchange, logged](bool) {
+          // The client went away before the stream started: nothing was generated, but the
+          // exchange is still recorded.
+          if (*logged) return;
+          try {
+            write_audit(*exchange, {}, "", "client_disconnected");
+          } catch (const std::exception& e) {
+            std::cerr << "tracemark serve: " << e.what() << "\n";
+          }
+        });
+  }
+
+  void dispatch(const httplib::Request& req, httplib::Response& res) {
+    const std::string& path = req.path;
+    const std::string& method = req.method;
+    const bool get = method == "GET" || method == "HEAD";
+    std::string allowed;
+    if (path == "/v1/chat/completions" || path == "/v1/completions") {
+      if (method == "POST") {
+        complete(req, res, path == "/v1/chat/completions" ? Endpoint::chat_completions : Endpoint::completions);
+        return;
+      }
+      allowed = "POST";
+    } else if (path == "/v1/models" || path.starts_with("/v1/models/")) {
+      if (get) {
+        authenticate(req);
+        if (path == "/v1/models") {
+          res.set_content(dump(OrderedJson{{"object", "list"}, {"data", OrderedJson::array({model_object()})}}), kJson);
+        } else if (path.substr(std::string_view("/v1/models/").size()) == settings.limits.model_name) {
+          res.set_content(dump(model_object()), kJson);
+        } else {
+          throw ApiError(404, "The model '" + path.substr(std::string_view("/v1/models/").size()) + "' does not exist",
+                         "invalid_request_error", "model", "model_not_found");
+        }
+        return;
+      }
+      allowed = "GET, HEAD";
+    } else if (path == "/healthz") {
+      if (get) {
+        res.set_content(dump(OrderedJson{{"status", "ok"}, {"model", settings.limits.model_name}}), kJson);
+        return;
+      }
+      allowed = "GET, HEAD";
+    } else {
+      throw ApiError(404, "Invalid URL (" + method + " " + path + "); this server has POST /v1/chat/completions, "
+                          "POST /v1/completions, GET /v1/models and GET /healthz",
+                     "invalid_request_error", {}, "unknown_url");
+    }
+    res.set_header("Allow", allowed);
+    throw ApiError(405, "Method " + method + " is not allowed for " + path + "; use " + allowed, "invalid_request_error",
+                   {}, "method_not_allowed");
+  }
+
+  void handle(const httplib::Request& req, httplib::Response& res) {
+    try {
+      dispatch(req, res);
+    } catch (const ApiError& e) {
+      send_error(res, e);
+    } catch (const std::exception& e) {
+      std::cerr << "tracemark serve: internal error on " << req.method << " " << req.path << ": " << e.what() << "\n";
+      send_error(res, ApiError(500, "The server had an error while processing your request; it was logged.", "server_error"));
+    }
+  }
+};
+
+OpenAiServer::OpenAiServer(ServerSettings settings, const CompletionService& service, const ApiKeyTable& api_keys,
+                           AuditLog& audit_log)
+    : impl_(std::make_unique<Impl>(std::move(settings), service, api_keys, audit_log, *this)) {
+  httplib::Server& http = impl_->http;
+  const unsigned threads = impl_->settings.threads;
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http.set_payload_max_length(impl_->settings.max_body);
+  http.set_read_timeout(impl_->settings.read_timeout_seconds, 0);
+  http.set_write_timeout(impl_->settings.write_timeout_seconds, 0);
+  http.set_keep_alive_max_count(1000);
+  http.set_tcp_nodelay(true);
+  Impl* impl = impl_.get();
+  const auto handler = [impl](const httplib::Request& req, httplib::Response& res) { impl->handle(req, res); };
+  // One catch-all route per method: routing (404 or 405) is decided in dispatch(), after the body
+  // has been read, so a refused request never leaves its body on a kept-alive connection.
+  http.Get(".*", handler);
+  http.Post(".*", handler);
+  http.Put(".*", handler);
+  http.Patch(".*", handler);
+  http.Delete(".*", handler);
+  http.Options(".*", handler);
+  http.set_error_handler(httplib::Server::HandlerWithResponse([impl](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours, already filled in
+    if (res.status == 413) {
+      send_error(res, ApiError(413, "The request body is larger than this server's limit of " +
+                                        std::to_string(impl->settings.max_body) + " bytes; send a smaller request",
+                               "invalid_request_error", {}, "request_too_large"));
+    } else if (res.status == 404 || res.status == 405) {
+      send_error(res, ApiError(res.status, "Invalid URL or method", "invalid_request_error", {}, "unknown_url"));
+    } else {
+      send_error(res, ApiError(res.status, "The HTTP request could not be read (status " + std::to_string(res.status) +
+                                               "); send a well-formed HTTP/1.1 request",
+                               res.status >= 500 ? "server_error" : "invalid_request_error"));
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    send_error(res, ApiError(500, "The server had an error while processing your request.", "server_error"));
+  });
+}
+
+OpenAiServer::~OpenAiServer() = default;
+
+int OpenAiServer::bind() {
+  httplib::Server& http = impl_->http;
+  const ServerSettings& s = impl_->settings;
+  int port = s.port;
+  if (port == 0) {
+    port = http.bind_to_any_port(s.host);
+    if (port < 0) port = 0;
+  } else if (!http.bind_to_port(s.host, port)) {
+    port = 0;
+  }
+  if (port <= 0) {
+    throw Error(ErrorCode::io, "cannot listen on " + s.host + ":" + std::to_string(s.port) +
+                                   " (address in use, or not an address of this machine?); choose another --port or --host");
+  }
+  return port;
+}
+
+void OpenAiServer::serve() { impl_->http.listen_after_bind(); }
+
+void OpenAiServer::stop() { impl_->http.stop(); }
+
+}  // namespace tracemark::serving

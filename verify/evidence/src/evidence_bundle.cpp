@@ -1,0 +1,848 @@
+#include "tracemark/verify/evidence_bundle.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <numbers>
+#include <set>
+#include <sstream>
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "tracemark/verify/base64_sha256.hpp"
+#include "evidence_report.hpp"
+#include "tracemark/atomic_file.hpp"
+#include "tracemark/error.hpp"
+#include "tracemark/verify/binomial.hpp"
+#include "tracemark/verify/canonical_json.hpp"
+#include "tracemark/verify/evidence_signing.hpp"
+#include "tracemark/verify/holm.hpp"
+#include "tracemark/verify/rfc3161.hpp"
+#include "tracemark/verify/scan_report.hpp"
+
+namespace tracemark {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kManifest = "manifest.json";
+constexpr const char* kEnvelope = "manifest.dsse.json";
+constexpr const char* kRequest = "manifest.tsq";
+constexpr const char* kReply = "manifest.tsr";
+constexpr const char* kLog = "investigation.jsonl";
+constexpr const char* kStatementType = "https://in-toto.io/Statement/v1";
+constexpr const char* kPredicateType = "urn:tracemark:evidence-bundle:v1";
+constexpr std::size_t kResponsesInResults = 5000;  // per file: enough for the per-response chart
+constexpr std::size_t kExamples = 3;
+const std::string kNoPrevious(64, '0');
+
+std::string read_file(const fs::path& path) {
+  std::ifstream stream(path, std::ios::binary);
+  if (!stream) throw Error(ErrorCode::io, path.string() + " cannot be read: " + std::strerror(errno));
+  std::stringstream content;
+  content << stream.rdbuf();
+  return content.str();
+}
+
+// SHA-256 of a file, read in blocks (inputs may be gigabytes).
+std::string sha256_file(const fs::path& path, std::uint64_t& bytes) {
+  std::ifstream stream(path, std::ios::binary);
+  if (!stream) throw Error(ErrorCode::io, path.string() + " cannot be read: " + std::strerror(errno));
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) throw Error(ErrorCode::internal, "SHA-256 unavailable");
+  std::vector<char> buffer(1 << 20);
+  bytes = 0;
+  while (stream) {
+    stream.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const auto got = static_cast<std::size_t>(stream.gcount());
+    bytes += got;
+    if (got && EVP_DigestUpdate(ctx.get(), buffer.data(), got) != 1) throw Error(ErrorCode::internal, "SHA-256 failed");
+  }
+  if (stream.bad()) throw Error(ErrorCode::io, path.string() + " could not be read to the end");
+  unsigned char digest[32];
+  unsigned length = 0;
+  EVP_DigestFinal_ex(ctx.get(), digest, &length);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned i = 0; i < length; ++i) {
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 15]);
+  }
+  return hex;
+}
+
+std::string raw_sha256(std::string_view bytes) {
+  unsigned char digest[32];
+  unsigned length = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+std::string now_utc() {
+  const std::time_t now = std::time(nullptr);
+  std::tm parts{};
+  gmtime_r(&now, &parts);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+// The timestamp request's nonce: from the signature, so it is unpredictable before signing and a
+// verifier can rebuild the request byte for byte.
+std::uint64_t request_nonce(std::string_view signature) {
+  const std::string digest = raw_sha256("tracemark/v1/timestamp-nonce\n" + std::string(signature));
+  std::uint64_t nonce = 0;
+  for (int i = 0; i < 8; ++i) nonce = (nonce << 8) | static_cast<unsigned char>(digest[static_cast<std::size_t>(i)]);
+  return nonce >> 1;  // a positive INTEGER of at most 63 bits
+}
+
+std::string bundled_name(const std::string& role, const std::string& path) {
+  return "inputs/" + role + (path.size() > 3 && path.ends_with(".gz") ? ".jsonl.gz" : ".jsonl");
+}
+
+struct InputFile {
+  std::string role;
+  std::string path;
+  std::string sha256;
+  std::uint64_t bytes = 0;
+};
+
+std::vector<InputFile> input_files(const std::string& suspect_path, const SuspectScanOptions& options) {
+  std::vector<InputFile> inputs;
+  auto add = [&](const std::string& role, const std::string& path) {
+    if (path.empty()) return;
+    InputFile input{role, path, "", 0};
+    input.sha256 = sha256_file(path, input.bytes);
+    inputs.push_back(std::move(input));
+  };
+  add("suspect", suspect_path);
+  add("control", options.control_path);
+  add("prompts", options.prompts_path);
+  add("reference_log", options.reference_log_path);
+  return inputs;
+}
+
+const InputFile* find_input(const std::vector<InputFile>& inputs, const std::string& role) {
+  for (const InputFile& input : inputs) {
+    if (input.role == role) return &input;
+  }
+  return nullptr;
+}
+
+std::string token_source_name(TokenSource source) {
+  switch (source) {
+    case TokenSource::automatic: return "auto";
+    case TokenSource::tokens: return "tokens";
+    case TokenSource::text: return "text";
+  }
+  return "auto";
+}
+
+// Settings that change a test's figures (not alpha, which only reads them).
+nlohmann::ordered_json test_settings(const SuspectScanOptions& options) {
+  return {{"reference_top", options.reference_top},
+          {"input", token_source_name(options.token_source)},
+          {"tokenizer", options.tokenizer_spec}};
+}
+
+std::string test_id(const WatermarkKey& key, const std::string& role, const std::vector<InputFile>& inputs,
+                    const SuspectScanOptions& options) {
+  nlohmann::json definition = {{"commitment", key.commitment_hex()}, {"role", role}};
+  definition["settings"] = nlohmann::json::parse(test_settings(options).dump());
+  for (const char* used : {"prompts", "reference_log"}) {
+    const InputFile* input = find_input(inputs, used);
+    definition["inputs"][used] = input ? input->sha256 : "";
+  }
+  const InputFile* scanned = find_input(inputs, role);
+  definition["inputs"][role] = scanned ? scanned->sha256 : "";
+  return sha256_hex(canonical_json(definition));
+}
+
+nlohmann::ordered_json run_entry(std::uint64_t run, const std::string& previous, const std::string& created,
+                                 const EvidenceToolInfo& tool, const SuspectScanReport& report,
+                                 std::span<const WatermarkKey> keys, const std::vector<InputFile>& inputs,
+                                 const SuspectScanOptions& options) {
+  nlohmann::ordered_json entry = {{"run", run}, {"previous_sha256", previous}, {"created_utc", created},
+                                  {"tool", {{"name", tool.name}, {"version", tool.version}, {"build_id", tool.build_id}}}};
+  entry["inputs"] = nlohmann::ordered_json::array();
+  for (const InputFile& input : inputs) {
+    entry["inputs"].push_back({{"role", input.role}, {"name", fs::path(input.path).filename().string()},
+                               {"sha256", input.sha256}, {"bytes", input.bytes}});
+  }
+  entry["settings"] = test_settings(options);
+  entry["tests"] = nlohmann::ordered_json::array();
+  auto add_tests = [&](const FileScanResult& file, const std::string& role) {
+    for (std::size_t k = 0; k < file.keys.size(); ++k) {
+      const KeyScanResult& result = file.keys[k];
+      entry["tests"].push_back({{"test_id", test_id(keys[k], role, inputs, options)},
+                                {"role", role},
+                                {"key_id", result.key_id},
+                                {"commitment", "sha256:" + keys[k].commitment_hex()},
+                                {"context_width", keys[k].params().context_width},
+                                {"gamma", report.gammas[k]},
+                                {"scored", result.counts.scored},
+                                {"green", result.counts.green},
+                                {"log10_p", result.test.log10_p}});
+    }
+  };
+  add_tests(report.suspect, "suspect");
+  if (report.control) add_tests(*report.control, "control");
+  return entry;
+}
+
+nlohmann::ordered_json investigation_json(const InvestigationSummary& summary) {
+  nlohmann::ordered_json out = {{"runs", summary.runs}, {"distinct_suspect_tests", summary.distinct_suspect_tests},
+                                {"correction", "holm over every distinct suspect test of the investigation"}};
+  out["tests"] = nlohmann::ordered_json::array();
+  for (const InvestigationTest& test : summary.tests) {
+    nlohmann::ordered_json row = {{"run", test.run}, {"test_id", test.test_id}, {"role", test.role},
+                                  {"key_id", test.key_id}, {"commitment", test.commitment}, {"scored", test.scored},
+                                  {"green", test.green}, {"gamma", test.gamma}, {"log10_p", test.log10_p},
+                                  {"p_value", format_p_value(test.log10_p)}};
+    if (test.role == "suspect") {
+      row["holm_log10_p"] = test.holm_log10_p;
+      row["holm_p_value"] = format_p_value(test.holm_log10_p);
+    }
+    out["tests"].push_back(std::move(row));
+  }
+  return out;
+}
+
+nlohmann::ordered_json per_response_json(const FileScanResult& file) {
+  const std::size_t kept = std::min(file.responses.size(), kResponsesInResults);
+  nlohmann::ordered_json out = {{"responses_total", file.keys.empty() ? 0 : file.keys.front().counts.responses},
+                                {"responses_listed", kept}};
+  out["keys"] = nlohmann::ordered_json::array();
+  for (std::size_t k = 0; k < file.keys.size(); ++k) {
+    nlohmann::ordered_json scored = nlohmann::ordered_json::array(), green = nlohmann::ordered_json::array();
+    for (std::size_t r = 0; r < kept; ++r) {
+      scored.push_back(file.tallies[k][r].scored);
+      green.push_back(file.tallies[k][r].green);
+    }
+    out["keys"].push_back({{"key_id", file.keys[k].key_id}, {"scored", std::move(scored)}, {"green", std::move(green)}});
+  }
+  return out;
+}
+
+// results.json: everything a re-run must reproduce. File paths are replaced by the inputs' names, so
+// the figures do not depend on where the inputs lay.
+std::string results_text(SuspectScanReport report, std::span<const WatermarkKey> keys, double alpha,
+                         const InvestigationSummary& summary, const std::vector<InputFile>& inputs) {
+  for (const InputFile& input : inputs) {
+    const std::string name = fs::path(input.path).filename().string();
+    if (input.role == "suspect") report.suspect.path = name;
+    if (input.role == "control" && report.control) report.control->path = name;
+  }
+  nlohmann::ordered_json results = {{"scan", scan_report_json(report, keys, alpha)}};
+  results["per_response"] = {{"suspect", per_response_json(report.suspect)}};
+  if (report.control) results["per_response"]["control"] = per_response_json(*report.control);
+  results["investigation"] = investigation_json(summary);
+  return dump_with_raw_p_values(results, 2) + "\n";
+}
+
+nlohmann::ordered_json configuration_json(const SuspectScanOptions& scan, const EvidenceOptions& options,
+                                          const std::string& created, const std::vector<InputFile>& inputs) {
+  nlohmann::ordered_json inputs_used = nlohmann::ordered_json::object();
+  for (const InputFile& input : inputs) inputs_used[input.role] = fs::path(input.path).filename().string();
+  return {{"tool", {{"name", options.tool.name}, {"version", options.tool.version}, {"build_id", options.tool.build_id}}},
+          {"created_utc", created},
+          {"command", "scan"},
+          {"inputs", inputs_used},
+          {"alpha", options.alpha},
+          {"scan",
+           {{"input", token_source_name(scan.token_source)},
+            {"tokenizer", scan.tokenizer_spec},
+            {"reference_top", scan.reference_top},
+            {"confidence", scan.settings.confidence},
+            {"target_p", scan.settings.target_p},
+            {"trace_points", scan.trace_points},
+            {"max_response_scores", scan.max_response_scores},
+            {"threads", scan.threads},
+            {"threads_note", "results do not depend on the thread count"}}},
+          {"evidence", {{"include_inputs", options.include_inputs}, {"responses_in_results", kResponsesInResults}}}};
+}
+
+// Every regular file under `root`, relative, sorted; throws for anything else (links, devices).
+std::vector<std::string> list_files(const fs::path& root) {
+  std::vector<std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    if (entry.is_directory() && !entry.is_symlink()) continue;
+    const std::string name = fs::relative(entry.path(), root).generic_string();
+    if (!entry.is_regular_file() || entry.is_symlink()) {
+      throw Error(ErrorCode::invalid_input, root.string() + "/" + name + " is not a regular file");
+    }
+    files.push_back(name);
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+void write_into(const fs::path& folder, const std::string& name, std::string_view content) {
+  fs::create_directories((folder / name).parent_path());
+  write_file_atomically(folder / name, content, 0644, false);
+}
+
+// Example responses for the report: the first kExamples of the file (in file order, so nothing is
+// chosen by its result) with at least 10 scored tuples for the key.
+std::vector<EvidenceReportExample> pick_examples(const SuspectScanner& scanner, std::span<const WatermarkKey> keys,
+                                                 const std::string& path, const std::string& role,
+                                                 const FileScanResult& file, std::size_t key_index, std::size_t count) {
+  std::vector<std::uint64_t> indices;
+  for (std::size_t r = 0; r < file.responses.size() && indices.size() < count; ++r) {
+    if (file.tallies[key_index][r].scored >= 10) indices.push_back(r);
+  }
+  std::vector<EvidenceReportExample> examples;
+  for (ColouredResponse& response : scanner.colour(path, key_index, indices)) {
+    examples.push_back({role, keys[key_index].key_id(), std::move(response)});
+  }
+  return examples;
+}
+
+std::size_t strongest_key(const FileScanResult& file) {
+  std::size_t best = 0;
+  for (std::size_t k = 1; k < file.keys.size(); ++k) {
+    if (file.keys[k].holm_log10_p < file.keys[best].holm_log10_p) best = k;
+  }
+  return best;
+}
+
+// Puts `built` where `destination` is: a plain rename when nothing is there, else an atomic exchange
+// followed by removal of the old folder.
+void swap_into_place(const fs::path& built, const fs::path& destination) {
+  if (!fs::exists(destination)) {
+    if (::rename(built.c_str(), destination.c_str()) != 0) {
+      throw Error(ErrorCode::io, "cannot move the bundle into " + destination.string() + ": " + std::strerror(errno));
+    }
+    return;
+  }
+  if (::renameat2(AT_FDCWD, built.c_str(), AT_FDCWD, destination.c_str(), RENAME_EXCHANGE) != 0) {
+    throw Error(ErrorCode::io, "cannot replace the bundle in " + destination.string() + ": " + std::strerror(errno) +
+                                   "; the new bundle is left in " + built.string());
+  }
+  fs::remove_all(built);  // now the previous bundle
+}
+
+class TemporaryFolder {
+ public:
+  explicit TemporaryFolder(const fs::path& destination) {
+    std::string pattern = (destination.parent_path() / ("." + destination.filename().string() + ".tmp-XXXXXX")).string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw Error(ErrorCode::io, "cannot create a temporary folder beside " + destination.string() + ": " +
+                                     std::strerror(errno) + "; check that its parent folder exists and is writable");
+    }
+    path_ = pattern;
+    // mkdtemp makes the folder 0700; a bundle is meant to be handed on (its files are 0644).
+    fs::permissions(path_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                               fs::perms::others_read | fs::perms::others_exec);
+  }
+  ~TemporaryFolder() {
+    std::error_code ignored;
+    if (!released_) fs::remove_all(path_, ignored);
+  }
+  const fs::path& path() const noexcept { return path_; }
+  void release() noexcept { released_ = true; }
+
+ private:
+  fs::path path_;
+  bool released_ = false;
+};
+
+}  // namespace
+
+std::vector<std::string> read_investigation_log(const fs::path& path) {
+  std::vector<std::string> lines;
+  if (!fs::exists(path)) return lines;
+  std::ifstream stream(path, std::ios::binary);
+  if (!stream) throw Error(ErrorCode::io, "investigation log " + path.string() + " cannot be read: " + std::strerror(errno));
+  std::string line, previous = kNoPrevious;
+  std::uint64_t byte_offset = 0;
+  while (std::getline(stream, line)) {
+    const std::size_t number = lines.size() + 1;
+    const std::string where = "investigation log " + path.string() + " line " + std::to_string(number) + " (byte offset " +
+                              std::to_string(byte_offset) + ")";
+    byte_offset += line.size() + 1;
+    nlohmann::json entry = nlohmann::json::parse(line, nullptr, false);
+    if (entry.is_discarded() || !entry.is_object()) {
+      throw Error(ErrorCode::invalid_input, where + ": not a JSON object; the log must not be edited by hand");
+    }
+    if (entry.value("run", std::uint64_t{0}) != number) {
+      throw Error(ErrorCode::invalid_input, where + ": \"run\" should be " + std::to_string(number) +
+                                                "; a run was removed or reordered, so the log cannot be trusted");
+    }
+    if (entry.value("previous_sha256", std::string()) != previous) {
+      throw Error(ErrorCode::invalid_input, where + ": \"previous_sha256\" does not match the line before it; an earlier "
+                                                    "run was changed or removed, so the log cannot be trusted");
+    }
+    previous = sha256_hex(line);
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+InvestigationSummary summarize_investigation(std::span<const std::string> log_lines) {
+  InvestigationSummary summary;
+  summary.runs = log_lines.size();
+  for (const std::string& line : log_lines) {
+    const nlohmann::json entry = nlohmann::json::parse(line);
+    for (const nlohmann::json& test : entry.at("tests")) {
+      summary.tests.push_back({entry.at("run").get<std::uint64_t>(), test.at("test_id").get<std::string>(),
+                               test.at("role").get<std::string>(), test.at("key_id").get<std::string>(),
+                               test.at("commitment").get<std::string>(), test.at("scored").get<std::uint64_t>(),
+                               test.at("green").get<std::uint64_t>(), test.at("gamma").get<double>(),
+                               test.at("log10_p").get<double>(), 0.0});
+    }
+  }
+  // The family: distinct suspect tests (test_id with its counts).
+  std::map<std::pair<std::string, std::pair<std::uint64_t, std::uint64_t>>, std::size_t> family;
+  std::vector<double> log_p;
+  for (const InvestigationTest& test : summary.tests) {
+    if (test.role != "suspect") continue;
+    const auto key = std::make_pair(test.test_id, std::make_pair(test.scored, test.green));
+    if (family.try_emplace(key, log_p.size()).second) log_p.push_back(test.log10_p * std::numbers::ln10);
+  }
+  const std::vector<double> adjusted = holm_adjust_log_p(log_p);
+  for (InvestigationTest& test : summary.tests) {
+    if (test.role != "suspect") continue;
+    test.holm_log10_p = adjusted[family.at({test.test_id, {test.scored, test.green}})] / std::numbers::ln10;
+  }
+  summary.distinct_suspect_tests = log_p.size();
+  return summary;
+}
+
+std::string investigation_text(const InvestigationSummary& summary, const SuspectScanReport& report,
+                               std::span<const WatermarkKey> keys, double alpha) {
+  std::ostringstream out;
+  out << "Investigation: " << summary.runs << (summary.runs == 1 ? " scan" : " scans") << ", "
+      << summary.distinct_suspect_tests << (summary.distinct_suspect_tests == 1 ? " distinct suspect test" : " distinct suspect tests")
+      << " (keys and settings) on record.\n";
+  if (summary.distinct_suspect_tests <= keys.size()) {
+    out << "  The correction above already covers every test of the investigation.\n";
+    return out.str();
+  }
+  // This run's tests are the last ones of the log.
+  const std::size_t first = summary.tests.size() - report.suspect.keys.size() - (report.control ? report.control->keys.size() : 0);
+  for (std::size_t k = 0; k < report.suspect.keys.size(); ++k) {
+    KeyScanResult result = report.suspect.keys[k];
+    result.holm_log10_p = summary.tests[first + k].holm_log10_p;
+    out << "  Key " << result.key_id << " over the whole investigation: "
+        << scan_verdict(result, report.gammas[k], summary.distinct_suspect_tests, alpha) << "\n";
+  }
+  return out.str();
+}
+
+EvidenceResult write_evidence_bundle(const SuspectScanReport& report, std::span<const WatermarkKey> keys,
+                                     const std::string& suspect_path, const SuspectScanOptions& scan_options,
+                                     const EvidenceOptions& options, const SuspectScanner* scanner) {
+  if (options.folder.empty()) throw Error(ErrorCode::invalid_argument, "an evidence bundle needs a folder (--evidence DIR)");
+  const fs::path folder = fs::absolute(options.folder).lexically_normal();
+  if (fs::exists(folder)) {
+    if (!fs::is_directory(folder)) {
+      throw Error(ErrorCode::invalid_argument, folder.string() + " exists and is not a folder; give --evidence a new "
+                                                                 "folder or an earlier bundle of this investigation");
+    }
+    if (!fs::is_empty(folder) && !fs::exists(folder / kManifest)) {
+      throw Error(ErrorCode::invalid_argument, folder.string() + " is not empty and holds no " + kManifest +
+                                                   ", so it is not an evidence bundle; nothing was changed. Give "
+                                                   "--evidence a new folder or an earlier bundle of this investigation");
+    }
+  }
+  const EvidenceSigner signer(options.signing_key);
+  const std::string chart_library = pinned_chart_library();
+  const std::string created = now_utc();
+  const std::vector<InputFile> inputs = input_files(suspect_path, scan_options);
+
+  // The investigation log: the earlier runs (checked), then this one.
+  const fs::path log_source = options.investigation_log.empty() ? folder / kLog : options.investigation_log;
+  std::vector<std::string> log = read_investigation_log(log_source);
+  const std::string previous = log.empty() ? kNoPrevious : sha256_hex(log.back());
+  log.push_back(run_entry(log.size() + 1, previous, created, options.tool, report, keys, inputs, scan_options).dump());
+  const InvestigationSummary summary = summarize_investigation(log);
+  std::string log_text;
+  for (const std::string& line : log) log_text += line + "\n";
+
+  TemporaryFolder building(folder);
+  const fs::path& out = building.path();
+  EvidenceResult result;
+  result.signing_key_id = signer.key_id();
+  result.investigation_text = investigation_text(summary, report, keys, options.alpha);
+
+  nlohmann::ordered_json inputs_json = nlohmann::ordered_json::array();
+  std::map<std::string, const InputFile*> bundled_inputs;  // by name in the bundle
+  for (const InputFile& input : inputs) {
+    nlohmann::ordered_json row = {{"role", input.role}, {"name", fs::path(input.path).filename().string()},
+                                  {"bytes", input.bytes}, {"sha256", input.sha256}};
+    if (options.include_inputs) {
+      const std::string name = bundled_name(input.role, input.path);
+      fs::create_directories(out / "inputs");
+      fs::copy_file(input.path, out / name);
+      bundled_inputs[name] = &input;  // the copy's digest is checked when the manifest hashes it
+      row["bundled_as"] = name;
+    }
+    inputs_json.push_back(std::move(row));
+  }
+  write_into(out, "inputs.json", inputs_json.dump(2) + "\n");
+  nlohmann::ordered_json keys_json = nlohmann::ordered_json::array();
+  for (const WatermarkKey& key : keys) keys_json.push_back(nlohmann::ordered_json::parse(key.public_json()));
+  write_into(out, "keys.json", keys_json.dump(2) + "\n");
+  write_into(out, "configuration.json", configuration_json(scan_options, options, created, inputs).dump(2) + "\n");
+  write_into(out, kLog, log_text);
+  write_into(out, "results.json", results_text(report, keys, options.alpha, summary, inputs));
+
+  // The report, then its PDF.
+  EvidenceReportInput report_input;
+  report_input.report = &report;
+  report_input.keys = keys;
+  report_input.alpha = options.alpha;
+  report_input.terminal_text = scan_report_text(report, keys, options.alpha);
+  report_input.investigation_text = result.investigation_text;
+  report_input.inputs = inputs_json;
+  report_input.investigation = investigation_json(summary);
+  report_input.tool_line = options.tool.name + " " + options.tool.version + " (build " + options.tool.build_id + ")";
+  report_input.created_utc = created;
+  const std::size_t key_index = strongest_key(report.suspect);
+  std::optional<SuspectScanner> own_scanner;
+  if (!scanner) scanner = &own_scanner.emplace(keys, scan_options);
+  report_input.examples = pick_examples(*scanner, keys, suspect_path, "suspect", report.suspect, key_index, kExamples);
+  if (report.control) {
+    for (auto& example : pick_examples(*scanner, keys, scan_options.control_path, "control", *report.control, key_index, 1)) {
+      report_input.examples.push_back(std::move(example));
+    }
+  }
+  write_into(out, "report.html", render_evidence_report_html(report_input, chart_library));
+  if (options.pdf == PdfMode::off) {
+    result.pdf_note = "report.pdf was not printed (--no-pdf)";
+  } else if (auto problem = print_pdf_with_chromium(out / "report.html", out / "report.pdf")) {
+    result.pdf_note = "report.pdf was skipped: " + *problem + "; report.html is complete without it";
+    if (options.pdf == PdfMode::required) {
+      throw Error(ErrorCode::io, "report.pdf could not be printed: " + *problem +
+                                     "; install Chromium (tools/setup.sh installs Debian's chromium) or set "
+                                     "TRACEMARK_CHROMIUM, or leave out --pdf to accept the HTML report alone");
+    }
+  } else {
+    result.pdf_written = true;
+  }
+
+  // The manifest (an in-toto Statement) over every file written so far, then its signature and the
+  // timestamp request.
+  nlohmann::json statement = {{"_type", kStatementType}, {"predicateType", kPredicateType}};
+  statement["subject"] = nlohmann::json::array();
+  for (const std::string& name : list_files(out)) {
+    std::uint64_t bytes = 0;
+    const std::string digest = sha256_file(out / name, bytes);
+    if (auto bundled = bundled_inputs.find(name); bundled != bundled_inputs.end() && digest != bundled->second->sha256) {
+      throw Error(ErrorCode::io, bundled->second->path + " changed while the bundle was written; run the scan again");
+    }
+    statement["subject"].push_back({{"name", name}, {"digest", {{"sha256", digest}}}});
+    result.files.push_back(name);
+  }
+  nlohmann::json predicate = {
+      {"tool", {{"name", options.tool.name}, {"version", options.tool.version}, {"build_id", options.tool.build_id}}},
+      {"created_utc", created},
+      {"investigation", {{"runs", summary.runs}, {"distinct_suspect_tests", summary.distinct_suspect_tests}}}};
+  predicate["keys"] = nlohmann::json::array();
+  for (const WatermarkKey& key : keys) {
+    predicate["keys"].push_back({{"key_id", key.key_id()}, {"commitment", "sha256:" + key.commitment_hex()}});
+  }
+  predicate["inputs"] = nlohmann::json::array();
+  for (const InputFile& input : inputs) {
+    predicate["inputs"].push_back({{"role", input.role}, {"sha256", input.sha256}, {"bytes", input.bytes}});
+  }
+  statement["predicate"] = predicate;
+  const std::string manifest = canonical_json(statement);
+  write_into(out, kManifest, manifest);
+  const std::string envelope = dsse_envelope(signer, kInTotoPayloadType, manifest);
+  write_into(out, kEnvelope, envelope);
+  const std::string signature = *base64_decode(nlohmann::json::parse(envelope)["signatures"][0]["sig"].get<std::string>());
+  write_into(out, kRequest, timestamp_request_der(raw_sha256(manifest), request_nonce(signature)));
+  for (const char* name : {kManifest, kEnvelope, kRequest}) result.files.push_back(name);
+
+  swap_into_place(out, folder);
+  building.release();
+  if (!options.investigation_log.empty()) write_file_atomically(options.investigation_log, log_text, 0644, true);
+  return result;
+}
+
+namespace {
+
+// Names the first differing JSON field of two documents, for "which field fails".
+std::string first_difference(const std::string& recorded, const std::string& recomputed) {
+  const nlohmann::json a = nlohmann::json::parse(recorded, nullptr, false);
+  const nlohmann::json b = nlohmann::json::parse(recomputed, nullptr, false);
+  if (!a.is_discarded() && !b.is_discarded()) {
+    const nlohmann::json patch = nlohmann::json::diff(a, b);
+    if (!patch.empty()) {
+      const nlohmann::json& op = patch.front();
+      std::string detail = "field " + op.value("path", std::string("/"));
+      if (op.contains("value")) {
+        const nlohmann::json::json_pointer pointer(op.value("path", std::string()));
+        if (a.contains(pointer)) detail += ": recorded " + a.at(pointer).dump() + ",";
+        detail += " re-run gives " + op["value"].dump();
+      }
+      return detail;
+    }
+  }
+  std::size_t at = 0;
+  while (at < recorded.size() && at < recomputed.size() && recorded[at] == recomputed[at]) ++at;
+  return "first difference at byte offset " + std::to_string(at);
+}
+
+void check_rerun(const fs::path& folder, std::span<const WatermarkKey> keys, const BundleVerifyOptions& options,
+                 BundleVerification& check) {
+  const nlohmann::json configuration = nlohmann::json::parse(read_file(folder / "configuration.json"));
+  const nlohmann::json inputs = nlohmann::json::parse(read_file(folder / "inputs.json"));
+  const nlohmann::json bundled_keys = nlohmann::json::parse(read_file(folder / "keys.json"));
+  if (bundled_keys.size() != keys.size()) {
+    check.failures.push_back("keys.json: the bundle's scan used " + std::to_string(bundled_keys.size()) +
+                             " keys and " + std::to_string(keys.size()) +
+                             " were given; give every key of the scan (--key for each, in keys.json's order)");
+    return;
+  }
+  for (std::size_t k = 0; k < keys.size(); ++k) {
+    const std::string commitment = "sha256:" + keys[k].commitment_hex();
+    if (bundled_keys[k].value("commitment", std::string()) != commitment) {
+      check.failures.push_back("keys.json: key " + std::to_string(k + 1) + " given (" + keys[k].key_id() + ", " +
+                               commitment + ") is not the key recorded there (" +
+                               bundled_keys[k].value("key_id", std::string("?")) + ", " +
+                               bundled_keys[k].value("commitment", std::string("?")) + ")");
+      return;
+    }
+  }
+  SuspectScanOptions scan;
+  std::string suspect;
+  for (const nlohmann::json& input : inputs) {
+    if (!input.contains("bundled_as")) {
+      check.failures.push_back("inputs.json: input " + input.value("role", std::string("?")) +
+                               " is not in the bundle (it was made without --include-inputs), so the scan cannot be "
+                               "re-run from the bundle");
+      return;
+    }
+    const std::string path = (folder / input["bundled_as"].get<std::string>()).string();
+    const std::string role = input["role"].get<std::string>();
+    if (role == "suspect") suspect = path;
+    if (role == "control") scan.control_path = path;
+    if (role == "prompts") scan.prompts_path = path;
+    if (role == "reference_log") scan.reference_log_path = path;
+  }
+  const nlohmann::json& settings = configuration.at("scan");
+  scan.token_source = parse_token_source(settings.at("input").get<std::string>());
+  scan.tokenizer_spec = settings.at("tokenizer").get<std::string>();
+  scan.reference_top = settings.at("reference_top").get<std::size_t>();
+  scan.settings.confidence = settings.at("confidence").get<double>();
+  scan.settings.target_p = settings.at("target_p").get<double>();
+  scan.trace_points = settings.at("trace_points").get<std::size_t>();
+  scan.max_response_scores = settings.at("max_response_scores").get<std::size_t>();
+  scan.threads = options.threads;
+  const double alpha = configuration.at("alpha").get<double>();
+  const SuspectScanReport report = run_suspect_scan(keys, suspect, scan);
+
+  // The investigation part comes from the bundled log (its tests are checked against the re-run).
+  const std::vector<std::string> log = read_investigation_log(folder / kLog);
+  const InvestigationSummary summary = summarize_investigation(log);
+  std::vector<InputFile> recorded_inputs;
+  for (const nlohmann::json& input : inputs) {
+    recorded_inputs.push_back({input["role"].get<std::string>(), input["name"].get<std::string>(),
+                               input["sha256"].get<std::string>(), input["bytes"].get<std::uint64_t>()});
+  }
+  const std::string recomputed = results_text(report, keys, alpha, summary, recorded_inputs);
+  const std::string recorded = read_file(folder / "results.json");
+  if (recomputed != recorded) {
+    check.failures.push_back("results.json: the re-run with the given keys does not reproduce the recorded figures (" +
+                             first_difference(recorded, recomputed) + ")");
+    return;
+  }
+  // The log's last run must be this scan's tests with these exact counts.
+  const nlohmann::json last = nlohmann::json::parse(log.back());
+  std::size_t t = 0;
+  auto check_tests = [&](const FileScanResult& file) {
+    for (const KeyScanResult& result : file.keys) {
+      const nlohmann::json& test = last["tests"].at(t++);
+      if (test.at("scored").get<std::uint64_t>() != result.counts.scored || test.at("green").get<std::uint64_t>() != result.counts.green) {
+        check.failures.push_back("investigation.jsonl: the last run's test " + std::to_string(t) + " (key " +
+                                 result.key_id + ") does not match the re-run's counts");
+      }
+    }
+  };
+  check_tests(report.suspect);
+  if (report.control) check_tests(*report.control);
+  if (check.failures.empty()) {
+    check.checked.push_back("re-run: the scan of the bundled inputs with the given keys reproduces results.json byte for byte");
+  }
+}
+
+}  // namespace
+
+BundleVerification verify_evidence_bundle(const fs::path& folder, const BundleVerifyOptions& options,
+                                          std::span<const WatermarkKey> keys) {
+  BundleVerification check;
+  const std::string public_pem = read_public_key_pem(options.public_key);
+  const std::string public_id = signing_key_id_of_public_pem(public_pem);
+  auto fail = [&](const std::string& what) { check.failures.push_back(what); };
+  if (!fs::is_directory(folder)) {
+    fail(folder.string() + ": not a folder");
+    return check;
+  }
+  std::vector<std::string> present;
+  try {
+    present = list_files(folder);
+  } catch (const Error& e) {
+    fail(e.what());
+    return check;
+  }
+  auto read = [&](const char* name) -> std::optional<std::string> {
+    if (!fs::exists(folder / name)) {
+      fail(std::string(name) + ": missing");
+      return std::nullopt;
+    }
+    return read_file(folder / name);
+  };
+
+  // 1. The envelope and its signature.
+  const auto envelope_text = read(kEnvelope);
+  const auto manifest_text = read(kManifest);
+  if (!envelope_text || !manifest_text) return check;
+  std::string signature;
+  bool signature_ok = false;
+  {
+    const nlohmann::json envelope = nlohmann::json::parse(*envelope_text, nullptr, false);
+    std::string canonical;
+    try {
+      if (!envelope.is_discarded()) canonical = canonical_json(envelope);
+    } catch (const Error&) {
+    }
+    if (envelope.is_discarded() || !envelope.is_object()) {
+      fail(std::string(kEnvelope) + ": not valid JSON");
+    } else if (canonical != *envelope_text) {
+      fail(std::string(kEnvelope) + ": not in canonical form (bytes were changed)");
+    } else if (envelope.value("payloadType", std::string()) != kInTotoPayloadType) {
+      fail(std::string(kEnvelope) + ": field payloadType is not " + std::string(kInTotoPayloadType));
+    } else if (!envelope.contains("signatures") || !envelope["signatures"].is_array() || envelope["signatures"].size() != 1 ||
+               !envelope["signatures"][0].is_object()) {
+      fail(std::string(kEnvelope) + ": field signatures must hold exactly one signature");
+    } else {
+      const nlohmann::json& entry = envelope["signatures"][0];
+      const std::string payload_b64 = envelope.value("payload", std::string());
+      const std::string sig_b64 = entry.value("sig", std::string());
+      const auto payload = base64_decode(payload_b64);
+      const auto sig = base64_decode(sig_b64);
+      if (entry.value("keyid", std::string()) != public_id) {
+        fail(std::string(kEnvelope) + ": field signatures[0].keyid is " + entry.value("keyid", std::string("missing")) +
+             " but the public key given is " + public_id + " (signed by another key, or the field was changed)");
+      } else if (!payload || base64_encode(*payload) != payload_b64) {
+        fail(std::string(kEnvelope) + ": field payload is not canonical base64");
+      } else if (!sig || base64_encode(*sig) != sig_b64) {
+        fail(std::string(kEnvelope) + ": field signatures[0].sig is not canonical base64");
+      } else if (!verify_ed25519(public_pem, dsse_pae(kInTotoPayloadType, *payload), *sig)) {
+        fail(std::string(kEnvelope) + ": field signatures[0].sig does not verify with public key " + public_id +
+             " (the payload or the signature was changed)");
+      } else if (*payload != *manifest_text) {
+        std::size_t at = 0;
+        while (at < payload->size() && at < manifest_text->size() && (*payload)[at] == (*manifest_text)[at]) ++at;
+        fail(std::string(kManifest) + ": differs from the signed payload in " + kEnvelope + " at byte offset " + std::to_string(at));
+      } else {
+        signature = *sig;
+        signature_ok = true;
+        check.checked.push_back("signature: the manifest is signed by " + public_id + " (Ed25519, DSSE)");
+      }
+    }
+  }
+  if (!signature_ok) return check;  // nothing below can be trusted without the signature
+
+  // 2. The manifest's subjects against the files present.
+  const nlohmann::json manifest = nlohmann::json::parse(*manifest_text, nullptr, false);
+  if (manifest.is_discarded() || manifest.value("_type", std::string()) != kStatementType ||
+      manifest.value("predicateType", std::string()) != kPredicateType || !manifest.contains("subject") ||
+      !manifest["subject"].is_array()) {
+    fail(std::string(kManifest) + ": not an in-toto Statement of a tracemark evidence bundle");
+    return check;
+  }
+  std::set<std::string> listed;
+  std::size_t good = 0;
+  for (const nlohmann::json& subject : manifest["subject"]) {
+    const std::string name = subject.value("name", std::string());
+    const std::string want = subject.contains("digest") ? subject["digest"].value("sha256", std::string()) : std::string();
+    listed.insert(name);
+    const fs::path relative(name);
+    if (name.empty() || relative.is_absolute() || name.find("..") != std::string::npos) {
+      fail(std::string(kManifest) + ": subject name \"" + name + "\" is not a plain path inside the bundle");
+      continue;
+    }
+    if (!fs::is_regular_file(folder / relative)) {
+      fail(name + ": listed in the manifest but missing");
+      continue;
+    }
+    std::uint64_t bytes = 0;
+    const std::string actual = sha256_file(folder / relative, bytes);
+    if (actual != want) {
+      fail(name + ": SHA-256 is " + actual + " but the manifest says " + want + " (the file was changed)");
+    } else {
+      ++good;
+    }
+  }
+  for (const std::string& name : present) {
+    if (!listed.contains(name) && name != kManifest && name != kEnvelope && name != kRequest && name != kReply) {
+      fail(name + ": not listed in the manifest (added after signing)");
+    }
+  }
+  check.checked.push_back("digests: " + std::to_string(good) + " of " + std::to_string(listed.size()) +
+                          " files listed in the manifest match their SHA-256");
+
+  // 3. The timestamp request (and reply).
+  const std::string expected_request =
+      timestamp_request_der(raw_sha256(*manifest_text), request_nonce(signature));
+  if (const auto request = read(kRequest)) {
+    if (*request != expected_request) {
+      std::size_t at = 0;
+      while (at < request->size() && at < expected_request.size() && (*request)[at] == expected_request[at]) ++at;
+      fail(std::string(kRequest) + ": not the RFC 3161 request for this manifest (differs at byte offset " +
+           std::to_string(at) + ")");
+    } else {
+      check.checked.push_back("timestamp request: manifest.tsq asks for a timestamp of this manifest's SHA-256");
+    }
+  }
+  if (fs::exists(folder / kReply)) {
+    const TimestampReplyCheck reply = check_timestamp_reply(read_file(folder / kReply), expected_request, options.tsa_ca);
+    if (!reply.ok) {
+      fail(std::string(kReply) + ": " + reply.problem);
+    } else {
+      check.checked.push_back("timestamp: the manifest existed at " + reply.time_utc + " per " + reply.authority +
+                              (reply.chain_checked ? " (certificate chain checked against " + options.tsa_ca.string() + ")"
+                                                   : " (signature checked against the reply's own certificate; give "
+                                                     "--tsa-ca to check who the authority is)"));
+    }
+  } else {
+    check.checked.push_back("timestamp: no reply (manifest.tsr) in the bundle yet");
+  }
+
+  // 4. The investigation log's chain.
+  if (listed.contains(kLog) && check.failures.empty()) {
+    try {
+      const std::vector<std::string> log = read_investigation_log(folder / kLog);
+      check.checked.push_back("investigation log: " + std::to_string(log.size()) + (log.size() == 1 ? " run" : " runs") + ", hash chain intact");
+    } catch (const Error& e) {
+      fail(e.what());
+    }
+  }
+
+  // 5. The re-run, with the secret keys.
+  if (!keys.empty() && check.failures.empty()) {
+    try {
+      check_rerun(folder, keys, options, check);
+    } catch (const Error& e) {
+      fail(std::string("re-run: ") + e.what());
+    } catch (const nlohmann::json::exception& e) {
+      fail(std::string("re-run: configuration.json, inputs.json or keys.json is malformed: ") + e.what());
+    }
+  }
+  return check;
+}
+
+}  // namespace tracemark
