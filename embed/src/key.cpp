@@ -1,6 +1,8 @@
 #include "tracemark/embed/key.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <bit>
 #include <cerrno>
@@ -8,13 +10,13 @@
 #include <cstring>
 #include <cmath>
 #include <ctime>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
+#include <optional>
 
 #include "crypto.hpp"
 #include "tracemark/atomic_file.hpp"
 #include "tracemark/error.hpp"
+#include "tracemark/json_input.hpp"
 
 namespace tracemark {
 namespace {
@@ -63,6 +65,17 @@ Json params_to_json(const SchemeParams& params) {
   if (params.tokenizer) tokenizer = {{"name", params.tokenizer->name}, {"vocab_sha256", params.tokenizer->vocab_sha256}};
   return {{"scheme", scheme}, {"tokenizer", tokenizer}};
 }
+
+// Closes a file descriptor when it goes out of scope.
+struct OpenFile {
+  explicit OpenFile(int descriptor) : fd(descriptor) {}
+  ~OpenFile() {
+    if (fd >= 0) ::close(fd);
+  }
+  OpenFile(const OpenFile&) = delete;
+  OpenFile& operator=(const OpenFile&) = delete;
+  int fd;
+};
 
 // Reads one typed field of the key file, or throws naming the file and the field.
 class KeyFileReader {
@@ -200,7 +213,7 @@ std::string WatermarkKey::public_json() const {
 }
 
 void WatermarkKey::save(const std::filesystem::path& path, bool overwrite) const {
-  Json file = Json::parse(public_json());
+  Json file = parse_json(public_json(), "key description");
   file["secret"] = crypto::to_hex(secret_);
   std::string text = file.dump(2) + "\n";
   write_file_atomically(path, text, 0600, overwrite);
@@ -208,10 +221,22 @@ void WatermarkKey::save(const std::filesystem::path& path, bool overwrite) const
 }
 
 WatermarkKey WatermarkKey::load(const std::filesystem::path& path) {
-  struct stat info{};
-  if (::stat(path.c_str(), &info) != 0) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it would wait forever); fstat of the open
+  // file then refuses anything but a regular file, with no window between check and read.
+  const OpenFile file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  const int fd = file.fd;
+  if (fd < 0) {
     throw Error(ErrorCode::io, "key file " + path.string() + " cannot be read: " + std::strerror(errno) +
                                    "; make one with `tracemark keygen --out " + path.string() + "`");
+  }
+  struct stat info{};
+  if (::fstat(fd, &info) != 0) {
+    throw Error(ErrorCode::io, "key file " + path.string() + " cannot be read: " + std::strerror(errno));
+  }
+  if (!S_ISREG(info.st_mode)) {
+    throw Error(ErrorCode::invalid_argument, "key file " + path.string() + " is not a regular file (" +
+                                                 (S_ISFIFO(info.st_mode) ? "a FIFO" : S_ISDIR(info.st_mode) ? "a folder" : "a device or socket") +
+                                                 "); give the path of a key file made by `tracemark keygen`");
   }
   if ((info.st_mode & 077) != 0) {
     char mode[8];
@@ -219,11 +244,19 @@ WatermarkKey WatermarkKey::load(const std::filesystem::path& path) {
     throw Error(ErrorCode::permission, "key file " + path.string() + " is readable or writable by group or others (mode " +
                                            mode + "); a key is a secret: run `chmod 600 " + path.string() + "`");
   }
-  std::ifstream stream(path, std::ios::binary);
-  if (!stream) throw Error(ErrorCode::io, "key file " + path.string() + " cannot be opened for reading");
-  std::stringstream content;
-  content << stream.rdbuf();
-  std::string text = content.str();
+  if (info.st_size > static_cast<off_t>(kMaxKeyFileBytes)) {
+    throw Error(ErrorCode::invalid_input, "key file " + path.string() + " is " + std::to_string(info.st_size) +
+                                              " bytes; a key file (made by `tracemark keygen`) is under 1 KiB");
+  }
+  std::string text(static_cast<std::size_t>(info.st_size), '\0');
+  std::size_t have = 0;
+  while (have < text.size()) {
+    const ssize_t got = ::read(fd, text.data() + have, text.size() - have);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    have += static_cast<std::size_t>(got);
+  }
+  text.resize(have);
   try {
     WatermarkKey key = parse(text, path);
     crypto::cleanse({reinterpret_cast<std::uint8_t*>(text.data()), text.size()});
@@ -238,14 +271,15 @@ WatermarkKey WatermarkKey::parse(std::string_view key_file_text, const std::file
   KeyFileReader reader(source);
   std::string text(key_file_text);
   Json file;
-  try {
-    file = Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    crypto::cleanse({reinterpret_cast<std::uint8_t*>(text.data()), text.size()});
-    reader.fail(ErrorCode::invalid_input, "not valid JSON at byte " + std::to_string(e.byte) +
+  JsonProblem problem;
+  std::optional<Json> parsed = try_parse_json(text, problem);
+  crypto::cleanse({reinterpret_cast<std::uint8_t*>(text.data()), text.size()});
+  if (!parsed) {
+    // Only the offset: an excerpt of a key file could show part of the secret.
+    reader.fail(ErrorCode::invalid_input, "not valid JSON at byte offset " + std::to_string(problem.offset) +
                                               "; is this a tracemark key file (made by `tracemark keygen`)?");
   }
-  crypto::cleanse({reinterpret_cast<std::uint8_t*>(text.data()), text.size()});
+  file = std::move(*parsed);
   if (!file.is_object()) reader.fail(ErrorCode::invalid_input, "expected a JSON object");
 
   if (reader.string_field(file, "format", "format") != kKeyFileFormat) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
 #include "tracemark/error.hpp"
 
@@ -17,7 +18,11 @@ std::uint64_t mix64(std::uint64_t z) noexcept {
 }  // namespace
 
 SyntheticModel::SyntheticModel(SyntheticModelOptions options) : options_(options) {
-  if (options_.vocab_size < 2) throw Error(ErrorCode::invalid_argument, "synthetic model needs a vocabulary of at least 2");
+  if (options_.vocab_size < 2 || options_.vocab_size > kSyntheticModelMaxVocabulary) {
+    throw Error(ErrorCode::invalid_argument, "the synthetic model takes a vocabulary of 2 to " +
+                                                 std::to_string(kSyntheticModelMaxVocabulary) + " ids (got " +
+                                                 std::to_string(options_.vocab_size) + ")");
+  }
   if (!(options_.zipf_exponent > 0.0)) throw Error(ErrorCode::invalid_argument, "zipf exponent must be positive");
 }
 

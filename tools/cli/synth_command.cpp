@@ -69,7 +69,7 @@ void add_synth_command(CLI::App& app) {
   command->add_option("--key", options->key, "watermark with this key (its vocabulary size is used)");
   command->add_option("--count", options->count, "number of sequences")->capture_default_str()->check(CLI::Range(1, 10'000'000));
   command->add_option("--length", options->length, "tokens per sequence")->capture_default_str()->check(CLI::Range(1, 1'000'000));
-  command->add_option("--vocab-size", options->vocab_size, "vocabulary size without --key")->capture_default_str()->check(CLI::Range(2, 1 << 24));
+  command->add_option("--vocab-size", options->vocab_size, "vocabulary size without --key")->capture_default_str()->check(CLI::Range(std::uint32_t{2}, kSyntheticModelMaxVocabulary));
   command->add_option("--zipf", options->zipf_exponent, "Zipf exponent of the synthetic model (larger: lower entropy)")
       ->capture_default_str()->check(CLI::Range(0.1, 10.0));
   command->add_option("--seed", options->seed, "random seed")->capture_default_str();

@@ -2,53 +2,53 @@
 
 #include <simdjson.h>
 
+#include "tracemark/json_input.hpp"
+
 namespace tracemark {
 
 std::optional<FastTokenRecord> parse_token_record_fast(std::string_view line) {
-  thread_local simdjson::ondemand::parser parser;
-  const simdjson::padded_string padded(line);
-  simdjson::ondemand::document document;
-  if (parser.iterate(padded).get(document) != simdjson::SUCCESS) return std::nullopt;
-  simdjson::ondemand::object object;
+  // simdjson's DOM parser validates the whole line (literals, escapes, numbers, UTF-8), unlike its
+  // on-demand parser, which skips the fields it is not asked for: so a line this path accepts is
+  // one the general path accepts too (tests/fuzz checks it), and scan and detect agree on what is
+  // JSON. The depth limit is the general path's own check.
+  if (json_too_deep_at(line)) return std::nullopt;
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element document;
+  if (parser.parse(line.data(), line.size()).get(document) != simdjson::SUCCESS) return std::nullopt;
+  simdjson::dom::object object;
   if (document.get_object().get(object) != simdjson::SUCCESS) return std::nullopt;
   FastTokenRecord record;
   bool seen_tokens = false, seen_id = false;
-  for (auto field : object) {
-    std::string_view key;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS) return std::nullopt;
+  for (const simdjson::dom::key_value_pair field : object) {
+    const std::string_view key = field.key;
     if (key == "tokens") {
       if (seen_tokens) return std::nullopt;  // duplicate key: let the general parser decide
       seen_tokens = true;
-      simdjson::ondemand::array array;
-      if (field.value().get_array().get(array) != simdjson::SUCCESS) return std::nullopt;
-      for (auto element : array) {
+      simdjson::dom::array array;
+      if (field.value.get_array().get(array) != simdjson::SUCCESS) return std::nullopt;
+      record.tokens.reserve(array.size());
+      for (const simdjson::dom::element element : array) {
         std::uint64_t id = 0;
+        if (!element.is_uint64() && !element.is_int64()) return std::nullopt;
         if (element.get_uint64().get(id) != simdjson::SUCCESS || id > 0xFFFFFFFFull) return std::nullopt;
         record.tokens.push_back(static_cast<std::uint32_t>(id));
       }
     } else if (key == "id") {
       if (seen_id) return std::nullopt;
       seen_id = true;
-      simdjson::ondemand::value value;
-      if (field.value().get(value) != simdjson::SUCCESS) return std::nullopt;
-      simdjson::ondemand::json_type type;
-      if (value.type().get(type) != simdjson::SUCCESS) return std::nullopt;
-      if (type == simdjson::ondemand::json_type::string) {
-        std::string_view text;
-        if (value.get_string().get(text) != simdjson::SUCCESS) return std::nullopt;
-        record.id = std::string(text);
-      } else if (type == simdjson::ondemand::json_type::number) {
+      if (field.value.is_string()) {
+        record.id = std::string(std::string_view(field.value));
+      } else if (field.value.is_number()) {
         // Integers only: the general path prints other numbers its own way.
         std::int64_t number = 0;
-        if (value.get_int64().get(number) != simdjson::SUCCESS) return std::nullopt;
+        if (!field.value.is_int64() || field.value.get_int64().get(number) != simdjson::SUCCESS) return std::nullopt;
         record.id = std::to_string(number);
       }
     } else if (key == "prompt_tokens" || key == "prompt") {
       record.has_prompt = true;
     }
   }
-  // Past the end of the input only if nothing follows the object (trailing bytes: general path).
-  if (!seen_tokens || document.current_location().error() != simdjson::OUT_OF_BOUNDS) return std::nullopt;
+  if (!seen_tokens) return std::nullopt;
   return record;
 }
 

@@ -1,58 +1,42 @@
 #include "tracemark/verify/jsonl_reader.hpp"
 
-#include <cerrno>
 #include <cstring>
-#include <iostream>
-#include <zlib.h>
 
+#include "byte_source.hpp"
 #include "tracemark/error.hpp"
+#include "tracemark/json_input.hpp"
 
 namespace tracemark {
 
-JsonlReader::JsonlReader(const std::filesystem::path& path) : name_(path.string()) {
-  if (name_ == "-") {
-    name_ = "<stdin>";
-    stream_ = &std::cin;
-    return;
-  }
-  if (path.extension() == ".gz") {
-    gzip_ = gzopen(path.c_str(), "rb");
-    if (!gzip_) {
-      throw Error(ErrorCode::io, "cannot open input " + name_ + ": " + std::strerror(errno) +
-                                     "; check the path and permissions");
-    }
-    gzbuffer(static_cast<gzFile>(gzip_), 1 << 17);
-    return;
-  }
-  file_.open(path, std::ios::binary);
-  if (!file_) {
-    throw Error(ErrorCode::io, "cannot open input " + name_ + ": " + std::strerror(errno) +
-                                   "; check the path and permissions");
-  }
-  stream_ = &file_;
-}
+JsonlReader::JsonlReader(const std::filesystem::path& path, std::size_t max_record_bytes)
+    : name_(path.string() == "-" ? "<stdin>" : path.string()),
+      max_record_bytes_(max_record_bytes),
+      source_(open_byte_source(path.string(), name_)),
+      buffer_(1 << 16) {}
 
-JsonlReader::~JsonlReader() {
-  if (gzip_) gzclose(static_cast<gzFile>(gzip_));
-}
+JsonlReader::~JsonlReader() = default;
 
 bool JsonlReader::read_line() {
-  if (!gzip_) return static_cast<bool>(std::getline(*stream_, line_));
   line_.clear();
-  char buffer[1 << 16];
   for (;;) {
-    if (!gzgets(static_cast<gzFile>(gzip_), buffer, sizeof buffer)) {
-      int status = Z_OK;
-      const char* message = gzerror(static_cast<gzFile>(gzip_), &status);
-      if (status != Z_OK && status != Z_STREAM_END) {
-        throw Error(ErrorCode::invalid_input, name_ + " near line " + std::to_string(line_number_ + 1) +
-                                                  ": corrupt gzip data (" + message + ")");
-      }
-      return !line_.empty();
+    if (buffer_begin_ == buffer_end_) {
+      buffer_begin_ = 0;
+      buffer_end_ = source_->read(buffer_.data(), buffer_.size());
+      if (buffer_end_ == 0) return !line_.empty();  // a last line without its newline counts
     }
-    line_ += buffer;
-    if (!line_.empty() && line_.back() == '\n') {
-      line_.pop_back();
+    const char* begin = buffer_.data() + buffer_begin_;
+    const auto* newline = static_cast<const char*>(std::memchr(begin, '\n', buffer_end_ - buffer_begin_));
+    const std::size_t length = newline ? static_cast<std::size_t>(newline - begin) : buffer_end_ - buffer_begin_;
+    if (line_.size() + length > max_record_bytes_) {
+      throw Error(ErrorCode::invalid_input,
+                  name_ + " line " + std::to_string(line_number_ + 1) + " (byte offset " + std::to_string(offset_) +
+                      "): the record is longer than the limit of " + std::to_string(max_record_bytes_) +
+                      " bytes; split it, or raise the limit with --max-record-bytes");
+    }
+    line_.append(begin, length);
+    buffer_begin_ += length;
+    if (newline) {
+      ++buffer_begin_;
       return true;
     }
   }
@@ -70,7 +54,6 @@ bool JsonlReader::next_line(JsonlLine& line) {
     line.text.swap(line_);
     return true;
   }
-  if (stream_ && stream_->bad()) throw Error(ErrorCode::io, "reading " + name_ + " failed");
   return false;
 }
 
@@ -78,15 +61,15 @@ JsonlRecord JsonlReader::parse_line(const JsonlLine& line) const {
   JsonlRecord record;
   record.line = line.line;
   record.byte_offset = line.byte_offset;
-  try {
-    record.value = nlohmann::json::parse(line.text);
-  } catch (const nlohmann::json::parse_error& e) {
-    const std::uint64_t column = e.byte == 0 ? 1 : e.byte;
+  JsonProblem problem;
+  auto value = try_parse_json(line.text, problem);
+  if (!value) {
     throw Error(ErrorCode::invalid_input,
                 name_ + " line " + std::to_string(line.line) + " (byte offset " +
-                    std::to_string(line.byte_offset + column - 1) + "): not valid JSON at column " +
-                    std::to_string(column) + "; each line must hold one JSON object");
+                    std::to_string(line.byte_offset + problem.offset) + "): not valid JSON at column " +
+                    std::to_string(problem.offset + 1) + " (" + problem.reason + "); each line must hold one JSON object");
   }
+  record.value = std::move(*value);
   return record;
 }
 
@@ -119,17 +102,17 @@ std::vector<std::uint32_t> record_tokens(const JsonlReader& reader, const JsonlR
                                               ": field \"tokens\" (an array of token ids) is missing; "
                                               "records must look like {\"id\": ..., \"tokens\": [ids]}");
   }
+  const nlohmann::json::array_t& ids = it->get_ref<const nlohmann::json::array_t&>();
   std::vector<std::uint32_t> tokens;
-  tokens.reserve(it->size());
-  std::size_t position = 0;
-  for (const auto& value : *it) {
+  tokens.reserve(ids.size());
+  for (std::size_t position = 0; position < ids.size(); ++position) {
+    const nlohmann::json& value = ids[position];
     if (!value.is_number_integer() || (value.is_number_unsigned() ? value.get<std::uint64_t>() > 0xFFFFFFFFull
                                                                   : value.get<std::int64_t>() < 0)) {
       throw Error(ErrorCode::invalid_input, reader.where(record) + ": \"tokens\"[" + std::to_string(position) +
-                                                "] is " + value.dump() + ", not a token id (an integer from 0 to 2^32-1)");
+                                                "] is " + json_excerpt(value) + ", not a token id (an integer from 0 to 2^32-1)");
     }
     tokens.push_back(value.get<std::uint32_t>());
-    ++position;
   }
   return tokens;
 }

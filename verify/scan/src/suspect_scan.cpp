@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "tracemark/error.hpp"
+#include "tracemark/verify/audit_log_events.hpp"
 #include "tracemark/verify/parallel_for.hpp"
 
 namespace tracemark {
@@ -15,9 +16,10 @@ using PromptTable = std::map<std::string, std::vector<std::uint32_t>>;
 
 // Prompts by record id: records with "prompt_tokens", "prompt" (text or chat messages), "tokens"
 // or "text".
-PromptTable read_prompt_table(const std::string& path, const SuspectRecordDecoder& decoder, std::uint64_t& count) {
+PromptTable read_prompt_table(const std::string& path, const SuspectRecordDecoder& decoder, std::size_t max_record_bytes,
+                              std::uint64_t& count) {
   PromptTable prompts;
-  JsonlReader reader(path);
+  JsonlReader reader(path, max_record_bytes);
   JsonlLine line;
   while (reader.next_line(line)) {
     SuspectRecord record = decoder.decode(reader, line);
@@ -61,21 +63,23 @@ std::vector<ScanTracePoint> thin_trace(const std::vector<ScanTracePoint>& trace,
 
 FileScanResult scan_file(const std::string& path, const std::vector<DistillationScan::KeyEntry>& keys,
                          const SuspectRecordDecoder& decoder, const PromptTable& prompts, const SuspectScanOptions& options) {
+  // A batch holds at most this many records or bytes (records may be up to max_record_bytes each).
   constexpr std::size_t kBatch = 512;
+  constexpr std::size_t kBatchBytes = std::size_t{64} << 20;
   DistillationScan scan(keys);
   FileScanResult result;
   result.path = path;
   result.traces.resize(keys.size());
   result.tallies.resize(keys.size());
-  JsonlReader reader(path);
+  JsonlReader reader(path, options.max_record_bytes);
   std::vector<JsonlLine> lines(kBatch);
   std::vector<std::vector<PreparedResponse>> prepared(kBatch);
   std::vector<std::string> ids(kBatch);
   std::vector<PreparedResponse> batch;
   std::vector<std::vector<ResponseTally>> tallies;
   for (;;) {
-    std::size_t count = 0;
-    while (count < kBatch && reader.next_line(lines[count])) ++count;
+    std::size_t count = 0, bytes = 0;
+    while (count < kBatch && bytes < kBatchBytes && reader.next_line(lines[count])) bytes += lines[count++].text.size();
     if (count == 0) break;
     parallel_for(count, options.threads, [&](std::size_t i) {
       SuspectRecord record = decoder.decode(reader, lines[i]);
@@ -155,11 +159,12 @@ SuspectScanner::SuspectScanner(std::span<const WatermarkKey> keys, const Suspect
       const std::uint32_t width = key.params().context_width;
       building.try_emplace(width, std::make_shared<ReferenceContexts>(width));
     }
-    JsonlReader reader(options.reference_log_path);
+    JsonlReader reader(options.reference_log_path, options.max_record_bytes);
     JsonlLine line;
     // Our own log is read with "tokens" first: they are exactly the ids we served.
     const SuspectRecordDecoder log_decoder(tokenizer, TokenSource::automatic);
     while (reader.next_line(line)) {
+      if (is_audit_event_line(line.text)) continue;  // a refused request, not a served response
       const SuspectRecord record = log_decoder.decode(reader, line);
       for (const auto& response : record.responses) {
         for (auto& [width, filter] : building) filter->add_response(response);
@@ -184,7 +189,7 @@ SuspectScanner::SuspectScanner(std::span<const WatermarkKey> keys, const Suspect
     auto filter = filters.contains(key.params().context_width) ? filters[key.params().context_width] : nullptr;
     setup.entries.push_back({key.key_id(), scheme, filter});
   }
-  if (!options.prompts_path.empty()) setup.prompts = read_prompt_table(options.prompts_path, *setup.decoder, report.prompts);
+  if (!options.prompts_path.empty()) setup.prompts = read_prompt_table(options.prompts_path, *setup.decoder, options.max_record_bytes, report.prompts);
 }
 
 SuspectScanner::~SuspectScanner() = default;
@@ -211,7 +216,7 @@ std::vector<ColouredResponse> SuspectScanner::colour(const std::string& path, st
   if (indices.empty()) return out;
   const Tokenizer* tokenizer = setup.tokenizer->binding() ? &setup.tokenizer->get("highlighted examples") : nullptr;
   TupleSet scored;
-  JsonlReader reader(path);
+  JsonlReader reader(path, setup.options.max_record_bytes);
   JsonlLine line;
   std::uint64_t index = 0;
   std::size_t next = 0;

@@ -4,16 +4,12 @@
 
 #include "tokenizer_loaders.hpp"
 #include "tracemark/error.hpp"
+#include "tracemark/json_input.hpp"
 
 namespace tracemark {
 
 TokenizerDefinition load_gpt2_files(std::string_view encoder_json, std::string_view vocab_bpe, const std::string& source) {
-  nlohmann::json encoder;
-  try {
-    encoder = nlohmann::json::parse(encoder_json);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(ErrorCode::invalid_input, source + " encoder.json: not valid JSON at byte " + std::to_string(e.byte));
-  }
+  const nlohmann::json encoder = parse_json(encoder_json, source + " encoder.json");
   if (!encoder.is_object()) throw Error(ErrorCode::invalid_input, source + " encoder.json: expected an object of token -> id");
   TokenizerDefinition definition;
   definition.pattern = std::string(kGpt2Pattern);
@@ -23,7 +19,7 @@ TokenizerDefinition load_gpt2_files(std::string_view encoder_json, std::string_v
   std::unordered_map<std::string, std::uint32_t> ids;  // symbol string -> id, for the merges
   for (const auto& [symbols, id] : encoder.items()) {
     if (!id.is_number_unsigned() || id.get<std::uint64_t>() >= 0xFFFFFFFFull) {
-      throw Error(ErrorCode::invalid_input, source + " encoder.json: token \"" + symbols + "\" has id " + id.dump() + ", not an id");
+      throw Error(ErrorCode::invalid_input, source + " encoder.json: token \"" + escaped_excerpt(symbols) + "\" has id " + json_excerpt(id) + ", not an id");
     }
     if (symbols == "<|endoftext|>") {
       definition.special_tokens.push_back({symbols, id.get<std::uint32_t>(), false});
@@ -31,7 +27,7 @@ TokenizerDefinition load_gpt2_files(std::string_view encoder_json, std::string_v
     }
     std::optional<std::string> bytes = byte_level_bytes(symbols);
     if (!bytes) {
-      throw Error(ErrorCode::invalid_input, source + " encoder.json: token \"" + symbols + "\" has a character outside GPT-2's byte-level alphabet");
+      throw Error(ErrorCode::invalid_input, source + " encoder.json: token \"" + escaped_excerpt(symbols) + "\" has a character outside GPT-2's byte-level alphabet");
     }
     ids.emplace(symbols, id.get<std::uint32_t>());
     definition.tokens.emplace_back(std::move(*bytes), id.get<std::uint32_t>());
@@ -54,7 +50,7 @@ TokenizerDefinition load_gpt2_files(std::string_view encoder_json, std::string_v
     const auto right = ids.find(std::string(line.substr(space + 1)));
     if (left == ids.end() || right == ids.end()) {
       throw Error(ErrorCode::invalid_input, source + " vocab.bpe line " + std::to_string(line_number) + ": a part of \"" +
-                                                std::string(line) + "\" is not in encoder.json");
+                                                escaped_excerpt(line) + "\" is not in encoder.json");
     }
     definition.merges.emplace_back(left->second, right->second);
   }

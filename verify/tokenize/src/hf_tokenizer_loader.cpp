@@ -5,6 +5,7 @@
 
 #include "tokenizer_loaders.hpp"
 #include "tracemark/error.hpp"
+#include "tracemark/json_input.hpp"
 
 namespace tracemark {
 namespace {
@@ -16,22 +17,56 @@ using Json = nlohmann::json;
                                           " is not supported (tracemark reads byte-level BPE tokenizer.json files; docs/DESIGN.md lists what)");
 }
 
-bool is_null_or_empty(const Json& object, const char* name) {
-  return !object.contains(name) || object[name].is_null() || (object[name].is_string() && object[name].get<std::string>().empty());
+[[noreturn]] void wrong_type(const std::string& source, const std::string& path, const char* wanted, const Json& value) {
+  throw Error(ErrorCode::invalid_input, source + ": " + path + " must be " + wanted + ", not " + json_excerpt(value) +
+                                            "; is this a Hugging Face tokenizer.json?");
 }
 
-Normalization read_normalizer(const Json& normalizer, const std::string& source) {
-  if (normalizer.is_null()) return Normalization::none;
-  const std::string type = normalizer.value("type", "");
-  if (type == "NFC") return Normalization::nfc;
-  if (type == "NFKC") return Normalization::nfkc;
-  if (type == "NFD") return Normalization::nfd;
-  if (type == "NFKD") return Normalization::nfkd;
-  if (type == "Sequence" && normalizer.contains("normalizers") && normalizer["normalizers"].is_array()) {
-    if (normalizer["normalizers"].empty()) return Normalization::none;
-    if (normalizer["normalizers"].size() == 1) return read_normalizer(normalizer["normalizers"][0], source);
+// A member of `object` (an object, else the file is malformed) when present and not null.
+const Json* member(const Json& object, const char* name, const std::string& path, const std::string& source) {
+  if (!object.is_object()) wrong_type(source, path, "an object", object);
+  const auto it = object.find(name);
+  return it == object.end() || it->is_null() ? nullptr : &*it;
+}
+
+std::string string_member(const Json& object, const char* name, const std::string& fallback, const std::string& path,
+                          const std::string& source) {
+  const Json* value = member(object, name, path, source);
+  if (!value) return fallback;
+  if (!value->is_string()) wrong_type(source, path + "." + name, "a string", *value);
+  return value->get<std::string>();
+}
+
+bool bool_member(const Json& object, const char* name, bool fallback, const std::string& path, const std::string& source) {
+  const Json* value = member(object, name, path, source);
+  if (!value) return fallback;
+  if (!value->is_boolean()) wrong_type(source, path + "." + name, "true or false", *value);
+  return value->get<bool>();
+}
+
+const Json& array_member(const Json& object, const char* name, const std::string& path, const std::string& source) {
+  const Json* value = member(object, name, path, source);
+  if (!value || !value->is_array()) wrong_type(source, path + "." + name, "an array", value ? *value : Json());
+  return *value;
+}
+
+// A Sequence of one normalizer is that normalizer; followed in a loop, not by recursion.
+Normalization read_normalizer(const Json* normalizer, const std::string& source) {
+  std::string path = "normalizer";
+  while (normalizer) {
+    const std::string type = string_member(*normalizer, "type", "", path, source);
+    if (type == "NFC") return Normalization::nfc;
+    if (type == "NFKC") return Normalization::nfkc;
+    if (type == "NFD") return Normalization::nfd;
+    if (type == "NFKD") return Normalization::nfkd;
+    if (type != "Sequence") unsupported(source, "normalizer \"" + escaped_excerpt(type) + "\"");
+    const Json& steps = array_member(*normalizer, "normalizers", path, source);
+    if (steps.size() > 1) unsupported(source, "a normalizer Sequence of several steps");
+    if (steps.empty()) break;
+    normalizer = &steps[0];
+    path += ".normalizers[0]";
   }
-  unsupported(source, "normalizer \"" + type + "\"");
+  return Normalization::none;
 }
 
 // A regex matching `text` literally (a Split with a String pattern).
@@ -44,9 +79,10 @@ std::string literal_pattern(const std::string& text) {
   return pattern;
 }
 
-void read_byte_level(const Json& step, bool in_sequence, TokenizerDefinition& definition, const std::string& source) {
-  const bool prefix = step.value("add_prefix_space", false);
-  const bool use_regex = step.value("use_regex", true);
+void read_byte_level(const Json& step, bool in_sequence, TokenizerDefinition& definition, const std::string& path,
+                     const std::string& source) {
+  const bool prefix = bool_member(step, "add_prefix_space", false, path, source);
+  const bool use_regex = bool_member(step, "use_regex", true, path, source);
   if (in_sequence) {
     if (use_regex || prefix) unsupported(source, "a ByteLevel pre-tokenizer with use_regex or add_prefix_space inside a Sequence");
     return;
@@ -56,33 +92,39 @@ void read_byte_level(const Json& step, bool in_sequence, TokenizerDefinition& de
   definition.pattern = use_regex ? std::string(kGpt2Pattern) : std::string("[\\x{0}-\\x{10ffff}]+");
 }
 
-void read_split(const Json& step, TokenizerDefinition& definition, const std::string& source) {
-  if (step.value("behavior", "") != "Isolated" || step.value("invert", false)) {
+void read_split(const Json& step, TokenizerDefinition& definition, const std::string& path, const std::string& source) {
+  if (string_member(step, "behavior", "", path, source) != "Isolated" || bool_member(step, "invert", false, path, source)) {
     unsupported(source, "a Split pre-tokenizer with behavior other than Isolated or with invert");
   }
-  const Json& pattern = step.contains("pattern") ? step["pattern"] : Json();
-  if (pattern.contains("Regex") && pattern["Regex"].is_string()) {
-    definition.pattern = pattern["Regex"].get<std::string>();
-  } else if (pattern.contains("String") && pattern["String"].is_string()) {
-    definition.pattern = literal_pattern(pattern["String"].get<std::string>());
+  const Json* pattern = member(step, "pattern", path, source);
+  const std::string pattern_path = path + ".pattern";
+  if (pattern && pattern->is_object() && pattern->contains("Regex")) {
+    definition.pattern = string_member(*pattern, "Regex", "", pattern_path, source);
+  } else if (pattern && pattern->is_object() && pattern->contains("String")) {
+    definition.pattern = literal_pattern(string_member(*pattern, "String", "", pattern_path, source));
   } else {
     throw Error(ErrorCode::invalid_input, source + ": pre_tokenizer Split has no pattern {\"Regex\": ...} or {\"String\": ...}");
   }
 }
 
-void read_pre_tokenizer(const Json& pre, TokenizerDefinition& definition, const std::string& source) {
-  const std::string type = pre.is_object() ? pre.value("type", "") : "";
-  if (type == "ByteLevel") return read_byte_level(pre, false, definition, source);
-  if (type == "Sequence" && pre.contains("pretokenizers") && pre["pretokenizers"].is_array()) {
-    const Json& steps = pre["pretokenizers"];
-    if (steps.size() == 2 && steps[0].value("type", "") == "Split" && steps[1].value("type", "") == "ByteLevel") {
-      read_split(steps[0], definition, source);
-      read_byte_level(steps[1], true, definition, source);
+void read_pre_tokenizer(const Json* pre, TokenizerDefinition& definition, const std::string& source) {
+  const std::string path = "pre_tokenizer";
+  const std::string type = pre ? string_member(*pre, "type", "", path, source) : "";
+  if (type == "ByteLevel") return read_byte_level(*pre, false, definition, path, source);
+  if (type == "Sequence") {
+    const Json& steps = array_member(*pre, "pretokenizers", path, source);
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      if (!steps[i].is_object()) wrong_type(source, path + ".pretokenizers[" + std::to_string(i) + "]", "an object", steps[i]);
+    }
+    if (steps.size() == 2 && string_member(steps[0], "type", "", path + ".pretokenizers[0]", source) == "Split" &&
+        string_member(steps[1], "type", "", path + ".pretokenizers[1]", source) == "ByteLevel") {
+      read_split(steps[0], definition, path + ".pretokenizers[0]", source);
+      read_byte_level(steps[1], true, definition, path + ".pretokenizers[1]", source);
       return;
     }
     unsupported(source, "a pre_tokenizer Sequence other than [Split, ByteLevel]");
   }
-  unsupported(source, "pre_tokenizer \"" + type + "\"");
+  unsupported(source, "pre_tokenizer \"" + escaped_excerpt(type) + "\"");
 }
 
 std::vector<std::pair<std::string, std::string>> read_merges(const Json& merges, const std::string& source) {
@@ -109,55 +151,54 @@ std::vector<std::pair<std::string, std::string>> read_merges(const Json& merges,
 }  // namespace
 
 TokenizerDefinition load_hf_tokenizer_json(std::string_view contents, const std::string& source) {
-  Json json;
-  try {
-    json = Json::parse(contents);
-  } catch (const Json::parse_error& e) {
-    throw Error(ErrorCode::invalid_input, source + ": not valid JSON at byte " + std::to_string(e.byte));
-  }
+  const Json json = parse_json(contents, source);
   if (!json.is_object() || !json.contains("model") || !json["model"].is_object()) {
     throw Error(ErrorCode::invalid_input, source + ": no \"model\" object; is this a Hugging Face tokenizer.json?");
   }
   const Json& model = json["model"];
-  if (model.value("type", "BPE") != "BPE") unsupported(source, "model type \"" + model.value("type", "") + "\"");
+  const std::string model_type = string_member(model, "type", "BPE", "model", source);
+  if (model_type != "BPE") unsupported(source, "model type \"" + escaped_excerpt(model_type) + "\"");
   if (!model.contains("vocab") || !model["vocab"].is_object() || !model.contains("merges") || !model["merges"].is_array()) {
     throw Error(ErrorCode::invalid_input, source + ": model.vocab (an object) or model.merges (an array) is missing");
   }
-  if (!model.value("dropout", Json()).is_null()) unsupported(source, "BPE dropout (it makes encoding random)");
-  if (!is_null_or_empty(model, "continuing_subword_prefix") || !is_null_or_empty(model, "end_of_word_suffix")) {
+  if (member(model, "dropout", "model", source)) unsupported(source, "BPE dropout (it makes encoding random)");
+  if (!string_member(model, "continuing_subword_prefix", "", "model", source).empty() ||
+      !string_member(model, "end_of_word_suffix", "", "model", source).empty()) {
     unsupported(source, "a continuing_subword_prefix or end_of_word_suffix");
   }
-  if (model.value("byte_fallback", false)) unsupported(source, "byte_fallback");
+  if (bool_member(model, "byte_fallback", false, "model", source)) unsupported(source, "byte_fallback");
 
   TokenizerDefinition definition;
-  definition.normalization = read_normalizer(json.value("normalizer", Json()), source);
-  read_pre_tokenizer(json.value("pre_tokenizer", Json()), definition, source);
+  definition.normalization = read_normalizer(member(json, "normalizer", "", source), source);
+  read_pre_tokenizer(member(json, "pre_tokenizer", "", source), definition, source);
   definition.dialect = PatternDialect::oniguruma;
   definition.unmatched = UnmatchedText::keep;
   definition.merge_rule = MergeRule::merge_list;
-  definition.whole_piece_first = model.value("ignore_merges", false);
+  definition.whole_piece_first = bool_member(model, "ignore_merges", false, "model", source);
 
   std::unordered_set<std::uint32_t> added_ids;
   if (json.contains("added_tokens") && json["added_tokens"].is_array()) {
     for (const Json& added : json["added_tokens"]) {
-      if (!added.contains("id") || !added["id"].is_number_unsigned() || !added.contains("content") || !added["content"].is_string()) {
-        throw Error(ErrorCode::invalid_input, source + ": an added_tokens entry lacks an id or content");
+      if (!added.is_object() || !added.contains("id") || !added["id"].is_number_unsigned() ||
+          added["id"].get<std::uint64_t>() >= 0xFFFFFFFFull || !added.contains("content") || !added["content"].is_string()) {
+        throw Error(ErrorCode::invalid_input, source + ": an added_tokens entry lacks an id (an integer below 2^32-1) or content");
       }
       const auto id = added["id"].get<std::uint32_t>();
       added_ids.insert(id);
-      definition.special_tokens.push_back({added["content"].get<std::string>(), id, !added.value("special", false)});
+      definition.special_tokens.push_back(
+          {added["content"].get<std::string>(), id, !bool_member(added, "special", false, "added_tokens[]", source)});
     }
   }
   std::unordered_map<std::string, std::uint32_t> ids;
   for (const auto& [symbols, id] : model["vocab"].items()) {
     if (!id.is_number_unsigned() || id.get<std::uint64_t>() >= 0xFFFFFFFFull) {
-      throw Error(ErrorCode::invalid_input, source + ": model.vocab[\"" + symbols + "\"] is " + id.dump() + ", not an id");
+      throw Error(ErrorCode::invalid_input, source + ": model.vocab[\"" + escaped_excerpt(symbols) + "\"] is " + json_excerpt(id) + ", not an id");
     }
     ids.emplace(symbols, id.get<std::uint32_t>());
     if (added_ids.count(id.get<std::uint32_t>())) continue;
     std::optional<std::string> bytes = byte_level_bytes(symbols);
     if (!bytes) {
-      throw Error(ErrorCode::invalid_input, source + ": model.vocab token \"" + symbols +
+      throw Error(ErrorCode::invalid_input, source + ": model.vocab token \"" + escaped_excerpt(symbols) +
                                                 "\" has a character outside the byte-level alphabet; is this a byte-level BPE model?");
     }
     definition.tokens.emplace_back(std::move(*bytes), id.get<std::uint32_t>());

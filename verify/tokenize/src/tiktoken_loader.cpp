@@ -6,6 +6,7 @@
 #include "tracemark/verify/base64_sha256.hpp"
 #include "tokenizer_loaders.hpp"
 #include "tracemark/error.hpp"
+#include "tracemark/json_input.hpp"
 
 namespace tracemark {
 namespace {
@@ -116,12 +117,7 @@ std::string rank_file_sha256(const std::vector<std::pair<std::string, std::uint3
 }
 
 TokenizerDefinition load_tiktoken_json(std::string_view contents, const std::string& source) {
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(contents);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(ErrorCode::invalid_input, source + ": not valid JSON at byte " + std::to_string(e.byte));
-  }
+  const nlohmann::json json = parse_json(contents, source);
   auto field = [&](const char* name, nlohmann::json::value_t type, const char* what) -> const nlohmann::json& {
     if (!json.is_object() || !json.contains(name) || json[name].type() != type) {
       throw Error(ErrorCode::invalid_input, source + ": field \"" + name + "\" (" + what +
@@ -138,7 +134,7 @@ TokenizerDefinition load_tiktoken_json(std::string_view contents, const std::str
                                            source + " bpe_ranks");
   for (const auto& [text, id] : field("special_tokens", nlohmann::json::value_t::object, "name to id").items()) {
     if (!id.is_number_unsigned() || id.get<std::uint64_t>() >= 0xFFFFFFFFull) {
-      throw Error(ErrorCode::invalid_input, source + ": special token " + text + " has id " + id.dump() + ", not an id");
+      throw Error(ErrorCode::invalid_input, source + ": special token " + escaped_excerpt(text) + " has id " + json_excerpt(id) + ", not an id");
     }
     definition.special_tokens.push_back({text, id.get<std::uint32_t>(), false});
   }

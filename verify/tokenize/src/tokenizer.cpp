@@ -7,6 +7,7 @@
 #include "pretokenizer.hpp"
 #include "tokenizer_definition.hpp"
 #include "tracemark/error.hpp"
+#include "tracemark/json_input.hpp"
 #include "unicode_text.hpp"
 
 namespace tracemark {
@@ -17,13 +18,22 @@ std::shared_ptr<const Tokenizer> Tokenizer::from_definition(TokenizerDefinition 
 
 Tokenizer::Tokenizer(TokenizerDefinition definition) {
   const std::string& source = definition.name;
+  auto check_id = [&](std::uint32_t id) {
+    if (id >= kMaxTokenizerVocabulary) {
+      throw Error(ErrorCode::invalid_input, source + ": token id " + std::to_string(id) + " is not below " +
+                                                std::to_string(kMaxTokenizerVocabulary) +
+                                                ", the largest vocabulary tracemark reads; is this a tokenizer file?");
+    }
+  };
+  for (const auto& token : definition.tokens) check_id(token.second);
+  for (const SpecialToken& special : definition.special_tokens) check_id(special.id);
   vocab_sha256_ = definition_sha256(definition);
   pretokenizer_ = std::make_unique<const Pretokenizer>(definition.pattern, definition.dialect, definition.unmatched, source);
   encoder_ = std::make_unique<const BytePairEncoder>(definition, source);
   for (const SpecialToken& special : definition.special_tokens) {
     if (special.text.empty()) throw Error(ErrorCode::invalid_input, source + ": special token " + std::to_string(special.id) + " has no text");
     if (!encoder_->token_bytes(special.id).empty()) {
-      throw Error(ErrorCode::invalid_input, source + ": special token \"" + special.text + "\" reuses the id " +
+      throw Error(ErrorCode::invalid_input, source + ": special token \"" + escaped_excerpt(special.text) + "\" reuses the id " +
                                                 std::to_string(special.id) + " of an ordinary token");
     }
     if (find_invalid_utf8(special.text) != kAllValid) {

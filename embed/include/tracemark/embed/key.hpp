@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -21,6 +22,8 @@ inline constexpr std::uint32_t kGreenListSchemeLatestVersion = 2;
 // Version 2 keeps a 4-byte keyed value per token id, so it is limited to this many ids.
 inline constexpr std::uint32_t kGreenListSchemeV2MaxVocabulary = 1u << 24;
 inline constexpr std::uint32_t kKeyFileVersion = 1;
+// A key file is under 1 KiB; load() refuses anything larger than this without reading it.
+inline constexpr std::size_t kMaxKeyFileBytes = 64 * 1024;
 
 // Which tokenizer the token ids of this key refer to (name and SHA-256 of its vocabulary).
 struct TokenizerBinding {
@@ -55,7 +58,8 @@ class WatermarkKey {
   static WatermarkKey generate(SchemeParams params);
   // A key with a given secret, for known-answer tests and re-loading.
   static WatermarkKey from_secret(const SecretBytes& secret, SchemeParams params, std::string created_utc);
-  // Reads and checks a key file: refuses files readable by group or others, unknown versions,
+  // Reads and checks a key file: refuses anything but a regular file (a FIFO is never waited on),
+  // files readable by group or others or larger than kMaxKeyFileBytes, unknown versions,
   // parameters out of range, and a key_id or commitment that does not match the secret.
   static WatermarkKey load(const std::filesystem::path& path);
   // The same checks (but permissions) on the text of a key file held in memory; source names it in

@@ -12,8 +12,12 @@
 
 namespace tracemark {
 
+// The synthetic model keeps a few arrays of vocab_size entries per step, so its vocabulary is
+// capped (whether the size comes from --vocab-size or from a key file).
+inline constexpr std::uint32_t kSyntheticModelMaxVocabulary = 1u << 24;
+
 struct SyntheticModelOptions {
-  std::uint32_t vocab_size = 32000;
+  std::uint32_t vocab_size = 32000;  // 2..kSyntheticModelMaxVocabulary
   double zipf_exponent = 2.0;  // larger: lower entropy; 2.0 gives about 2.5 nats per token at V = 32000
   std::uint64_t model_seed = 1;
 };

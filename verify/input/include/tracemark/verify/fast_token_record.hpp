@@ -1,5 +1,5 @@
 // A fast path for the most common input line, {"id": ..., "tokens": [ids], ...}: parsed with
-// simdjson (on-demand), several times faster than building a DOM. Anything unusual (a malformed
+// simdjson (its validating DOM parser), several times faster than nlohmann's DOM. Anything unusual (a malformed
 // line, a missing or odd "tokens" field, a duplicate key, trailing bytes) returns nullopt, and the
 // caller parses the line with the general JsonlReader path, which gives the precise error message.
 #pragma once

@@ -3,7 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -23,18 +23,26 @@ struct JsonlLine {
   std::string text;
 };
 
-// Reads one file; blank lines are skipped; a name ending in .gz is decompressed on the fly (zlib).
-// Not thread-safe.
+// The longest record (line, without its newline) a reader accepts unless told otherwise: a record
+// is held whole in memory, and parsed it takes several times its size, so memory stays bounded by
+// this limit however a file is made (a small .gz can expand to one line of gigabytes).
+inline constexpr std::size_t kDefaultMaxRecordBytes = std::size_t{16} << 20;
+
+class ByteSource;
+
+// Reads one file; blank lines are skipped; a name ending in .gz is decompressed on the fly (zlib;
+// bytes after the last gzip member are an error). Not thread-safe.
 class JsonlReader {
  public:
   // "-" reads standard input. Throws Error(io) when the file cannot be opened.
-  explicit JsonlReader(const std::filesystem::path& path);
+  explicit JsonlReader(const std::filesystem::path& path, std::size_t max_record_bytes = kDefaultMaxRecordBytes);
   ~JsonlReader();
   JsonlReader(const JsonlReader&) = delete;
   JsonlReader& operator=(const JsonlReader&) = delete;
 
   // Reads the next record; returns false at the end. Throws Error(invalid_input) naming the file,
-  // line and byte offset for a line that is not valid JSON.
+  // line and byte offset for a line that is not valid JSON (json_input.hpp: nested at most
+  // kMaxJsonDepth deep, numbers within a double's range) or longer than max_record_bytes.
   bool next(JsonlRecord& record);
   // The next non-blank line without parsing it; parse it with parse_line(). Same errors as next().
   bool next_line(JsonlLine& line);
@@ -43,6 +51,7 @@ class JsonlReader {
   JsonlRecord parse_line(const JsonlLine& line) const;
 
   const std::string& name() const noexcept { return name_; }
+  std::size_t max_record_bytes() const noexcept { return max_record_bytes_; }
   // "FILE line N" for messages about a record.
   std::string where(const JsonlRecord& record) const;
 
@@ -50,9 +59,10 @@ class JsonlReader {
   bool read_line();  // next line into line_ (without the newline); false at the end
 
   std::string name_;
-  std::ifstream file_;
-  std::istream* stream_ = nullptr;
-  void* gzip_ = nullptr;  // gzFile when reading a .gz file
+  std::size_t max_record_bytes_;
+  std::unique_ptr<ByteSource> source_;
+  std::vector<char> buffer_;
+  std::size_t buffer_begin_ = 0, buffer_end_ = 0;
   std::string line_;
   std::uint64_t line_number_ = 0;
   std::uint64_t offset_ = 0;

@@ -29,6 +29,8 @@ struct SuspectScanOptions {
   // Per-response scores are kept for the first N responses of each file (memory: 8 bytes per
   // response and key, plus 16 per response); the pooled figures always cover every response.
   std::size_t max_response_scores = 200'000;
+  // The longest record (line) of any input file; longer ones are refused (jsonl_reader.hpp).
+  std::size_t max_record_bytes = kDefaultMaxRecordBytes;
 };
 
 // The pooled test after the first `tokens` suspect tokens (a point of the p-value curve).

@@ -17,6 +17,11 @@ struct TokenizerDefinition;  // private to verify/: everything that decides the 
 class Pretokenizer;
 class BytePairEncoder;
 
+// Token ids of a tokenizer file must be below this (the largest real vocabularies have a few
+// hundred thousand ids): tables are indexed by id, so a single id of 4294967294 in a file would
+// otherwise ask for gigabytes. Version-2 keys have the same limit.
+inline constexpr std::uint32_t kMaxTokenizerVocabulary = 1u << 24;
+
 // Options of one encode call. Defaults give ordinary encoding: special tokens are never produced.
 struct EncodeOptions {
   // When true, the text of a special token (for example "<|endoftext|>") is encoded as that special
