@@ -84,6 +84,12 @@ void AtomicOutputFile::commit(bool overwrite) {
   committed_ = true;
 }
 
+bool same_file(const std::filesystem::path& a, const std::filesystem::path& b) {
+  struct stat first{}, second{};
+  return ::stat(a.c_str(), &first) == 0 && ::stat(b.c_str(), &second) == 0 && first.st_dev == second.st_dev &&
+         first.st_ino == second.st_ino;
+}
+
 void write_file_atomically(const std::filesystem::path& destination, std::string_view content,
                            mode_t mode, bool overwrite) {
   AtomicOutputFile file(destination, mode);

@@ -27,7 +27,7 @@ run "$tracemark" evidence keygen --out intruder.pem
 # A bundle: the scan's own report, then the investigation and the bundle lines.
 expect 0 "Consistent with training on text watermarked with this key" -- \
   "$tracemark" scan --key ours.json --suspect marked.jsonl --control clean.jsonl --evidence bundle --signing-key sign.pem --include-inputs
-expect 0 "Evidence bundle written to other-bundle \(9 files, manifest signed by ed25519:" -- \
+expect 0 "Evidence bundle written to /.*/other-bundle \(9 files, manifest signed by ed25519:" -- \
   "$tracemark" scan --key ours.json --suspect marked.jsonl --evidence other-bundle --signing-key sign.pem
 expect 0 "Note: report.pdf was skipped: Chromium \(/nonexistent/chromium\) could not be started" -- \
   "$tracemark" scan --key ours.json --suspect marked.jsonl --evidence pdf-note --signing-key sign.pem

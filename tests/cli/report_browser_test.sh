@@ -23,7 +23,7 @@ chrome() { timeout 120 "$browser" --headless --disable-gpu --no-first-run --user
 # gpt2 vocabulary; their ids are decoded to text by the key's tokenizer in the report.
 "$tracemark" synth --key ours.json --out marked.jsonl --count 30 --length 120 --seed 5 >/dev/null
 "$tracemark" synth --vocab-size 50257 --out clean.jsonl --count 30 --length 120 --seed 6 >/dev/null
-expect 0 "Evidence bundle written to bundle" -- \
+expect 0 "Evidence bundle written to /.*/bundle" -- \
   "$tracemark" scan --key ours.json --suspect marked.jsonl --control clean.jsonl --evidence bundle --signing-key sign.pem --pdf
 check "report.pdf was printed" [ -s bundle/report.pdf ]
 expect 0 "verifies" -- "$tracemark" evidence verify bundle --public-key sign.pem.pub

@@ -21,6 +21,7 @@ struct DetectOptions {
   std::string input;
   std::string tokenizer;  // where to load the key's tokenizer from; empty: by the name in the key
   bool json = false;
+  std::size_t max_record_bytes = kDefaultMaxRecordBytes;
 };
 
 // The token sequences (responses) of one record: its "tokens", or its texts ("text", or each
@@ -68,7 +69,7 @@ std::string table_row(const std::string& id, const ScoreCounts& counts, const Bi
 void run_detect(const DetectOptions& options) {
   const WatermarkKey key = WatermarkKey::load(options.key);
   GreenListDetector detector(std::make_shared<const GreenListScheme>(key));
-  JsonlReader reader(options.input);
+  JsonlReader reader(options.input, options.max_record_bytes);
 
   // Rows are collected and printed only when the whole input was read: an input error (exit 2)
   // leaves no partial table that could be mistaken for a result.
@@ -141,6 +142,10 @@ void add_detect_command(CLI::App& app) {
                       "where to load the key's tokenizer from (default: the name in the key); refused unless its vocabulary "
                       "digest is the key's");
   command->add_flag("--json", options->json, "one JSON object per record, then a summary object");
+  command->add_option("--max-record-bytes", options->max_record_bytes,
+                      "longest input line accepted, in bytes; longer lines are refused (memory stays bounded by it)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
   command->callback([options] { run_detect(*options); });
 }
 

@@ -48,7 +48,7 @@ void write_evidence(const ScanOptions& options, const SuspectScanner& scanner, c
   // With --json, stdout holds only the JSON document.
   std::ostream& out = options.json ? std::cerr : std::cout;
   out << "\n" << result.investigation_text;
-  out << "Evidence bundle written to " << options.evidence_folder << " (" << result.files.size()
+  out << "Evidence bundle written to " << result.folder.string() << " (" << result.files.size()
       << " files, manifest signed by " << result.signing_key_id << ").\n";
   if (!result.pdf_note.empty()) out << "Note: " << result.pdf_note << ".\n";
 }
@@ -105,6 +105,10 @@ void add_scan_command(CLI::App& app) {
   command->add_option("--threads", options->scan.threads, "worker threads (results do not depend on it)")
       ->check(CLI::Range(1u, 256u));
   command->add_flag("--json", options->json, "every figure as JSON, with the p-value curve of each key");
+  command->add_option("--max-record-bytes", options->scan.max_record_bytes,
+                      "longest line of any input file, in bytes; longer lines are refused (memory stays bounded by it)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
   command->add_option("--evidence", options->evidence_folder,
                       "write a signed evidence bundle (report, digests, every test of the investigation) into this folder; "
                       "an earlier bundle there is replaced and its investigation log extended");

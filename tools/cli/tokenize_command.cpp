@@ -1,12 +1,14 @@
 // tracemark tokenize: text records to the token ids of a protected model's tokenizer.
 #include <charconv>
 #include <cstdio>
-#include <fstream>
+#include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "commands.hpp"
+#include "tracemark/atomic_file.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/jsonl_reader.hpp"
 #include "tracemark/verify/parallel_for.hpp"
@@ -22,7 +24,9 @@ struct TokenizeOptions {
   std::string output = "-";
   bool lossy = false;
   bool allow_special = false;
+  bool force = false;
   unsigned threads = 1;
+  std::size_t max_record_bytes = kDefaultMaxRecordBytes;
 };
 
 // Lines are read in batches and tokenized in parallel; outputs are written in input order, so the
@@ -76,15 +80,20 @@ LineResult tokenize_line(const JsonlReader& reader, JsonlLine& line, const Token
 }
 
 void run_tokenize(const TokenizeOptions& options) {
-  const std::shared_ptr<const Tokenizer> tokenizer = Tokenizer::load(options.tokenizer);
-  JsonlReader reader(options.input);
-  std::ofstream file;
-  std::ostream* out = &std::cout;
-  if (options.output != "-") {
-    file.open(options.output, std::ios::binary | std::ios::trunc);
-    if (!file) throw Error(ErrorCode::io, "cannot write " + options.output + "; check the path and permissions");
-    out = &file;
+  if (options.output != "-" && options.input != "-" && same_file(options.input, options.output)) {
+    throw Error(ErrorCode::invalid_argument, "--output " + options.output + " is the input file " + options.input +
+                                                 "; write the ids to another file");
   }
+  if (options.output != "-" && !options.force && std::filesystem::exists(options.output)) {
+    throw Error(ErrorCode::invalid_argument, options.output + " already exists; it was left untouched (pass --force to replace it)");
+  }
+  const std::shared_ptr<const Tokenizer> tokenizer = Tokenizer::load(options.tokenizer);
+  JsonlReader reader(options.input, options.max_record_bytes);
+  // A file is written beside its destination and renamed into place when complete: a failure (a
+  // bad line late in the input) or a kill leaves the earlier file as it was.
+  std::optional<AtomicOutputFile> file;
+  std::ostream* out = &std::cout;
+  if (options.output != "-") out = &file.emplace(options.output, 0644).stream();
   std::uint64_t records = 0, replacements = 0, damaged_records = 0;
   std::vector<JsonlLine> batch;
   std::vector<LineResult> results;
@@ -109,6 +118,7 @@ void run_tokenize(const TokenizeOptions& options) {
   }
   out->flush();
   if (!*out) throw Error(ErrorCode::io, "writing " + (options.output == "-" ? std::string("standard output") : options.output) + " failed");
+  if (file) file->commit(options.force);
   std::cerr << "tokenize: " << records << " records with " << tokenizer->name() << " (vocabulary sha256:" << tokenizer->vocab_sha256()
             << ")\n";
   if (options.lossy) {
@@ -128,6 +138,11 @@ void add_tokenize_command(CLI::App& app) {
       ->required();
   command->add_option("--input", options->input, "JSON lines with \"text\" (and optional \"id\"); - for stdin")->required();
   command->add_option("--output", options->output, "JSON lines with \"id\" and \"tokens\"; - for stdout")->capture_default_str();
+  command->add_flag("--force", options->force, "replace an existing --output file");
+  command->add_option("--max-record-bytes", options->max_record_bytes,
+                      "longest input line accepted, in bytes; longer lines are refused (memory stays bounded by it)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
   command->add_flag("--lossy", options->lossy, "replace invalid UTF-8 with U+FFFD (and report how many) instead of failing");
   command->add_flag("--allow-special", options->allow_special,
                     "encode the text of special tokens (such as <|endoftext|>) as those tokens; by default it is plain text");

@@ -32,6 +32,10 @@ class AtomicOutputFile {
   bool committed_ = false;
 };
 
+// True when both paths name one existing file (the same device and inode, whatever the spelling,
+// links included): a command refuses to write its output over its own input.
+bool same_file(const std::filesystem::path& a, const std::filesystem::path& b);
+
 // Convenience for small files.
 void write_file_atomically(const std::filesystem::path& destination, std::string_view content,
                            mode_t mode, bool overwrite);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tracemark/error.hpp"
+#include "tracemark/json_input.hpp"
 #include "tracemark/verify/utf8.hpp"
 
 namespace tracemark {
@@ -70,8 +71,14 @@ void write_string(const std::string& text, const std::string& where, std::string
   out.push_back('"');
 }
 
+// Recursion is bounded by kMaxJsonDepth (json_input.hpp), the depth every parsed input is held to;
+// a deeper value (built in memory) is refused rather than recursed into.
 template <typename Json>
-void write_value(const Json& value, const std::string& where, std::string& out) {
+void write_value(const Json& value, const std::string& where, std::size_t depth, std::string& out) {
+  if ((value.is_array() || value.is_object()) && depth >= kMaxJsonDepth) {
+    throw Error(ErrorCode::invalid_argument, "canonical JSON: " + where.substr(0, 200) + " nests deeper than " +
+                                                 std::to_string(kMaxJsonDepth) + " levels");
+  }
   switch (value.type()) {
     case nlohmann::json::value_t::null: out += "null"; return;
     case nlohmann::json::value_t::boolean: out += value.template get<bool>() ? "true" : "false"; return;
@@ -101,7 +108,7 @@ void write_value(const Json& value, const std::string& where, std::string& out) 
       std::size_t i = 0;
       for (const auto& element : value) {
         if (i) out.push_back(',');
-        write_value(element, where + "[" + std::to_string(i++) + "]", out);
+        write_value(element, where + "[" + std::to_string(i++) + "]", depth + 1, out);
       }
       out.push_back(']');
       return;
@@ -120,7 +127,7 @@ void write_value(const Json& value, const std::string& where, std::string& out) 
         if (i) out.push_back(',');
         write_string(*names[i].second, where, out);
         out.push_back(':');
-        write_value(value.at(*names[i].second), where + "." + *names[i].second, out);
+        write_value(value.at(*names[i].second), where + "." + *names[i].second, depth + 1, out);
       }
       out.push_back('}');
       return;
@@ -136,13 +143,13 @@ void write_value(const Json& value, const std::string& where, std::string& out) 
 
 std::string canonical_json(const nlohmann::json& value) {
   std::string out;
-  write_value(value, "$", out);
+  write_value(value, "$", 0, out);
   return out;
 }
 
 std::string canonical_json(const nlohmann::ordered_json& value) {
   std::string out;
-  write_value(value, "$", out);
+  write_value(value, "$", 0, out);
   return out;
 }
 

@@ -19,8 +19,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "tracemark/verify/base64_sha256.hpp"
+#include "bundle_manifest.hpp"
 #include "evidence_report.hpp"
+#include "tracemark/json_input.hpp"
+#include "tracemark/verify/base64_sha256.hpp"
 #include "tracemark/atomic_file.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/binomial.hpp"
@@ -34,18 +36,25 @@ namespace tracemark {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr const char* kManifest = "manifest.json";
-constexpr const char* kEnvelope = "manifest.dsse.json";
-constexpr const char* kRequest = "manifest.tsq";
-constexpr const char* kReply = "manifest.tsr";
-constexpr const char* kLog = "investigation.jsonl";
-constexpr const char* kStatementType = "https://in-toto.io/Statement/v1";
-constexpr const char* kPredicateType = "urn:tracemark:evidence-bundle:v1";
+constexpr const char* kManifest = kManifestFile;
+constexpr const char* kEnvelope = kEnvelopeFile;
+constexpr const char* kRequest = kTimestampRequestFile;
+constexpr const char* kReply = kTimestampReplyFile;
+constexpr const char* kLog = kInvestigationLogFile;
 constexpr std::size_t kResponsesInResults = 5000;  // per file: enough for the per-response chart
 constexpr std::size_t kExamples = 3;
 const std::string kNoPrevious(64, '0');
 
+// No file of a bundle tracemark writes comes near this; a larger one is not read into memory.
+constexpr std::uintmax_t kMaxBundleFileBytes = std::uintmax_t{256} << 20;
+
 std::string read_file(const fs::path& path) {
+  std::error_code error;
+  const std::uintmax_t size = fs::file_size(path, error);
+  if (!error && size > kMaxBundleFileBytes) {
+    throw Error(ErrorCode::invalid_input, path.string() + " is " + std::to_string(size) + " bytes, more than the " +
+                                              std::to_string(kMaxBundleFileBytes) + " any bundle file tracemark writes may have");
+  }
   std::ifstream stream(path, std::ios::binary);
   if (!stream) throw Error(ErrorCode::io, path.string() + " cannot be read: " + std::strerror(errno));
   std::stringstream content;
@@ -157,7 +166,7 @@ nlohmann::ordered_json test_settings(const SuspectScanOptions& options) {
 std::string test_id(const WatermarkKey& key, const std::string& role, const std::vector<InputFile>& inputs,
                     const SuspectScanOptions& options) {
   nlohmann::json definition = {{"commitment", key.commitment_hex()}, {"role", role}};
-  definition["settings"] = nlohmann::json::parse(test_settings(options).dump());
+  definition["settings"] = parse_json(test_settings(options).dump(), "test settings");
   for (const char* used : {"prompts", "reference_log"}) {
     const InputFile* input = find_input(inputs, used);
     definition["inputs"][used] = input ? input->sha256 : "";
@@ -266,6 +275,7 @@ nlohmann::ordered_json configuration_json(const SuspectScanOptions& scan, const 
             {"target_p", scan.settings.target_p},
             {"trace_points", scan.trace_points},
             {"max_response_scores", scan.max_response_scores},
+            {"max_record_bytes", scan.max_record_bytes},
             {"threads", scan.threads},
             {"threads_note", "results do not depend on the thread count"}}},
           {"evidence", {{"include_inputs", options.include_inputs}, {"responses_in_results", kResponsesInResults}}}};
@@ -331,6 +341,76 @@ void swap_into_place(const fs::path& built, const fs::path& destination) {
   fs::remove_all(built);  // now the previous bundle
 }
 
+// The destination as a real path. "." or "case/" name the folder itself, so the bundle is built
+// beside it (never inside it) and reported by its real name; a symbolic link is refused, as
+// replacing it would replace whatever it points to.
+fs::path bundle_destination(const fs::path& given) {
+  fs::path lexical = fs::absolute(given).lexically_normal();
+  if (lexical.filename().empty() && lexical.has_parent_path()) lexical = lexical.parent_path();
+  if (fs::is_symlink(lexical)) {
+    throw Error(ErrorCode::invalid_argument, lexical.string() + " is a symbolic link; give --evidence the folder itself");
+  }
+  fs::path folder = fs::weakly_canonical(lexical);
+  if (folder.filename().empty() && folder.has_parent_path()) folder = folder.parent_path();
+  return folder;
+}
+
+// Why the existing folder may not be replaced by a new bundle, or nullopt when it may: it is empty,
+// or it holds exactly an earlier bundle as tracemark wrote it (its manifest is a tracemark
+// Statement; every other file is listed there with an unchanged digest; nothing else is there: no
+// unlisted file, folder, link or timestamp reply). Replacing deletes only what tracemark wrote.
+std::optional<std::string> why_not_replaceable(const fs::path& folder) {
+  if (fs::is_empty(folder)) return std::nullopt;
+  if (!fs::exists(folder / kManifest)) {
+    return std::string("is not empty and holds no ") + kManifest + ", so it is not an evidence bundle";
+  }
+  std::vector<std::string> problems;
+  std::optional<std::vector<ManifestSubject>> subjects;
+  try {
+    subjects = read_manifest_subjects(read_file(folder / kManifest), problems);
+  } catch (const Error& e) {
+    problems.push_back(e.what());
+  }
+  if (!subjects || !problems.empty()) {
+    return "holds a " + std::string(kManifest) + " that is not the manifest of a tracemark bundle (" + problems.front() +
+           "), so it is not an evidence bundle tracemark wrote";
+  }
+  std::vector<std::string> present;
+  try {
+    present = list_files(folder);
+  } catch (const Error& e) {
+    return "holds something tracemark does not write (" + std::string(e.what()) + ")";
+  }
+  std::map<std::string, std::string> listed;
+  for (const ManifestSubject& subject : *subjects) listed.emplace(subject.name, subject.sha256);
+  std::set<std::string> folders;  // every folder that holds one of the files
+  for (const std::string& name : present) {
+    for (fs::path parent = fs::path(name).parent_path(); !parent.empty(); parent = parent.parent_path()) {
+      folders.insert(parent.generic_string());
+    }
+    if (name == kManifest || name == kEnvelope || name == kRequest) continue;
+    if (name == kReply) {
+      return std::string("holds ") + kReply + ", a timestamp reply that tracemark did not write (it dates the earlier "
+             "manifest); move it, or the whole earlier bundle, elsewhere to keep it";
+    }
+    const auto entry = listed.find(name);
+    if (entry == listed.end()) {
+      return "holds " + escaped_excerpt(name, 200) + ", which its manifest does not list, so tracemark did not write it";
+    }
+    std::uint64_t bytes = 0;
+    if (sha256_file(folder / name, bytes) != entry->second) {
+      return "holds " + escaped_excerpt(name, 200) + ", changed since tracemark wrote it (its SHA-256 differs from the "
+             "manifest's)";
+    }
+  }
+  for (const auto& item : fs::recursive_directory_iterator(folder)) {
+    if (!item.is_directory() || item.is_symlink()) continue;
+    const std::string name = fs::relative(item.path(), folder).generic_string();
+    if (!folders.contains(name)) return "holds the folder " + escaped_excerpt(name, 200) + ", which tracemark did not write";
+  }
+  return std::nullopt;
+}
+
 class TemporaryFolder {
  public:
   explicit TemporaryFolder(const fs::path& destination) {
@@ -358,66 +438,6 @@ class TemporaryFolder {
 
 }  // namespace
 
-std::vector<std::string> read_investigation_log(const fs::path& path) {
-  std::vector<std::string> lines;
-  if (!fs::exists(path)) return lines;
-  std::ifstream stream(path, std::ios::binary);
-  if (!stream) throw Error(ErrorCode::io, "investigation log " + path.string() + " cannot be read: " + std::strerror(errno));
-  std::string line, previous = kNoPrevious;
-  std::uint64_t byte_offset = 0;
-  while (std::getline(stream, line)) {
-    const std::size_t number = lines.size() + 1;
-    const std::string where = "investigation log " + path.string() + " line " + std::to_string(number) + " (byte offset " +
-                              std::to_string(byte_offset) + ")";
-    byte_offset += line.size() + 1;
-    nlohmann::json entry = nlohmann::json::parse(line, nullptr, false);
-    if (entry.is_discarded() || !entry.is_object()) {
-      throw Error(ErrorCode::invalid_input, where + ": not a JSON object; the log must not be edited by hand");
-    }
-    if (entry.value("run", std::uint64_t{0}) != number) {
-      throw Error(ErrorCode::invalid_input, where + ": \"run\" should be " + std::to_string(number) +
-                                                "; a run was removed or reordered, so the log cannot be trusted");
-    }
-    if (entry.value("previous_sha256", std::string()) != previous) {
-      throw Error(ErrorCode::invalid_input, where + ": \"previous_sha256\" does not match the line before it; an earlier "
-                                                    "run was changed or removed, so the log cannot be trusted");
-    }
-    previous = sha256_hex(line);
-    lines.push_back(line);
-  }
-  return lines;
-}
-
-InvestigationSummary summarize_investigation(std::span<const std::string> log_lines) {
-  InvestigationSummary summary;
-  summary.runs = log_lines.size();
-  for (const std::string& line : log_lines) {
-    const nlohmann::json entry = nlohmann::json::parse(line);
-    for (const nlohmann::json& test : entry.at("tests")) {
-      summary.tests.push_back({entry.at("run").get<std::uint64_t>(), test.at("test_id").get<std::string>(),
-                               test.at("role").get<std::string>(), test.at("key_id").get<std::string>(),
-                               test.at("commitment").get<std::string>(), test.at("scored").get<std::uint64_t>(),
-                               test.at("green").get<std::uint64_t>(), test.at("gamma").get<double>(),
-                               test.at("log10_p").get<double>(), 0.0});
-    }
-  }
-  // The family: distinct suspect tests (test_id with its counts).
-  std::map<std::pair<std::string, std::pair<std::uint64_t, std::uint64_t>>, std::size_t> family;
-  std::vector<double> log_p;
-  for (const InvestigationTest& test : summary.tests) {
-    if (test.role != "suspect") continue;
-    const auto key = std::make_pair(test.test_id, std::make_pair(test.scored, test.green));
-    if (family.try_emplace(key, log_p.size()).second) log_p.push_back(test.log10_p * std::numbers::ln10);
-  }
-  const std::vector<double> adjusted = holm_adjust_log_p(log_p);
-  for (InvestigationTest& test : summary.tests) {
-    if (test.role != "suspect") continue;
-    test.holm_log10_p = adjusted[family.at({test.test_id, {test.scored, test.green}})] / std::numbers::ln10;
-  }
-  summary.distinct_suspect_tests = log_p.size();
-  return summary;
-}
-
 std::string investigation_text(const InvestigationSummary& summary, const SuspectScanReport& report,
                                std::span<const WatermarkKey> keys, double alpha) {
   std::ostringstream out;
@@ -443,16 +463,16 @@ EvidenceResult write_evidence_bundle(const SuspectScanReport& report, std::span<
                                      const std::string& suspect_path, const SuspectScanOptions& scan_options,
                                      const EvidenceOptions& options, const SuspectScanner* scanner) {
   if (options.folder.empty()) throw Error(ErrorCode::invalid_argument, "an evidence bundle needs a folder (--evidence DIR)");
-  const fs::path folder = fs::absolute(options.folder).lexically_normal();
+  const fs::path folder = bundle_destination(options.folder);
   if (fs::exists(folder)) {
     if (!fs::is_directory(folder)) {
       throw Error(ErrorCode::invalid_argument, folder.string() + " exists and is not a folder; give --evidence a new "
                                                                  "folder or an earlier bundle of this investigation");
     }
-    if (!fs::is_empty(folder) && !fs::exists(folder / kManifest)) {
-      throw Error(ErrorCode::invalid_argument, folder.string() + " is not empty and holds no " + kManifest +
-                                                   ", so it is not an evidence bundle; nothing was changed. Give "
-                                                   "--evidence a new folder or an earlier bundle of this investigation");
+    if (const auto reason = why_not_replaceable(folder)) {
+      throw Error(ErrorCode::invalid_argument, folder.string() + " " + *reason +
+                                                   "; nothing was changed. Give --evidence a new folder or an earlier "
+                                                   "bundle of this investigation (with --investigation-log to continue its log)");
     }
   }
   const EvidenceSigner signer(options.signing_key);
@@ -561,12 +581,19 @@ EvidenceResult write_evidence_bundle(const SuspectScanReport& report, std::span<
   write_into(out, kManifest, manifest);
   const std::string envelope = dsse_envelope(signer, kInTotoPayloadType, manifest);
   write_into(out, kEnvelope, envelope);
-  const std::string signature = *base64_decode(nlohmann::json::parse(envelope)["signatures"][0]["sig"].get<std::string>());
+  const std::string signature =
+      *base64_decode(parse_json(envelope, kEnvelope).at("signatures").at(0).at("sig").get<std::string>());
   write_into(out, kRequest, timestamp_request_der(raw_sha256(manifest), request_nonce(signature)));
   for (const char* name : {kManifest, kEnvelope, kRequest}) result.files.push_back(name);
 
-  swap_into_place(out, folder);
+  try {
+    swap_into_place(out, folder);
+  } catch (const Error&) {
+    building.release();  // the message tells where the new bundle is
+    throw;
+  }
   building.release();
+  result.folder = folder;
   if (!options.investigation_log.empty()) write_file_atomically(options.investigation_log, log_text, 0644, true);
   return result;
 }
@@ -575,17 +602,19 @@ namespace {
 
 // Names the first differing JSON field of two documents, for "which field fails".
 std::string first_difference(const std::string& recorded, const std::string& recomputed) {
-  const nlohmann::json a = nlohmann::json::parse(recorded, nullptr, false);
-  const nlohmann::json b = nlohmann::json::parse(recomputed, nullptr, false);
-  if (!a.is_discarded() && !b.is_discarded()) {
-    const nlohmann::json patch = nlohmann::json::diff(a, b);
+  JsonProblem problem;
+  const std::optional<nlohmann::json> parsed_a = try_parse_json(recorded, problem);
+  const std::optional<nlohmann::json> parsed_b = try_parse_json(recomputed, problem);
+  if (parsed_a && parsed_b) {
+    const nlohmann::json& a = *parsed_a;
+    const nlohmann::json patch = nlohmann::json::diff(a, *parsed_b);
     if (!patch.empty()) {
       const nlohmann::json& op = patch.front();
-      std::string detail = "field " + op.value("path", std::string("/"));
+      std::string detail = "field " + escaped_excerpt(op.value("path", std::string("/")), 120);
       if (op.contains("value")) {
         const nlohmann::json::json_pointer pointer(op.value("path", std::string()));
-        if (a.contains(pointer)) detail += ": recorded " + a.at(pointer).dump() + ",";
-        detail += " re-run gives " + op["value"].dump();
+        if (a.contains(pointer)) detail += ": recorded " + json_excerpt(a.at(pointer)) + ",";
+        detail += " re-run gives " + json_excerpt(op["value"]);
       }
       return detail;
     }
@@ -597,9 +626,15 @@ std::string first_difference(const std::string& recorded, const std::string& rec
 
 void check_rerun(const fs::path& folder, std::span<const WatermarkKey> keys, const BundleVerifyOptions& options,
                  BundleVerification& check) {
-  const nlohmann::json configuration = nlohmann::json::parse(read_file(folder / "configuration.json"));
-  const nlohmann::json inputs = nlohmann::json::parse(read_file(folder / "inputs.json"));
-  const nlohmann::json bundled_keys = nlohmann::json::parse(read_file(folder / "keys.json"));
+  // Every member is read with at() or value(): a missing or mistyped one throws nlohmann's
+  // exception, which the caller reports as a malformed file (never operator[] on a const value).
+  const nlohmann::json configuration = parse_json(read_file(folder / "configuration.json"), "configuration.json");
+  const nlohmann::json inputs = parse_json(read_file(folder / "inputs.json"), "inputs.json");
+  const nlohmann::json bundled_keys = parse_json(read_file(folder / "keys.json"), "keys.json");
+  if (!inputs.is_array() || !bundled_keys.is_array()) {
+    check.failures.push_back("inputs.json or keys.json: not a JSON array");
+    return;
+  }
   if (bundled_keys.size() != keys.size()) {
     check.failures.push_back("keys.json: the bundle's scan used " + std::to_string(bundled_keys.size()) +
                              " keys and " + std::to_string(keys.size()) +
@@ -608,11 +643,11 @@ void check_rerun(const fs::path& folder, std::span<const WatermarkKey> keys, con
   }
   for (std::size_t k = 0; k < keys.size(); ++k) {
     const std::string commitment = "sha256:" + keys[k].commitment_hex();
-    if (bundled_keys[k].value("commitment", std::string()) != commitment) {
+    if (bundled_keys.at(k).value("commitment", std::string()) != commitment) {
       check.failures.push_back("keys.json: key " + std::to_string(k + 1) + " given (" + keys[k].key_id() + ", " +
                                commitment + ") is not the key recorded there (" +
-                               bundled_keys[k].value("key_id", std::string("?")) + ", " +
-                               bundled_keys[k].value("commitment", std::string("?")) + ")");
+                               escaped_excerpt(bundled_keys.at(k).value("key_id", std::string("?"))) + ", " +
+                               escaped_excerpt(bundled_keys.at(k).value("commitment", std::string("?")), 80) + ")");
       return;
     }
   }
@@ -620,13 +655,18 @@ void check_rerun(const fs::path& folder, std::span<const WatermarkKey> keys, con
   std::string suspect;
   for (const nlohmann::json& input : inputs) {
     if (!input.contains("bundled_as")) {
-      check.failures.push_back("inputs.json: input " + input.value("role", std::string("?")) +
+      check.failures.push_back("inputs.json: input " + escaped_excerpt(input.value("role", std::string("?"))) +
                                " is not in the bundle (it was made without --include-inputs), so the scan cannot be "
                                "re-run from the bundle");
       return;
     }
-    const std::string path = (folder / input["bundled_as"].get<std::string>()).string();
-    const std::string role = input["role"].get<std::string>();
+    const std::string bundled_as = input.at("bundled_as").get<std::string>();
+    if (!bundled_as.starts_with("inputs/") || bundled_as.find("..") != std::string::npos) {
+      check.failures.push_back("inputs.json: bundled_as \"" + escaped_excerpt(bundled_as) + "\" is not a file under inputs/");
+      return;
+    }
+    const std::string path = (folder / bundled_as).string();
+    const std::string role = input.at("role").get<std::string>();
     if (role == "suspect") suspect = path;
     if (role == "control") scan.control_path = path;
     if (role == "prompts") scan.prompts_path = path;
@@ -640,6 +680,7 @@ void check_rerun(const fs::path& folder, std::span<const WatermarkKey> keys, con
   scan.settings.target_p = settings.at("target_p").get<double>();
   scan.trace_points = settings.at("trace_points").get<std::size_t>();
   scan.max_response_scores = settings.at("max_response_scores").get<std::size_t>();
+  scan.max_record_bytes = settings.value("max_record_bytes", kDefaultMaxRecordBytes);  // absent before issue 12
   scan.threads = options.threads;
   const double alpha = configuration.at("alpha").get<double>();
   const SuspectScanReport report = run_suspect_scan(keys, suspect, scan);
@@ -649,8 +690,8 @@ void check_rerun(const fs::path& folder, std::span<const WatermarkKey> keys, con
   const InvestigationSummary summary = summarize_investigation(log);
   std::vector<InputFile> recorded_inputs;
   for (const nlohmann::json& input : inputs) {
-    recorded_inputs.push_back({input["role"].get<std::string>(), input["name"].get<std::string>(),
-                               input["sha256"].get<std::string>(), input["bytes"].get<std::uint64_t>()});
+    recorded_inputs.push_back({input.at("role").get<std::string>(), input.at("name").get<std::string>(),
+                               input.at("sha256").get<std::string>(), input.at("bytes").get<std::uint64_t>()});
   }
   const std::string recomputed = results_text(report, keys, alpha, summary, recorded_inputs);
   const std::string recorded = read_file(folder / "results.json");
@@ -660,11 +701,11 @@ void check_rerun(const fs::path& folder, std::span<const WatermarkKey> keys, con
     return;
   }
   // The log's last run must be this scan's tests with these exact counts.
-  const nlohmann::json last = nlohmann::json::parse(log.back());
+  const nlohmann::json last = parse_json(log.back(), kLog);
   std::size_t t = 0;
   auto check_tests = [&](const FileScanResult& file) {
     for (const KeyScanResult& result : file.keys) {
-      const nlohmann::json& test = last["tests"].at(t++);
+      const nlohmann::json& test = last.at("tests").at(t++);
       if (test.at("scored").get<std::uint64_t>() != result.counts.scored || test.at("green").get<std::uint64_t>() != result.counts.green) {
         check.failures.push_back("investigation.jsonl: the last run's test " + std::to_string(t) + " (key " +
                                  result.key_id + ") does not match the re-run's counts");
@@ -702,87 +743,39 @@ BundleVerification verify_evidence_bundle(const fs::path& folder, const BundleVe
       fail(std::string(name) + ": missing");
       return std::nullopt;
     }
-    return read_file(folder / name);
+    try {
+      return read_file(folder / name);
+    } catch (const Error& e) {
+      fail(e.what());
+      return std::nullopt;
+    }
   };
 
   // 1. The envelope and its signature.
   const auto envelope_text = read(kEnvelope);
   const auto manifest_text = read(kManifest);
   if (!envelope_text || !manifest_text) return check;
-  std::string signature;
-  bool signature_ok = false;
-  {
-    const nlohmann::json envelope = nlohmann::json::parse(*envelope_text, nullptr, false);
-    std::string canonical;
-    try {
-      if (!envelope.is_discarded()) canonical = canonical_json(envelope);
-    } catch (const Error&) {
-    }
-    if (envelope.is_discarded() || !envelope.is_object()) {
-      fail(std::string(kEnvelope) + ": not valid JSON");
-    } else if (canonical != *envelope_text) {
-      fail(std::string(kEnvelope) + ": not in canonical form (bytes were changed)");
-    } else if (envelope.value("payloadType", std::string()) != kInTotoPayloadType) {
-      fail(std::string(kEnvelope) + ": field payloadType is not " + std::string(kInTotoPayloadType));
-    } else if (!envelope.contains("signatures") || !envelope["signatures"].is_array() || envelope["signatures"].size() != 1 ||
-               !envelope["signatures"][0].is_object()) {
-      fail(std::string(kEnvelope) + ": field signatures must hold exactly one signature");
-    } else {
-      const nlohmann::json& entry = envelope["signatures"][0];
-      const std::string payload_b64 = envelope.value("payload", std::string());
-      const std::string sig_b64 = entry.value("sig", std::string());
-      const auto payload = base64_decode(payload_b64);
-      const auto sig = base64_decode(sig_b64);
-      if (entry.value("keyid", std::string()) != public_id) {
-        fail(std::string(kEnvelope) + ": field signatures[0].keyid is " + entry.value("keyid", std::string("missing")) +
-             " but the public key given is " + public_id + " (signed by another key, or the field was changed)");
-      } else if (!payload || base64_encode(*payload) != payload_b64) {
-        fail(std::string(kEnvelope) + ": field payload is not canonical base64");
-      } else if (!sig || base64_encode(*sig) != sig_b64) {
-        fail(std::string(kEnvelope) + ": field signatures[0].sig is not canonical base64");
-      } else if (!verify_ed25519(public_pem, dsse_pae(kInTotoPayloadType, *payload), *sig)) {
-        fail(std::string(kEnvelope) + ": field signatures[0].sig does not verify with public key " + public_id +
-             " (the payload or the signature was changed)");
-      } else if (*payload != *manifest_text) {
-        std::size_t at = 0;
-        while (at < payload->size() && at < manifest_text->size() && (*payload)[at] == (*manifest_text)[at]) ++at;
-        fail(std::string(kManifest) + ": differs from the signed payload in " + kEnvelope + " at byte offset " + std::to_string(at));
-      } else {
-        signature = *sig;
-        signature_ok = true;
-        check.checked.push_back("signature: the manifest is signed by " + public_id + " (Ed25519, DSSE)");
-      }
-    }
-  }
-  if (!signature_ok) return check;  // nothing below can be trusted without the signature
+  const std::optional<std::string> signed_by = check_manifest_envelope(*envelope_text, *manifest_text, public_pem, public_id, check.failures);
+  if (!signed_by) return check;  // nothing below can be trusted without the signature
+  const std::string signature = *signed_by;
+  check.checked.push_back("signature: the manifest is signed by " + public_id + " (Ed25519, DSSE)");
 
   // 2. The manifest's subjects against the files present.
-  const nlohmann::json manifest = nlohmann::json::parse(*manifest_text, nullptr, false);
-  if (manifest.is_discarded() || manifest.value("_type", std::string()) != kStatementType ||
-      manifest.value("predicateType", std::string()) != kPredicateType || !manifest.contains("subject") ||
-      !manifest["subject"].is_array()) {
-    fail(std::string(kManifest) + ": not an in-toto Statement of a tracemark evidence bundle");
-    return check;
-  }
+  const auto subjects = read_manifest_subjects(*manifest_text, check.failures);
+  if (!subjects) return check;
   std::set<std::string> listed;
   std::size_t good = 0;
-  for (const nlohmann::json& subject : manifest["subject"]) {
-    const std::string name = subject.value("name", std::string());
-    const std::string want = subject.contains("digest") ? subject["digest"].value("sha256", std::string()) : std::string();
-    listed.insert(name);
-    const fs::path relative(name);
-    if (name.empty() || relative.is_absolute() || name.find("..") != std::string::npos) {
-      fail(std::string(kManifest) + ": subject name \"" + name + "\" is not a plain path inside the bundle");
-      continue;
-    }
-    if (!fs::is_regular_file(folder / relative)) {
-      fail(name + ": listed in the manifest but missing");
+  for (const ManifestSubject& subject : *subjects) {
+    listed.insert(subject.name);
+    if (!fs::is_regular_file(folder / subject.name)) {
+      fail(escaped_excerpt(subject.name, 200) + ": listed in the manifest but missing");
       continue;
     }
     std::uint64_t bytes = 0;
-    const std::string actual = sha256_file(folder / relative, bytes);
-    if (actual != want) {
-      fail(name + ": SHA-256 is " + actual + " but the manifest says " + want + " (the file was changed)");
+    const std::string actual = sha256_file(folder / subject.name, bytes);
+    if (actual != subject.sha256) {
+      fail(escaped_excerpt(subject.name, 200) + ": SHA-256 is " + actual + " but the manifest says " + subject.sha256 +
+           " (the file was changed)");
     } else {
       ++good;
     }

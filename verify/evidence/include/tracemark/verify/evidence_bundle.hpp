@@ -51,6 +51,7 @@ struct EvidenceOptions {
 };
 
 struct EvidenceResult {
+  std::filesystem::path folder;    // where the bundle is: the destination as a real, absolute path
   std::vector<std::string> files;  // bundle files, relative to the folder
   bool pdf_written = false;
   std::string pdf_note;            // why no PDF was written (empty when one was)
@@ -91,8 +92,11 @@ std::string investigation_text(const InvestigationSummary& summary, const Suspec
 // Writes the bundle for a finished scan (the scan's own options and suspect path, so the figures can
 // be reproduced). `scanner`, when given, is the one that made `report` (same keys and options): the
 // report's examples are replayed with it instead of setting the scan up again. The folder is built
-// beside the destination and swapped into place only when complete. Throws Error(invalid_argument) for a destination that is not empty and not a bundle,
-// Error(io) when a file cannot be written (or a required PDF cannot be printed).
+// beside the destination and swapped into place only when complete. An existing destination is
+// replaced only when it is empty or exactly an earlier bundle as tracemark wrote it (every file
+// listed in its manifest, unchanged; nothing else there). Throws Error(invalid_argument) for any
+// other destination (nothing is changed), Error(io) when a file cannot be written (or a required
+// PDF cannot be printed).
 EvidenceResult write_evidence_bundle(const SuspectScanReport& report, std::span<const WatermarkKey> keys,
                                      const std::string& suspect_path, const SuspectScanOptions& scan_options,
                                      const EvidenceOptions& options, const SuspectScanner* scanner = nullptr);
