@@ -31,7 +31,7 @@ printf 'sk-bench-load-000000000000 bench\n' >keys.txt
 chmod 600 keys.txt
 
 "$tracemark" serve --model brown.tmlm --key key.json --api-keys keys.txt --audit-log audit.jsonl --port 0 \
-  --threads "$threads" >serve.out 2>serve.err &
+  --threads "$threads" --max-connections-per-address "$connections" >serve.out 2>serve.err &
 server_pid=$!
 port=""
 for _ in $(seq 1 100); do

@@ -12,6 +12,7 @@
 #include <httplib.h>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "tracemark/error.hpp"
+#include "tracemark/json_input.hpp"
 #include "tracemark/verify/jsonl_reader.hpp"
 
 namespace tracemark::serving {
@@ -82,7 +84,7 @@ std::vector<PromptRecord> read_prompts(const std::string& path, bool chat) {
     if (value.contains("prompt") && value["prompt"].is_string()) {
       prompt.prompt = value["prompt"].get<std::string>();
     } else if (chat && value.contains("messages") && value["messages"].is_array() && !value["messages"].empty()) {
-      prompt.prompt = OrderedJson::parse(value["messages"].dump());
+      prompt.prompt = parse_ordered_json(value["messages"].dump(), reader.where(record));
     } else {
       throw Error(ErrorCode::invalid_input,
                   reader.where(record) + (chat ? ": expected \"prompt\" (a string) or \"messages\" (a non-empty array of {\"role\", \"content\"})"
@@ -122,15 +124,15 @@ std::set<std::string> answered_ids(const std::string& path, bool& dropped_torn_l
       break;
     }
     if (line.empty()) continue;
-    nlohmann::json value;
-    try {
-      value = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    JsonProblem problem;
+    std::optional<nlohmann::json> parsed = try_parse_json(line, problem);
+    if (!parsed) {
       throw Error(ErrorCode::invalid_input, path + " line " + std::to_string(line_number) + " (byte offset " +
-                                                std::to_string(line_offset + (e.byte > 0 ? e.byte - 1 : 0)) +
+                                                std::to_string(line_offset + problem.offset) +
                                                 "): not valid JSON, and not the last line; the output is damaged: "
                                                 "repair or remove that line, or write to a new --out");
     }
+    const nlohmann::json& value = *parsed;
     if (!value.is_object() || !value.contains("id")) {
       throw Error(ErrorCode::invalid_input, path + " line " + std::to_string(line_number) + " (byte offset " +
                                                 std::to_string(line_offset) + "): a record without \"id\"; is --out another tool's file?");
@@ -152,13 +154,11 @@ std::string scrub(std::string text, const std::string& secret) {
 
 // The message of an OpenAI error body, else the start of the body.
 std::string error_message(const std::string& body) {
-  try {
-    const auto value = nlohmann::json::parse(body);
-    if (value.contains("error") && value["error"].is_object() && value["error"].contains("message") &&
-        value["error"]["message"].is_string()) {
-      return value["error"]["message"].get<std::string>();
-    }
-  } catch (const nlohmann::json::exception&) {
+  JsonProblem problem;
+  const std::optional<nlohmann::json> value = try_parse_json(body, problem);
+  if (value && value->is_object() && value->contains("error") && (*value)["error"].is_object() &&
+      (*value)["error"].contains("message") && (*value)["error"]["message"].is_string()) {
+    return (*value)["error"]["message"].get<std::string>();
   }
   return body;
 }
@@ -311,7 +311,10 @@ ProbeSummary run_probe(const ProbeOptions& options, const std::string& api_key, 
           retryable = true;
         } else if (result->status == 200) {
           try {
-            const OrderedJson response = OrderedJson::parse(result->body);
+            JsonProblem problem;
+            std::optional<OrderedJson> parsed = try_parse_ordered_json(result->body, problem);
+            if (!parsed) throw std::runtime_error("not JSON");
+            const OrderedJson response = std::move(*parsed);
             if (!response.is_object()) throw std::runtime_error("not an object");
             OrderedJson record = {{"id", prompt.id}, {"prompt", prompt.prompt}};
             for (const auto& [name, value] : response.items()) {

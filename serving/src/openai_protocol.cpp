@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
+
+#include "tracemark/json_input.hpp"
 
 namespace tracemark::serving {
 namespace {
@@ -40,7 +43,7 @@ double number_in_range(const Json& object, const char* name, double fallback, do
   if (!std::isfinite(x) || x > high || (low_open ? x <= low : x < low)) {
     char range[64];
     std::snprintf(range, sizeof range, "%s%g, %g]", low_open ? "(" : "[", low, high);
-    bad_request(std::string("'") + name + "' is " + value->dump() + "; it must be in " + range, name);
+    bad_request(std::string("'") + name + "' is " + json_excerpt(*value) + "; it must be in " + range, name);
   }
   return x;
 }
@@ -93,7 +96,8 @@ void parse_messages(const Json& body, CompletionRequest& request) {
     const std::string role_text = role->get<std::string>();
     if (role_text != "system" && role_text != "developer" && role_text != "user" && role_text != "assistant" &&
         role_text != "tool") {
-      bad_request(param + ".role is '" + role_text + "'; use system, developer, user, assistant or tool", param + ".role");
+      bad_request(param + ".role is '" + escaped_excerpt(role_text) + "'; use system, developer, user, assistant or tool",
+                  param + ".role");
     }
     const auto content = message.find("content");
     if (content == message.end()) bad_request("missing required parameter '" + param + ".content'", param + ".content");
@@ -121,7 +125,7 @@ void parse_prompt(const Json& body, CompletionRequest& request) {
     for (std::size_t i = 0; i < prompt->size(); ++i) {
       const Json& id = (*prompt)[i];
       if (!id.is_number_integer() || (id.is_number_unsigned() ? id.get<std::uint64_t>() > 0xFFFFFFFFull : id.get<std::int64_t>() < 0)) {
-        bad_request("'prompt'[" + std::to_string(i) + "] is " + id.dump() + ", not a token id", "prompt");
+        bad_request("'prompt'[" + std::to_string(i) + "] is " + json_excerpt(id) + ", not a token id", "prompt");
       }
       request.prompt_tokens.push_back(id.get<std::uint32_t>());
     }
@@ -153,12 +157,10 @@ std::string ApiError::body() const {
 }
 
 CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint, const RequestLimits& limits) {
-  Json parsed;
-  try {
-    parsed = Json::parse(body.begin(), body.end());
-  } catch (const Json::parse_error& e) {
-    // e.byte is the 1-based index of the character where parsing failed.
-    const std::size_t offset = e.byte == 0 ? 0 : std::min<std::size_t>(e.byte - 1, body.size());
+  JsonProblem problem;
+  std::optional<Json> document = try_parse_json(body, problem);
+  if (!document) {
+    const std::size_t offset = problem.offset;
     std::size_t line = 1, column = 1;
     for (std::size_t i = 0; i < offset; ++i) {
       if (body[i] == '\n') {
@@ -168,13 +170,11 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
         ++column;
       }
     }
-    std::string reason = e.what();
-    const auto colon = reason.find(": ", reason.find("column"));
-    if (colon != std::string::npos) reason = reason.substr(colon + 2);
     throw ApiError(400, "the request body is not valid JSON: at line " + std::to_string(line) + ", column " +
-                            std::to_string(column) + " (byte offset " + std::to_string(offset) + "): " + reason +
+                            std::to_string(column) + " (byte offset " + std::to_string(offset) + "): " + problem.reason +
                             "; send one JSON object with Content-Type: application/json");
   }
+  const Json parsed = std::move(*document);
   if (!parsed.is_object()) {
     bad_request("the request body must be a JSON object, not " + type_name(parsed), {});
   }
@@ -184,7 +184,7 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
   if (!model) bad_request("missing required parameter 'model' (this server has '" + limits.model_name + "')", "model");
   if (!model->is_string()) bad_request("'model' must be a string, not " + type_name(*model), "model");
   if (model->get<std::string>() != limits.model_name) {
-    throw ApiError(404, "The model '" + model->get<std::string>() + "' does not exist; this server has '" + limits.model_name + "'",
+    throw ApiError(404, "The model '" + escaped_excerpt(model->get<std::string>()) + "' does not exist; this server has '" + limits.model_name + "'",
                    "invalid_request_error", "model", "model_not_found");
   }
   if (endpoint == Endpoint::chat_completions) {
@@ -199,7 +199,7 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
     const bool in_range = max->is_number_unsigned() && max->get<std::uint64_t>() >= 1 &&
                           max->get<std::uint64_t>() <= limits.max_tokens_limit;
     if (!in_range) {
-      bad_request(std::string("'") + max_name + "' is " + max->dump() + "; it must be an integer from 1 to " +
+      bad_request(std::string("'") + max_name + "' is " + json_excerpt(*max) + "; it must be an integer from 1 to " +
                       std::to_string(limits.max_tokens_limit),
                   max_name);
     }
@@ -211,18 +211,18 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
   request.top_p = number_in_range(parsed, "top_p", 1.0, 0.0, 1.0, true);
   if (const Json* seed = optional_member(parsed, "seed")) {
     if (!seed->is_number_integer() || (seed->is_number_unsigned() && seed->get<std::uint64_t>() > 0x7FFFFFFFFFFFFFFFull)) {
-      bad_request("'seed' is " + seed->dump() + "; it must be an integer (64-bit signed)", "seed");
+      bad_request("'seed' is " + json_excerpt(*seed) + "; it must be an integer (64-bit signed)", "seed");
     }
     request.seed = seed->get<std::int64_t>();
   }
   if (const Json* n = optional_member(parsed, "n")) {
     if (!n->is_number_integer() || n->get<std::int64_t>() != 1) {
-      bad_request("'n' is " + n->dump() + "; this server returns one choice per request (n = 1)", "n");
+      bad_request("'n' is " + json_excerpt(*n) + "; this server returns one choice per request (n = 1)", "n");
     }
   }
   if (const Json* best_of = optional_member(parsed, "best_of")) {
     if (!best_of->is_number_integer() || best_of->get<std::int64_t>() != 1) {
-      bad_request("'best_of' is " + best_of->dump() + "; this server supports only best_of = 1", "best_of");
+      bad_request("'best_of' is " + json_excerpt(*best_of) + "; this server supports only best_of = 1", "best_of");
     }
   }
   if (optional_member(parsed, "stop")) {

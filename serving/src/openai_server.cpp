@@ -1,11 +1,17 @@
 #include "tracemark/serving/openai_server.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <httplib.h>
 #include <iostream>
 #include <openssl/rand.h>
+#include <optional>
 
+#include "tracemark/json_input.hpp"
+
+#include "guarded_http_server.hpp"
 #include "tracemark/error.hpp"
+#include "tracemark/verify/audit_log_events.hpp"
 
 namespace tracemark::serving {
 namespace {
@@ -59,11 +65,47 @@ struct OpenAiServer::Impl {
   const ApiKeyTable& api_keys;
   AuditLog& audit_log;
   OpenAiServer& owner;
-  httplib::Server http;
+  GuardedHttpServer http;
   std::int64_t started = static_cast<std::int64_t>(std::time(nullptr));
 
   Impl(ServerSettings s, const CompletionService& svc, const ApiKeyTable& keys, AuditLog& log, OpenAiServer& o)
-      : settings(std::move(s)), service(svc), api_keys(keys), audit_log(log), owner(o) {}
+      : settings(std::move(s)), service(svc), api_keys(keys), audit_log(log), owner(o), http(connection_guards()) {}
+
+  ConnectionGuards connection_guards() {
+    ConnectionGuards guards;
+    guards.request_timeout = std::chrono::seconds(settings.request_timeout_seconds);
+    guards.max_request_bytes = settings.max_body + (64 << 10);
+    guards.max_connections_per_address =
+        settings.max_connections_per_address ? settings.max_connections_per_address : std::max(1u, settings.threads / 2);
+    const ApiError refusal(429, "Too many connections from your address at once (this server allows " +
+                                    std::to_string(guards.max_connections_per_address) +
+                                    "); close idle connections or wait for answers before opening more",
+                           "rate_limit_error", {}, "too_many_connections");
+    guards.refusal_body = refusal.body();
+    guards.on_refused = [this, refusal](const std::string& address) { log_rejection(address, "", "", refusal, std::nullopt); };
+    return guards;
+  }
+
+  // One audit line for a refused request. Never the presented key: the message of every ApiError
+  // is ours, and no header is copied.
+  void log_rejection(const std::string& client, const std::string& method, const std::string& path, const ApiError& error,
+                     const std::optional<std::string>& account) {
+    OrderedJson line;
+    line[std::string(kAuditEventField)] = kAuditRejectedEvent;
+    line["time"] = rfc3339_utc_now();
+    line["status"] = error.status();
+    line["reason"] = error.reason();
+    line["message"] = error.what();
+    line["client"] = client;
+    line["method"] = valid_utf8(method.substr(0, 16));
+    line["path"] = valid_utf8(path.substr(0, 256));
+    line["account"] = account ? OrderedJson(*account) : OrderedJson(nullptr);
+    try {
+      audit_log.append(dump(line));
+    } catch (const std::exception& e) {
+      std::cerr << "tracemark serve: " << e.what() << "\n";
+    }
+  }
 
   // The account of the request's bearer key; throws ApiError 401.
   std::string authenticate(const httplib::Request& req) const {
@@ -112,10 +154,11 @@ struct OpenAiServer::Impl {
     audit_log.append(dump(line));
   }
 
-  void complete(const httplib::Request& req, httplib::Response& res, Endpoint endpoint) {
+  void complete(const httplib::Request& req, httplib::Response& res, Endpoint endpoint, std::optional<std::string>& account) {
     auto exchange = std::make_shared<Exchange>();
     exchange->time = rfc3339_utc_now();
     exchange->account = authenticate(req);
+    account = exchange->account;
     exchange->request = parse_completion_request(req.body, endpoint, settings.limits);
     exchange->request_id = random_id(endpoint == Endpoint::chat_completions ? "chatcmpl-" : "cmpl-");
     exchange->created = static_cast<std::int64_t>(std::time(nullptr));
@@ -197,26 +240,26 @@ struct OpenAiServer::Impl {
         });
   }
 
-  void dispatch(const httplib::Request& req, httplib::Response& res) {
+  void dispatch(const httplib::Request& req, httplib::Response& res, std::optional<std::string>& account) {
     const std::string& path = req.path;
     const std::string& method = req.method;
     const bool get = method == "GET" || method == "HEAD";
     std::string allowed;
     if (path == "/v1/chat/completions" || path == "/v1/completions") {
       if (method == "POST") {
-        complete(req, res, path == "/v1/chat/completions" ? Endpoint::chat_completions : Endpoint::completions);
+        complete(req, res, path == "/v1/chat/completions" ? Endpoint::chat_completions : Endpoint::completions, account);
         return;
       }
       allowed = "POST";
     } else if (path == "/v1/models" || path.starts_with("/v1/models/")) {
       if (get) {
-        authenticate(req);
+        account = authenticate(req);
         if (path == "/v1/models") {
           res.set_content(dump(OrderedJson{{"object", "list"}, {"data", OrderedJson::array({model_object()})}}), kJson);
         } else if (path.substr(std::string_view("/v1/models/").size()) == settings.limits.model_name) {
           res.set_content(dump(model_object()), kJson);
         } else {
-          throw ApiError(404, "The model '" + path.substr(std::string_view("/v1/models/").size()) + "' does not exist",
+          throw ApiError(404, "The model '" + escaped_excerpt(path.substr(std::string_view("/v1/models/").size())) + "' does not exist",
                          "invalid_request_error", "model", "model_not_found");
         }
         return;
@@ -229,20 +272,23 @@ struct OpenAiServer::Impl {
       }
       allowed = "GET, HEAD";
     } else {
-      throw ApiError(404, "Invalid URL (" + method + " " + path + "); this server has POST /v1/chat/completions, "
+      throw ApiError(404, "Invalid URL (" + escaped_excerpt(method, 16) + " " + escaped_excerpt(path, 200) +
+                              "); this server has POST /v1/chat/completions, "
                           "POST /v1/completions, GET /v1/models and GET /healthz",
                      "invalid_request_error", {}, "unknown_url");
     }
     res.set_header("Allow", allowed);
-    throw ApiError(405, "Method " + method + " is not allowed for " + path + "; use " + allowed, "invalid_request_error",
+    throw ApiError(405, "Method " + escaped_excerpt(method, 16) + " is not allowed for " + path + "; use " + allowed, "invalid_request_error",
                    {}, "method_not_allowed");
   }
 
   void handle(const httplib::Request& req, httplib::Response& res) {
+    std::optional<std::string> account;  // known once the request is authenticated
     try {
-      dispatch(req, res);
+      dispatch(req, res, account);
     } catch (const ApiError& e) {
       send_error(res, e);
+      if (e.status() >= 400 && e.status() < 500) log_rejection(req.remote_addr, req.method, req.path, e, account);
     } catch (const std::exception& e) {
       std::cerr << "tracemark serve: internal error on " << req.method << " " << req.path << ": " << e.what() << "\n";
       send_error(res, ApiError(500, "The server had an error while processing your request; it was logged.", "server_error"));
@@ -271,19 +317,22 @@ OpenAiServer::OpenAiServer(ServerSettings settings, const CompletionService& ser
   http.Patch(".*", handler);
   http.Delete(".*", handler);
   http.Options(".*", handler);
-  http.set_error_handler(httplib::Server::HandlerWithResponse([impl](const httplib::Request&, httplib::Response& res) {
+  http.set_error_handler(httplib::Server::HandlerWithResponse([impl](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours, already filled in
+    std::optional<ApiError> error;
     if (res.status == 413) {
-      send_error(res, ApiError(413, "The request body is larger than this server's limit of " +
-                                        std::to_string(impl->settings.max_body) + " bytes; send a smaller request",
-                               "invalid_request_error", {}, "request_too_large"));
+      error.emplace(413, "The request body is larger than this server's limit of " + std::to_string(impl->settings.max_body) +
+                             " bytes; send a smaller request",
+                    "invalid_request_error", std::string(), "request_too_large");
     } else if (res.status == 404 || res.status == 405) {
-      send_error(res, ApiError(res.status, "Invalid URL or method", "invalid_request_error", {}, "unknown_url"));
+      error.emplace(res.status, "Invalid URL or method", "invalid_request_error", std::string(), "unknown_url");
     } else {
-      send_error(res, ApiError(res.status, "The HTTP request could not be read (status " + std::to_string(res.status) +
-                                               "); send a well-formed HTTP/1.1 request",
-                               res.status >= 500 ? "server_error" : "invalid_request_error"));
+      error.emplace(res.status, "The HTTP request could not be read (status " + std::to_string(res.status) +
+                                    "); send a well-formed HTTP/1.1 request",
+                    res.status >= 500 ? "server_error" : "invalid_request_error");
     }
+    send_error(res, *error);
+    if (res.status >= 400 && res.status < 500) impl->log_rejection(req.remote_addr, req.method, req.path, *error, std::nullopt);
     return httplib::Server::HandlerResponse::Handled;
   }));
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {

@@ -102,7 +102,8 @@ expect 2 "torn.jsonl ends inside a line that starts at byte offset 13.*truncate 
 expect 2 "--threads: Value 0 not in range" -- \
   "$tracemark" serve --model tiny.tmlm --key key.json --api-keys keys.txt --audit-log a.jsonl --threads 0
 
-start_server serve --model tiny.tmlm --key key.json --api-keys keys.txt --audit-log audit.jsonl --threads 4 --max-body 4096 || { finish; exit 1; }
+start_server serve --model tiny.tmlm --key key.json --api-keys keys.txt --audit-log audit.jsonl --threads 4 --max-body 4096 \
+  --max-connections-per-address 4 || { finish; exit 1; }
 base=http://127.0.0.1:$port
 auth=(-H "Authorization: Bearer $api_key")
 check "serve prints its address, model and key id" grep -qE "listening on http://127.0.0.1:$port \(model tiny, watermark key $key_id" serve.out
@@ -186,7 +187,7 @@ http 200 '"status":"ok"' -- "$base/healthz"
 http 200 '"object":"chat.completion"' -- "${auth[@]}" "$base/v1/chat/completions" -d '{"model":"tiny","messages":[{"role":"user","content":"x"}],"max_tokens":3}'
 check "abandoned streams are logged as client_disconnected, cut short" python3 -c '
 import json
-cut = [r for r in map(json.loads, open("audit.jsonl")) if r["finish_reason"] == "client_disconnected"]
+cut = [r for r in map(json.loads, open("audit.jsonl")) if r.get("finish_reason") == "client_disconnected"]
 assert len(cut) == 4, len(cut)
 assert all(len(r["tokens"]) < 4096 for r in cut)'
 
@@ -253,14 +254,21 @@ import json, re, sys
 data = open("audit.jsonl", "rb").read()
 assert data.endswith(b"\n")
 accounts = set()
+rejected = 0
 for line in data.decode().split("\n")[:-1]:
     r = json.loads(line)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["time"]), r["time"]
+    if r.get("event") == "rejected":  # a refused request (issue 12)
+        for field in ("status", "reason", "message", "client", "method", "path", "account"):
+            assert field in r, (field, r)
+        rejected += 1
+        continue
     for field in ("time", "account", "request_id", "prompt", "text", "tokens", "prompt_tokens", "key_id", "model"):
         assert field in r, (field, r)
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["time"]), r["time"]
     assert r["key_id"] == sys.argv[1] and r["model"] == "tiny"
     accounts.add(r["account"])
 assert accounts == {"alice", "bob"}, accounts
+assert rejected > 0, "the refused requests above are logged"
 PY
 check "the audit log is mode 0600" test "$(stat -c %a audit.jsonl)" = 600
 check "no API key or watermark secret in the audit log or the server's output" bash -c \

@@ -130,6 +130,13 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--read-timeout", options->server.read_timeout_seconds, "seconds to wait for a client's request")
       ->capture_default_str()->check(CLI::Range(1, 3600));
+  command->add_option("--request-timeout", options->server.request_timeout_seconds,
+                      "seconds a request (line, headers and body) may take to arrive from its first byte; slower clients "
+                      "are disconnected")
+      ->capture_default_str()->check(CLI::Range(1, 3600));
+  command->add_option("--max-connections-per-address", options->server.max_connections_per_address,
+                      "connections one client address may hold at once (more get 429); default: half of --threads")
+      ->check(CLI::Range(1u, 100000u));
   command->add_flag("--audit-fsync", options->audit_fsync, "fdatasync the audit log after every line (slower, survives power loss)");
   command->callback([options] { run_serve(*options); });
 }

@@ -18,6 +18,8 @@ class ApiError : public std::runtime_error {
   ApiError(int status, std::string message, std::string type = "invalid_request_error", std::string param = {},
            std::string code = {});
   int status() const noexcept { return status_; }
+  // OpenAI's error code ("invalid_api_key", ...) when there is one, else the error type.
+  const std::string& reason() const noexcept { return code_.empty() ? type_ : code_; }
   // The response body.
   std::string body() const;
 

@@ -21,6 +21,11 @@ struct ServerSettings {
   std::size_t max_body = 1 << 20;   // bytes; larger bodies get 413
   int read_timeout_seconds = 30;
   int write_timeout_seconds = 30;
+  // Slowloris guards: a request (line, headers and body) must arrive whole within this many seconds
+  // of its first byte, and one client address holds at most this many connections at a time
+  // (0: half of `threads`, at least 1), so the other workers (and /healthz) stay free.
+  int request_timeout_seconds = 10;
+  unsigned max_connections_per_address = 0;
   RequestLimits limits;
   std::string key_id;  // the watermark key's public id, recorded in the audit log
 };
@@ -30,7 +35,10 @@ struct ServerSettings {
 //   GET  /v1/models, GET /v1/models/{name}            (auth)
 //   GET  /healthz                                     (no auth)
 // Errors have OpenAI's shape: 400 malformed JSON or bad fields, 401 missing or unknown API key,
-// 404 unknown path or model, 405 wrong method, 413 body over max_body, 500 internal.
+// 404 unknown path or model, 405 wrong method, 413 body over max_body, 429 too many connections from
+// one address, 500 internal. Every refused request (4xx) is one line of the audit log too:
+// {"event": "rejected", "time", "status", "reason", "message", "client", "method", "path",
+// "account"} (account null before authentication); the API key presented is never logged.
 // Every completion is appended to the audit log: before the response is sent when not streaming
 // (nothing is served unlogged); when streaming, after the last chunk, or at once when the client
 // goes away (with the tokens generated so far and finish_reason "client_disconnected").
