@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
+#include "tracemark/json_input.hpp"
+
 namespace tracemark {
 namespace {
 
@@ -24,6 +28,21 @@ TEST(FastTokenRecord, LeavesEverythingUnusualToTheGeneralParser) {
                            R"([1,2])", R"({"tokens":[1]} {"tokens":[2]})", R"({"tokens":[1]} x)",
                            R"({"tokens":[1],"tokens":[2]})", "", "not json"}) {
     EXPECT_FALSE(parse_token_record_fast(line).has_value()) << line;
+  }
+}
+
+// Issue 12: the fast path skipped what it did not need without validating it, so scan accepted
+// lines detect refuses. Every line it accepts must be valid JSON for the general reader too.
+TEST(FastTokenRecord, RefusesEveryLineTheGeneralReaderRefuses) {
+  const std::string deep = "{\"tokens\":[1],\"x\":" + std::string(200, '[') + std::string(200, ']') + "}";
+  for (const std::string& line : {std::string(R"({"tokens":[1,2],"x":tru})"), std::string(R"({"tokens":[1],"x":"\q"})"),
+                                 std::string(R"({"tokens":[1],"x":1e999})"), std::string(R"({"tokens":[1],"x":"\ud800"})"),
+                                 std::string("{\"tokens\":[1],\"x\":\"a\tb\"}"), std::string("{\"tokens\":[1],\"x\":\"\xff\"}"),
+                                 std::string(R"({"tokens":[1],"x":01})"), std::string(R"({"tokens":[1],"x":[1,]})"),
+                                 "{\"tokens\":[1],\"x\":" + std::string(400, '9') + "}", deep}) {
+    EXPECT_FALSE(parse_token_record_fast(line).has_value()) << line.substr(0, 60);
+    JsonProblem problem;
+    EXPECT_FALSE(try_parse_json(line, problem).has_value()) << line.substr(0, 60);
   }
 }
 

@@ -35,7 +35,7 @@ TEST(JsonInput, RefusesDeeperDocumentsWithoutRecursing) {
 }
 
 TEST(JsonInput, NumbersBeyondADoubleAreInvalidInputWithTheirOffset) {
-  for (const std::string text : {std::string("{\"a\": 1e999}"), "{\"a\": " + std::string(400, '9') + "}",
+  for (const std::string& text : {std::string("{\"a\": 1e999}"), "{\"a\": " + std::string(400, '9') + "}",
                                  std::string("{\"a\": -1e400}")}) {
     JsonProblem problem;
     EXPECT_FALSE(try_parse_json(text, problem).has_value()) << text;

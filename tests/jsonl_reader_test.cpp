@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <zlib.h>
 
 #include "test_support.hpp"
 #include "tracemark/error.hpp"
@@ -74,6 +75,74 @@ TEST(JsonlReader, MissingFileIsAnIoError) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::io);
     EXPECT_NE(std::string(e.what()).find("absent.jsonl"), std::string::npos);
+  }
+}
+
+// Issue 12: a record longer than the limit is refused when the limit is reached, naming the file,
+// line and byte offset, whatever follows; shorter ones are read whole.
+TEST(JsonlReader, RefusesRecordsLongerThanTheLimit) {
+  testing::TemporaryFolder folder;
+  const auto path = write_file(folder, "{\"tokens\":[1]}\n{\"tokens\":[" + std::string(5000, ' ') + "2]}\n");
+  JsonlReader reader(path, 1000);
+  JsonlRecord record;
+  ASSERT_TRUE(reader.next(record));
+  try {
+    reader.next(record);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_input);
+    EXPECT_NE(std::string(e.what()).find(path.string() + " line 2 (byte offset 15): the record is longer than the limit of 1000 bytes"),
+              std::string::npos)
+        << e.what();
+  }
+  JsonlReader roomy(path, 5014);  // exactly the second line's length
+  ASSERT_TRUE(roomy.next(record));
+  ASSERT_TRUE(roomy.next(record));
+  EXPECT_EQ(record_tokens(roomy, record), std::vector<std::uint32_t>{2});
+}
+
+std::string gzip_of(const std::string& text) {
+  z_stream stream{};
+  deflateInit2(&stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string out(compressBound(static_cast<uLong>(text.size())) + 64, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  stream.avail_in = static_cast<uInt>(text.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  deflate(&stream, Z_FINISH);
+  out.resize(stream.total_out);
+  deflateEnd(&stream);
+  return out;
+}
+
+std::size_t count_records(const std::filesystem::path& path) {
+  JsonlReader reader(path);
+  JsonlRecord record;
+  std::size_t count = 0;
+  while (reader.next(record)) ++count;
+  return count;
+}
+
+TEST(JsonlReader, GzipMembersAreReadAndAnythingElseAfterThemIsAnError) {
+  testing::TemporaryFolder folder;
+  const std::string member = gzip_of("{\"tokens\":[1]}\n{\"tokens\":[2]}\n");
+  const auto write = [&](const std::string& name, const std::string& bytes) {
+    std::ofstream(folder.path() / name, std::ios::binary) << bytes;
+    return folder.path() / name;
+  };
+  EXPECT_EQ(count_records(write("one.jsonl.gz", member)), 2u);
+  EXPECT_EQ(count_records(write("two.jsonl.gz", member + member)), 4u);
+  for (const auto& [name, bytes] : {std::pair<std::string, std::string>{"garbage.jsonl.gz", member + "trailing garbage\n"},
+                                    {"zeros.jsonl.gz", member + std::string(8, '\0')},
+                                    {"truncated.jsonl.gz", member.substr(0, member.size() - 6)},
+                                    {"plain.jsonl.gz", "{\"tokens\":[1]}\n"}}) {
+    try {
+      count_records(write(name, bytes));
+      ADD_FAILURE() << name << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::invalid_input) << e.what();
+      EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+    }
   }
 }
 

@@ -51,14 +51,29 @@ std::string peer_address(socket_t sock) {
 // grow the headers without bound. Writes have the server's write timeout per call, as httplib's own.
 class DeadlineSocketStream : public httplib::Stream {
  public:
+  // cut_off (shared with the server's record of this connection; guarded by `mutex`) says why
+  // reading stopped early, if it did.
   DeadlineSocketStream(socket_t sock, Clock::time_point deadline, std::size_t max_bytes, std::chrono::milliseconds read_timeout,
-                       std::chrono::milliseconds write_timeout)
-      : sock_(sock), deadline_(deadline), max_bytes_(max_bytes), read_timeout_(read_timeout), write_timeout_(write_timeout) {}
+                       std::chrono::milliseconds write_timeout, std::mutex& mutex, std::string& cut_off)
+      : sock_(sock), deadline_(deadline), max_bytes_(max_bytes), read_timeout_(read_timeout), write_timeout_(write_timeout),
+        mutex_(mutex), cut_off_(cut_off) {}
 
   bool is_readable() const override {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
-    if (left.count() <= 0) return false;
-    return wait_for(sock_, POLLIN, std::min(left, read_timeout_)) > 0;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline_ - Clock::now());
+    if (left.count() <= 0) {
+      mark("request_timeout");
+      return false;
+    }
+    const bool deadline_first = left <= read_timeout_;
+    const int ready = wait_for(sock_, POLLIN, deadline_first ? left : read_timeout_);
+    if (ready > 0) return true;
+    if (ready == 0 && deadline_first) mark("request_timeout");
+    return false;
+  }
+
+  bool cut_off() const {
+    const std::lock_guard lock(mutex_);
+    return !cut_off_.empty();
   }
 
   bool is_writable() const override {
@@ -76,7 +91,11 @@ class DeadlineSocketStream : public httplib::Stream {
       buffered_begin_ += n;
       return static_cast<ssize_t>(n);
     }
-    if (read_total_ >= max_bytes_ || !is_readable()) return -1;
+    if (read_total_ >= max_bytes_) {
+      mark("request_too_large");
+      return -1;
+    }
+    if (!is_readable()) return -1;
     // httplib reads request lines a byte at a time: read ahead into a small buffer, as its own
     // socket stream does.
     const std::size_t room = std::min(buffer_.size(), max_bytes_ - read_total_);
@@ -121,6 +140,11 @@ class DeadlineSocketStream : public httplib::Stream {
   socket_t socket() const override { return sock_; }
 
  private:
+  void mark(const char* reason) const {
+    const std::lock_guard lock(mutex_);
+    cut_off_ = reason;
+  }
+
   socket_t sock_;
   Clock::time_point deadline_;
   std::size_t max_bytes_;
@@ -128,6 +152,8 @@ class DeadlineSocketStream : public httplib::Stream {
   std::vector<char> buffer_ = std::vector<char>(4096);
   std::size_t buffered_begin_ = 0, buffered_end_ = 0;
   std::size_t read_total_ = 0;
+  std::mutex& mutex_;
+  std::string& cut_off_;
 };
 
 // Releases a connection slot when the connection ends, however it ends.
@@ -143,6 +169,12 @@ class SlotRelease {
 };
 
 }  // namespace
+
+ConnectionState GuardedHttpServer::current_connection() const {
+  const std::lock_guard lock(mutex_);
+  const auto it = serving_.find(std::this_thread::get_id());
+  return it == serving_.end() ? ConnectionState{} : it->second;
+}
 
 bool GuardedHttpServer::acquire_slot(const std::string& address) {
   const std::lock_guard lock(mutex_);
@@ -175,7 +207,7 @@ void GuardedHttpServer::refuse(socket_t sock, const std::string& address) {
          wait_for(sock, POLLIN, std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now())) > 0 &&
          ::recv(sock, discard, sizeof discard, 0) > 0) {
   }
-  if (guards_.on_refused) guards_.on_refused(address);
+  if (guards_.on_refused) guards_.on_refused(address, "too_many_connections");
 }
 
 bool GuardedHttpServer::process_and_close_socket(socket_t sock) {
@@ -184,7 +216,18 @@ bool GuardedHttpServer::process_and_close_socket(socket_t sock) {
   if (!acquire_slot(address)) {
     refuse(sock, address);
   } else {
-    const SlotRelease release([this, &address] { release_slot(address); });
+    std::string* cut_off = nullptr;
+    {
+      const std::lock_guard lock(mutex_);
+      ConnectionState& state = serving_[std::this_thread::get_id()];
+      state = {address, {}};
+      cut_off = &state.cut_off;  // std::map keeps element addresses stable
+    }
+    const SlotRelease release([this, &address] {
+      release_slot(address);
+      const std::lock_guard lock(mutex_);
+      serving_.erase(std::this_thread::get_id());
+    });
     const std::chrono::milliseconds read_timeout(read_timeout_sec_ * 1000 + read_timeout_usec_ / 1000);
     const std::chrono::milliseconds write_timeout(write_timeout_sec_ * 1000 + write_timeout_usec_ / 1000);
     const std::chrono::milliseconds keep_alive(keep_alive_timeout_sec_ * 1000);
@@ -201,10 +244,24 @@ bool GuardedHttpServer::process_and_close_socket(socket_t sock) {
         }
       }
       if (!readable) break;
+      {
+        const std::lock_guard lock(mutex_);
+        cut_off->clear();
+      }
       DeadlineSocketStream stream(sock, Clock::now() + guards_.request_timeout, guards_.max_request_bytes, read_timeout,
-                                  write_timeout);
+                                  write_timeout, mutex_, *cut_off);
       bool connection_closed = false;
       ok = process_request(stream, remaining == 1, connection_closed, nullptr);
+      // A request cut off part-way leaves the rest of its bytes unread: never read them as a next request.
+      if (stream.cut_off()) {
+        std::string reason;
+        {
+          const std::lock_guard lock(mutex_);
+          reason = *cut_off;
+        }
+        if (guards_.on_refused) guards_.on_refused(address, reason);
+        break;
+      }
       if (!ok || connection_closed) break;
     }
   }

@@ -17,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 
 namespace tracemark::serving {
 
@@ -26,14 +27,27 @@ struct ConnectionGuards {
   unsigned max_connections_per_address = 4;
   // The body of the 429 response to a connection over the cap (a JSON error object).
   std::string refusal_body;
-  // Called (on the worker thread) for each refused connection with the client's address.
-  std::function<void(const std::string& address)> on_refused;
+  // Called (on the worker thread) with the client's address and the reason for each connection
+  // refused ("too_many_connections") or cut off ("request_timeout", "request_too_large").
+  std::function<void(const std::string& address, const std::string& reason)> on_refused;
+};
+
+// What the worker thread serving a connection knows about it.
+struct ConnectionState {
+  std::string address;  // the client's numeric address
+  // Why reading the current request stopped early: "request_timeout" (its deadline passed),
+  // "request_too_large" (over max_request_bytes), or empty.
+  std::string cut_off;
 };
 
 // Thread-safe as httplib::Server is: handlers run on the worker threads.
 class GuardedHttpServer : public httplib::Server {
  public:
   explicit GuardedHttpServer(ConnectionGuards guards) : guards_(std::move(guards)) {}
+
+  // The connection the calling worker thread is serving (for handlers and the error handler, which
+  // httplib gives no client address when the request line itself could not be read).
+  ConnectionState current_connection() const;
 
  private:
   bool process_and_close_socket(socket_t sock) override;
@@ -43,8 +57,9 @@ class GuardedHttpServer : public httplib::Server {
   void refuse(socket_t sock, const std::string& address);
 
   ConnectionGuards guards_;
-  std::mutex mutex_;
-  std::map<std::string, unsigned> connections_;  // open connections by client address
+  mutable std::mutex mutex_;
+  std::map<std::string, unsigned> connections_;                  // open connections by client address
+  std::map<std::thread::id, ConnectionState> serving_;            // by worker thread
 };
 
 }  // namespace tracemark::serving

@@ -82,8 +82,22 @@ struct OpenAiServer::Impl {
                                     "); close idle connections or wait for answers before opening more",
                            "rate_limit_error", {}, "too_many_connections");
     guards.refusal_body = refusal.body();
-    guards.on_refused = [this, refusal](const std::string& address) { log_rejection(address, "", "", refusal, std::nullopt); };
+    guards.on_refused = [this, refusal](const std::string& address, const std::string& reason) {
+      log_rejection(address, "", "", reason == "too_many_connections" ? refusal : cut_off_error(reason), std::nullopt);
+    };
     return guards;
+  }
+
+  // The error for a request whose reading was cut off by a connection guard.
+  ApiError cut_off_error(const std::string& reason) const {
+    if (reason == "request_too_large") {
+      return ApiError(413, "The request is larger than this server's limit of " + std::to_string(settings.max_body) +
+                               " bytes of body; send a smaller request",
+                      "invalid_request_error", {}, "request_too_large");
+    }
+    return ApiError(408, "The request did not arrive whole within " + std::to_string(settings.request_timeout_seconds) +
+                             " seconds of its first byte; send requests at once, not a few bytes at a time",
+                    "invalid_request_error", {}, "request_timeout");
   }
 
   // One audit line for a refused request. Never the presented key: the message of every ApiError
@@ -320,6 +334,14 @@ OpenAiServer::OpenAiServer(ServerSettings settings, const CompletionService& ser
   http.set_error_handler(httplib::Server::HandlerWithResponse([impl](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours, already filled in
     std::optional<ApiError> error;
+    const ConnectionState connection = impl->http.current_connection();
+    if (!connection.cut_off.empty()) {
+      // Cut off by a connection guard: logged once, when the connection is closed.
+      error.emplace(impl->cut_off_error(connection.cut_off));
+      res.status = error->status();
+      send_error(res, *error);
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (res.status == 413) {
       error.emplace(413, "The request body is larger than this server's limit of " + std::to_string(impl->settings.max_body) +
                              " bytes; send a smaller request",
@@ -332,7 +354,10 @@ OpenAiServer::OpenAiServer(ServerSettings settings, const CompletionService& ser
                     res.status >= 500 ? "server_error" : "invalid_request_error");
     }
     send_error(res, *error);
-    if (res.status >= 400 && res.status < 500) impl->log_rejection(req.remote_addr, req.method, req.path, *error, std::nullopt);
+    if (res.status >= 400 && res.status < 500) {
+      impl->log_rejection(req.remote_addr.empty() ? connection.address : req.remote_addr, req.method, req.path, *error,
+                          std::nullopt);
+    }
     return httplib::Server::HandlerResponse::Handled;
   }));
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
