@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite twice: a Release build and an AddressSanitizer + UndefinedBehaviorSanitizer
-# build. Expects tools/setup.sh to have run (the README's test command runs both).
+# build; then every libFuzzer target for a short fixed time. Expects tools/setup.sh to have run (the
+# README's test command runs both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -13,3 +14,11 @@ cmake -S . -B build/sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRACEM
 cmake --build build/sanitize -j "$jobs"
 (cd build/sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j "$jobs")
+
+# Fuzzing (issue 12): the libFuzzer targets in a small clang tree of their own (only the libraries
+# they read with, instrumented with ASan + UBSan), each run for 12 s from its seed corpus;
+# bench/fuzz_long.sh is the longer run.
+cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DTRACEMARK_FUZZ=ON -DTRACEMARK_BUILD_TESTS=OFF
+cmake --build build/fuzz -j "$jobs" --target tracemark_fuzzers
+tests/fuzz/run_fuzzers.sh build/fuzz 12

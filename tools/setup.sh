@@ -17,6 +17,8 @@ packages=(
   chromium poppler-utils
   # Tests only: a local RFC 3161 timestamp authority (`openssl ts`) for the evidence tests.
   openssl
+  # Fuzzing (issue 12): clang with libFuzzer and its sanitizer runtimes (libclang-rt-14-dev).
+  clang libclang-rt-14-dev
 )
 
 missing=()
