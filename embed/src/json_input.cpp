@@ -22,28 +22,39 @@ std::string parse_error_description(const std::string& what) {
   return escaped_excerpt(text, 200);
 }
 
-// Where the first number that overflows a double starts (the parser's out_of_range error does not
-// say), or 0 when none is found.
-std::size_t first_overflowing_number(std::string_view text) {
+// Calls visit(offset) for every byte of text outside string literals (and their quotes) until it
+// returns false. Escapes are skipped inside strings, so an escaped quote does not end one.
+template <typename Visit>
+void visit_outside_strings(std::string_view text, Visit visit) {
   bool in_string = false;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
       if (c == '\\') ++i;
       else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') {
+    } else if (c == '"') {
       in_string = true;
-    } else if (c == '-' || (c >= '0' && c <= '9')) {
-      std::size_t end = i;
-      while (end < text.size() && std::string_view("+-0123456789.eE").find(text[end]) != std::string_view::npos) ++end;
-      const std::string number(text.substr(i, end - i));
-      if (std::isinf(std::strtod(number.c_str(), nullptr))) return i;
-      i = end - 1;
+    } else if (!visit(i)) {
+      return;
     }
   }
-  return 0;
+}
+
+// Where the first number that overflows a double starts (the parser's out_of_range error does not
+// say), or 0 when none is found.
+std::size_t first_overflowing_number(std::string_view text) {
+  std::size_t found = 0, skip_to = 0;
+  visit_outside_strings(text, [&](std::size_t i) {
+    const char c = text[i];
+    if (i < skip_to || !(c == '-' || (c >= '0' && c <= '9'))) return true;
+    std::size_t end = i;
+    while (end < text.size() && std::string_view("+-0123456789.eE").find(text[end]) != std::string_view::npos) ++end;
+    skip_to = end;
+    if (!std::isinf(std::strtod(std::string(text.substr(i, end - i)).c_str(), nullptr))) return true;
+    found = i;
+    return false;
+  });
+  return found;
 }
 
 std::string near(std::string_view text, std::size_t offset) {
@@ -108,21 +119,17 @@ std::string excerpt_of(const Json& value, std::size_t max_chars) {
 
 std::optional<std::size_t> json_too_deep_at(std::string_view text, std::size_t max_depth) {
   std::size_t depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
+  std::optional<std::size_t> too_deep;
+  visit_outside_strings(text, [&](std::size_t i) {
     const char c = text[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) return i;
+    if (c == '[' || c == '{') {
+      if (++depth > max_depth) too_deep = i;
     } else if ((c == ']' || c == '}') && depth > 0) {
       --depth;
     }
-  }
-  return std::nullopt;
+    return !too_deep;
+  });
+  return too_deep;
 }
 
 std::optional<nlohmann::json> try_parse_json(std::string_view text, JsonProblem& problem) {

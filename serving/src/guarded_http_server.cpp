@@ -39,11 +39,22 @@ int port_of(const sockaddr_storage& address) {
   return 0;
 }
 
-std::string peer_address(socket_t sock) {
+// The numeric host and port of one end of a socket: getpeername for the client, getsockname for us.
+using SocketEndGetter = int (*)(int, sockaddr*, socklen_t*);
+void socket_end(SocketEndGetter get, socket_t sock, std::string& ip, int& port) {
   sockaddr_storage address{};
   socklen_t length = sizeof address;
-  if (::getpeername(sock, reinterpret_cast<sockaddr*>(&address), &length) != 0) return {};
-  return numeric_host(address, length);
+  if (get(sock, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    ip = numeric_host(address, length);
+    port = port_of(address);
+  }
+}
+
+std::string peer_address(socket_t sock) {
+  std::string ip;
+  int port = 0;
+  socket_end(::getpeername, sock, ip, port);
+  return ip;
 }
 
 // The stream httplib reads one request from and writes its response to. Reads stop (fail) at the
@@ -119,23 +130,8 @@ class DeadlineSocketStream : public httplib::Stream {
     return sent;
   }
 
-  void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    sockaddr_storage address{};
-    socklen_t length = sizeof address;
-    if (::getpeername(sock_, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-      ip = numeric_host(address, length);
-      port = port_of(address);
-    }
-  }
-
-  void get_local_ip_and_port(std::string& ip, int& port) const override {
-    sockaddr_storage address{};
-    socklen_t length = sizeof address;
-    if (::getsockname(sock_, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-      ip = numeric_host(address, length);
-      port = port_of(address);
-    }
-  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override { socket_end(::getpeername, sock_, ip, port); }
+  void get_local_ip_and_port(std::string& ip, int& port) const override { socket_end(::getsockname, sock_, ip, port); }
 
   socket_t socket() const override { return sock_; }
 

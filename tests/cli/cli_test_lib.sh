@@ -2,6 +2,7 @@
 #   expect STATUS "PATTERN" -- command...   exit status and output pattern (grep -E) of a command;
 #                                            when $expect_log names a file, the output is appended to it
 #   check "description" condition...        any condition
+#   http STATUS "PATTERN" -- curl args...   HTTP status and body pattern of a curl request (20 s at most)
 #   finish                                   prints "N passed, N failed" and sets the exit status
 # Each script runs in a fresh temporary folder, removed at exit; $tracemark is the binary.
 tracemark=$(realpath "$1")
@@ -32,6 +33,23 @@ check() {
   local description=$1
   shift
   if "$@"; then passed=$((passed + 1)); else echo "FAIL: $description"; failed=$((failed + 1)); fi
+}
+
+# http STATUS-WANTED PATTERN -- curl args...: checks the status code and the body.
+http() {
+  local want=$1 pattern=$2
+  shift 3
+  local body status
+  body=$(curl -s -o - -w '\n%{http_code}' --max-time 20 "$@")
+  status=${body##*$'\n'}
+  body=${body%$'\n'*}
+  if [[ $status != "$want" ]] || ! grep -qE -- "$pattern" <<<"$body"; then
+    echo "FAIL: curl $* -> $status (want $want): $(head -c 400 <<<"$body")"
+    echo "    (wanted pattern: $pattern)"
+    failed=$((failed + 1))
+  else
+    passed=$((passed + 1))
+  fi
 }
 
 finish() {

@@ -279,21 +279,6 @@ if [[ -z $port ]]; then
 fi
 base=http://127.0.0.1:$port
 auth=(-H "Authorization: Bearer $api_key")
-# http STATUS PATTERN -- curl args...
-http() {
-  local want=$1 pattern=$2
-  shift 3
-  local body status
-  body=$(curl -s -o - -w '\n%{http_code}' --max-time 10 "$@")
-  status=${body##*$'\n'}
-  body=${body%$'\n'*}
-  if [[ $status != "$want" ]] || ! grep -qE -- "$pattern" <<<"$body"; then
-    echo "FAIL: curl ${*:1:3}... -> $status (want $want): $(head -c 300 <<<"$body")"
-    failed=$((failed + 1))
-  else
-    passed=$((passed + 1))
-  fi
-}
 deep 100000 '{"model": "tiny", "prompt": ' '}' >deep-request.json
 json=(-H 'Content-Type: application/json' -H 'Expect:')
 http 400 "not valid JSON: at line 1, column [0-9]+ .*nested deeper than 128 levels" -- "${auth[@]}" "${json[@]}" "$base/v1/completions" \

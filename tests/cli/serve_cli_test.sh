@@ -43,23 +43,6 @@ start_server() {
   return 1
 }
 
-# http STATUS-WANTED PATTERN -- curl args...: checks the status code and the body.
-http() {
-  local want=$1 pattern=$2
-  shift 3
-  local body status
-  body=$(curl -s -o - -w '\n%{http_code}' --max-time 20 "$@")
-  status=${body##*$'\n'}
-  body=${body%$'\n'*}
-  if [[ $status != "$want" ]] || ! grep -qE -- "$pattern" <<<"$body"; then
-    echo "FAIL: curl $* -> $status (want $want): $(head -c 400 <<<"$body")"
-    echo "    (wanted pattern: $pattern)"
-    failed=$((failed + 1))
-  else
-    passed=$((passed + 1))
-  fi
-}
-
 # A tiny text model: random words, gpt2's tokenizer; prompts of random words (fixed seed).
 python3 - <<'PY'
 import json, random
