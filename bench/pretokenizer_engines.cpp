@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "tracemark/json_input.hpp"
 #include "pretokenizer.hpp"
 #include "tokenizer_loaders.hpp"
 
@@ -64,7 +65,7 @@ int main(int argc, char** argv) {
     std::ifstream file(argv[a]);
     std::string line;
     while (std::getline(file, line)) {
-      texts.push_back(nlohmann::json::parse(line).at("text").get<std::string>());
+      texts.push_back(tracemark::parse_json(line, argv[a]).at("text").get<std::string>());
       bytes += texts.back().size();
     }
   }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tracemark/json_input.hpp"
 #include "tracemark/verify/parallel_for.hpp"
 #include "tracemark/verify/tokenizer.hpp"
 
@@ -33,7 +34,7 @@ int main(int argc, char** argv) {
   std::string line;
   std::size_t bytes = 0;
   while (std::getline(file, line)) {
-    texts.push_back(nlohmann::json::parse(line).at("text").get<std::string>());
+    texts.push_back(tracemark::parse_json(line, argv[2]).at("text").get<std::string>());
     bytes += texts.back().size();
   }
   const auto tokenizer = tracemark::Tokenizer::load(argv[1]);

@@ -91,7 +91,7 @@ std::vector<PromptRecord> read_prompts(const std::string& path, bool chat) {
                                                : ": expected \"prompt\" (a string); --completions sends text prompts"));
     }
     if (!seen.insert(prompt.id.dump()).second) {
-      throw Error(ErrorCode::invalid_input, reader.where(record) + ": id " + prompt.id.dump() +
+      throw Error(ErrorCode::invalid_input, reader.where(record) + ": id " + json_excerpt(prompt.id) +
                                                 " appears twice; resuming relies on ids, so give every prompt its own");
     }
     prompts.push_back(std::move(prompt));

@@ -511,7 +511,7 @@ EvidenceResult write_evidence_bundle(const SuspectScanReport& report, std::span<
   }
   write_into(out, "inputs.json", inputs_json.dump(2) + "\n");
   nlohmann::ordered_json keys_json = nlohmann::ordered_json::array();
-  for (const WatermarkKey& key : keys) keys_json.push_back(nlohmann::ordered_json::parse(key.public_json()));
+  for (const WatermarkKey& key : keys) keys_json.push_back(parse_ordered_json(key.public_json(), "key description"));
   write_into(out, "keys.json", keys_json.dump(2) + "\n");
   write_into(out, "configuration.json", configuration_json(scan_options, options, created, inputs).dump(2) + "\n");
   write_into(out, kLog, log_text);
