@@ -52,6 +52,7 @@ class CApi : public ::testing::Test {
 
 TEST_F(CApi, KeyInfoIsTheGoldenKeysPublicPart) {
   tm_key_info info;
+  info.size = sizeof info;
   ASSERT_EQ(tm_key_get_info(key_.key, &info), TM_OK);
   EXPECT_EQ(info.vocab_size, 50257u);
   EXPECT_EQ(info.context_width, 2u);
@@ -60,6 +61,55 @@ TEST_F(CApi, KeyInfoIsTheGoldenKeysPublicPart) {
   EXPECT_EQ(info.delta, 2.0);
   EXPECT_EQ(info.null_green_probability, 0.25);
   EXPECT_STREQ(info.key_id, "tmk_33e75962f43d9849");
+  EXPECT_EQ(info.size, sizeof info);
+}
+
+// Extensible structs: a caller compiled against a newer header (a larger struct) gets the fields
+// this library knows and zeros after them; options it does not know are refused unless zero; a
+// size below the first version is refused and nothing is written.
+TEST_F(CApi, ExtensibleStructsReadAndWriteOnlyTheCallersSize) {
+  struct NewerKeyInfo {
+    tm_key_info known;
+    std::uint64_t added_later;
+  } newer;
+  std::memset(&newer, 0xAB, sizeof newer);
+  newer.known.size = sizeof newer;
+  ASSERT_EQ(tm_key_get_info(key_.key, &newer.known), TM_OK) << tm_last_error();
+  EXPECT_EQ(newer.known.size, sizeof(tm_key_info)) << "size tells the caller how many bytes were filled";
+  EXPECT_EQ(newer.known.vocab_size, 50257u);
+  EXPECT_EQ(newer.added_later, 0u) << "bytes beyond the library's struct are zeroed";
+
+  tm_key_info small;
+  std::memset(&small, 0xAB, sizeof small);
+  small.size = 16;
+  EXPECT_EQ(tm_key_get_info(key_.key, &small), TM_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(tm_last_error()).find("sizeof(tm_key_info)"), std::string::npos) << tm_last_error();
+  EXPECT_EQ(small.vocab_size, 0xABABABABu) << "nothing is written on an error";
+
+  struct NewerParams {
+    tm_processor_params known;
+    std::int32_t option_added_later;
+    std::int32_t padding;
+  } params;
+  std::memset(&params, 0xAB, sizeof params);
+  ASSERT_EQ(tm_processor_params_init(&params.known, sizeof params), TM_OK) << tm_last_error();
+  EXPECT_EQ(params.known.allow_padded_logits, 1);
+  EXPECT_EQ(params.option_added_later, 0);
+  EXPECT_EQ(params.known.size, sizeof(tm_processor_params));
+  params.known.size = sizeof params;
+  ProcessorHandle accepted;
+  EXPECT_EQ(tm_processor_create(key_.key, &params.known, &accepted.processor), TM_OK) << tm_last_error();
+  params.option_added_later = 1;
+  ProcessorHandle refused;
+  EXPECT_EQ(tm_processor_create(key_.key, &params.known, &refused.processor), TM_UNSUPPORTED);
+  EXPECT_EQ(refused.processor, nullptr);
+  EXPECT_NE(std::string(tm_last_error()).find("does not know"), std::string::npos) << tm_last_error();
+
+  tm_processor_params garbage;
+  std::memset(&garbage, 0, sizeof garbage);
+  EXPECT_EQ(tm_processor_create(key_.key, &garbage, &refused.processor), TM_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(tm_last_error()).find("tm_processor_params_init"), std::string::npos) << tm_last_error();
+  EXPECT_EQ(tm_processor_params_init(&garbage, 4), TM_INVALID_ARGUMENT);
 }
 
 TEST_F(CApi, FullVocabularyAndCandidateBiasEqualTheCppProcessor) {
@@ -179,7 +229,8 @@ TEST_F(CApi, ErrorsAreStatusesWithMessages) {
   EXPECT_NE(std::string(tm_last_error()).find("50256 entries but the key's vocabulary has 50257"), std::string::npos)
       << tm_last_error();
 
-  tm_processor_params strict = tm_processor_params_default();
+  tm_processor_params strict;
+  ASSERT_EQ(tm_processor_params_init(&strict, sizeof strict), TM_OK);
   EXPECT_EQ(strict.allow_padded_logits, 1);
   strict.allow_padded_logits = 0;
   ProcessorHandle strict_processor;

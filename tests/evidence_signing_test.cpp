@@ -19,10 +19,9 @@
 namespace tracemark {
 namespace {
 
-std::string from_hex(const std::string& hex) {
-  std::string out;
-  for (std::size_t i = 0; i < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  return out;
+std::string bytes_of_hex(const std::string& hex) {
+  const std::vector<std::uint8_t> bytes = from_hex(hex).value();
+  return std::string(bytes.begin(), bytes.end());
 }
 
 // Writes a PEM private key with the given raw Ed25519 secret (mode 0600).
@@ -58,15 +57,15 @@ TEST(Ed25519, MatchesRfc8032TestVectors) {
   testing::TemporaryFolder folder;
   for (const Vector& vector : vectors) {
     const auto path = folder.path() / "raw.pem";
-    write_raw_key(path, from_hex(vector.secret));
+    write_raw_key(path, bytes_of_hex(vector.secret));
     const EvidenceSigner signer(path);
-    const std::string signature = signer.sign(from_hex(vector.message));
-    EXPECT_EQ(signature, from_hex(vector.signature)) << vector.secret;
-    EXPECT_TRUE(verify_ed25519(signer.public_pem(), from_hex(vector.message), signature));
+    const std::string signature = signer.sign(bytes_of_hex(vector.message));
+    EXPECT_EQ(signature, bytes_of_hex(vector.signature)) << vector.secret;
+    EXPECT_TRUE(verify_ed25519(signer.public_pem(), bytes_of_hex(vector.message), signature));
     std::string wrong = signature;
     wrong[10] = static_cast<char>(wrong[10] ^ 1);
-    EXPECT_FALSE(verify_ed25519(signer.public_pem(), from_hex(vector.message), wrong));
-    EXPECT_FALSE(verify_ed25519(signer.public_pem(), from_hex(vector.message) + "x", signature));
+    EXPECT_FALSE(verify_ed25519(signer.public_pem(), bytes_of_hex(vector.message), wrong));
+    EXPECT_FALSE(verify_ed25519(signer.public_pem(), bytes_of_hex(vector.message) + "x", signature));
   }
 }
 

@@ -67,6 +67,55 @@ TEST(JsonlReader, RejectsTokensThatAreNotIds) {
   }
 }
 
+std::filesystem::path write_gzip(const testing::TemporaryFolder& folder, const std::string& content) {
+  const auto path = folder.path() / "input.jsonl.gz";
+  gzFile file = gzopen(path.c_str(), "wb");
+  EXPECT_NE(file, nullptr);
+  EXPECT_EQ(gzwrite(file, content.data(), static_cast<unsigned>(content.size())), static_cast<int>(content.size()));
+  EXPECT_EQ(gzclose(file), Z_OK);
+  return path;
+}
+
+// A NUL byte ends the text for nlohmann's parser and for C strings, so a line holding one could be
+// read as its part before the NUL. Both kinds of file refuse it, naming the byte.
+TEST(JsonlReader, RefusesANulByteInPlainAndGzipLines) {
+  testing::TemporaryFolder folder;
+  const std::string content = std::string("{\"tokens\":[1]}\n{\"tokens\":[1,2,3]}") + '\0' + "garbage\n";
+  for (const auto& path : {write_file(folder, content), write_gzip(folder, content)}) {
+    JsonlReader reader(path);
+    JsonlLine line;
+    ASSERT_TRUE(reader.next_line(line));
+    try {
+      reader.next_line(line);
+      FAIL() << path << ": a line with a NUL byte was read as " << line.text;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::invalid_input);
+      EXPECT_NE(std::string(e.what()).find(path.string() + " line 2 (byte offset 33): a NUL byte"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// Lines longer than the decompression buffer, and a last line without a newline, come out whole.
+TEST(JsonlReader, GzipLinesCrossBufferBoundaries) {
+  testing::TemporaryFolder folder;
+  std::string long_tokens;
+  for (int i = 0; i < 60000; ++i) long_tokens += (i ? "," : "") + std::to_string(i % 1000);
+  const std::string content = "{\"tokens\":[" + long_tokens + "]}\n\n{\"tokens\":[7]}\r\n{\"tokens\":[" + long_tokens + "]}";
+  JsonlReader plain(write_file(folder, content));
+  JsonlReader gzip(write_gzip(folder, content));
+  JsonlLine expected, got;
+  std::size_t lines = 0;
+  while (plain.next_line(expected)) {
+    ASSERT_TRUE(gzip.next_line(got));
+    EXPECT_EQ(got.text, expected.text);
+    EXPECT_EQ(got.line, expected.line);
+    EXPECT_EQ(got.byte_offset, expected.byte_offset);
+    ++lines;
+  }
+  EXPECT_FALSE(gzip.next_line(got));
+  EXPECT_EQ(lines, 3u);
+}
+
 TEST(JsonlReader, MissingFileIsAnIoError) {
   testing::TemporaryFolder folder;
   try {

@@ -14,6 +14,7 @@
 #include "tracemark/serving/openai_prober.hpp"
 #include "tracemark/serving/openai_protocol.hpp"
 #include "tracemark/error.hpp"
+#include "tracemark/verify/utf8.hpp"
 
 namespace tracemark::serving {
 namespace {
@@ -128,13 +129,16 @@ TEST(OpenAiProtocol, ChunksAndResponsesHaveOpenAiShape) {
   EXPECT_EQ(server_sent_event(nlohmann::ordered_json{{"a", 1}}), "data: {\"a\":1}\n\n");
 }
 
-TEST(Utf8, InvalidBytesBecomeReplacementCharacters) {
-  EXPECT_EQ(valid_utf8("abc"), "abc");
-  EXPECT_EQ(valid_utf8("\xC3\xA9"), "\xC3\xA9");
-  EXPECT_EQ(valid_utf8("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
-  EXPECT_EQ(valid_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");       // overlong
-  EXPECT_EQ(valid_utf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
-  EXPECT_EQ(valid_utf8("\xE2\x82"), "\xEF\xBF\xBD\xEF\xBF\xBD");       // cut off
+// Serve repairs text by the project's one rule (maximal subparts, as the tokenizer's --lossy does):
+// a sequence cut off by the end of a response is one U+FFFD, not one per byte.
+TEST(Utf8, ServedTextIsRepairedByMaximalSubparts) {
+  EXPECT_EQ(replace_invalid_utf8("abc"), "abc");
+  EXPECT_EQ(replace_invalid_utf8("\xC3\xA9"), "\xC3\xA9");
+  EXPECT_EQ(replace_invalid_utf8("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(replace_invalid_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");       // overlong
+  EXPECT_EQ(replace_invalid_utf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
+  EXPECT_EQ(replace_invalid_utf8("\xE2\x82"), "\xEF\xBF\xBD");       // cut off: one maximal subpart
+  EXPECT_EQ(replace_invalid_utf8("\xF0\x9F\x98" "x"), "\xEF\xBF\xBD" "x");
 }
 
 TEST(Utf8, StreamSplitterHoldsBackIncompleteSequences) {
@@ -143,15 +147,20 @@ TEST(Utf8, StreamSplitterHoldsBackIncompleteSequences) {
   EXPECT_EQ(splitter.take("\x82"), "");
   EXPECT_EQ(splitter.take("\xAC" "b"), "\xE2\x82\xAC" "b");
   EXPECT_EQ(splitter.take("\xF0\x9F"), "");
-  EXPECT_EQ(splitter.finish(), "\xEF\xBF\xBD\xEF\xBF\xBD");
-  // Cut anywhere, the pieces of valid text add up to the text.
-  const std::string text = "z\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80!";
-  for (std::size_t cut = 0; cut <= text.size(); ++cut) {
-    Utf8StreamSplitter s;
-    std::string joined = s.take(text.substr(0, cut));
-    joined += s.take(text.substr(cut));
-    joined += s.finish();
-    EXPECT_EQ(joined, text) << "cut at " << cut;
+  EXPECT_EQ(splitter.finish(), "\xEF\xBF\xBD");
+  // Cut anywhere, the pieces add up to the repair of the whole, valid or not.
+  for (const std::string& text : {std::string("z\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80!"),
+                                 std::string("\xE2\x82z\xF0\x9F\x98\xED\xA0\x80\xC3\xF4\x90\x80\x80\xE0\xA0")}) {
+    for (std::size_t cut = 0; cut <= text.size(); ++cut) {
+      for (std::size_t second = cut; second <= text.size(); ++second) {
+        Utf8StreamSplitter s;
+        std::string joined = s.take(text.substr(0, cut));
+        joined += s.take(text.substr(cut, second - cut));
+        joined += s.take(text.substr(second));
+        joined += s.finish();
+        EXPECT_EQ(joined, replace_invalid_utf8(text)) << "cuts at " << cut << " and " << second;
+      }
+    }
   }
 }
 

@@ -12,6 +12,7 @@
 #include "test_support.hpp"
 #include "tokenizer_test_support.hpp"
 #include "tracemark/error.hpp"
+#include "tracemark/sha256.hpp"
 #include "tracemark/verify/tokenizer.hpp"
 
 namespace tracemark {
@@ -20,19 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using testing::read_binary;
 using testing::tokenizer_cache;
-
-std::string sha256_hex(const std::string& bytes) {
-  unsigned char digest[32];
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
-  std::string hex;
-  for (unsigned i = 0; i < length; ++i) {
-    static const char* kHex = "0123456789abcdef";
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 15];
-  }
-  return hex;
-}
 
 std::string base64(const std::string& bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');

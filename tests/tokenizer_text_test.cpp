@@ -4,7 +4,10 @@
 
 #include <thread>
 
+#include "byte_pair_encoder.hpp"
 #include "pretokenizer.hpp"
+#include "tokenizer_loaders.hpp"
+#include "tokenizer_test_support.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/tokenizer.hpp"
 #include "tracemark/verify/utf8.hpp"
@@ -137,6 +140,37 @@ TEST(TokenizerTextTest, LongRunsOfOneClassWork) {
   const auto tokenizer = Tokenizer::load("cl100k_base");
   for (const std::string& text : {std::string(300000, ' ') + "x", std::string(300000, 'a'), std::string(100000, '\n')}) {
     EXPECT_EQ(tokenizer->decode(tokenizer->encode(text)), text);
+  }
+}
+
+// The retry with generous limits (taken when a match hits PCRE2's defaults, which real text under JIT
+// does not reach even for megabyte runs) gives the same pieces: forced on every match with a match
+// limit of 1, the pieces, merged by the tokenizer's own encoder, equal npm tiktoken's ids.
+TEST(TokenizerTextTest, RetriedMatchesGiveTheReferenceIds) {
+  const std::filesystem::path encoders = testing::tokenizer_cache() / "npm" / "tiktoken@1.0.22" / "package" / "encoders";
+  for (const std::string name : {"cl100k_base", "o200k_base"}) {
+    const TokenizerDefinition definition =
+        load_tiktoken_json(testing::read_binary(encoders / (name + ".json")), name);
+    const Pretokenizer forced(definition.pattern, definition.dialect, definition.unmatched, name, 1);
+    const BytePairEncoder encoder(definition, name);
+    std::size_t texts = 0, retried = 0;
+    for (const std::string corpus : {"torture", "nlp-corpus"}) {
+      const std::vector<testing::ParityText> parity = testing::parity_texts(corpus);
+      const std::vector<std::vector<std::uint32_t>> expected = testing::parity_ids(name, corpus);
+      ASSERT_EQ(parity.size(), expected.size());
+      for (std::size_t t = 0; t < parity.size() && t < 400; ++t) {
+        Pretokenizer::Pieces pieces(forced, parity[t].text);
+        std::vector<std::uint32_t> ids;
+        std::string_view piece;
+        while (pieces.next(piece)) encoder.encode_piece(piece, ids);
+        EXPECT_EQ(ids, expected[t]) << name << " " << parity[t].id;
+        if (ids.empty()) continue;  // an empty text needs no match
+        ++texts;
+        retried += pieces.retried_with_larger_limits();
+      }
+    }
+    EXPECT_GT(texts, 400u);
+    EXPECT_EQ(retried, texts) << name << ": every text should have gone through the retry";
   }
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "test_support.hpp"
+#include "tracemark/error.hpp"
 
 namespace tracemark {
 namespace {
@@ -38,6 +39,29 @@ TEST(WatermarkProcessor, BiasesTheGreenListOfTheLastHTokens) {
   EXPECT_EQ(bias_of(processor), expected_bias(*scheme, {7, 8}));
   processor.accept(9);
   EXPECT_EQ(bias_of(processor), expected_bias(*scheme, {8, 9}));
+}
+
+// One rule for the row's length in both scheme versions: shorter than the vocabulary is refused,
+// padding columns beyond it are left unchanged.
+TEST(WatermarkProcessor, RowLengthRuleIsTheSameForBothSchemeVersions) {
+  for (const std::uint32_t version : {1u, 2u}) {
+    auto scheme = std::make_shared<const GreenListScheme>(golden_key(params_with(0.5, 2.0, 1, 1000, version)));
+    WatermarkProcessor processor(scheme);
+    const std::uint32_t prompt[] = {3};
+    processor.reset(prompt);
+    ASSERT_TRUE(processor.will_bias());
+    std::vector<float> padded(1000 + 64, 0.0f);
+    processor.apply(std::span<float>(padded));
+    EXPECT_EQ(std::vector<float>(padded.begin(), padded.begin() + 1000), expected_bias(*scheme, {3})) << "version " << version;
+    EXPECT_EQ(std::vector<float>(padded.begin() + 1000, padded.end()), std::vector<float>(64, 0.0f))
+        << "version " << version << " biased padding columns";
+    std::vector<float> short_row(999, 0.0f);
+    EXPECT_THROW(processor.apply(std::span<float>(short_row)), Error) << "version " << version;
+    EXPECT_EQ(short_row, std::vector<float>(999, 0.0f));
+    processor.reset();  // no bias at this step: the length is still checked
+    EXPECT_FALSE(processor.will_bias());
+    EXPECT_THROW(processor.apply(std::span<float>(short_row)), Error) << "version " << version;
+  }
 }
 
 TEST(WatermarkProcessor, NoBiasUntilTheContextIsFull) {

@@ -13,6 +13,10 @@ packages=(
   # Serving integration (issue 7): cpp-httplib (serve, probe); curl and openssl for the CLI tests.
   libcpp-httplib-dev curl openssl
   python3-numpy
+  # The Python binding's torch test (torch tensors in and out); OpenBLAS's threaded build for torch.
+  python3-torch libopenblas0-pthread
+  # report.html's template (Mustache, header-only).
+  libkainjow-mustache-dev
   # Evidence bundles (issue 6): report.pdf and the browser test (chromium), PDF checks (poppler-utils).
   chromium poppler-utils
   # Tests only: a local RFC 3161 timestamp authority (`openssl ts`) for the evidence tests.

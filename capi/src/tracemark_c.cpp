@@ -99,6 +99,48 @@ tm_status check_logits_length(const tm_processor& processor, std::size_t n_logit
   return TM_OK;
 }
 
+// Extensible structs (tracemark.h): the sizes of their first versions, the smallest accepted.
+constexpr std::size_t kKeyInfoFirstSize = 72;
+constexpr std::size_t kProcessorParamsFirstSize = 8;
+static_assert(sizeof(tm_key_info) == kKeyInfoFirstSize && sizeof(tm_processor_params) == kProcessorParamsFirstSize,
+              "a field was added to an extensible struct: keep the first-version sizes above and document the field");
+
+tm_status too_small(const char* function, const char* field, std::size_t size, std::size_t minimum, const char* what) {
+  return fail(TM_INVALID_ARGUMENT, function, std::string(field) + " is " + std::to_string(size) + ", less than " +
+                                                 std::to_string(minimum) + "; set it to " + what);
+}
+
+tm_processor_params default_processor_params() {
+  tm_processor_params params{};
+  params.size = sizeof params;
+  params.allow_padded_logits = 1;
+  return params;
+}
+
+// Copies ours into the caller's struct of caller_size bytes: the fields both know, zero beyond,
+// and size = the bytes filled.
+template <typename Struct>
+void write_extensible(Struct ours, Struct* caller, std::size_t caller_size) {
+  const std::size_t filled = std::min(caller_size, sizeof ours);
+  ours.size = static_cast<std::uint32_t>(filled);
+  std::memcpy(static_cast<void*>(caller), &ours, filled);
+  if (caller_size > filled) std::memset(reinterpret_cast<unsigned char*>(caller) + filled, 0, caller_size - filled);
+}
+
+// Reads the fields both know from the caller's struct of caller_size bytes over `ours` (defaults
+// stay for the fields an older caller lacks). False when the caller's bytes beyond ours are not
+// all zero: it asks for options this library does not know.
+template <typename Struct>
+bool read_extensible(const Struct* caller, std::size_t caller_size, Struct& ours) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(caller);
+  for (std::size_t i = sizeof ours; i < caller_size; ++i) {
+    if (bytes[i] != 0) return false;
+  }
+  std::memcpy(static_cast<void*>(&ours), caller, std::min(caller_size, sizeof ours));
+  ours.size = sizeof ours;
+  return true;
+}
+
 }  // namespace
 
 extern "C" {
@@ -143,6 +185,7 @@ tm_status tm_key_get_info(const tm_key* key, tm_key_info* out) {
   constexpr const char* function = "tm_key_get_info";
   if (key == nullptr) return null_argument(function, "key");
   if (out == nullptr) return null_argument(function, "out");
+  if (out->size < kKeyInfoFirstSize) return too_small(function, "out->size", out->size, kKeyInfoFirstSize, "sizeof(tm_key_info)");
   return guarded(function, [&] {
     tm_key_info info{};
     const tracemark::SchemeParams& params = key->key.params();
@@ -153,24 +196,40 @@ tm_status tm_key_get_info(const tm_key* key, tm_key_info* out) {
     info.null_green_probability = key->scheme->null_green_probability();
     info.delta = params.delta;
     std::snprintf(info.key_id, sizeof info.key_id, "%s", key->key.key_id().c_str());
-    *out = info;
+    write_extensible(info, out, out->size);
     return TM_OK;
   });
 }
 
-tm_processor_params tm_processor_params_default(void) {
-  tm_processor_params params{};
-  params.allow_padded_logits = 1;
-  return params;
+tm_status tm_processor_params_init(tm_processor_params* params, size_t size) {
+  constexpr const char* function = "tm_processor_params_init";
+  if (params == nullptr) return null_argument(function, "params");
+  if (size < kProcessorParamsFirstSize) {
+    return too_small(function, "size", size, kProcessorParamsFirstSize, "sizeof(tm_processor_params)");
+  }
+  if (size > UINT32_MAX) return fail(TM_INVALID_ARGUMENT, function, "size is larger than any tm_processor_params");
+  write_extensible(default_processor_params(), params, size);
+  return TM_OK;
 }
 
 tm_status tm_processor_create(const tm_key* key, const tm_processor_params* params, tm_processor** out) {
   constexpr const char* function = "tm_processor_create";
   if (key == nullptr) return null_argument(function, "key");
   if (out == nullptr) return null_argument(function, "out");
+  tm_processor_params options = default_processor_params();
+  if (params != nullptr) {
+    if (params->size < kProcessorParamsFirstSize) {
+      return too_small(function, "params->size", params->size, kProcessorParamsFirstSize,
+                       "sizeof(tm_processor_params) (call tm_processor_params_init first)");
+    }
+    if (!read_extensible(params, params->size, options)) {
+      return fail(TM_UNSUPPORTED, function, "params holds options this library (version " TRACEMARK_VERSION_STRING
+                                            ") does not know (bytes beyond its " + std::to_string(sizeof options) +
+                                            " are not zero); use a newer libtracemark or leave those options at zero");
+    }
+  }
   return guarded(function, [&] {
-    *out = new tm_processor{tracemark::WatermarkProcessor(key->scheme),
-                            params != nullptr ? *params : tm_processor_params_default(), {}};
+    *out = new tm_processor{tracemark::WatermarkProcessor(key->scheme), options, {}};
     return TM_OK;
   });
 }

@@ -19,15 +19,6 @@ constexpr std::string_view kHkdfSalt = "tracemark/hkdf-salt/v1";
 
 }  // namespace
 
-std::vector<std::uint8_t> sha256(std::span<const std::uint8_t> data) {
-  std::vector<std::uint8_t> digest(32);
-  unsigned int length = 0;
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1 || length != 32) {
-    throw Error(ErrorCode::internal, "OpenSSL SHA-256 failed");
-  }
-  return digest;
-}
-
 std::vector<std::uint8_t> hkdf_sha256(std::span<const std::uint8_t> secret, std::string_view info,
                                       std::size_t length) {
   std::unique_ptr<EVP_KDF, decltype(&EVP_KDF_free)> kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr), EVP_KDF_free);
@@ -74,35 +65,5 @@ void random_bytes(std::span<std::uint8_t> out) {
 }
 
 void cleanse(std::span<std::uint8_t> bytes) noexcept { OPENSSL_cleanse(bytes.data(), bytes.size()); }
-
-std::string to_hex(std::span<const std::uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (std::uint8_t b : bytes) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 0xF]);
-  }
-  return out;
-}
-
-bool from_hex(std::string_view hex, std::vector<std::uint8_t>& out) {
-  if (hex.size() % 2 != 0) return false;
-  auto value = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  out.clear();
-  out.reserve(hex.size() / 2);
-  for (std::size_t i = 0; i < hex.size(); i += 2) {
-    int high = value(hex[i]);
-    int low = value(hex[i + 1]);
-    if (high < 0 || low < 0) return false;
-    out.push_back(static_cast<std::uint8_t>(high * 16 + low));
-  }
-  return true;
-}
 
 }  // namespace tracemark::crypto

@@ -1,4 +1,5 @@
-// Thin wrappers over OpenSSL 3 for the few primitives embed/ needs. Private to embed/.
+// Thin wrappers over OpenSSL 3 for the few primitives embed/ needs. Private to embed/ (SHA-256 and
+// hex are public: tracemark/sha256.hpp).
 #pragma once
 
 #include <cstdint>
@@ -9,7 +10,6 @@
 
 namespace tracemark::crypto {
 
-std::vector<std::uint8_t> sha256(std::span<const std::uint8_t> data);
 // HKDF-SHA256 (RFC 5869) with a fixed tracemark salt.
 std::vector<std::uint8_t> hkdf_sha256(std::span<const std::uint8_t> secret, std::string_view info,
                                       std::size_t length);
@@ -18,9 +18,5 @@ std::vector<std::uint8_t> hkdf_sha256(std::span<const std::uint8_t> secret, std:
 void aes256_ctr_keystream(std::span<const std::uint8_t> key, std::span<std::uint8_t> out);
 void random_bytes(std::span<std::uint8_t> out);  // OpenSSL's CSPRNG (RAND_priv_bytes)
 void cleanse(std::span<std::uint8_t> bytes) noexcept;
-
-std::string to_hex(std::span<const std::uint8_t> bytes);
-// Returns false on odd length or a non-hex digit.
-bool from_hex(std::string_view hex, std::vector<std::uint8_t>& out);
 
 }  // namespace tracemark::crypto

@@ -80,7 +80,7 @@ std::uint64_t GreenListScheme::context_seed(std::span<const std::uint32_t> conte
 
 void GreenListScheme::bias_logits(std::uint64_t seed, std::span<float> logits) const noexcept {
   if (version_ == 1) {
-    add_delta_to_green(logits.data(), logits.size(), seed, threshold_, delta_);
+    add_delta_to_green(logits.data(), std::min<std::size_t>(logits.size(), vocab_size_), seed, threshold_, delta_);
   } else {
     add_delta_to_green_v2(logits.data(), token_values_.data(), std::min<std::size_t>(logits.size(), token_values_.size()),
                           seed, threshold_, delta_);

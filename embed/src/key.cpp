@@ -1,13 +1,7 @@
 #include "tracemark/embed/key.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <bit>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -17,6 +11,8 @@
 #include "tracemark/atomic_file.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/json_input.hpp"
+#include "tracemark/secret_file.hpp"
+#include "tracemark/sha256.hpp"
 
 namespace tracemark {
 namespace {
@@ -65,17 +61,6 @@ Json params_to_json(const SchemeParams& params) {
   if (params.tokenizer) tokenizer = {{"name", params.tokenizer->name}, {"vocab_sha256", params.tokenizer->vocab_sha256}};
   return {{"scheme", scheme}, {"tokenizer", tokenizer}};
 }
-
-// Closes a file descriptor when it goes out of scope.
-struct OpenFile {
-  explicit OpenFile(int descriptor) : fd(descriptor) {}
-  ~OpenFile() {
-    if (fd >= 0) ::close(fd);
-  }
-  OpenFile(const OpenFile&) = delete;
-  OpenFile& operator=(const OpenFile&) = delete;
-  int fd;
-};
 
 // Reads one typed field of the key file, or throws naming the file and the field.
 class KeyFileReader {
@@ -135,7 +120,7 @@ void SchemeParams::validate() const {
     throw Error(ErrorCode::invalid_argument, "context width must be between 0 and 16 (got " +
                                                  std::to_string(context_width) + ")");
   }
-  if (vocab_size < 1 || vocab_size > (1u << 31)) {
+  if (vocab_size < 1 || vocab_size > kMaxVocabularySize) {
     throw Error(ErrorCode::invalid_argument, "vocabulary size must be between 1 and 2^31 (got " +
                                                  std::to_string(vocab_size) + ")");
   }
@@ -155,7 +140,7 @@ void SchemeParams::validate() const {
 WatermarkKey::WatermarkKey(const SecretBytes& secret, SchemeParams params, std::string created_utc)
     : secret_(secret), params_(std::move(params)), created_utc_(std::move(created_utc)) {
   params_.validate();
-  key_id_ = "tmk_" + crypto::to_hex(derive_subkey(kKeyIdPurpose, 8));
+  key_id_ = "tmk_" + to_hex(derive_subkey(kKeyIdPurpose, 8));
 }
 
 WatermarkKey::~WatermarkKey() { crypto::cleanse(secret_); }
@@ -197,7 +182,7 @@ std::string WatermarkKey::commitment_hex() const {
   } else {
     message.push_back(0);
   }
-  std::string hex = crypto::to_hex(crypto::sha256(message));
+  std::string hex = to_hex(sha256(message));
   crypto::cleanse(message);
   return hex;
 }
@@ -214,57 +199,16 @@ std::string WatermarkKey::public_json() const {
 
 void WatermarkKey::save(const std::filesystem::path& path, bool overwrite) const {
   Json file = parse_json(public_json(), "key description");
-  file["secret"] = crypto::to_hex(secret_);
+  file["secret"] = to_hex(secret_);
   std::string text = file.dump(2) + "\n";
   write_file_atomically(path, text, 0600, overwrite);
   crypto::cleanse({reinterpret_cast<std::uint8_t*>(text.data()), text.size()});
 }
 
 WatermarkKey WatermarkKey::load(const std::filesystem::path& path) {
-  // O_NONBLOCK: opening a FIFO must not wait for a writer (it would wait forever); fstat of the open
-  // file then refuses anything but a regular file, with no window between check and read.
-  const OpenFile file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-  const int fd = file.fd;
-  if (fd < 0) {
-    throw Error(ErrorCode::io, "key file " + path.string() + " cannot be read: " + std::strerror(errno) +
-                                   "; make one with `tracemark keygen --out " + path.string() + "`");
-  }
-  struct stat info{};
-  if (::fstat(fd, &info) != 0) {
-    throw Error(ErrorCode::io, "key file " + path.string() + " cannot be read: " + std::strerror(errno));
-  }
-  if (!S_ISREG(info.st_mode)) {
-    throw Error(ErrorCode::invalid_argument, "key file " + path.string() + " is not a regular file (" +
-                                                 (S_ISFIFO(info.st_mode) ? "a FIFO" : S_ISDIR(info.st_mode) ? "a folder" : "a device or socket") +
-                                                 "); give the path of a key file made by `tracemark keygen`");
-  }
-  if ((info.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
-    throw Error(ErrorCode::permission, "key file " + path.string() + " is readable or writable by group or others (mode " +
-                                           mode + "); a key is a secret: run `chmod 600 " + path.string() + "`");
-  }
-  if (info.st_size > static_cast<off_t>(kMaxKeyFileBytes)) {
-    throw Error(ErrorCode::invalid_input, "key file " + path.string() + " is " + std::to_string(info.st_size) +
-                                              " bytes; a key file (made by `tracemark keygen`) is under 1 KiB");
-  }
-  std::string text(static_cast<std::size_t>(info.st_size), '\0');
-  std::size_t have = 0;
-  while (have < text.size()) {
-    const ssize_t got = ::read(fd, text.data() + have, text.size() - have);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;
-    have += static_cast<std::size_t>(got);
-  }
-  text.resize(have);
-  try {
-    WatermarkKey key = parse(text, path);
-    crypto::cleanse({reinterpret_cast<std::uint8_t*>(text.data()), text.size()});
-    return key;
-  } catch (...) {
-    crypto::cleanse({reinterpret_cast<std::uint8_t*>(text.data()), text.size()});
-    throw;
-  }
+  const SecretText text = read_secret_file(path, "key file", "make one with `tracemark keygen --out " + path.string() + "`",
+                                           kMaxKeyFileBytes);
+  return parse(text.view(), path);
 }
 
 WatermarkKey WatermarkKey::parse(std::string_view key_file_text, const std::filesystem::path& source) {
@@ -311,17 +255,17 @@ WatermarkKey WatermarkKey::parse(std::string_view key_file_text, const std::file
     reader.fail(e.code(), e.what());
   }
 
-  std::vector<std::uint8_t> secret_bytes;
   std::string secret_hex = reader.string_field(file, "secret", "secret");
-  if (secret_hex.size() != 64 || !crypto::from_hex(secret_hex, secret_bytes)) {
+  std::optional<std::vector<std::uint8_t>> decoded = secret_hex.size() == 64 ? from_hex(secret_hex) : std::nullopt;
+  if (!decoded) {
     crypto::cleanse({reinterpret_cast<std::uint8_t*>(secret_hex.data()), secret_hex.size()});
     reader.fail(ErrorCode::invalid_input, "field 'secret' must be 64 hex digits");
   }
   crypto::cleanse({reinterpret_cast<std::uint8_t*>(secret_hex.data()), secret_hex.size()});
   file["secret"] = nullptr;
   SecretBytes secret{};
-  std::copy(secret_bytes.begin(), secret_bytes.end(), secret.begin());
-  crypto::cleanse(secret_bytes);
+  std::copy(decoded->begin(), decoded->end(), secret.begin());
+  crypto::cleanse(*decoded);
 
   WatermarkKey key(secret, std::move(params), reader.string_field(file, "created", "created"));
   crypto::cleanse(secret);

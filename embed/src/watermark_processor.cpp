@@ -25,7 +25,13 @@ void WatermarkProcessor::refresh_current_context() {
   current_seen_ = scheme_->context_width() > 0 && seen_seeds_.contains(current_seed_);
 }
 
-void WatermarkProcessor::apply(std::span<float> logits) const noexcept {
+void WatermarkProcessor::apply(std::span<float> logits) const {
+  if (logits.size() < scheme_->vocab_size()) {
+    throw Error(ErrorCode::invalid_argument, "a logits row of " + std::to_string(logits.size()) +
+                                                 " entries is shorter than the key's vocabulary (" +
+                                                 std::to_string(scheme_->vocab_size()) +
+                                                 " ids); pass the whole row (padding columns after it are left alone)");
+  }
   if (will_bias()) scheme_->bias_logits(current_seed_, logits);
 }
 

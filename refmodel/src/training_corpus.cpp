@@ -8,6 +8,7 @@
 #include <string>
 
 #include "tracemark/error.hpp"
+#include "tracemark/text_lines.hpp"
 #include "tracemark/verify/jsonl_reader.hpp"
 #include "tracemark/verify/pinned_files.hpp"
 
@@ -54,25 +55,25 @@ TokenDocuments read_plain_text(const std::filesystem::path& path, const TextEnco
   std::ifstream file(path, std::ios::binary);
   if (!file) throw Error(ErrorCode::io, "cannot open corpus " + path.string() + ": " + std::strerror(errno));
   TokenDocuments documents;
-  std::string document, line;
-  std::uint64_t line_number = 0, first_line = 0;
+  std::string document;
+  std::uint64_t first_line = 0;
   auto flush = [&] {
     if (document.empty()) return;
     documents.push_back(encoder(document));
     check_ids(documents.back(), vocab_size, path.string() + " line " + std::to_string(first_line));
     document.clear();
   };
-  while (std::getline(file, line)) {
-    ++line_number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) {
+  LineReader lines(file, path.string());
+  TextLine line;
+  while (lines.next(line)) {
+    if (line.text.find_first_not_of(" \t\r") == std::string::npos) {
       flush();
       continue;
     }
-    if (document.empty()) first_line = line_number;
-    document += line;
+    if (document.empty()) first_line = line.position.line;
+    document += line.text;
     document += '\n';
   }
-  if (file.bad()) throw Error(ErrorCode::io, "reading " + path.string() + " failed");
   flush();
   return documents;
 }

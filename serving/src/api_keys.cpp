@@ -1,23 +1,11 @@
 #include "tracemark/serving/api_keys.hpp"
 
-#include <fstream>
-#include <openssl/evp.h>
-#include <sstream>
-#include <sys/stat.h>
-
 #include "tracemark/error.hpp"
+#include "tracemark/secret_file.hpp"
+#include "tracemark/text_lines.hpp"
 
 namespace tracemark::serving {
 namespace {
-
-std::array<std::uint8_t, 32> sha256(std::string_view text) {
-  std::array<std::uint8_t, 32> digest{};
-  unsigned int length = 0;
-  if (EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1 || length != 32) {
-    throw Error(ErrorCode::internal, "SHA-256 failed in OpenSSL");
-  }
-  return digest;
-}
 
 bool is_key_char(char c) { return c > 0x20 && c < 0x7f; }
 bool is_account_char(char c) {
@@ -29,47 +17,32 @@ bool is_account_char(char c) {
 
 ApiKeyTable ApiKeyTable::load(const std::filesystem::path& path) {
   const std::string name = path.string();
-  struct stat info {};
-  if (::stat(name.c_str(), &info) != 0) {
-    throw Error(ErrorCode::io, "cannot open API key file " + name + "; check the path (--api-keys)");
-  }
-  if ((info.st_mode & 077) != 0) {
-    throw Error(ErrorCode::permission, "API key file " + name + " is readable or writable by group or others; it holds "
-                                           "secrets: run `chmod 600 " + name + "` and start again");
-  }
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw Error(ErrorCode::io, "cannot open API key file " + name + "; check the path and its permissions");
+  const SecretText text = read_secret_file(path, "API key file", "check the path (--api-keys)");
   ApiKeyTable table;
-  std::map<std::array<std::uint8_t, 32>, std::size_t> first_line;
-  std::string line;
-  std::size_t line_number = 0;
-  std::uint64_t offset = 0;
-  while (std::getline(file, line)) {
-    ++line_number;
-    const std::uint64_t line_offset = offset;
-    offset += line.size() + 1;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    const std::string where = name + " line " + std::to_string(line_number) + " (byte offset " + std::to_string(line_offset) + ")";
+  std::map<Sha256Digest, std::uint64_t> first_line;
+  for_each_line(text.view(), [&](std::string_view line, const LinePosition& position) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const std::string where = describe_position(name, position);
     std::size_t i = 0;
     auto skip_blanks = [&] {
       while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
     };
     skip_blanks();
-    if (i == line.size() || line[i] == '#') continue;
+    if (i == line.size() || line[i] == '#') return;
     const std::size_t key_start = i;
     while (i < line.size() && line[i] != ' ' && line[i] != '\t') {
       if (!is_key_char(line[i])) {
         throw Error(ErrorCode::invalid_input, where + ": the key holds a character that is not printable ASCII (byte offset " +
-                                                  std::to_string(line_offset + i) +
+                                                  std::to_string(position.byte_offset + i) +
                                                   "); keys are 16 to 512 printable ASCII characters without spaces");
       }
       ++i;
     }
-    const std::string_view key(line.data() + key_start, i - key_start);
+    const std::string_view key = line.substr(key_start, i - key_start);
     skip_blanks();
     const std::size_t account_start = i;
     while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
-    const std::string account = line.substr(account_start, i - account_start);
+    const std::string account(line.substr(account_start, i - account_start));
     skip_blanks();
     if (account.empty() || i != line.size()) {
       throw Error(ErrorCode::invalid_input, where + ": expected two fields, `KEY ACCOUNT`, separated by spaces");
@@ -84,19 +57,18 @@ ApiKeyTable ApiKeyTable::load(const std::filesystem::path& path) {
     for (std::size_t j = 0; j < account.size(); ++j) {
       if (!is_account_char(account[j])) {
         throw Error(ErrorCode::invalid_input, where + ": the account id holds '" + std::string(1, account[j]) +
-                                                  "' at byte offset " + std::to_string(line_offset + account_start + j) +
+                                                  "' at byte offset " + std::to_string(position.byte_offset + account_start + j) +
                                                   "; account ids use letters, digits and . _ @ : + -");
       }
     }
-    const auto digest = sha256(key);
-    const auto [it, inserted] = first_line.try_emplace(digest, line_number);
+    const Sha256Digest digest = sha256(key);
+    const auto [it, inserted] = first_line.try_emplace(digest, position.line);
     if (!inserted) {
       throw Error(ErrorCode::invalid_input, where + ": the same key is already given on line " + std::to_string(it->second) +
                                                 "; each key must belong to exactly one account");
     }
     table.accounts_.emplace(digest, account);
-  }
-  if (file.bad()) throw Error(ErrorCode::io, "error reading API key file " + name);
+  });
   if (table.accounts_.empty()) {
     throw Error(ErrorCode::invalid_input, "API key file " + name + " holds no keys; add lines `KEY ACCOUNT`");
   }

@@ -6,8 +6,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <ctime>
-#include <fcntl.h>
 #include <fstream>
 #include <httplib.h>
 #include <mutex>
@@ -21,7 +21,10 @@
 
 #include "tracemark/error.hpp"
 #include "tracemark/json_input.hpp"
+#include "tracemark/serving/line_appender.hpp"
+#include "tracemark/text_lines.hpp"
 #include "tracemark/verify/jsonl_reader.hpp"
+#include "tracemark/verify/prompt_records.hpp"
 
 namespace tracemark::serving {
 namespace {
@@ -68,33 +71,32 @@ Endpoint parse_endpoint(const std::string& url) {
 
 struct PromptRecord {
   OrderedJson id;
-  OrderedJson prompt;  // text, or the messages array
+  OrderedJson prompt;         // what the request sends: text, the messages array, or token ids
+  OrderedJson prompt_tokens;  // the ids when the prompt was ids (recorded as such), else null
 };
 
+// The prompts in read_prompt_file's formats, as this endpoint takes them: a chat sends text as one
+// user message and messages as they are; completions send text, or ids (which OpenAI's
+// completions endpoint accepts as a prompt).
 std::vector<PromptRecord> read_prompts(const std::string& path, bool chat) {
   std::vector<PromptRecord> prompts;
-  std::set<std::string> seen;
-  JsonlReader reader(path);
-  JsonlRecord record;
-  while (reader.next(record)) {
-    const auto& value = record.value;
-    if (!value.is_object()) throw Error(ErrorCode::invalid_input, reader.where(record) + ": expected a JSON object with \"id\" and \"prompt\"");
-    PromptRecord prompt;
-    prompt.id = OrderedJson(record_id(record));
-    if (value.contains("prompt") && value["prompt"].is_string()) {
-      prompt.prompt = value["prompt"].get<std::string>();
-    } else if (chat && value.contains("messages") && value["messages"].is_array() && !value["messages"].empty()) {
-      prompt.prompt = parse_ordered_json(value["messages"].dump(), reader.where(record));
+  for (const Prompt& prompt : read_prompt_file(path)) {
+    PromptRecord record;
+    record.id = OrderedJson(prompt.id);
+    const std::string where = path + " line " + std::to_string(prompt.line);
+    if (prompt.text || (chat && prompt.messages)) {
+      record.prompt = OrderedJson(prompt.text_or_messages());
+    } else if (!chat && prompt.tokens) {
+      record.prompt = *prompt.tokens;
+      record.prompt_tokens = *prompt.tokens;
+    } else if (chat) {
+      throw Error(ErrorCode::invalid_input, where + ": a chat sends \"prompt\" text or \"messages\", and this prompt has "
+                                                    "only token ids; give its text, or ask with --completions");
     } else {
-      throw Error(ErrorCode::invalid_input,
-                  reader.where(record) + (chat ? ": expected \"prompt\" (a string) or \"messages\" (a non-empty array of {\"role\", \"content\"})"
-                                               : ": expected \"prompt\" (a string); --completions sends text prompts"));
+      throw Error(ErrorCode::invalid_input, where + ": --completions sends text (or token ids), and this prompt is chat "
+                                                    "messages; ask with --chat");
     }
-    if (!seen.insert(prompt.id.dump()).second) {
-      throw Error(ErrorCode::invalid_input, reader.where(record) + ": id " + json_excerpt(prompt.id) +
-                                                " appears twice; resuming relies on ids, so give every prompt its own");
-    }
-    prompts.push_back(std::move(prompt));
+    prompts.push_back(std::move(record));
   }
   return prompts;
 }
@@ -103,39 +105,36 @@ std::vector<PromptRecord> read_prompts(const std::string& path, bool chat) {
 // crashed mid-write) is cut off the file; damage anywhere else is an error.
 std::set<std::string> answered_ids(const std::string& path, bool& dropped_torn_line, std::ostream& log) {
   std::set<std::string> ids;
+  std::error_code ignored;
+  if (!std::filesystem::is_regular_file(path, ignored)) return ids;  // no output yet, or a device or pipe
   std::ifstream file(path, std::ios::binary);
-  if (!file) return ids;  // no output yet
-  std::string line;
-  std::uint64_t offset = 0;
-  std::size_t line_number = 0;
-  while (std::getline(file, line)) {
-    ++line_number;
-    const std::uint64_t line_offset = offset;
-    offset += line.size() + 1;
-    const bool torn = file.eof();  // getline hit the end before a newline
-    if (torn) {
+  if (!file) return ids;
+  LineReader lines(file, path);
+  TextLine line;
+  while (lines.next(line)) {
+    if (!line.terminated) {
       file.close();
-      if (::truncate(path.c_str(), static_cast<off_t>(line_offset)) != 0) {
+      if (::truncate(path.c_str(), static_cast<off_t>(line.position.byte_offset)) != 0) {
         throw Error(ErrorCode::io, "cannot cut the torn last line off " + path + ": " + std::strerror(errno));
       }
-      log << "probe: dropped the torn last line of " << path << " (line " << line_number << ", byte offset " << line_offset
-          << ", " << line.size() << " bytes) left by an interrupted run; that prompt is asked again\n";
+      log << "probe: dropped the torn last line of " << path << " (line " << line.position.line << ", byte offset "
+          << line.position.byte_offset << ", " << line.text.size()
+          << " bytes) left by an interrupted run; that prompt is asked again\n";
       dropped_torn_line = true;
       break;
     }
-    if (line.empty()) continue;
+    if (line.text.empty()) continue;
     JsonProblem problem;
-    std::optional<nlohmann::json> parsed = try_parse_json(line, problem);
+    std::optional<nlohmann::json> parsed = try_parse_json(line.text, problem);
     if (!parsed) {
-      throw Error(ErrorCode::invalid_input, path + " line " + std::to_string(line_number) + " (byte offset " +
-                                                std::to_string(line_offset + problem.offset) +
-                                                "): not valid JSON, and not the last line; the output is damaged: "
+      throw Error(ErrorCode::invalid_input, lines.where(line.position, problem.offset) +
+                                                ": not valid JSON, and not the last line; the output is damaged: "
                                                 "repair or remove that line, or write to a new --out");
     }
     const nlohmann::json& value = *parsed;
     if (!value.is_object() || !value.contains("id")) {
-      throw Error(ErrorCode::invalid_input, path + " line " + std::to_string(line_number) + " (byte offset " +
-                                                std::to_string(line_offset) + "): a record without \"id\"; is --out another tool's file?");
+      throw Error(ErrorCode::invalid_input,
+                  lines.where(line.position) + ": a record without \"id\"; is --out another tool's file?");
     }
     ids.insert(OrderedJson(value["id"]).dump());
   }
@@ -184,34 +183,6 @@ class RateLimiter {
   Clock::time_point next_{};
 };
 
-// Appends whole lines with one write() each, under a mutex.
-class LineAppender {
- public:
-  explicit LineAppender(const std::string& path) : path_(path) {
-    fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw Error(ErrorCode::io, "cannot open " + path + " for appending: " + std::strerror(errno) + "; check --out");
-  }
-  ~LineAppender() { ::close(fd_); }
-  LineAppender(const LineAppender&) = delete;
-  LineAppender& operator=(const LineAppender&) = delete;
-  void append(std::string line) {
-    line.push_back('\n');
-    const std::lock_guard lock(mutex_);
-    std::size_t written = 0;
-    while (written < line.size()) {
-      const ssize_t n = ::write(fd_, line.data() + written, line.size() - written);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) throw Error(ErrorCode::io, "writing " + path_ + " failed: " + std::strerror(errno));
-      written += static_cast<std::size_t>(n);
-    }
-  }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-  std::mutex mutex_;
-};
-
 }  // namespace
 
 std::optional<double> parse_retry_after(const std::string& value, std::int64_t now_unix) {
@@ -246,12 +217,19 @@ ProbeSummary run_probe(const ProbeOptions& options, const std::string& api_key, 
       pending.push_back(&prompt);
     }
   }
-  LineAppender out(options.out);
+  // Any file: a pipe or device is a fine journal when resuming is not needed.
+  LineAppender out(options.out, 0644, false, "probe output", "--out", LineAppender::Target::any_file);
   RateLimiter limiter(options.rate);
   std::atomic<std::size_t> next{0};
-  std::atomic<bool> refused{false};
-  std::mutex state_mutex;  // guards summary, log, refusal
-  std::string refusal;
+  // A refused key (401/403) or an output that cannot be written stops every worker: asking more
+  // prompts would only waste requests. The first such error is the run's.
+  std::atomic<bool> stopped{false};
+  std::mutex state_mutex;  // guards summary, log, stop_error
+  std::optional<Error> stop_error;
+  const auto stop = [&](Error error) {
+    const std::lock_guard lock(state_mutex);
+    if (!stopped.exchange(true)) stop_error = std::move(error);
+  };
   const auto started = Clock::now();
   Clock::time_point last_draw{};
 
@@ -273,7 +251,9 @@ ProbeSummary run_probe(const ProbeOptions& options, const std::string& api_key, 
 
   const auto worker = [&](unsigned worker_index) {
     httplib::Client client(endpoint.origin);
-    const auto timeout = std::chrono::duration<double>(options.timeout_seconds);
+    // --timeout bounds connecting, each read and write, and (through the content receiver, which
+    // cancels the transfer) the whole response: a server that trickles bytes cannot hold a worker.
+    const auto timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.timeout_seconds));
     const time_t seconds = static_cast<time_t>(options.timeout_seconds);
     const time_t micros = static_cast<time_t>((options.timeout_seconds - static_cast<double>(seconds)) * 1e6);
     client.set_connection_timeout(seconds, micros);
@@ -282,11 +262,10 @@ ProbeSummary run_probe(const ProbeOptions& options, const std::string& api_key, 
     client.set_keep_alive(true);
     client.enable_server_certificate_verification(true);
     if (!options.ca_cert.empty()) client.set_ca_cert_path(options.ca_cert);
-    (void)timeout;
     std::mt19937_64 jitter(std::random_device{}() ^ (static_cast<std::uint64_t>(worker_index) << 32));
     const httplib::Headers headers = {{"Authorization", "Bearer " + api_key}, {"Accept", "application/json"}};
 
-    for (std::size_t i = next++; i < pending.size() && !refused.load(); i = next++) {
+    for (std::size_t i = next++; i < pending.size() && !stopped.load(); i = next++) {
       const PromptRecord& prompt = *pending[i];
       OrderedJson body = {{"model", options.model}};
       if (options.chat) {
@@ -301,37 +280,60 @@ ProbeSummary run_probe(const ProbeOptions& options, const std::string& api_key, 
       const std::string request = body.dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
       std::string failure;
       bool answered = false;
-      for (unsigned attempt = 0; attempt <= options.max_retries && !refused.load(); ++attempt) {
+      for (unsigned attempt = 0; attempt <= options.max_retries && !stopped.load(); ++attempt) {
         limiter.acquire();
-        const httplib::Result result = client.Post(path, headers, request, "application/json");
+        httplib::Request http_request;
+        http_request.method = "POST";
+        http_request.path = path;
+        http_request.headers = headers;
+        http_request.headers.emplace("Content-Type", "application/json");
+        http_request.body = request;
+        const Clock::time_point deadline = Clock::now() + timeout;
+        std::string response_body;  // received here, so that a late chunk past the deadline cancels the transfer
+        http_request.content_receiver = [&response_body, deadline](const char* data, std::size_t length, std::uint64_t,
+                                                                    std::uint64_t) {
+          response_body.append(data, length);
+          return Clock::now() < deadline;
+        };
+        const httplib::Result result = client.send(http_request);
         std::optional<double> retry_after;
         bool retryable = false;
         if (!result) {
-          failure = "no response (" + httplib::to_string(result.error()) + ")";
+          failure = result.error() == httplib::Error::Canceled
+                        ? "no complete response within --timeout " + std::to_string(options.timeout_seconds) + " s"
+                        : "no response (" + httplib::to_string(result.error()) + ")";
           retryable = true;
         } else if (result->status == 200) {
+          JsonProblem problem;
+          const std::optional<OrderedJson> response = try_parse_ordered_json(response_body, problem);
+          if (!response || !response->is_object()) {
+            failure = "HTTP 200 with a body that is not a JSON object";
+            break;
+          }
+          OrderedJson record = {{"id", prompt.id}};
+          if (prompt.prompt_tokens.is_null()) {
+            record["prompt"] = prompt.prompt;
+          } else {
+            record["prompt_tokens"] = prompt.prompt_tokens;
+          }
+          for (const auto& [name, value] : response->items()) {
+            record[name == "id" ? "response_id" : (name == "prompt" ? "response_prompt" : name)] = value;
+          }
           try {
-            JsonProblem problem;
-            std::optional<OrderedJson> parsed = try_parse_ordered_json(result->body, problem);
-            if (!parsed) throw std::runtime_error("not JSON");
-            const OrderedJson response = std::move(*parsed);
-            if (!response.is_object()) throw std::runtime_error("not an object");
-            OrderedJson record = {{"id", prompt.id}, {"prompt", prompt.prompt}};
-            for (const auto& [name, value] : response.items()) {
-              record[name == "id" ? "response_id" : (name == "prompt" ? "response_prompt" : name)] = value;
-            }
             out.append(record.dump(-1, ' ', false, OrderedJson::error_handler_t::replace));
             answered = true;
-          } catch (const std::exception&) {
-            failure = "HTTP 200 with a body that is not a JSON object";
+          } catch (const Error& e) {
+            stop(Error(e.code(), std::string(e.what()) + "; the run stopped (answers written before are kept, and a re-run "
+                                                          "skips them)"));
           }
           break;
         } else {
           const int status = result->status;
-          failure = "HTTP " + std::to_string(status) + ": " + scrub(error_message(result->body), api_key);
+          failure = "HTTP " + std::to_string(status) + ": " + scrub(error_message(response_body), api_key);
           if (status == 401 || status == 403) {
-            const std::lock_guard lock(state_mutex);
-            if (!refused.exchange(true)) refusal = failure;
+            stop(Error(ErrorCode::permission, options.endpoint + " refused the API key (" + failure +
+                                                  "); check the key in the environment variable (--api-key-env). "
+                                                  "Answers received so far are kept in " + options.out));
             break;
           }
           retryable = status == 429 || status >= 500;
@@ -354,14 +356,14 @@ ProbeSummary run_probe(const ProbeOptions& options, const std::string& api_key, 
           ++summary.retries;
         }
         const auto wake = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(delay));
-        while (Clock::now() < wake && !refused.load()) {
+        while (Clock::now() < wake && !stopped.load()) {
           std::this_thread::sleep_for(std::min<Clock::duration>(wake - Clock::now(), std::chrono::milliseconds(50)));
         }
       }
       const std::lock_guard lock(state_mutex);
       if (answered) {
         ++summary.answered;
-      } else if (!refused.load()) {
+      } else if (!stopped.load()) {
         ++summary.failed;
         if (options.progress) log << "\n";
         log << "probe: prompt " << prompt.id.dump() << " failed after " << options.max_retries << " retries at most: " << failure << "\n";
@@ -378,11 +380,7 @@ ProbeSummary run_probe(const ProbeOptions& options, const std::string& api_key, 
     const std::lock_guard lock(state_mutex);
     draw_progress(true);
   }
-  if (refused.load()) {
-    throw Error(ErrorCode::permission, options.endpoint + " refused the API key (" + refusal +
-                                           "); check the key in the environment variable (--api-key-env). "
-                                           "Answers received so far are kept in " + options.out);
-  }
+  if (stop_error) throw *stop_error;
   return summary;
 }
 

@@ -7,6 +7,8 @@
 
 #include "tracemark/json_input.hpp"
 
+#include "tracemark/verify/utf8.hpp"
+
 namespace tracemark::serving {
 namespace {
 
@@ -242,90 +244,16 @@ CompletionRequest parse_completion_request(std::string_view body, Endpoint endpo
   return request;
 }
 
-std::string render_chat_prompt(const std::vector<ChatMessage>& messages) {
-  std::string text;
-  for (const ChatMessage& message : messages) {
-    text += message.role;
-    text += ": ";
-    text += message.content;
-    text += "\n\n";
-  }
-  text += "assistant:";
-  return text;
-}
-
-namespace {
-
-// Length of the well-formed UTF-8 sequence at bytes[i] (Unicode Table 3-7), 0 when ill-formed,
-// or -1 when it is a valid prefix cut off by the end of the bytes.
-int sequence_length(std::string_view bytes, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(bytes[k]); };
-  const unsigned char lead = byte(i);
-  if (lead < 0x80) return 1;
-  int length = 0;
-  unsigned char low = 0x80, high = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) low = 0xA0;
-    if (lead == 0xED) high = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) low = 0x90;
-    if (lead == 0xF4) high = 0x8F;
-  } else {
-    return 0;
-  }
-  for (int k = 1; k < length; ++k) {
-    if (i + static_cast<std::size_t>(k) >= bytes.size()) return -1;
-    const unsigned char c = byte(i + static_cast<std::size_t>(k));
-    if (k == 1 ? (c < low || c > high) : (c < 0x80 || c > 0xBF)) return 0;
-  }
-  return length;
-}
-
-constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
-
-}  // namespace
-
-std::string valid_utf8(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size());
-  for (std::size_t i = 0; i < bytes.size();) {
-    const int length = sequence_length(bytes, i);
-    if (length > 0) {
-      out.append(bytes.substr(i, static_cast<std::size_t>(length)));
-      i += static_cast<std::size_t>(length);
-    } else {
-      out.append(kReplacement);
-      ++i;
-    }
-  }
-  return out;
-}
-
 std::string Utf8StreamSplitter::take(std::string_view more_bytes) {
   pending_.append(more_bytes);
-  std::string out;
-  std::size_t i = 0;
-  while (i < pending_.size()) {
-    const int length = sequence_length(pending_, i);
-    if (length < 0) break;  // wait for the rest of this sequence
-    if (length > 0) {
-      out.append(pending_, i, static_cast<std::size_t>(length));
-      i += static_cast<std::size_t>(length);
-    } else {
-      out.append(kReplacement);
-      ++i;
-    }
-  }
-  pending_.erase(0, i);
+  const std::size_t ready = pending_.size() - incomplete_utf8_tail(pending_);
+  std::string out = replace_invalid_utf8(std::string_view(pending_).substr(0, ready));
+  pending_.erase(0, ready);
   return out;
 }
 
 std::string Utf8StreamSplitter::finish() {
-  std::string out = valid_utf8(pending_);
+  std::string out = replace_invalid_utf8(pending_);
   pending_.clear();
   return out;
 }

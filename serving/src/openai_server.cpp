@@ -12,6 +12,9 @@
 #include "guarded_http_server.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/audit_log_events.hpp"
+#include "tracemark/sha256.hpp"
+#include "tracemark/verify/jsonl_reader.hpp"
+#include "tracemark/verify/utf8.hpp"
 
 namespace tracemark::serving {
 namespace {
@@ -32,13 +35,7 @@ std::uint64_t random_u64() {
 std::string random_id(const char* prefix) {
   unsigned char bytes[12];
   if (RAND_bytes(bytes, sizeof bytes) != 1) throw Error(ErrorCode::internal, "OpenSSL's random generator failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(prefix);
-  for (const unsigned char b : bytes) {
-    id.push_back(kHex[b >> 4]);
-    id.push_back(kHex[b & 15]);
-  }
-  return id;
+  return prefix + to_hex(std::span<const std::uint8_t>(bytes));
 }
 
 void send_error(httplib::Response& res, const ApiError& error) {
@@ -111,8 +108,8 @@ struct OpenAiServer::Impl {
     line["reason"] = error.reason();
     line["message"] = error.what();
     line["client"] = client;
-    line["method"] = valid_utf8(method.substr(0, 16));
-    line["path"] = valid_utf8(path.substr(0, 256));
+    line["method"] = replace_invalid_utf8(method.substr(0, 16));
+    line["path"] = replace_invalid_utf8(path.substr(0, 256));
     line["account"] = account ? OrderedJson(*account) : OrderedJson(nullptr);
     try {
       audit_log.append(dump(line));
@@ -159,6 +156,7 @@ struct OpenAiServer::Impl {
     line["prompt_tokens"] = exchange.prompt;
     line["text"] = text;
     line["tokens"] = tokens;
+    if (settings.tokenizer) line["tokenizer"] = record_tokenizer_json(*settings.tokenizer);
     line["finish_reason"] = finish_reason;
     line["stream"] = exchange.request.stream;
     line["max_tokens"] = exchange.request.max_tokens;
@@ -181,7 +179,7 @@ struct OpenAiServer::Impl {
     if (!exchange->request.stream) {
       const std::vector<std::uint32_t> tokens =
           service.generate(exchange->prompt, exchange->request, exchange->seed, [](std::uint32_t) { return true; });
-      const std::string text = valid_utf8(service.decode(tokens));
+      const std::string text = replace_invalid_utf8(service.decode(tokens));
       write_audit(*exchange, tokens, text, "length");  // logged before anything is sent
       owner.completions_served_.fetch_add(1);
       res.status = 200;
@@ -233,7 +231,7 @@ struct OpenAiServer::Impl {
             send("data: [DONE]\n\n");
           }
           try {
-            write_audit(*exchange, tokens, valid_utf8(service.decode(tokens)), connected ? "length" : "client_disconnected");
+            write_audit(*exchange, tokens, replace_invalid_utf8(service.decode(tokens)), connected ? "length" : "client_disconnected");
             *logged = true;
             owner.completions_served_.fetch_add(1);
           } catch (const std::exception& e) {

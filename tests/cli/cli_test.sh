@@ -44,7 +44,7 @@ expect 2 "malformed.jsonl line 2 \(byte offset 52\): not valid JSON" -- "$tracem
 printf '{"tokens":[1,2,3]}\n{"tokens":[5,1000]}\n' > outside.jsonl
 expect 2 "outside.jsonl line 2: token id 1000 at position 1 is outside the key's vocabulary \(size 1000\)" -- "$tracemark" detect --key key.json --input outside.jsonl
 printf '{"id":"t","text":"hello"}\n' > text.jsonl
-expect 2 "text.jsonl line 1: field \"tokens\"" -- "$tracemark" detect --key key.json --input text.jsonl
+expect 2 "text.jsonl line 1 is text, but no key \(tmk_[0-9a-f]+\) names a tokenizer" -- "$tracemark" detect --key key.json --input text.jsonl
 expect 2 "cannot open input absent.jsonl" -- "$tracemark" detect --key key.json --input absent.jsonl
 expect 2 "" -- "$tracemark" detect --key key.json
 expect 2 "" -- "$tracemark" frobnicate

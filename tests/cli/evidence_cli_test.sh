@@ -59,6 +59,20 @@ expect 2 "FAIL: inputs.json: input suspect is not in the bundle" -- \
   "$tracemark" evidence verify other-bundle --public-key sign.pem.pub --key ours.json
 expect 2 "FAIL: manifest.dsse.json: field signatures\[0\].keyid" -- "$tracemark" evidence verify bundle --public-key intruder.pem.pub
 
+# A bundle of text records carries the keys' tokenizer (--include-inputs), so the re-run needs no
+# tokenizer cache: it verifies with TRACEMARK_CACHE pointing at an empty folder.
+run "$tracemark" keygen --out gpt2key.json --tokenizer gpt2
+python3 -c '
+with open("text.jsonl", "w") as f:
+    for i in range(20):
+        f.write("{\"id\": %d, \"text\": \"The quick brown fox %d jumps over the lazy dog near the old river bank.\"}\n" % (i, i))'
+expect 0 "Evidence bundle written to text-bundle" -- \
+  "$tracemark" scan --key gpt2key.json --suspect text.jsonl --evidence text-bundle --signing-key sign.pem --include-inputs
+check "the bundle holds the tokenizer's files" [ -f text-bundle/inputs/tokenizer/encoder.json -a -f text-bundle/inputs/tokenizer/vocab.bpe ]
+mkdir -p "$work/no-cache"
+expect 0 "ok: re-run: the scan of the bundled inputs with the given keys reproduces results.json byte for byte" -- \
+  env TRACEMARK_CACHE="$work/no-cache" "$tracemark" evidence verify text-bundle --public-key sign.pem.pub --key gpt2key.json
+
 # Every file, one byte flipped at a time (its middle byte; the unit test flips many more positions):
 # verify fails and names the file. The file is restored after each try.
 flip() { python3 -c '

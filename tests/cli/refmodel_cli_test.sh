@@ -140,10 +140,11 @@ expect 0 "wrote gpt2.tmlm .*tokenizer gpt2" -- "$tracemark" train --corpus text.
 expect 2 "--vocab-size 1000 contradicts tokenizer gpt2 \(vocabulary size 50257\)" -- "$tracemark" train --corpus text.txt --tokenizer gpt2 --vocab-size 1000 --out x.tmlm
 expect 0 "" -- "$tracemark" keygen --out gpt2key.json --tokenizer gpt2 --context-width 1
 expect 0 "\(watermarked\)" -- "$tracemark" generate --model gpt2.tmlm --prompts text_prompts.jsonl --out gpt2_marked.jsonl --key gpt2key.json --max-tokens 100
-check "text records carry id, prompt, prompt_tokens, text, tokens; text decodes the tokens" python3 -c '
+check "text records carry id, prompt, prompt_tokens, text, tokens and the tokenizer of the ids; text decodes the tokens" python3 -c '
 import json
 r = json.loads(open("gpt2_marked.jsonl").readline())
-assert list(r) == ["id", "prompt", "prompt_tokens", "text", "tokens"], list(r)
+assert list(r) == ["id", "prompt", "prompt_tokens", "text", "tokens", "tokenizer"], list(r)
+assert r["tokenizer"]["name"] == "gpt2" and len(r["tokenizer"]["vocab_sha256"]) == 64, r["tokenizer"]
 assert r["prompt"] == "the model of the" and isinstance(r["text"], str) and len(r["text"]) > 100
 assert all(t < 50256 for t in r["tokens"]), "a special or unknown id was generated"'
 gpt2_marked=$(log10p gpt2key.json gpt2_marked.jsonl)

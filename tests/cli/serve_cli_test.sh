@@ -232,7 +232,7 @@ import json
 assert all(json.loads(l)["object"] == "text_completion" for l in open("completions.jsonl"))'
 
 # The audit log: whole lines only, every field, and no secret anywhere.
-check "every audit line is a whole JSON object with the documented fields" python3 - "$key_id" <<'PY'
+check "every audit line is a whole JSON object with the documented fields (the tokenizer of its ids too)" python3 - "$key_id" <<'PY'
 import json, re, sys
 data = open("audit.jsonl", "rb").read()
 assert data.endswith(b"\n")
@@ -249,6 +249,7 @@ for line in data.decode().split("\n")[:-1]:
     for field in ("time", "account", "request_id", "prompt", "text", "tokens", "prompt_tokens", "key_id", "model"):
         assert field in r, (field, r)
     assert r["key_id"] == sys.argv[1] and r["model"] == "tiny"
+    assert r["tokenizer"]["name"] == "gpt2" and len(r["tokenizer"]["vocab_sha256"]) == 64, r.get("tokenizer")
     accounts.add(r["account"])
 assert accounts == {"alice", "bob"}, accounts
 assert rejected > 0, "the refused requests above are logged"

@@ -82,7 +82,7 @@ expect 0 "^c +7 " -- "$tracemark" detect --key key.json --input text.jsonl
 printf '{"id":"t","tokens":[15339,1917,11,420,374,264,1296,315,279,32314]}\n' >ids.jsonl
 check "text and its ids score the same" test "$("$tracemark" detect --key key.json --input text.jsonl --json | head -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["green"])')" = \
   "$("$tracemark" detect --key key.json --input ids.jsonl --json | head -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["green"])')"
-expect 2 "text.jsonl line 1: field \"tokens\" is missing and key tmk_[0-9a-f]+ names no tokenizer" -- "$tracemark" detect --key plain.json --input text.jsonl
+expect 2 "text.jsonl line 1 is text, but no key \(tmk_[0-9a-f]+\) names a tokenizer" -- "$tracemark" detect --key plain.json --input text.jsonl
 expect 2 "tokenizer o200k_base has vocabulary sha256:[0-9a-f]{64} but key tmk_[0-9a-f]+ was made with tokenizer cl100k_base .*use the tokenizer the key was made with" -- "$tracemark" detect --key key.json --input text.jsonl --tokenizer o200k_base
 expect 0 "" -- "$tracemark" detect --key key.json --input text.jsonl --tokenizer "$cache/npm/tiktoken@1.0.22/package/encoders/cl100k_base.json"
 printf '{"id":"x","text":"ab\xffc"}\n' >badtext.jsonl

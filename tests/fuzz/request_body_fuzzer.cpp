@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "tracemark/serving/openai_protocol.hpp"
+#include "tracemark/verify/utf8.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
@@ -14,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
       const auto request = tracemark::serving::parse_completion_request(body, endpoint, limits);
       if (endpoint == tracemark::serving::Endpoint::chat_completions) tracemark::serving::render_chat_prompt(request.messages);
-      tracemark::serving::valid_utf8(request.prompt_text);
+      tracemark::replace_invalid_utf8(request.prompt_text);
     } catch (const tracemark::serving::ApiError& e) {
       if (e.status() < 400 || e.status() >= 500) std::abort();
       e.body();

@@ -4,14 +4,13 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "shared_options.hpp"
 #include "report_output.hpp"
 #include "tracemark/embed/key.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/green_list_detector.hpp"
 #include "tracemark/verify/jsonl_reader.hpp"
-#include "tracemark/verify/text_records.hpp"
-#include "tracemark/verify/tokenizer.hpp"
-#include "tracemark/verify/utf8.hpp"
+#include "tracemark/verify/suspect_records.hpp"
 
 namespace tracemark::cli {
 namespace {
@@ -23,39 +22,6 @@ struct DetectOptions {
   bool json = false;
   std::size_t max_record_bytes = kDefaultMaxRecordBytes;
 };
-
-// The token sequences (responses) of one record: its "tokens", or its texts ("text", or each
-// choice of a chat completion) tokenized with the key's tokenizer. The tokenizer is loaded at the
-// first text record and refused when its vocabulary digest differs from the one in the key.
-std::vector<std::vector<std::uint32_t>> record_documents(const JsonlReader& reader, const JsonlRecord& record,
-                                                         const WatermarkKey& key, const DetectOptions& options,
-                                                         std::shared_ptr<const Tokenizer>& tokenizer) {
-  const std::optional<std::vector<std::string>> texts = record_texts(reader, record);
-  if (!texts) return {record_tokens(reader, record)};
-  const std::optional<TokenizerBinding>& binding = key.params().tokenizer;
-  if (!binding) {
-    throw Error(ErrorCode::invalid_input, reader.where(record) + ": field \"tokens\" is missing and key " + key.key_id() +
-                                              " names no tokenizer to turn its text into ids; give token ids, or use a key made "
-                                              "with tracemark keygen --tokenizer");
-  }
-  if (!tokenizer) {
-    tokenizer = Tokenizer::load(options.tokenizer.empty() ? binding->name : options.tokenizer);
-    if (tokenizer->vocab_sha256() != binding->vocab_sha256) {
-      throw Error(ErrorCode::invalid_input, "tokenizer " + tokenizer->name() + " has vocabulary sha256:" + tokenizer->vocab_sha256() +
-                                                " but key " + key.key_id() + " was made with tokenizer " + binding->name +
-                                                " (sha256:" + binding->vocab_sha256 + "); use the tokenizer the key was made with");
-    }
-  }
-  std::vector<std::vector<std::uint32_t>> documents;
-  for (const std::string& text : *texts) {
-    try {
-      documents.push_back(tokenizer->encode(text));
-    } catch (const Error& e) {
-      throw Error(e.code(), reader.where(record) + ": " + e.what());
-    }
-  }
-  return documents;
-}
 
 std::string table_row(const std::string& id, const ScoreCounts& counts, const BinomialTest& test) {
   char line[256];
@@ -69,6 +35,9 @@ std::string table_row(const std::string& id, const ScoreCounts& counts, const Bi
 void run_detect(const DetectOptions& options) {
   const WatermarkKey key = WatermarkKey::load(options.key);
   GreenListDetector detector(std::make_shared<const GreenListScheme>(key));
+  // Records are decoded exactly as `scan` decodes them (one rule for ids and text).
+  const KeyTokenizer tokenizer(std::span<const WatermarkKey>(&key, 1), options.tokenizer);
+  const SuspectRecordDecoder decoder(tokenizer, TokenSource::automatic);
   JsonlReader reader(options.input, options.max_record_bytes);
 
   // Rows are collected and printed only when the whole input was read: an input error (exit 2)
@@ -81,31 +50,34 @@ void run_detect(const DetectOptions& options) {
     rows += header;
   }
   JsonlLine line;
-  std::uint64_t records = 0;
-  std::shared_ptr<const Tokenizer> tokenizer;
+  std::uint64_t records = 0, foreign_records = 0;
+  std::optional<TokenizerBinding> foreign;
   while (reader.next_line(line)) {
-    if (const std::size_t invalid = find_invalid_utf8(line.text); invalid != kAllValid) {
-      throw Error(ErrorCode::invalid_input, reader.name() + " line " + std::to_string(line.line) + " (byte offset " +
-                                                std::to_string(line.byte_offset + invalid) +
-                                                "): invalid UTF-8; convert the file to UTF-8, or run tracemark tokenize --lossy first");
-    }
-    const JsonlRecord record = reader.parse_line(line);
-    const auto documents = record_documents(reader, record, key, options, tokenizer);
+    const SuspectRecord record = decoder.decode(reader, line);
     ScoreCounts counts;
     try {
-      for (const auto& tokens : documents) counts += detector.add_document(tokens);
+      for (const auto& tokens : record.responses) counts += detector.add_document(tokens);
     } catch (const Error& e) {
-      throw Error(e.code(), reader.where(record) + ": " + e.what() +
+      throw Error(e.code(), reader.name() + " line " + std::to_string(line.line) + ": " + e.what() +
                                 "; were these ids made with the key's tokenizer and vocabulary?");
     }
     ++records;
+    if (record.foreign_ids) {
+      ++foreign_records;
+      if (!foreign) foreign = record.foreign_ids;
+    }
     const BinomialTest test = detector.test(counts);
-    const nlohmann::json id = record_id(record);
     if (options.json) {
+      const nlohmann::json id = record.id_is_number ? nlohmann::json::parse(record.id) : nlohmann::json(record.id);
       rows += result_json_line({{"id", id}}, counts, test) + "\n";
     } else {
-      rows += table_row(id.is_string() ? id.get<std::string>() : id.dump(), counts, test) + "\n";
+      rows += table_row(record.id, counts, test) + "\n";
     }
+  }
+  if (foreign_records > 0) {
+    std::cerr << "detect: " << foreign_records << " of " << records << " records carry ids of tokenizer " << foreign->name
+              << " (sha256:" << foreign->vocab_sha256 << "), not the key's; their ids were not scored, their text was read "
+              << "with the key's tokenizer instead\n";
   }
   std::cout << rows;
   const BinomialTest pooled = detector.test(detector.pooled());
@@ -138,14 +110,11 @@ void add_detect_command(CLI::App& app) {
                       "JSON lines with \"tokens\": [ids], or with \"text\" or an OpenAI chat completion when the key names "
                       "a tokenizer (and optional \"id\"); - for stdin")
       ->required();
-  command->add_option("--tokenizer", options->tokenizer,
-                      "where to load the key's tokenizer from (default: the name in the key); refused unless its vocabulary "
-                      "digest is the key's");
+  add_tokenizer_option(*command, options->tokenizer,
+                       "where to load the key's tokenizer from (default: the name in the key; refused unless its "
+                       "vocabulary digest is the key's)");
   command->add_flag("--json", options->json, "one JSON object per record, then a summary object");
-  command->add_option("--max-record-bytes", options->max_record_bytes,
-                      "longest input line accepted, in bytes; longer lines are refused (memory stays bounded by it)")
-      ->capture_default_str()
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
+  add_max_record_bytes_option(*command, options->max_record_bytes, "longest input line accepted");
   command->callback([options] { run_detect(*options); });
 }
 

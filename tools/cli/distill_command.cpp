@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "commands.hpp"
+#include "shared_options.hpp"
 #include "model_vocabulary.hpp"
 #include "tracemark/refmodel/distillation_mix.hpp"
 #include "tracemark/refmodel/ngram_counter.hpp"
@@ -74,13 +75,12 @@ void add_distill_command(CLI::App& app) {
   command->add_option("--mix-clean", options->mix_clean, "clean corpus files to mix in (as for `tracemark train`, CORPUS:SPLIT included)");
   command->add_option("--fraction", options->fraction, "share of the student's training tokens that are the teacher's, in (0, 1]")
       ->check(CLI::Range(0.0, 1.0));
-  command->add_option("--tokenizer", options->tokenizer,
-                      "the student's tokenizer (may differ from the teacher's: responses' \"text\" is re-encoded)");
-  command->add_option("--vocab-size", options->vocab_size, "without --tokenizer: vocabulary size of the token ids")
-      ->check(CLI::Range(1u, 1u << 31));
-  command->add_option("--order", options->order, "n-gram order of the student, 2 to 5")->capture_default_str()->check(CLI::Range(2, 5));
-  command->add_option("--out", options->out, "student model file to write")->required();
-  command->add_flag("--force", options->force, "replace an existing model file");
+  add_tokenizer_option(*command, options->tokenizer,
+                       "the student's tokenizer (may differ from the teacher's: responses' \"text\" is re-encoded)");
+  add_vocab_size_option(*command, options->vocab_size, "without --tokenizer: vocabulary size of the token ids");
+  add_order_option(*command, options->order, "n-gram order of the student, 2 to 5");
+  add_out_option(*command, options->out, "student model file to write");
+  add_force_flag(*command, options->force, "an existing model file");
   command->callback([options] { run_distill(*options); });
 }
 

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "shared_options.hpp"
 #include "tracemark/embed/key.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/evidence_bundle.hpp"
@@ -60,9 +61,9 @@ void add_evidence_command(CLI::App& app) {
 
   auto keygen = std::make_shared<KeygenOptions>();
   CLI::App* keygen_command = evidence->add_subcommand("keygen", "make an Ed25519 signing key (mode 0600) and its public key");
-  keygen_command->add_option("--out", keygen->out, "private key file (PEM, written with mode 0600)")->required();
+  add_out_option(*keygen_command, keygen->out, "private key file (PEM, written with mode 0600)");
   keygen_command->add_option("--public-out", keygen->public_out, "public key file (default: the --out path + .pub)");
-  keygen_command->add_flag("--force", keygen->force, "replace existing files");
+  add_force_flag(*keygen_command, keygen->force, "existing key files");
   keygen_command->callback([keygen] {
     const std::string public_out = keygen->public_out.empty() ? keygen->out + ".pub" : keygen->public_out;
     const std::string id = generate_signing_key(keygen->out, public_out, keygen->force);
@@ -80,7 +81,7 @@ void add_evidence_command(CLI::App& app) {
                              "watermark key files of the scan (all of them, in keys.json's order): re-run the scan on the "
                              "bundled inputs and check that every recorded figure is reproduced");
   verify_command->add_option("--tsa-ca", verify->tsa_ca, "CA certificates (PEM) of the timestamp authority, to check manifest.tsr's chain");
-  verify_command->add_option("--threads", verify->bundle.threads, "worker threads for the re-run")->check(CLI::Range(1u, 256u));
+  add_threads_option(*verify_command, verify->bundle.threads, "worker threads for the re-run (results do not depend on it)");
   verify_command->callback([verify] { run_verify(*verify); });
 }
 

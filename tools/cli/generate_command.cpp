@@ -12,12 +12,14 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "shared_options.hpp"
 #include "model_vocabulary.hpp"
 #include "tracemark/refmodel/response_generator.hpp"
 #include "tracemark/atomic_file.hpp"
 #include "tracemark/embed/key.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/jsonl_reader.hpp"
+#include "tracemark/verify/prompt_records.hpp"
 
 namespace tracemark::cli {
 namespace {
@@ -33,50 +35,43 @@ struct GenerateOptions {
   bool force = false;
 };
 
-struct Prompt {
+struct ModelPrompt {
   nlohmann::json id;
-  nlohmann::json text;  // the prompt as given when it was text, else null
+  nlohmann::json as_written;  // the prompt's text or chat messages, else null
   std::vector<std::uint32_t> tokens;
 };
 
-// Reads every prompt before generating anything, so a bad line fails fast and leaves no output.
-std::vector<Prompt> read_prompts(const std::string& path, const ModelVocabulary& vocabulary, const std::string& model) {
-  std::vector<Prompt> prompts;
-  JsonlReader reader(path);
-  JsonlRecord record;
-  while (reader.next(record)) {
-    Prompt prompt;
-    prompt.id = record_id(record);
-    const auto& value = record.value;
-    if (value.is_object() && value.contains("prompt_tokens")) {
-      nlohmann::json as_tokens = {{"tokens", value["prompt_tokens"]}};
-      JsonlRecord shifted = record;
-      shifted.value = as_tokens;
-      try {
-        prompt.tokens = record_tokens(reader, shifted);
-      } catch (const Error&) {
-        throw Error(ErrorCode::invalid_input, reader.where(record) + ": \"prompt_tokens\" must be an array of token ids");
-      }
-    } else if (value.is_object() && value.contains("prompt") && value["prompt"].is_string()) {
-      if (!vocabulary.has_tokenizer()) {
-        throw Error(ErrorCode::invalid_input, reader.where(record) + ": \"prompt\" is text, but " + model +
-                                                  " was trained on raw token ids; give \"prompt_tokens\": [ids] instead");
-      }
-      prompt.text = value["prompt"];
-      prompt.tokens = vocabulary.encode(value["prompt"].get_ref<const std::string&>());
+// Reads every prompt (read_prompt_file's formats) before generating anything, so a bad line fails
+// fast and leaves no output. Ids are used when they are the model's (the record names no other
+// tokenizer); else the text, or a chat rendered as serve renders it.
+std::vector<ModelPrompt> read_prompts(const std::string& path, const ModelVocabulary& vocabulary, const std::string& model) {
+  std::vector<ModelPrompt> prompts;
+  for (const Prompt& prompt : read_prompt_file(path)) {
+    const std::string where = path + " line " + std::to_string(prompt.line);
+    ModelPrompt out{prompt.id, prompt.text_or_messages(), {}};
+    const bool foreign_ids = prompt.tokenizer && vocabulary.has_tokenizer() &&
+                             prompt.tokenizer->vocab_sha256 != vocabulary.record.vocab_sha256;
+    if (prompt.tokens && !foreign_ids) {
+      out.tokens = *prompt.tokens;
+    } else if (!vocabulary.has_tokenizer()) {
+      throw Error(ErrorCode::invalid_input, where + ": \"prompt\" is text, but " + model +
+                                                " was trained on raw token ids; give \"prompt_tokens\": [ids] instead");
+    } else if (prompt.text) {
+      out.tokens = vocabulary.encode(*prompt.text);
+    } else if (prompt.messages) {
+      out.tokens = vocabulary.encode(render_chat_prompt(*prompt.messages));
     } else {
-      throw Error(ErrorCode::invalid_input, reader.where(record) + ": expected an object with \"prompt\" (a string) or "
-                                                                   "\"prompt_tokens\" (an array of token ids)");
+      throw Error(ErrorCode::invalid_input, where + ": the prompt's ids are of tokenizer " + prompt.tokenizer->name +
+                                                ", not " + model + "'s, and it has no text to encode instead");
     }
-    for (std::size_t i = 0; i < prompt.tokens.size(); ++i) {
-      if (prompt.tokens[i] >= vocabulary.vocab_size) {
-        throw Error(ErrorCode::invalid_input, reader.where(record) + ": prompt token id " + std::to_string(prompt.tokens[i]) +
-                                                  " at position " + std::to_string(i) +
-                                                  " is outside the model's vocabulary (size " +
+    for (std::size_t i = 0; i < out.tokens.size(); ++i) {
+      if (out.tokens[i] >= vocabulary.vocab_size) {
+        throw Error(ErrorCode::invalid_input, where + ": prompt token id " + std::to_string(out.tokens[i]) + " at position " +
+                                                  std::to_string(i) + " is outside the model's vocabulary (size " +
                                                   std::to_string(vocabulary.vocab_size) + ")");
       }
     }
-    prompts.push_back(std::move(prompt));
+    prompts.push_back(std::move(out));
   }
   return prompts;
 }
@@ -106,7 +101,7 @@ void run_generate(const GenerateOptions& options) {
   const NgramModel model = NgramModel::load(options.model);
   const ModelVocabulary vocabulary = vocabulary_of_model(model, options.model);
   const auto scheme = load_scheme(options.key, model, options.model);
-  const std::vector<Prompt> prompts = read_prompts(options.prompts, vocabulary, options.model);
+  const std::vector<ModelPrompt> prompts = read_prompts(options.prompts, vocabulary, options.model);
 
   std::vector<std::string> lines(prompts.size());
   std::atomic<std::size_t> next{0};
@@ -126,10 +121,14 @@ void run_generate(const GenerateOptions& options) {
         // Without a tokenizer there is no text: "prompt" and "text" are left out rather than null,
         // so readers that prefer "text" over "tokens" (detect, scan) read the ids.
         record["id"] = prompts[i].id;
-        if (!prompts[i].text.is_null()) record["prompt"] = prompts[i].text;
+        if (!prompts[i].as_written.is_null()) record["prompt"] = prompts[i].as_written;
         record["prompt_tokens"] = prompts[i].tokens;
         if (vocabulary.decode) record["text"] = vocabulary.decode(tokens);
         record["tokens"] = tokens;
+        // The ids name their tokenizer, so a scan with another tokenizer's key reads the text instead.
+        if (vocabulary.has_tokenizer()) {
+          record["tokenizer"] = record_tokenizer_json({vocabulary.record.name, vocabulary.record.vocab_sha256});
+        }
         // A response may end inside a UTF-8 sequence (the token limit cuts anywhere): such bytes
         // are written as U+FFFD; "tokens" stays exact.
         lines[i] = record.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
@@ -163,11 +162,12 @@ void add_generate_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand("generate", "answer prompts with a reference model, watermarked with --key");
   command->add_option("--model", options->model, "model file from `tracemark train` or `tracemark distill`")->required();
   command->add_option("--prompts", options->prompts,
-                      "JSON lines, each {\"id\": ..., \"prompt\": text} or {\"id\": ..., \"prompt_tokens\": [ids]}")
+                      "JSON lines, each {\"id\", \"prompt\": text}, {\"id\", \"messages\": [{\"role\", \"content\"}]} or "
+                      "{\"id\", \"prompt_tokens\": [ids]} (the formats probe and scan --prompts read)")
       ->required();
-  command->add_option("--out", options->out,
-                      "JSON lines to write: id, prompt, prompt_tokens, text, tokens (prompt and text only with a tokenizer)")
-      ->required();
+  add_out_option(*command, options->out,
+                 "JSON lines to write: id, prompt, prompt_tokens, text, tokens, tokenizer (prompt, text and tokenizer "
+                 "only with a tokenizer)");
   command->add_option("--key", options->key, "watermark the responses with this key (its vocabulary size must be the model's)");
   command->add_option("--max-tokens", options->generation.max_tokens, "tokens per response")
       ->capture_default_str()->check(CLI::Range(1, 1'000'000));
@@ -179,8 +179,8 @@ void add_generate_command(CLI::App& app) {
   command->add_option("--top-p", options->generation.sampling.top_p, "nucleus sampling mass, in (0, 1]")
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   command->add_option("--seed", options->seed, "random seed; output depends only on it, not on --threads")->capture_default_str();
-  command->add_option("--threads", options->threads, "worker threads")->capture_default_str()->check(CLI::Range(1, 256));
-  command->add_flag("--force", options->force, "replace an existing output file");
+  add_threads_option(*command, options->threads, "worker threads (output does not depend on it)");
+  add_force_flag(*command, options->force, "an existing output file");
   command->callback([options] { run_generate(*options); });
 }
 

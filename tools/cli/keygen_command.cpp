@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "shared_options.hpp"
 #include "tracemark/embed/key.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/tokenizer.hpp"
@@ -44,7 +45,7 @@ void run_keygen(const KeygenOptions& options) {
 void add_keygen_command(CLI::App& app) {
   auto options = std::make_shared<KeygenOptions>();
   CLI::App* command = app.add_subcommand("keygen", "make a new secret watermark key file");
-  command->add_option("--out", options->out, "key file to write (mode 0600)")->required();
+  add_out_option(*command, options->out, "key file to write (mode 0600)");
   command->add_option("--gamma", options->params.gamma, "green fraction of the vocabulary, in (0, 1)")
       ->capture_default_str();
   command->add_option("--delta", options->params.delta, "logit bias added to green tokens, in [0, 64]")
@@ -55,13 +56,12 @@ void add_keygen_command(CLI::App& app) {
   command->add_option("--scheme-version", options->params.scheme_version,
                       "green-list scheme version: 2 (fast full-vocabulary path, at most 2^24 ids) or 1")
       ->capture_default_str();
-  CLI::Option* vocab_size =
-      command->add_option("--vocab-size", options->params.vocab_size,
-                          "number of token ids of the protected model (required without --tokenizer)");
-  command->add_option("--tokenizer", options->tokenizer,
-                      "the protected model's tokenizer (cl100k_base, o200k_base, claude, gpt2 or a tokenizer file): the key "
-                      "records its name and vocabulary SHA-256 and takes its vocabulary size");
-  command->add_flag("--force", options->force, "replace an existing key file");
+  CLI::Option* vocab_size = add_vocab_size_option(*command, options->params.vocab_size,
+                                                  "number of token ids of the protected model (required without --tokenizer)");
+  add_tokenizer_option(*command, options->tokenizer,
+                       "the protected model's tokenizer (the key records its name and vocabulary SHA-256 and takes its "
+                       "vocabulary size)");
+  add_force_flag(*command, options->force, "an existing key file");
   command->callback([options, vocab_size] {
     options->vocab_size_given = vocab_size->count() > 0;
     run_keygen(*options);

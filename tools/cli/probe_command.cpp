@@ -1,11 +1,12 @@
 // tracemark probe: ask an OpenAI-compatible endpoint every prompt of a set and keep its answers as
-// records `tracemark scan --suspect` reads (tools/serving/openai_prober.hpp).
+// records `tracemark scan --suspect` reads (serving/include/tracemark/serving/openai_prober.hpp).
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <unistd.h>
 
 #include "commands.hpp"
+#include "shared_options.hpp"
 #include "tracemark/serving/openai_prober.hpp"
 #include "tracemark/error.hpp"
 
@@ -59,9 +60,8 @@ void add_probe_command(CLI::App& app) {
   command->add_option("--prompts", options->probe.prompts,
                       "JSON lines {\"id\", \"prompt\": text} (or {\"id\", \"messages\": [...]} with --chat)")
       ->required();
-  command->add_option("--out", options->probe.out,
-                      "JSON lines to append: the response object plus \"id\" and \"prompt\"; a re-run skips answered ids")
-      ->required();
+  add_out_option(*command, options->probe.out,
+                 "JSON lines to append: the response object plus \"id\" and \"prompt\"; a re-run skips answered ids");
   command->add_option("--api-key-env", options->api_key_env, "environment variable holding the API key")->capture_default_str();
   command->add_option("--concurrency", options->probe.concurrency, "requests in flight at once")
       ->capture_default_str()->check(CLI::Range(1u, 256u));
@@ -73,7 +73,7 @@ void add_probe_command(CLI::App& app) {
       ->capture_default_str()->check(CLI::Range(0.0, 600.0));
   command->add_option("--retry-max", options->probe.retry_max_seconds, "largest backoff in seconds")
       ->capture_default_str()->check(CLI::Range(0.0, 3600.0));
-  command->add_option("--timeout", options->probe.timeout_seconds, "seconds per request")
+  command->add_option("--timeout", options->probe.timeout_seconds, "seconds per request: for connecting, for each read and write, and for the whole response")
       ->capture_default_str()->check(CLI::Range(0.1, 3600.0));
   command->add_option("--max-tokens", options->probe.max_tokens, "max_tokens sent with each request")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "shared_options.hpp"
 #include "tracemark/embed/key.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/evidence_bundle.hpp"
@@ -94,21 +95,17 @@ void add_scan_command(CLI::App& app) {
                       "with --reference-log: keep only its N most frequent contexts")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
   command->add_option("--control", options->scan.control_path, "responses of a model known to be clean, scanned the same way");
-  command->add_option("--tokenizer", options->scan.tokenizer_spec,
-                      "where to load the keys' tokenizer from (default: the name in the key); refused unless its "
-                      "vocabulary digest is the key's");
+  add_tokenizer_option(*command, options->scan.tokenizer_spec,
+                       "where to load the keys' tokenizer from (default: the name in the key; refused unless its "
+                       "vocabulary digest is the key's)");
   command->add_option("--input", options->input,
                       "ids to score: auto (\"tokens\" when a record has them, else its text), tokens, or text (re-tokenize "
                       "the text, e.g. for a student whose own tokenizer differs)")
       ->capture_default_str()->check(CLI::IsMember({"auto", "tokens", "text"}));
   command->add_option("--alpha", options->alpha, "evidence threshold for the verdict (after correction)")->capture_default_str();
-  command->add_option("--threads", options->scan.threads, "worker threads (results do not depend on it)")
-      ->check(CLI::Range(1u, 256u));
+  add_threads_option(*command, options->scan.threads, "worker threads (results do not depend on it)");
   command->add_flag("--json", options->json, "every figure as JSON, with the p-value curve of each key");
-  command->add_option("--max-record-bytes", options->scan.max_record_bytes,
-                      "longest line of any input file, in bytes; longer lines are refused (memory stays bounded by it)")
-      ->capture_default_str()
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
+  add_max_record_bytes_option(*command, options->scan.max_record_bytes, "longest line of any input file");
   command->add_option("--evidence", options->evidence_folder,
                       "write a signed evidence bundle (report, digests, every test of the investigation) into this folder; "
                       "an earlier bundle there is replaced and its investigation log extended");

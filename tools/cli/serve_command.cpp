@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "commands.hpp"
+#include "shared_options.hpp"
 #include "model_vocabulary.hpp"
 #include "tracemark/serving/api_keys.hpp"
 #include "tracemark/serving/audit_log.hpp"
@@ -66,6 +67,7 @@ void run_serve(ServeOptions options) {
   if (options.model_name.empty()) options.model_name = std::filesystem::path(options.model).stem().string();
   options.server.limits.model_name = options.model_name;
   options.server.key_id = key.key_id();
+  options.server.tokenizer = TokenizerBinding{vocabulary.record.name, vocabulary.record.vocab_sha256};
   if (options.server.limits.default_max_tokens > options.server.limits.max_tokens_limit) {
     throw Error(ErrorCode::invalid_argument, "--default-max-tokens is larger than --max-tokens-limit");
   }
@@ -116,8 +118,7 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--port", options->server.port, "TCP port; 0 picks a free one (printed)")
       ->capture_default_str()->check(CLI::Range(0, 65535));
-  command->add_option("--threads", options->server.threads, "worker threads (one connection each at a time)")
-      ->capture_default_str()->check(CLI::Range(1, 1024));
+  add_threads_option(*command, options->server.threads, "worker threads (one connection each at a time)");
   command->add_option("--max-body", options->server.max_body, "largest request body in bytes; larger ones get 413")
       ->capture_default_str()->check(CLI::Range(std::size_t{64}, std::size_t{1} << 30));
   command->add_option("--model-name", options->model_name, "model id clients send in \"model\" (default: the model file's stem)");

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "commands.hpp"
+#include "shared_options.hpp"
 #include "tracemark/refmodel/synthetic_model.hpp"
 #include "tracemark/atomic_file.hpp"
 #include "tracemark/embed/key.hpp"
@@ -65,15 +66,15 @@ void run_synth(const SynthOptions& options) {
 void add_synth_command(CLI::App& app) {
   auto options = std::make_shared<SynthOptions>();
   CLI::App* command = app.add_subcommand("synth", "sample token sequences from a synthetic model (demo, experiments)");
-  command->add_option("--out", options->out, "JSON lines file to write")->required();
+  add_out_option(*command, options->out, "JSON lines file to write");
   command->add_option("--key", options->key, "watermark with this key (its vocabulary size is used)");
   command->add_option("--count", options->count, "number of sequences")->capture_default_str()->check(CLI::Range(1, 10'000'000));
   command->add_option("--length", options->length, "tokens per sequence")->capture_default_str()->check(CLI::Range(1, 1'000'000));
-  command->add_option("--vocab-size", options->vocab_size, "vocabulary size without --key")->capture_default_str()->check(CLI::Range(std::uint32_t{2}, kSyntheticModelMaxVocabulary));
+  add_vocab_size_option(*command, options->vocab_size, "vocabulary size without --key")->capture_default_str();
   command->add_option("--zipf", options->zipf_exponent, "Zipf exponent of the synthetic model (larger: lower entropy)")
       ->capture_default_str()->check(CLI::Range(0.1, 10.0));
   command->add_option("--seed", options->seed, "random seed")->capture_default_str();
-  command->add_flag("--force", options->force, "replace an existing output file");
+  add_force_flag(*command, options->force, "an existing output file");
   command->callback([options] { run_synth(*options); });
 }
 

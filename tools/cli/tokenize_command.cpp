@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "shared_options.hpp"
 #include "tracemark/atomic_file.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/jsonl_reader.hpp"
@@ -132,23 +133,15 @@ void run_tokenize(const TokenizeOptions& options) {
 void add_tokenize_command(CLI::App& app) {
   auto options = std::make_shared<TokenizeOptions>();
   CLI::App* command = app.add_subcommand("tokenize", "turn text records into the token ids of a model's tokenizer");
-  command->add_option("--tokenizer", options->tokenizer,
-                      "cl100k_base, o200k_base, claude, gpt2, or the path of a tokenizer file (tiktoken JSON or rank file, "
-                      "Hugging Face tokenizer.json, GPT-2 encoder.json)")
-      ->required();
+  add_tokenizer_option(*command, options->tokenizer, "the tokenizer whose ids to write")->required();
   command->add_option("--input", options->input, "JSON lines with \"text\" (and optional \"id\"); - for stdin")->required();
   command->add_option("--output", options->output, "JSON lines with \"id\" and \"tokens\"; - for stdout")->capture_default_str();
-  command->add_flag("--force", options->force, "replace an existing --output file");
-  command->add_option("--max-record-bytes", options->max_record_bytes,
-                      "longest input line accepted, in bytes; longer lines are refused (memory stays bounded by it)")
-      ->capture_default_str()
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
+  add_force_flag(*command, options->force, "an existing --output file");
+  add_max_record_bytes_option(*command, options->max_record_bytes, "longest input line accepted");
   command->add_flag("--lossy", options->lossy, "replace invalid UTF-8 with U+FFFD (and report how many) instead of failing");
   command->add_flag("--allow-special", options->allow_special,
                     "encode the text of special tokens (such as <|endoftext|>) as those tokens; by default it is plain text");
-  command->add_option("--threads", options->threads, "worker threads (output order and content do not depend on it)")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 1024u));
+  add_threads_option(*command, options->threads, "worker threads (output order and content do not depend on it)");
   command->callback([options] { run_tokenize(*options); });
 }
 

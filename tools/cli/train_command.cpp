@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "commands.hpp"
+#include "shared_options.hpp"
 #include "model_vocabulary.hpp"
 #include "tracemark/refmodel/ngram_counter.hpp"
 #include "tracemark/refmodel/ngram_model_writer.hpp"
@@ -56,13 +57,11 @@ void add_train_command(CLI::App& app) {
                       "JSONL (name ending in .jsonl), one document per line, {\"text\": ...} or {\"tokens\": [ids]}; or "
                       "CORPUS:SPLIT (brown, nlp-corpus, spam-assassin : train, heldout, null), the set-up's documents")
       ->required();
-  command->add_option("--tokenizer", options->tokenizer,
-                      "tokenizer: a built-in name (cl100k_base, o200k_base, claude, gpt2) or a tokenizer file");
-  command->add_option("--vocab-size", options->vocab_size, "without --tokenizer: vocabulary size of the token ids")
-      ->check(CLI::Range(1u, 1u << 31));
-  command->add_option("--order", options->order, "n-gram order, 2 to 5")->capture_default_str()->check(CLI::Range(2, 5));
-  command->add_option("--out", options->out, "model file to write")->required();
-  command->add_flag("--force", options->force, "replace an existing model file");
+  add_tokenizer_option(*command, options->tokenizer, "the model's tokenizer");
+  add_vocab_size_option(*command, options->vocab_size, "without --tokenizer: vocabulary size of the token ids");
+  add_order_option(*command, options->order, "n-gram order, 2 to 5");
+  add_out_option(*command, options->out, "model file to write");
+  add_force_flag(*command, options->force, "an existing model file");
   command->callback([options] { run_train(*options); });
 }
 

@@ -1,9 +1,13 @@
 """Tests of the Python binding (run by ctest as python3 -m unittest with PYTHONPATH=bindings/python
 and TRACEMARK_LIBRARY naming the built libtracemark.so.0)."""
+import ctypes
 import json
 import os
 import pathlib
+import re
+import shutil
 import stat
+import subprocess
 import tempfile
 import unittest
 
@@ -11,7 +15,12 @@ import numpy as np
 
 import tracemark
 
-GOLDEN = pathlib.Path(__file__).resolve().parents[3] / "tests" / "golden"
+REPOSITORY = pathlib.Path(__file__).resolve().parents[3]
+GOLDEN = REPOSITORY / "tests" / "golden"
+HEADER = REPOSITORY / "capi" / "include" / "tracemark" / "tracemark.h"
+# ctest sets this: tools/setup.sh installs python3-torch, so a missing torch is a broken set-up, not
+# a reason to skip.
+TORCH_REQUIRED = os.environ.get("TRACEMARK_REQUIRE_TORCH") == "1"
 KEY_TEXT = (GOLDEN / "kgw_v1_key.json").read_text()
 VECTORS = json.loads((GOLDEN / "kgw_v1_vectors.json").read_text())
 VOCAB = 50257
@@ -171,8 +180,10 @@ class BindingTest(unittest.TestCase):
             os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
             self.assertEqual(tracemark.Key.load(path).key_id, self.key.key_id)
 
-    @unittest.skipIf(tracemark._torch is None, "torch is not installed")
-    def test_torch_tensors_keep_their_type(self):  # pragma: no cover - needs torch
+    @unittest.skipIf(tracemark._torch is None and not TORCH_REQUIRED, "torch is not installed")
+    def test_torch_tensors_keep_their_type(self):
+        if tracemark._torch is None:
+            self.fail("torch cannot be imported, but tools/setup.sh installs python3-torch: run it again")
         import torch
         batch = tracemark.LogitsProcessor(self.key)
         ids = torch.tensor([[1, 2], [3, 4]])
@@ -182,6 +193,54 @@ class BindingTest(unittest.TestCase):
         self.assertEqual(result.dtype, torch.float16)
         expected = tracemark.Processor(self.key, prompt=[3, 4]).apply(np.zeros(VOCAB, dtype=np.float32))
         np.testing.assert_array_equal(result[1].float().numpy(), expected)
+
+
+def header_structs(text):
+    """{struct name: [(field name, C type), ...]} of the header's typedef'd structs, in order."""
+    structs = {}
+    for match in re.finditer(r"typedef struct (\w+) \{(.*?)\} \1;", text, re.S):
+        body = re.sub(r"/\*.*?\*/", "", match.group(2), flags=re.S)
+        fields = re.findall(r"^\s*([A-Za-z_][\w ]*?)\s+(\w+)(\[\d+\])?;", body, re.M)
+        structs[match.group(1)] = [(name, ctype + count) for ctype, name, count in fields]
+    return structs
+
+
+class StructMirrorTest(unittest.TestCase):
+    """Every struct of tracemark.h has a ctypes mirror with the same fields, in the same order, at
+    the same offsets and sizes as the C compiler lays them out (a C probe compiled from the header)."""
+
+    def test_ctypes_mirrors_match_the_header(self):
+        structs = header_structs(HEADER.read_text())
+        self.assertEqual(sorted(structs), sorted(tracemark._native.STRUCTS),
+                         "a struct of tracemark.h has no mirror in _native.STRUCTS, or the other way round")
+        compiler = os.environ.get("TRACEMARK_C_COMPILER") or shutil.which("cc")
+        self.assertIsNotNone(compiler, "no C compiler to lay out the header's structs")
+        probe = ["#include <stddef.h>", "#include <stdio.h>", '#include "tracemark/tracemark.h"', "int main(void) {"]
+        for struct, fields in structs.items():
+            probe.append(f'  printf("{struct} . %zu\\n", sizeof({struct}));')
+            for name, _ in fields:
+                probe.append(f'  printf("{struct} {name} %zu %zu\\n", offsetof({struct}, {name}), '
+                             f'sizeof((({struct}*)0)->{name}));')
+        probe += ["  return 0;", "}"]
+        with tempfile.TemporaryDirectory() as folder:
+            source = pathlib.Path(folder) / "probe.c"
+            source.write_text("\n".join(probe) + "\n")
+            binary = pathlib.Path(folder) / "probe"
+            subprocess.run([compiler, "-std=c99", "-I", str(HEADER.parent.parent), str(source), "-o", str(binary)],
+                           check=True)
+            lines = subprocess.run([str(binary)], check=True, capture_output=True, text=True).stdout.split("\n")
+        layout = {}
+        for line in filter(None, lines):
+            struct, field, *numbers = line.split()
+            layout.setdefault(struct, {})[field] = tuple(int(n) for n in numbers)
+        for struct, fields in structs.items():
+            mirror = tracemark._native.STRUCTS[struct]
+            self.assertEqual([name for name, _ in mirror._fields_], [name for name, _ in fields],
+                             f"{mirror.__name__}'s fields differ from {struct}'s")
+            self.assertEqual(ctypes.sizeof(mirror), layout[struct]["."][0], f"sizeof {struct}")
+            for name, _ in fields:
+                member = getattr(mirror, name)
+                self.assertEqual((member.offset, member.size), layout[struct][name], f"{struct}.{name}")
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ class Key:
 
     def __init__(self, handle):
         self._handle = ctypes.c_void_p(handle)
-        info = _native.KeyInfo()
+        info = _native.KeyInfo(size=ctypes.sizeof(_native.KeyInfo))
         check(_native.lib.tm_key_get_info(self._handle, ctypes.byref(info)))
         self.vocab_size = info.vocab_size
         self.context_width = info.context_width
@@ -134,7 +134,8 @@ class Processor:
         self.key = key
         self.vocab_size = key.vocab_size
         if _handle is None:
-            params = _native.lib.tm_processor_params_default()
+            params = _native.ProcessorParams()
+            check(_native.lib.tm_processor_params_init(ctypes.byref(params), ctypes.sizeof(params)))
             params.allow_padded_logits = 1 if allow_padded_logits else 0
             handle = ctypes.c_void_p()
             check(_native.lib.tm_processor_create(key._handle, ctypes.byref(params), ctypes.byref(handle)))

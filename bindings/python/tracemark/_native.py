@@ -38,8 +38,12 @@ class TracemarkValueError(TracemarkError, ValueError):
     """TM_INVALID_ARGUMENT or TM_INVALID_INPUT: bad arguments or data."""
 
 
+# Mirrors of the header's structs, field for field (tests/capi: checked against the header's
+# declarations, offsets and sizes as a C compiler lays them out). KeyInfo and ProcessorParams are
+# extensible structs: "size" is set to ctypes.sizeof of the struct before each call.
 class KeyInfo(ctypes.Structure):
     _fields_ = [
+        ("size", ctypes.c_uint32),
         ("vocab_size", ctypes.c_uint32),
         ("context_width", ctypes.c_uint32),
         ("scheme_version", ctypes.c_uint32),
@@ -51,7 +55,7 @@ class KeyInfo(ctypes.Structure):
 
 
 class ProcessorParams(ctypes.Structure):
-    _fields_ = [("allow_padded_logits", ctypes.c_int)]
+    _fields_ = [("size", ctypes.c_uint32), ("allow_padded_logits", ctypes.c_int32)]
 
 
 class Candidate(ctypes.Structure):
@@ -68,6 +72,15 @@ class DetectionResult(ctypes.Structure):
         ("p_value", ctypes.c_double),
         ("log10_p", ctypes.c_double),
     ]
+
+
+# The header's struct names and their mirrors.
+STRUCTS = {
+    "tm_key_info": KeyInfo,
+    "tm_processor_params": ProcessorParams,
+    "tm_candidate": Candidate,
+    "tm_detection": DetectionResult,
+}
 
 
 def _candidate_paths():
@@ -112,7 +125,7 @@ _declarations = {
     "tm_key_load_memory": (_c_status, [ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_void_p)]),
     "tm_key_free": (None, [ctypes.c_void_p]),
     "tm_key_get_info": (_c_status, [ctypes.c_void_p, ctypes.POINTER(KeyInfo)]),
-    "tm_processor_params_default": (ProcessorParams, []),
+    "tm_processor_params_init": (_c_status, [ctypes.POINTER(ProcessorParams), ctypes.c_size_t]),
     "tm_processor_create": (_c_status, [ctypes.c_void_p, ctypes.POINTER(ProcessorParams),
                                         ctypes.POINTER(ctypes.c_void_p)]),
     "tm_processor_free": (None, [ctypes.c_void_p]),

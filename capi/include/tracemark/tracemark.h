@@ -7,6 +7,14 @@
  * - Out-parameters are written only on TM_OK.
  * - A message never contains secret material (the key's secret or its sub-keys).
  * - Token ids are 0 .. vocab_size - 1 of the key; logits are IEEE-754 binary32.
+ * - Extensible structs (tm_key_info, tm_processor_params) start with uint32_t size, the sizeof of
+ *   the caller's struct (from the header the caller was compiled with). The library reads and
+ *   writes only the first `size` bytes, so a program built against an older header keeps working
+ *   with a newer library; a newer header's struct given to an older library is accepted when its
+ *   bytes beyond what that library knows are all zero, and refused (TM_UNSUPPORTED) otherwise (an
+ *   option the library does not know was asked for), as Linux's openat2 and clone3 do. Fields are
+ *   only ever added at the end, each one making sizeof grow, and zero always means the behaviour
+ *   from before the field existed. Smaller than the first version of a struct is TM_INVALID_ARGUMENT.
  * Only symbols starting with tm_ are exported by libtracemark.so.0 (version node TRACEMARK_0). */
 #ifndef TRACEMARK_TRACEMARK_H
 #define TRACEMARK_TRACEMARK_H
@@ -70,8 +78,11 @@ TM_API tm_status tm_key_load_memory(const char* data, size_t size, tm_key** out)
 /* Frees a key (NULL is allowed) and wipes its secret. Not concurrently with other uses of it. */
 TM_API void tm_key_free(tm_key* key);
 
-/* Public facts about a key (nothing secret). */
+/* Public facts about a key (nothing secret). An extensible struct: set size = sizeof(tm_key_info)
+ * before tm_key_get_info, which sets it to the number of bytes it filled (zeroing the caller's
+ * bytes after those). */
 typedef struct tm_key_info {
+  uint32_t size;           /* the caller's sizeof(tm_key_info); at least 72 */
   uint32_t vocab_size;     /* token ids are 0 .. vocab_size - 1 */
   uint32_t context_width;  /* h: previous tokens that seed the green list (0 = one fixed list) */
   uint32_t scheme_version; /* version of the kgw-green-list scheme */
@@ -86,16 +97,19 @@ TM_API tm_status tm_key_get_info(const tm_key* key, tm_key_info* out);
 
 /* ---- Processors (embedding) ------------------------------------------------------------------ */
 
-/* Options of a processor. Always start from tm_processor_params_default(). */
+/* Options of a processor, an extensible struct. Always start from tm_processor_params_init. */
 typedef struct tm_processor_params {
+  uint32_t size;  /* the caller's sizeof(tm_processor_params), set by tm_processor_params_init; at least 8 */
   /* Logits arrays may be wider than the key's vocabulary (engines pad the output layer, for
    * example to a multiple of 64): entries at ids >= vocab_size are then left unchanged. When 0, an
    * array of any other length than vocab_size is TM_INVALID_ARGUMENT. Default 1. */
-  int allow_padded_logits;
+  int32_t allow_padded_logits;
 } tm_processor_params;
 
-/* The defaults documented at each field. Thread-safe. */
-TM_API tm_processor_params tm_processor_params_default(void);
+/* Sets the first `size` bytes of *params to the defaults documented at each field (zero beyond the
+ * fields this library knows) and params->size to size. Call it as
+ * tm_processor_params_init(&params, sizeof params). Thread-safe. */
+TM_API tm_status tm_processor_params_init(tm_processor_params* params, size_t size);
 
 /* Watermarking state for one sequence (one response):
  *   tm_processor_reset(p, prompt ids);  loop { tm_processor_apply(p, logits); sample; tm_processor_accept(p, token); }
@@ -103,7 +117,7 @@ TM_API tm_processor_params tm_processor_params_default(void);
  * may be used concurrently. */
 typedef struct tm_processor tm_processor;
 
-/* A new processor for key (params may be NULL: defaults). The processor does not borrow key: it may
+/* A new processor for key (params may be NULL: defaults; else made by tm_processor_params_init). The processor does not borrow key: it may
  * outlive it. On TM_OK *out is owned by the caller (free with tm_processor_free). It starts as
  * after tm_processor_reset with an empty prompt. */
 TM_API tm_status tm_processor_create(const tm_key* key, const tm_processor_params* params, tm_processor** out);

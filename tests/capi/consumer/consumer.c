@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   }
   printf("abi %d version %s\n", TM_ABI_VERSION, tm_version());
   if (!check(tm_key_load(argv[1], &key), "tm_key_load")) return 1;
+  info.size = sizeof info;
   if (!check(tm_key_get_info(key, &info), "tm_key_get_info")) return 1;
   printf("key %s vocab %u h %u gamma %.2f\n", info.key_id, info.vocab_size, info.context_width, info.gamma);
 

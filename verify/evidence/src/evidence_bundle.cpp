@@ -15,7 +15,6 @@
 #include <sstream>
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -25,12 +24,14 @@
 #include "tracemark/verify/base64_sha256.hpp"
 #include "tracemark/atomic_file.hpp"
 #include "tracemark/error.hpp"
+#include "tracemark/sha256.hpp"
 #include "tracemark/verify/binomial.hpp"
 #include "tracemark/verify/canonical_json.hpp"
 #include "tracemark/verify/evidence_signing.hpp"
 #include "tracemark/verify/holm.hpp"
 #include "tracemark/verify/rfc3161.hpp"
 #include "tracemark/verify/scan_report.hpp"
+#include "tracemark/verify/tokenizer.hpp"
 
 namespace tracemark {
 namespace fs = std::filesystem;
@@ -66,34 +67,23 @@ std::string read_file(const fs::path& path) {
 std::string sha256_file(const fs::path& path, std::uint64_t& bytes) {
   std::ifstream stream(path, std::ios::binary);
   if (!stream) throw Error(ErrorCode::io, path.string() + " cannot be read: " + std::strerror(errno));
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) throw Error(ErrorCode::internal, "SHA-256 unavailable");
+  Sha256 hash;
   std::vector<char> buffer(1 << 20);
   bytes = 0;
   while (stream) {
     stream.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
     const auto got = static_cast<std::size_t>(stream.gcount());
     bytes += got;
-    if (got && EVP_DigestUpdate(ctx.get(), buffer.data(), got) != 1) throw Error(ErrorCode::internal, "SHA-256 failed");
+    hash.update({buffer.data(), got});
   }
   if (stream.bad()) throw Error(ErrorCode::io, path.string() + " could not be read to the end");
-  unsigned char digest[32];
-  unsigned length = 0;
-  EVP_DigestFinal_ex(ctx.get(), digest, &length);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned i = 0; i < length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 15]);
-  }
-  return hex;
+  return to_hex(hash.finish());
 }
 
+// The raw 32 bytes of SHA-256, as the timestamp request and its nonce take them.
 std::string raw_sha256(std::string_view bytes) {
-  unsigned char digest[32];
-  unsigned length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<const char*>(digest), length);
+  const Sha256Digest digest = sha256(bytes);
+  return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
 }
 
 std::string now_utc() {
@@ -113,6 +103,8 @@ std::uint64_t request_nonce(std::string_view signature) {
   for (int i = 0; i < 8; ++i) nonce = (nonce << 8) | static_cast<unsigned char>(digest[static_cast<std::size_t>(i)]);
   return nonce >> 1;  // a positive INTEGER of at most 63 bits
 }
+
+constexpr std::string_view kBundledTokenizerFolder = "inputs/tokenizer";
 
 std::string bundled_name(const std::string& role, const std::string& path) {
   return "inputs/" + role + (path.size() > 3 && path.ends_with(".gz") ? ".jsonl.gz" : ".jsonl");
@@ -299,6 +291,27 @@ std::vector<std::string> list_files(const fs::path& root) {
 void write_into(const fs::path& folder, const std::string& name, std::string_view content) {
   fs::create_directories((folder / name).parent_path());
   write_file_atomically(folder / name, content, 0644, false);
+}
+
+// Copies the keys' tokenizer into inputs/tokenizer/ (rows "tokenizer", the file to load, and
+// "tokenizer_file" for a second file such as GPT-2's vocab.bpe), so that `evidence verify --key`
+// re-runs a scan of text on a machine without the tokenizer cache. The copy is loaded back and must
+// have the keys' vocabulary digest.
+void bundle_tokenizer(const fs::path& out, const TokenizerBinding& binding, const SuspectScanOptions& scan,
+                      nlohmann::ordered_json& inputs_json) {
+  const std::vector<TokenizerFile> files = tokenizer_files(scan.tokenizer_spec.empty() ? binding.name : scan.tokenizer_spec);
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const std::string name = std::string(kBundledTokenizerFolder) + "/" + files[i].name;
+    write_into(out, name, files[i].bytes);
+    inputs_json.push_back({{"role", i == 0 ? "tokenizer" : "tokenizer_file"}, {"name", files[i].name},
+                           {"bytes", files[i].bytes.size()}, {"sha256", sha256_hex(files[i].bytes)}, {"bundled_as", name}});
+  }
+  const std::string digest = Tokenizer::load((out / kBundledTokenizerFolder / files.front().name).string())->vocab_sha256();
+  if (digest != binding.vocab_sha256) {
+    throw Error(ErrorCode::invalid_input, "the tokenizer file " + files.front().name + " has vocabulary sha256:" + digest +
+                                              ", not the keys' " + binding.name + " (sha256:" + binding.vocab_sha256 +
+                                              "); give the keys' tokenizer with --tokenizer");
+  }
 }
 
 // Example responses for the report: the first kExamples of the file (in file order, so nothing is
@@ -509,6 +522,7 @@ EvidenceResult write_evidence_bundle(const SuspectScanReport& report, std::span<
     }
     inputs_json.push_back(std::move(row));
   }
+  if (options.include_inputs && report.tokenizer) bundle_tokenizer(out, *report.tokenizer, scan_options, inputs_json);
   write_into(out, "inputs.json", inputs_json.dump(2) + "\n");
   nlohmann::ordered_json keys_json = nlohmann::ordered_json::array();
   for (const WatermarkKey& key : keys) keys_json.push_back(parse_ordered_json(key.public_json(), "key description"));
@@ -653,6 +667,7 @@ void check_rerun(const fs::path& folder, std::span<const WatermarkKey> keys, con
   }
   SuspectScanOptions scan;
   std::string suspect;
+  std::string bundled_tokenizer;
   for (const nlohmann::json& input : inputs) {
     if (!input.contains("bundled_as")) {
       check.failures.push_back("inputs.json: input " + escaped_excerpt(input.value("role", std::string("?"))) +
@@ -671,10 +686,12 @@ void check_rerun(const fs::path& folder, std::span<const WatermarkKey> keys, con
     if (role == "control") scan.control_path = path;
     if (role == "prompts") scan.prompts_path = path;
     if (role == "reference_log") scan.reference_log_path = path;
+    if (role == "tokenizer") bundled_tokenizer = path;
   }
   const nlohmann::json& settings = configuration.at("scan");
   scan.token_source = parse_token_source(settings.at("input").get<std::string>());
-  scan.tokenizer_spec = settings.at("tokenizer").get<std::string>();
+  // The bundled tokenizer, when there is one: its digest is checked against the keys' on loading.
+  scan.tokenizer_spec = bundled_tokenizer.empty() ? settings.at("tokenizer").get<std::string>() : bundled_tokenizer;
   scan.reference_top = settings.at("reference_top").get<std::size_t>();
   scan.settings.confidence = settings.at("confidence").get<double>();
   scan.settings.target_p = settings.at("target_p").get<double>();

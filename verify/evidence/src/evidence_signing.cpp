@@ -11,11 +11,11 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <sys/stat.h>
 
 #include "tracemark/verify/base64_sha256.hpp"
 #include "tracemark/atomic_file.hpp"
 #include "tracemark/error.hpp"
+#include "tracemark/secret_file.hpp"
 #include "tracemark/verify/canonical_json.hpp"
 
 namespace tracemark {
@@ -100,22 +100,10 @@ std::string generate_signing_key(const std::filesystem::path& private_path, cons
 }
 
 EvidenceSigner::EvidenceSigner(const std::filesystem::path& private_path) {
-  struct stat info{};
-  if (::stat(private_path.c_str(), &info) != 0) {
-    throw Error(ErrorCode::io, "signing key " + private_path.string() + " cannot be read: " + std::strerror(errno) +
-                                   "; make one with `tracemark evidence keygen --out " + private_path.string() + "`");
-  }
-  if ((info.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
-    throw Error(ErrorCode::permission, "signing key " + private_path.string() +
-                                           " is readable or writable by group or others (mode " + mode +
-                                           "); a signing key is a secret: run `chmod 600 " + private_path.string() + "`");
-  }
-  std::string pem = read_small_file(private_path, "signing key");
-  Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  const SecretText pem = read_secret_file(private_path, "signing key",
+                                          "make one with `tracemark evidence keygen --out " + private_path.string() + "`");
+  Bio bio(BIO_new_mem_buf(pem.view().data(), static_cast<int>(pem.view().size())));
   EVP_PKEY* key = bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr;
-  OPENSSL_cleanse(pem.data(), pem.size());
   if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_ED25519) {
     EVP_PKEY_free(key);
     throw Error(ErrorCode::invalid_input, "signing key " + private_path.string() +

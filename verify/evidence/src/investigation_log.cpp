@@ -10,6 +10,7 @@
 #include "bundle_manifest.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/json_input.hpp"
+#include "tracemark/text_lines.hpp"
 #include "tracemark/verify/base64_sha256.hpp"
 #include "tracemark/verify/evidence_bundle.hpp"
 #include "tracemark/verify/holm.hpp"
@@ -57,16 +58,9 @@ class EntryReader {
 std::vector<std::string> parse_investigation_log(std::string_view text, const std::string& name) {
   std::vector<std::string> lines;
   std::string previous = kNoPrevious;
-  std::uint64_t byte_offset = 0;
-  for (std::size_t at = 0; at < text.size();) {
-    std::size_t end = text.find('\n', at);
-    if (end == std::string_view::npos) end = text.size();
-    const std::string line(text.substr(at, end - at));
-    at = end + 1;
-    const std::size_t number = lines.size() + 1;
-    const std::string where = "investigation log " + name + " line " + std::to_string(number) + " (byte offset " +
-                              std::to_string(byte_offset) + ")";
-    byte_offset += line.size() + 1;
+  for_each_line(text, [&](std::string_view line, const LinePosition& position) {
+    const std::uint64_t number = position.line;
+    const std::string where = describe_position("investigation log " + name, position);
     JsonProblem problem;
     const std::optional<Json> entry = try_parse_json(line, problem);
     if (!entry || !entry->is_object()) {
@@ -82,8 +76,8 @@ std::vector<std::string> parse_investigation_log(std::string_view text, const st
                                                     "run was changed or removed, so the log cannot be trusted");
     }
     previous = sha256_hex(line);
-    lines.push_back(line);
-  }
+    lines.emplace_back(line);
+  });
   return lines;
 }
 

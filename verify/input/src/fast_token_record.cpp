@@ -43,9 +43,32 @@ std::optional<FastTokenRecord> parse_token_record_fast(std::string_view line) {
         std::int64_t number = 0;
         if (!field.value.is_int64() || field.value.get_int64().get(number) != simdjson::SUCCESS) return std::nullopt;
         record.id = std::to_string(number);
+        record.id_is_number = true;
       }
-    } else if (key == "prompt_tokens" || key == "prompt") {
+    } else if (key == "prompt_tokens" || key == "prompt" || key == "messages") {
       record.has_prompt = true;
+    } else if (key == "tokenizer") {
+      if (record.tokenizer_sha256) return std::nullopt;
+      simdjson::dom::object tokenizer;
+      if (field.value.get_object().get(tokenizer) != simdjson::SUCCESS) return std::nullopt;
+      bool seen_name = false;
+      for (const simdjson::dom::key_value_pair member : tokenizer) {
+        const std::string_view name = member.key;
+        std::string_view text;
+        if (name != "name" && name != "vocab_sha256") continue;
+        if (member.value.get_string().get(text) != simdjson::SUCCESS) return std::nullopt;
+        if (name == "name") {
+          if (seen_name) return std::nullopt;
+          seen_name = true;
+        } else {
+          if (record.tokenizer_sha256 || text.size() != 64 ||
+              text.find_first_not_of("0123456789abcdef") != std::string_view::npos) {
+            return std::nullopt;  // a duplicate or a malformed digest: the general path says why
+          }
+          record.tokenizer_sha256 = std::string(text);
+        }
+      }
+      if (!seen_name || !record.tokenizer_sha256) return std::nullopt;  // malformed: the general path says why
     }
   }
   if (!seen_tokens) return std::nullopt;

@@ -5,6 +5,7 @@
 #include "byte_source.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/json_input.hpp"
+#include "tracemark/text_lines.hpp"
 
 namespace tracemark {
 
@@ -28,10 +29,10 @@ bool JsonlReader::read_line() {
     const auto* newline = static_cast<const char*>(std::memchr(begin, '\n', buffer_end_ - buffer_begin_));
     const std::size_t length = newline ? static_cast<std::size_t>(newline - begin) : buffer_end_ - buffer_begin_;
     if (line_.size() + length > max_record_bytes_) {
-      throw Error(ErrorCode::invalid_input,
-                  name_ + " line " + std::to_string(line_number_ + 1) + " (byte offset " + std::to_string(offset_) +
-                      "): the record is longer than the limit of " + std::to_string(max_record_bytes_) +
-                      " bytes; split it, or raise the limit with --max-record-bytes");
+      throw Error(ErrorCode::invalid_input, describe_position(name_, lines_.upcoming()) +
+                                                ": the record is longer than the limit of " +
+                                                std::to_string(max_record_bytes_) +
+                                                " bytes; split it, or raise the limit with --max-record-bytes");
     }
     line_.append(begin, length);
     buffer_begin_ += length;
@@ -44,13 +45,17 @@ bool JsonlReader::read_line() {
 
 bool JsonlReader::next_line(JsonlLine& line) {
   while (read_line()) {
-    const std::uint64_t start = offset_;
-    offset_ += line_.size() + 1;
-    ++line_number_;
+    const LinePosition position = lines_.next(line_.size());
+    if (const void* nul = std::memchr(line_.data(), '\0', line_.size())) {
+      const auto column = static_cast<std::uint64_t>(static_cast<const char*>(nul) - line_.data());
+      throw Error(ErrorCode::invalid_input, describe_position(name_, position, column) +
+                                                ": a NUL byte, which JSON text never holds; is this a binary file? "
+                                                "Remove the byte or give the right file");
+    }
     if (!line_.empty() && line_.back() == '\r') line_.pop_back();
     if (line_.find_first_not_of(" \t") == std::string::npos) continue;
-    line.line = line_number_;
-    line.byte_offset = start;
+    line.line = position.line;
+    line.byte_offset = position.byte_offset;
     line.text.swap(line_);
     return true;
   }
@@ -64,10 +69,9 @@ JsonlRecord JsonlReader::parse_line(const JsonlLine& line) const {
   JsonProblem problem;
   auto value = try_parse_json(line.text, problem);
   if (!value) {
-    throw Error(ErrorCode::invalid_input,
-                name_ + " line " + std::to_string(line.line) + " (byte offset " +
-                    std::to_string(line.byte_offset + problem.offset) + "): not valid JSON at column " +
-                    std::to_string(problem.offset + 1) + " (" + problem.reason + "); each line must hold one JSON object");
+    throw Error(ErrorCode::invalid_input, describe_position(name_, {line.line, line.byte_offset}, problem.offset) +
+                                              ": not valid JSON at column " + std::to_string(problem.offset + 1) + " (" +
+                                              problem.reason + "); each line must hold one JSON object");
   }
   record.value = std::move(*value);
   return record;
@@ -90,6 +94,30 @@ nlohmann::json record_id(const JsonlRecord& record) {
     if (it != record.value.end() && (it->is_string() || it->is_number())) return *it;
   }
   return record.line;
+}
+
+std::optional<TokenizerBinding> record_tokenizer(const JsonlReader& reader, const JsonlRecord& record) {
+  if (!record.value.is_object()) return std::nullopt;
+  const auto it = record.value.find("tokenizer");
+  if (it == record.value.end() || it->is_null()) return std::nullopt;
+  const auto text_field = [&](const char* name) -> std::string {
+    const auto field = it->find(name);
+    if (field == it->end() || !field->is_string()) {
+      throw Error(ErrorCode::invalid_input, reader.where(record) + ": \"tokenizer\" must be {\"name\": text, \"vocab_sha256\": "
+                                                                   "64 hex digits}, the tokenizer whose ids the record holds");
+    }
+    return field->get<std::string>();
+  };
+  if (!it->is_object()) text_field("name");  // throws
+  TokenizerBinding binding{text_field("name"), text_field("vocab_sha256")};
+  if (binding.vocab_sha256.size() != 64 || binding.vocab_sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    throw Error(ErrorCode::invalid_input, reader.where(record) + ": \"tokenizer\".\"vocab_sha256\" must be 64 lowercase hex digits");
+  }
+  return binding;
+}
+
+nlohmann::json record_tokenizer_json(const TokenizerBinding& binding) {
+  return {{"name", binding.name}, {"vocab_sha256", binding.vocab_sha256}};
 }
 
 std::vector<std::uint32_t> record_tokens(const JsonlReader& reader, const JsonlRecord& record) {

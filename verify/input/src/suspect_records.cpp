@@ -3,6 +3,7 @@
 #include "tracemark/error.hpp"
 #include "tracemark/verify/fast_token_record.hpp"
 #include "tracemark/verify/text_records.hpp"
+#include "tracemark/verify/utf8.hpp"
 
 namespace tracemark {
 
@@ -13,81 +14,83 @@ TokenSource parse_token_source(const std::string& name) {
   throw Error(ErrorCode::invalid_argument, "unknown token source \"" + name + "\"; use auto, tokens or text");
 }
 
-std::vector<std::uint32_t> SuspectRecordDecoder::encode(const JsonlReader& reader, const JsonlRecord& record,
-                                                         const std::string& text) const {
-  const Tokenizer& tokenizer = tokenizer_.get(reader.where(record));
+bool SuspectRecordDecoder::is_foreign(const std::optional<TokenizerBinding>& named) const {
+  return named && tokenizer_.binding() && named->vocab_sha256 != tokenizer_.binding()->vocab_sha256;
+}
+
+std::vector<std::uint32_t> SuspectRecordDecoder::encode(const std::string& where, const std::string& text) const {
+  const Tokenizer& tokenizer = tokenizer_.get(where);
   try {
     return tokenizer.encode(text);
   } catch (const Error& e) {
-    throw Error(e.code(), reader.where(record) + ": " + e.what() +
+    throw Error(e.code(), where + ": " + e.what() +
                               " (offset within the text after JSON unescaping); fix the encoding or run tracemark tokenize --lossy");
   }
 }
 
-std::optional<std::vector<std::uint32_t>> SuspectRecordDecoder::prompt_of(const JsonlReader& reader,
-                                                                         const JsonlRecord& record) const {
-  const nlohmann::json& value = record.value;
-  if (value.contains("prompt_tokens")) {
-    JsonlRecord as_tokens = record;
-    as_tokens.value = {{"tokens", value["prompt_tokens"]}};
-    try {
-      return record_tokens(reader, as_tokens);
-    } catch (const Error&) {
-      throw Error(ErrorCode::invalid_input, reader.where(record) + ": \"prompt_tokens\" must be an array of token ids");
-    }
-  }
-  if (!value.contains("prompt")) return std::nullopt;
-  const nlohmann::json& prompt = value["prompt"];
-  if (prompt.is_string()) return encode(reader, record, prompt.get<std::string>());
-  if (prompt.is_array()) {
-    // Chat messages: their contents joined by blank lines. The joins add a few windows that span
-    // two messages; dropping tuples that match them can only make the test more conservative.
-    std::string joined;
-    for (const nlohmann::json& message : prompt) {
-      if (!message.is_object() || !message.contains("content") || !message["content"].is_string()) {
-        throw Error(ErrorCode::invalid_input, reader.where(record) +
-                                                  ": \"prompt\" is a list, but not of chat messages {\"role\", \"content\": text}");
-      }
-      if (!joined.empty()) joined += "\n\n";
-      joined += message["content"].get<std::string>();
-    }
-    return encode(reader, record, joined);
-  }
-  if (prompt.is_null()) return std::nullopt;
-  throw Error(ErrorCode::invalid_input, reader.where(record) + ": \"prompt\" is " + std::string(prompt.type_name()) +
-                                            "; expected a text or a list of chat messages");
+std::optional<std::vector<std::uint32_t>> SuspectRecordDecoder::prompt_ids(const std::string& where, const Prompt& prompt) const {
+  const bool ids_are_ours = !is_foreign(prompt.tokenizer) && source_ != TokenSource::text;
+  if (prompt.tokens && ids_are_ours) return prompt.tokens;
+  if (prompt.text) return encode(where, *prompt.text);
+  // Chat messages: their contents joined by blank lines. The joins add a few windows that span two
+  // messages; dropping tuples that match them can only make the test more conservative.
+  if (prompt.messages) return encode(where, joined_chat_contents(*prompt.messages));
+  return std::nullopt;
 }
 
 SuspectRecord SuspectRecordDecoder::decode(const JsonlReader& reader, const JsonlLine& line) const {
   SuspectRecord result;
-  // Fast path for the common {"id", "tokens"} record: no DOM is built.
+  // Fast path for the common {"id", "tokens"} record: no DOM is built. It gives exactly the ids the
+  // general path below would (the same rule; fast_token_record_test compares the two).
   if (source_ != TokenSource::text) {
     if (auto fast = parse_token_record_fast(line.text); fast && !fast->has_prompt) {
-      result.id = fast->id ? *fast->id : std::to_string(line.line);
-      result.responses.push_back(std::move(fast->tokens));
-      return result;
+      const bool foreign = fast->tokenizer_sha256 && tokenizer_.binding() &&
+                           *fast->tokenizer_sha256 != tokenizer_.binding()->vocab_sha256;
+      if (!foreign) {
+        result.id = fast->id ? *fast->id : std::to_string(line.line);
+        result.id_is_number = !fast->id || fast->id_is_number;
+        result.responses.push_back(std::move(fast->tokens));
+        return result;
+      }
     }
+  }
+  if (const std::size_t invalid = find_invalid_utf8(line.text); invalid != kAllValid) {
+    throw Error(ErrorCode::invalid_input, describe_position(reader.name(), {line.line, line.byte_offset}, invalid) +
+                                              ": invalid UTF-8; convert the file to UTF-8, or run tracemark tokenize --lossy first");
   }
   const JsonlRecord record = reader.parse_line(line);
   if (!record.value.is_object()) {
     throw Error(ErrorCode::invalid_input, reader.where(record) + ": expected a JSON object (a response record)");
   }
+  const std::string where = reader.where(record);
   const nlohmann::json id = record_id(record);
   result.id = id.is_string() ? id.get<std::string>() : id.dump();
+  result.id_is_number = !id.is_string();
+  const std::optional<TokenizerBinding> named = record_tokenizer(reader, record);
+  const bool foreign = is_foreign(named);
   const bool has_tokens = record.value.contains("tokens");
-  if (source_ == TokenSource::tokens || (source_ == TokenSource::automatic && has_tokens)) {
+  const auto foreign_ids = [&] {
+    return "its ids are of tokenizer " + named->name + " (sha256:" + named->vocab_sha256 + "), not of the keys' " +
+           tokenizer_.binding()->name + " (sha256:" + tokenizer_.binding()->vocab_sha256 + "), and are never scored as ours";
+  };
+  if (source_ == TokenSource::tokens && foreign) {
+    throw Error(ErrorCode::invalid_input, where + ": " + foreign_ids() + "; use --input auto or text to read its text");
+  }
+  if (source_ == TokenSource::tokens || (source_ == TokenSource::automatic && has_tokens && !foreign)) {
     result.responses.push_back(record_tokens(reader, record));
   } else {
     const std::optional<std::vector<std::string>> texts = record_texts(reader, record);
     if (!texts) {
+      if (foreign) throw Error(ErrorCode::invalid_input, where + ": " + foreign_ids() + ", and the record holds no text to read instead");
       throw Error(ErrorCode::invalid_input,
-                  reader.where(record) + ": no response found; expected \"tokens\": [ids], \"text\": \"...\", or an OpenAI "
-                                         "chat completion or completion object with \"choices\"" +
+                  where + ": no response found; expected \"tokens\": [ids], \"text\": \"...\", or an OpenAI "
+                          "chat completion or completion object with \"choices\"" +
                       (has_tokens ? " (this record has \"tokens\", but text was asked for)" : ""));
     }
-    for (const std::string& text : *texts) result.responses.push_back(encode(reader, record, text));
+    for (const std::string& text : *texts) result.responses.push_back(encode(where, text));
+    if (foreign && source_ == TokenSource::automatic) result.foreign_ids = named;
   }
-  result.prompt = prompt_of(reader, record);
+  if (const std::optional<Prompt> prompt = prompt_of_record(reader, record)) result.prompt = prompt_ids(where, *prompt);
   return result;
 }
 

@@ -43,8 +43,21 @@ nlohmann::ordered_json trace_json(const std::vector<ScanTracePoint>& trace) {
   return points;
 }
 
+// Says that records with another tokenizer's ids were read as text (empty when none were).
+std::string foreign_ids_note(const FileScanResult& file, const std::string& role) {
+  if (file.foreign_id_records == 0) return {};
+  return "  note: " + std::to_string(file.foreign_id_records) + " of the " + std::to_string(file.records) + " " + role +
+         " records carry ids of tokenizer " + file.foreign_tokenizer->name + " (sha256:" + file.foreign_tokenizer->vocab_sha256 +
+         "), not the key's; their ids were not scored, their text was read with the key's tokenizer instead\n";
+}
+
 nlohmann::ordered_json file_json(const FileScanResult& file, const SuspectScanReport& report, double alpha) {
   nlohmann::ordered_json out = {{"file", file.path}, {"records", file.records}};
+  if (file.foreign_id_records > 0) {
+    out["read_as_text"] = {{"records", file.foreign_id_records},
+                           {"ids_tokenizer", {{"name", file.foreign_tokenizer->name},
+                                              {"vocab_sha256", file.foreign_tokenizer->vocab_sha256}}}};
+  }
   out["keys"] = nlohmann::ordered_json::array();
   for (std::size_t k = 0; k < file.keys.size(); ++k) {
     nlohmann::ordered_json key = key_result_json(file.keys[k], report.gammas[k], alpha, file.keys.size());
@@ -124,6 +137,8 @@ nlohmann::ordered_json scan_report_json(const SuspectScanReport& report, std::sp
 
 std::string scan_report_text(const SuspectScanReport& report, std::span<const WatermarkKey> keys, double alpha) {
   std::ostringstream out;
+  out << foreign_ids_note(report.suspect, "suspect");
+  if (report.control) out << foreign_ids_note(*report.control, "control");
   for (std::size_t i = 0; i < report.suspect.keys.size(); ++i) {
     const KeyScanResult& r = report.suspect.keys[i];
     out << "Key " << r.key_id << " (" << keys[i].params().context_width << "-token context, gamma " << report.gammas[i]

@@ -14,25 +14,19 @@ namespace {
 
 using PromptTable = std::map<std::string, std::vector<std::uint32_t>>;
 
-// Prompts by record id: records with "prompt_tokens", "prompt" (text or chat messages), "tokens"
-// or "text".
+// Prompts by id (read_prompt_file's formats), as ids by the decoder's rule.
 PromptTable read_prompt_table(const std::string& path, const SuspectRecordDecoder& decoder, std::size_t max_record_bytes,
                               std::uint64_t& count) {
   PromptTable prompts;
-  JsonlReader reader(path, max_record_bytes);
-  JsonlLine line;
-  while (reader.next_line(line)) {
-    SuspectRecord record = decoder.decode(reader, line);
+  for (const Prompt& prompt : read_prompt_file(path, max_record_bytes)) {
     ++count;
-    if (record.prompt) {
-      prompts[record.id] = std::move(*record.prompt);
-    } else if (record.responses.size() == 1) {
-      prompts[record.id] = std::move(record.responses.front());
-    } else {
-      throw Error(ErrorCode::invalid_input, reader.name() + " line " + std::to_string(line.line) +
-                                                ": a prompt record holds one prompt (\"prompt\", \"prompt_tokens\", "
-                                                "\"tokens\" or \"text\"), not several choices");
+    const std::string where = path + " line " + std::to_string(prompt.line);
+    std::optional<std::vector<std::uint32_t>> ids = decoder.prompt_ids(where, prompt);
+    if (!ids) {
+      throw Error(ErrorCode::invalid_input, where + ": the prompt has only ids of another tokenizer (or --input text "
+                                                    "was asked for) and no text to read instead; add its \"prompt\" text");
     }
+    prompts[prompt.id.is_string() ? prompt.id.get<std::string>() : prompt.id.dump()] = std::move(*ids);
   }
   return prompts;
 }
@@ -75,6 +69,7 @@ FileScanResult scan_file(const std::string& path, const std::vector<Distillation
   std::vector<JsonlLine> lines(kBatch);
   std::vector<std::vector<PreparedResponse>> prepared(kBatch);
   std::vector<std::string> ids(kBatch);
+  std::vector<std::optional<TokenizerBinding>> foreign(kBatch);
   std::vector<PreparedResponse> batch;
   std::vector<std::vector<ResponseTally>> tallies;
   for (;;) {
@@ -94,10 +89,15 @@ FileScanResult scan_file(const std::string& path, const std::vector<Distillation
         }
       }
       ids[i] = std::move(record.id);
+      foreign[i] = std::move(record.foreign_ids);
     });
     batch.clear();
     std::vector<ResponseRef> refs;
     for (std::size_t i = 0; i < count; ++i) {
+      if (foreign[i]) {
+        ++result.foreign_id_records;
+        if (!result.foreign_tokenizer) result.foreign_tokenizer = foreign[i];
+      }
       for (std::size_t c = 0; c < prepared[i].size(); ++c) {
         batch.push_back(std::move(prepared[i][c]));
         refs.push_back({lines[i].line, static_cast<std::uint32_t>(c), ids[i]});

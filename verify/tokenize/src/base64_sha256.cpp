@@ -1,11 +1,8 @@
 #include "tracemark/verify/base64_sha256.hpp"
 
-#include <openssl/evp.h>
-
 #include <array>
 #include <cstdint>
 
-#include "tracemark/error.hpp"
 
 namespace tracemark {
 namespace {
@@ -69,21 +66,6 @@ std::optional<std::string> base64_decode(std::string_view text) {
     if (padding < 1) out += static_cast<char>(v & 0xFF);
   }
   return out;
-}
-
-std::string sha256_hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
-    throw Error(ErrorCode::internal, "OpenSSL SHA-256 failed");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 15];
-  }
-  return hex;
 }
 
 }  // namespace tracemark

@@ -5,6 +5,7 @@
 #include "tokenizer_loaders.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/json_input.hpp"
+#include "tracemark/text_lines.hpp"
 
 namespace tracemark {
 
@@ -33,15 +34,10 @@ TokenizerDefinition load_gpt2_files(std::string_view encoder_json, std::string_v
     definition.tokens.emplace_back(std::move(*bytes), id.get<std::uint32_t>());
   }
   // vocab.bpe: a "#version" line, then one merge "left right" per line (encoder.py reads lines[1:-1]).
-  std::size_t line_number = 0;
-  for (std::size_t at = 0; at < vocab_bpe.size();) {
-    std::size_t end = vocab_bpe.find('\n', at);
-    if (end == std::string_view::npos) end = vocab_bpe.size();
-    std::string_view line = vocab_bpe.substr(at, end - at);
-    at = end + 1;
-    ++line_number;
-    if (line_number == 1 && line.starts_with("#version")) continue;
-    if (line.empty()) continue;
+  for_each_line(vocab_bpe, [&](std::string_view line, const LinePosition& position) {
+    const std::uint64_t line_number = position.line;
+    if (line_number == 1 && line.starts_with("#version")) return;
+    if (line.empty()) return;
     const std::size_t space = line.find(' ');
     if (space == std::string_view::npos || line.find(' ', space + 1) != std::string_view::npos) {
       throw Error(ErrorCode::invalid_input, source + " vocab.bpe line " + std::to_string(line_number) + ": expected \"left right\"");
@@ -53,7 +49,7 @@ TokenizerDefinition load_gpt2_files(std::string_view encoder_json, std::string_v
                                                 escaped_excerpt(line) + "\" is not in encoder.json");
     }
     definition.merges.emplace_back(left->second, right->second);
-  }
+  });
   return definition;
 }
 

@@ -6,7 +6,6 @@ namespace tracemark {
 
 KeyTokenizer::KeyTokenizer(std::span<const WatermarkKey> keys, std::string override_spec)
     : override_spec_(std::move(override_spec)) {
-  std::string first_key;
   for (const WatermarkKey& key : keys) {
     if (!key_ids_.empty()) key_ids_ += ", ";
     key_ids_ += key.key_id();
@@ -14,9 +13,9 @@ KeyTokenizer::KeyTokenizer(std::span<const WatermarkKey> keys, std::string overr
     if (!binding) continue;
     if (!binding_) {
       binding_ = binding;
-      first_key = key.key_id();
+      binding_key_ = key.key_id();
     } else if (binding->vocab_sha256 != binding_->vocab_sha256) {
-      throw Error(ErrorCode::invalid_argument, "key " + first_key + " binds tokenizer " + binding_->name + " but key " +
+      throw Error(ErrorCode::invalid_argument, "key " + binding_key_ + " binds tokenizer " + binding_->name + " but key " +
                                                    key.key_id() + " binds " + binding->name +
                                                    "; text can be read with one tokenizer at a time: scan these keys separately");
     }
@@ -34,7 +33,7 @@ const Tokenizer& KeyTokenizer::get(const std::string& what) const {
   std::shared_ptr<const Tokenizer> loaded = Tokenizer::load(override_spec_.empty() ? binding_->name : override_spec_);
   if (loaded->vocab_sha256() != binding_->vocab_sha256) {
     throw Error(ErrorCode::invalid_input, "tokenizer " + loaded->name() + " has vocabulary sha256:" + loaded->vocab_sha256() +
-                                              " but the key was made with tokenizer " + binding_->name + " (sha256:" +
+                                              " but key " + binding_key_ + " was made with tokenizer " + binding_->name + " (sha256:" +
                                               binding_->vocab_sha256 + "); use the tokenizer the key was made with");
   }
   tokenizer_ = std::move(loaded);

@@ -114,8 +114,8 @@ std::string translate_pattern(std::string_view pattern, PatternDialect dialect, 
 }
 
 Pretokenizer::Pretokenizer(std::string_view pattern, PatternDialect dialect, UnmatchedText unmatched,
-                           const std::string& source)
-    : translated_(translate_pattern(pattern, dialect, source)), unmatched_(unmatched) {
+                           const std::string& source, std::uint32_t first_match_limit)
+    : translated_(translate_pattern(pattern, dialect, source)), unmatched_(unmatched), first_match_limit_(first_match_limit) {
   int error = 0;
   PCRE2_SIZE error_offset = 0;
   code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated_.data()), translated_.size(), PCRE2_UTF | PCRE2_UCP,
@@ -135,19 +135,26 @@ Pretokenizer::Pieces::Pieces(const Pretokenizer& pretokenizer, std::string_view 
     : owner_(pretokenizer), text_(text) {
   match_data_ = pcre2_match_data_create_from_pattern(owner_.code_, nullptr);
   if (!match_data_) throw std::bad_alloc();
+  if (owner_.first_match_limit_ > 0) {
+    first_context_ = pcre2_match_context_create(nullptr);
+    if (!first_context_) throw std::bad_alloc();
+    pcre2_set_match_limit(first_context_, owner_.first_match_limit_);
+  }
 }
 
 Pretokenizer::Pieces::~Pieces() {
   pcre2_match_data_free(match_data_);
   pcre2_match_context_free(context_);
+  pcre2_match_context_free(first_context_);
   pcre2_jit_stack_free(jit_stack_);
 }
 
 bool Pretokenizer::Pieces::find_match(std::size_t from, std::size_t& start, std::size_t& end) {
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text_.data());
   while (from < text_.size()) {
-    int rc = owner_.jit_ ? pcre2_jit_match(owner_.code_, subject, text_.size(), from, PCRE2_NO_UTF_CHECK, match_data_, context_)
-                         : pcre2_match(owner_.code_, subject, text_.size(), from, PCRE2_NO_UTF_CHECK, match_data_, context_);
+    pcre2_real_match_context_8* limits = context_ ? context_ : first_context_;
+    int rc = owner_.jit_ ? pcre2_jit_match(owner_.code_, subject, text_.size(), from, PCRE2_NO_UTF_CHECK, match_data_, limits)
+                         : pcre2_match(owner_.code_, subject, text_.size(), from, PCRE2_NO_UTF_CHECK, match_data_, limits);
     if ((rc == PCRE2_ERROR_JIT_STACKLIMIT || rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
          rc == PCRE2_ERROR_HEAPLIMIT) &&
         !context_) {

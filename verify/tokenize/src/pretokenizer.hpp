@@ -24,7 +24,11 @@ std::string translate_pattern(std::string_view pattern, PatternDialect dialect, 
 class Pretokenizer {
  public:
   // Throws Error(invalid_input) with PCRE2's message and offset when the pattern does not compile.
-  Pretokenizer(std::string_view pattern, PatternDialect dialect, UnmatchedText unmatched, const std::string& source);
+  // first_match_limit: PCRE2's match limit for the first attempt at each match; 0 (what tokenizers
+  // use) keeps PCRE2's defaults. A match that hits a limit is retried with generous ones (Pieces),
+  // so the limit changes no piece; tests set a tiny one to drive every match through the retry.
+  Pretokenizer(std::string_view pattern, PatternDialect dialect, UnmatchedText unmatched, const std::string& source,
+               std::uint32_t first_match_limit = 0);
   ~Pretokenizer();
   Pretokenizer(const Pretokenizer&) = delete;
   Pretokenizer& operator=(const Pretokenizer&) = delete;
@@ -42,6 +46,9 @@ class Pretokenizer {
     // The next non-empty piece; false at the end. Throws Error(unsupported) if the regex engine hits
     // a resource limit (naming the byte offset), which only pathological patterns do.
     bool next(std::string_view& piece);
+    // Whether a match hit PCRE2's default limits and was retried with the large JIT stack and no
+    // limits (kept for the rest of the text).
+    bool retried_with_larger_limits() const noexcept { return context_ != nullptr; }
 
    private:
     bool find_match(std::size_t from, std::size_t& start, std::size_t& end);
@@ -53,13 +60,15 @@ class Pretokenizer {
     bool has_pending_ = false;
     pcre2_real_match_data_8* match_data_ = nullptr;
     pcre2_real_jit_stack_8* jit_stack_ = nullptr;   // made only when the default stack is too small
-    pcre2_real_match_context_8* context_ = nullptr;
+    pcre2_real_match_context_8* context_ = nullptr;        // the generous limits, after a retry
+    pcre2_real_match_context_8* first_context_ = nullptr;  // first_match_limit, when one is set
   };
 
  private:
   std::string translated_;
   UnmatchedText unmatched_;
   bool jit_ = false;
+  std::uint32_t first_match_limit_ = 0;
   pcre2_real_code_8* code_ = nullptr;
 };
 

@@ -7,6 +7,7 @@
 #include "tokenizer_loaders.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/json_input.hpp"
+#include "tracemark/text_lines.hpp"
 
 namespace tracemark {
 namespace {
@@ -68,20 +69,13 @@ const std::vector<KnownRankFile>& known_rank_files() {
 std::vector<std::pair<std::string, std::uint32_t>> parse_tiktoken_ranks(std::string_view text, const std::string& where) {
   std::vector<std::pair<std::string_view, std::size_t>> lines;  // (line, line number)
   bool compact = false;
-  std::size_t number = 0;
-  for (std::size_t at = 0; at < text.size();) {
-    std::size_t end = text.find('\n', at);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(at, end - at);
+  for_each_line(text, [&](std::string_view line, const LinePosition& position) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    ++number;
-    if (!line.empty()) {
-      // A line of more than two fields can only be the compact layout.
-      if (std::count(line.begin(), line.end(), ' ') >= 2) compact = true;
-      lines.emplace_back(line, number);
-    }
-    at = end + 1;
-  }
+    if (line.empty()) return;
+    // A line of more than two fields can only be the compact layout.
+    if (std::count(line.begin(), line.end(), ' ') >= 2) compact = true;
+    lines.emplace_back(line, position.line);
+  });
   std::vector<std::pair<std::string, std::uint32_t>> ranks;
   for (const auto& [line, line_number] : lines) {
     const std::vector<std::string_view> fields = split_fields(line);

@@ -64,16 +64,22 @@ TokenizerDefinition load_builtin(const Builtin& builtin) {
   return definition;
 }
 
-TokenizerDefinition load_path(const fs::path& given) {
+// The tokenizer file a path names: itself, or the tokenizer.json or encoder.json of a folder.
+fs::path tokenizer_file_of(const fs::path& given) {
   std::error_code error;
   fs::path path = fs::absolute(given, error).lexically_normal();
   if (error) path = given;
-  const std::string source = path.string();
   if (fs::is_directory(path)) {
-    if (fs::exists(path / "tokenizer.json")) return load_path(path / "tokenizer.json");
-    if (fs::exists(path / "encoder.json")) return load_path(path / "encoder.json");
-    throw Error(ErrorCode::io, source + " is a folder without tokenizer.json or encoder.json; give the tokenizer file itself");
+    if (fs::exists(path / "tokenizer.json")) return path / "tokenizer.json";
+    if (fs::exists(path / "encoder.json")) return path / "encoder.json";
+    throw Error(ErrorCode::io, path.string() + " is a folder without tokenizer.json or encoder.json; give the tokenizer file itself");
   }
+  return path;
+}
+
+TokenizerDefinition load_path(const fs::path& given) {
+  const fs::path path = tokenizer_file_of(given);
+  const std::string source = path.string();
   if (!fs::exists(path)) {
     throw Error(ErrorCode::io, "tokenizer " + source + " does not exist; give one of " + std::string(kBuiltinNames[0]) + ", " +
                                    std::string(kBuiltinNames[1]) + ", " + std::string(kBuiltinNames[2]) + ", " +
@@ -106,6 +112,23 @@ TokenizerDefinition load_path(const fs::path& given) {
 }  // namespace
 
 std::span<const std::string_view> builtin_tokenizer_names() noexcept { return kBuiltinNames; }
+
+std::vector<TokenizerFile> tokenizer_files(std::string_view spec) {
+  for (const Builtin& builtin : kBuiltins) {
+    if (builtin.name != spec) continue;
+    std::vector<TokenizerFile> files;
+    for (const std::string_view path : builtin.paths) {
+      if (!path.empty()) files.push_back({fs::path(path).filename().string(), read_pinned(builtin, path)});
+    }
+    return files;
+  }
+  const fs::path path = tokenizer_file_of(fs::path(spec));
+  std::vector<TokenizerFile> files = {{path.filename().string(), read_file(path, "check the path and permissions")}};
+  if (path.filename() == "encoder.json") {
+    files.push_back({"vocab.bpe", read_file(path.parent_path() / "vocab.bpe", "GPT-2's encoder.json needs vocab.bpe beside it")});
+  }
+  return files;
+}
 
 std::shared_ptr<const Tokenizer> Tokenizer::load(std::string_view spec) {
   for (const Builtin& builtin : kBuiltins) {

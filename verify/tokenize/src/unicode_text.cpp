@@ -79,6 +79,44 @@ std::string replace_invalid_utf8(std::string_view bytes, std::uint64_t& replacem
   return out;
 }
 
+std::string replace_invalid_utf8(std::string_view bytes) {
+  std::uint64_t ignored = 0;
+  return replace_invalid_utf8(bytes, ignored);
+}
+
+std::size_t incomplete_utf8_tail(std::string_view bytes) noexcept {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(bytes[i]); };
+  // The lead byte of the last sequence: the last byte within 3 of the end that is no continuation.
+  std::size_t lead = bytes.size();
+  for (std::size_t back = 1; back <= 3 && back <= bytes.size(); ++back) {
+    if ((byte(bytes.size() - back) & 0xC0) != 0x80) {
+      lead = bytes.size() - back;
+      break;
+    }
+  }
+  if (lead == bytes.size()) return 0;
+  const unsigned char first = byte(lead);
+  std::size_t length = 0;
+  unsigned char low = 0x80, high = 0xBF;  // the second byte's range (Unicode Table 3-7)
+  if (first >= 0xC2 && first <= 0xDF) {
+    length = 2;
+  } else if (first >= 0xE0 && first <= 0xEF) {
+    length = 3;
+    if (first == 0xE0) low = 0xA0;
+    if (first == 0xED) high = 0x9F;
+  } else if (first >= 0xF0 && first <= 0xF4) {
+    length = 4;
+    if (first == 0xF0) low = 0x90;
+    if (first == 0xF4) high = 0x8F;
+  } else {
+    return 0;  // ASCII or a byte that starts no sequence: nothing to wait for
+  }
+  const std::size_t have = bytes.size() - lead;
+  if (have >= length) return 0;
+  if (have >= 2 && (byte(lead + 1) < low || byte(lead + 1) > high)) return 0;
+  return have;
+}
+
 std::string_view normalize_utf8(std::string_view text, Normalization form, std::string& storage) {
   if (form == Normalization::none) return text;
   if (text.size() > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {

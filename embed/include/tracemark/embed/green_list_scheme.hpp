@@ -68,9 +68,9 @@ class GreenListScheme {
   }
   bool is_green(std::uint64_t seed, std::uint32_t token) const noexcept { return value(seed, token) < threshold_; }
 
-  // Adds delta to every green entry of a logits array indexed by token id. Version 1: entries beyond
-  // the vocabulary (padding) follow the same rule, harmlessly; version 2 leaves them unchanged.
-  // Vectorised (AVX2 or AVX-512 when available).
+  // Adds delta to every green entry of a logits array indexed by token id, for the ids below
+  // vocab_size() that the array holds; entries at or beyond vocab_size() (an engine's padding
+  // columns) are left unchanged, in every scheme version. Vectorised (AVX2 or AVX-512 when available).
   void bias_logits(std::uint64_t seed, std::span<float> logits) const noexcept;
   // Adds delta to green candidates. Throws Error(invalid_argument) for an id >= vocab_size().
   void bias_candidates(std::uint64_t seed, std::span<Candidate> candidates) const;

@@ -24,6 +24,8 @@ inline constexpr std::uint32_t kGreenListSchemeV2MaxVocabulary = 1u << 24;
 inline constexpr std::uint32_t kKeyFileVersion = 1;
 // A key file is under 1 KiB; load() refuses anything larger than this without reading it.
 inline constexpr std::size_t kMaxKeyFileBytes = 64 * 1024;
+// The largest vocabulary a key may have (scheme version 1; version 2 allows fewer, above).
+inline constexpr std::uint32_t kMaxVocabularySize = 1u << 31;
 
 // Which tokenizer the token ids of this key refer to (name and SHA-256 of its vocabulary).
 struct TokenizerBinding {

@@ -32,8 +32,12 @@ class WatermarkProcessor {
   // Whether apply() biases at the current step.
   bool will_bias() const noexcept { return context_full_ && !current_seen_; }
 
-  // Full-vocabulary logits indexed by token id.
-  void apply(std::span<float> logits) const noexcept;
+  // Full-vocabulary logits indexed by token id. The one rule for their length, whatever the key's
+  // scheme version: at least the key's vocabulary size, else Error(invalid_argument) (a shorter row
+  // would leave part of the vocabulary unwatermarked); entries at or beyond the vocabulary size
+  // (padding columns of an output layer rounded up, for example to a multiple of 64) are left
+  // unchanged. The length is checked at every step, whether or not this step biases.
+  void apply(std::span<float> logits) const;
   // Candidate array in any order covering any subset; throws Error(invalid_argument) for an id
   // outside the vocabulary.
   void apply(std::span<Candidate> candidates) const;

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "tracemark/sha256.hpp"
+
 namespace tracemark::serving {
 
 // File format (docs/DESIGN.md, "Serving"): UTF-8 text, one `KEY ACCOUNT` pair a line separated by
@@ -30,7 +32,7 @@ class ApiKeyTable {
   std::size_t size() const noexcept { return accounts_.size(); }
 
  private:
-  std::map<std::array<std::uint8_t, 32>, std::string> accounts_;
+  std::map<Sha256Digest, std::string> accounts_;
 };
 
 // The token of an `Authorization: Bearer TOKEN` header value (scheme case-insensitive), or

@@ -21,7 +21,7 @@ struct ProbeOptions {
   std::optional<std::size_t> max_tokens;
   std::optional<double> temperature;
   std::optional<std::int64_t> seed;
-  double timeout_seconds = 120;     // per request (connect, read, write)
+  double timeout_seconds = 120;     // per request: connecting, each read and write, and the whole response
   double retry_base_seconds = 1.0;  // first backoff; doubles each retry, with jitter
   double retry_max_seconds = 60;    // largest backoff (Retry-After is honoured even when longer, up to 1 hour)
   std::string ca_cert;              // PEM bundle for HTTPS; empty: the system's trust store

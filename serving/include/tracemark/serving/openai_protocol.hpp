@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tracemark/verify/prompt_records.hpp"
+
 namespace tracemark::serving {
 
 // An HTTP error with an OpenAI-style body: {"error": {"message", "type", "param", "code"}}.
@@ -32,10 +34,10 @@ class ApiError : public std::runtime_error {
 
 enum class Endpoint { chat_completions, completions };
 
-struct ChatMessage {
-  std::string role;
-  std::string content;
-};
+// One chat message, and the text the model continues for a chat: the same as generate's
+// (tracemark/verify/prompt_records.hpp), so a prompt gets the same ids wherever it is answered.
+using tracemark::ChatMessage;
+using tracemark::render_chat_prompt;
 
 // Limits a request is validated against (serve's options).
 struct RequestLimits {
@@ -66,17 +68,11 @@ struct CompletionRequest {
 // stop sequences, logprobs, echo, best_of > 1) are refused rather than silently dropped.
 CompletionRequest parse_completion_request(std::string_view body, Endpoint endpoint, const RequestLimits& limits);
 
-// The text the reference model continues for a chat: each message as "ROLE: CONTENT\n\n", then
-// "assistant:" (docs/DESIGN.md, "Serving").
-std::string render_chat_prompt(const std::vector<ChatMessage>& messages);
-
-// Text for JSON: every ill-formed UTF-8 sequence replaced by U+FFFD (one per invalid byte).
-std::string valid_utf8(std::string_view bytes);
-
 // Cuts a growing byte string into pieces that are whole UTF-8 sequences, for streaming: take()
 // returns the bytes that can be sent now (an incomplete sequence at the end is held back until
-// the next bytes complete it), finish() returns everything left. The concatenated pieces equal
-// valid_utf8 of the concatenated input whenever that input is valid UTF-8.
+// the next bytes complete it), finish() returns everything left. Ill-formed bytes are repaired by
+// the project's one rule (replace_invalid_utf8, tracemark/verify/utf8.hpp), and the concatenated
+// pieces equal replace_invalid_utf8 of the concatenated input, wherever the input was cut.
 class Utf8StreamSplitter {
  public:
   std::string take(std::string_view more_bytes);

@@ -5,8 +5,10 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "tracemark/embed/key.hpp"
 #include "tracemark/serving/api_keys.hpp"
 #include "tracemark/serving/audit_log.hpp"
 #include "tracemark/serving/completion_service.hpp"
@@ -28,6 +30,9 @@ struct ServerSettings {
   unsigned max_connections_per_address = 0;
   RequestLimits limits;
   std::string key_id;  // the watermark key's public id, recorded in the audit log
+  // The tokenizer of the served ids, named in every audit line ("tokenizer"), so that a scan of the
+  // log never takes them for another tokenizer's.
+  std::optional<TokenizerBinding> tokenizer;
 };
 
 // Routes:

@@ -5,8 +5,12 @@
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "tracemark/embed/key.hpp"
+#include "tracemark/text_lines.hpp"
 
 namespace tracemark {
 
@@ -31,7 +35,8 @@ inline constexpr std::size_t kDefaultMaxRecordBytes = std::size_t{16} << 20;
 class ByteSource;
 
 // Reads one file; blank lines are skipped; a name ending in .gz is decompressed on the fly (zlib;
-// bytes after the last gzip member are an error). Not thread-safe.
+// bytes after the last gzip member are an error). A line holding a NUL byte is refused
+// (Error(invalid_input) naming its offset). Not thread-safe.
 class JsonlReader {
  public:
   // "-" reads standard input. Throws Error(io) when the file cannot be opened.
@@ -64,12 +69,18 @@ class JsonlReader {
   std::vector<char> buffer_;
   std::size_t buffer_begin_ = 0, buffer_end_ = 0;
   std::string line_;
-  std::uint64_t line_number_ = 0;
-  std::uint64_t offset_ = 0;
+  LineCounter lines_;
 };
 
 // The record's "id" when present (string or number, as written), else its line number.
 nlohmann::json record_id(const JsonlRecord& record);
+
+// The tokenizer a record names for its ids, "tokenizer": {"name", "vocab_sha256"} (written by
+// generate and by serve's audit log, the shape of a key file's binding), or nothing when the record
+// names none. Throws Error(invalid_input) with the reader's position for a malformed field.
+std::optional<TokenizerBinding> record_tokenizer(const JsonlReader& reader, const JsonlRecord& record);
+// The "tokenizer" field of a record whose ids are of `binding`.
+nlohmann::json record_tokenizer_json(const TokenizerBinding& binding);
 
 // The record's "tokens" array as ids. Throws Error(invalid_input) with the reader's position when
 // the field is missing or holds anything but integers in [0, 2^32).

@@ -52,6 +52,10 @@ struct ResponseRef {
 struct FileScanResult {
   std::string path;
   std::uint64_t records = 0;
+  // Records whose ids named another tokenizer than the keys' and whose text was read instead
+  // (automatic mode; SuspectRecordDecoder), and the first such tokenizer.
+  std::uint64_t foreign_id_records = 0;
+  std::optional<TokenizerBinding> foreign_tokenizer;
   std::vector<KeyScanResult> keys;                  // one per key, Holm-corrected across keys
   std::vector<std::vector<ScanTracePoint>> traces;  // per key, by increasing tokens
   std::vector<ResponseRef> responses;               // the first max_response_scores responses
@@ -68,7 +72,7 @@ struct SuspectScanReport {
   FileScanResult suspect;
   std::optional<FileScanResult> control;
   std::vector<double> gammas;  // per key: the exact null probability of green
-  std::uint64_t prompts = 0;   // records read from the prompts file
+  std::uint64_t prompts = 0;   // prompts read from the prompts file
   std::vector<ReferenceLogSummary> reference;  // one per distinct context width, when a log is given
   std::optional<TokenizerBinding> tokenizer;   // the keys' tokenizer, when they name one
 };

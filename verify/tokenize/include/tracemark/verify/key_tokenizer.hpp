@@ -34,7 +34,8 @@ class KeyTokenizer {
 
  private:
   std::optional<TokenizerBinding> binding_;
-  std::string key_ids_;  // for messages
+  std::string key_ids_;      // for messages
+  std::string binding_key_;  // the first key that names the tokenizer, for messages
   std::string override_spec_;
   mutable std::mutex mutex_;
   mutable std::shared_ptr<const Tokenizer> tokenizer_;

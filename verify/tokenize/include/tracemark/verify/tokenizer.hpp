@@ -86,6 +86,19 @@ class Tokenizer {
   std::string vocab_sha256_;
 };
 
+// One file a tokenizer is loaded from: its file name and its bytes.
+struct TokenizerFile {
+  std::string name;
+  std::string bytes;
+};
+
+// The files Tokenizer::load(spec) reads (a built-in's pinned files, checked against their pins; a
+// path's file, with vocab.bpe beside an encoder.json). Written into one folder, they load again by
+// the path of the first as the same tokenizer, with the same vocabulary digest (a copy of a
+// built-in's file is that built-in), so a bundle that holds them needs no tokenizer cache. Throws
+// like load().
+std::vector<TokenizerFile> tokenizer_files(std::string_view spec);
+
 // The built-in tokenizer names, in a fixed order (for help texts and error messages).
 std::span<const std::string_view> builtin_tokenizer_names() noexcept;
 

@@ -1,0 +1,88 @@
+// report.html's charts (Chart.js, inlined before this script) from the JSON in #tm-data, and the
+// self-check the browser test reads: how many charts painted pixels, and every error recorded.
+(function () {
+  var data = JSON.parse(document.getElementById('tm-data').textContent);
+  var palette = ['#2c6fb7', '#c0392b', '#27864a', '#8e44ad', '#d68910', '#16a085'];
+  Chart.defaults.animation = false;
+  Chart.defaults.responsive = false;
+  Chart.defaults.devicePixelRatio = 2;
+  Chart.defaults.font.size = 11;
+  var charts = [];
+
+  // 1. The p-value as suspect tokens accumulate.
+  var traceSets = [];
+  data.keys.forEach(function (key, i) {
+    traceSets.push({ label: 'suspect, key ' + key.key_id, data: key.suspect_trace, borderColor: palette[i % 6], backgroundColor: palette[i % 6], pointRadius: key.suspect_trace.length < 30 ? 3 : 0, borderWidth: 2 });
+    if (key.control_trace) traceSets.push({ label: 'control, key ' + key.key_id, data: key.control_trace, borderColor: palette[i % 6], borderDash: [5, 4], pointRadius: 0, borderWidth: 1.5 });
+  });
+  var xmax = 10;
+  traceSets.forEach(function (s) { s.data.forEach(function (p) { xmax = Math.max(xmax, p.x); }); });
+  traceSets.push({ label: 'evidence threshold (p = ' + data.alpha_text + ')', data: [{ x: 1, y: data.threshold }, { x: xmax, y: data.threshold }], borderColor: '#555', borderDash: [2, 3], pointRadius: 0, borderWidth: 1 });
+  charts.push(new Chart(document.getElementById('chart-trace'), {
+    type: 'line', data: { datasets: traceSets },
+    options: { parsing: false, scales: {
+      x: { type: 'logarithmic', title: { display: true, text: 'suspect tokens read' } },
+      y: { min: 0, title: { display: true, text: '-log10 p (unadjusted; higher = stronger evidence)' } } } }
+  }));
+
+  // 2. Green rate of suspect and control against gamma, with 95% intervals.
+  var labels = [], intervals = [], rates = [], gammas = [], colours = [];
+  data.keys.forEach(function (key, i) {
+    labels.push('suspect ' + key.key_id); intervals.push([key.suspect_rate.lower * 100, key.suspect_rate.upper * 100]);
+    rates.push(key.suspect_rate.rate * 100); gammas.push(key.gamma * 100); colours.push(palette[i % 6]);
+    if (key.control_rate) {
+      labels.push('control ' + key.key_id); intervals.push([key.control_rate.lower * 100, key.control_rate.upper * 100]);
+      rates.push(key.control_rate.rate * 100); gammas.push(key.gamma * 100); colours.push('#999');
+    }
+  });
+  charts.push(new Chart(document.getElementById('chart-rates'), {
+    data: { labels: labels, datasets: [
+      { type: 'bar', label: '95% interval of the green rate', data: intervals, backgroundColor: colours.map(function (c) { return c + '55'; }), borderColor: colours, borderWidth: 1, barPercentage: 0.35, order: 2 },
+      { type: 'scatter', label: 'observed green rate', data: rates, backgroundColor: '#000', pointRadius: 4, pointStyle: 'rectRot', order: 0 },
+      { type: 'line', label: 'gamma: the rate expected by chance', data: gammas, borderColor: '#555', borderDash: [4, 3], pointRadius: 0, borderWidth: 1.5, stepped: 'middle', order: 1 }
+    ] },
+    options: { scales: { y: { title: { display: true, text: 'green tuples, % of scored' } } } }
+  }));
+
+  // 3. Per-response scores against the null.
+  var binWidth = 0.5, lo = -4, hi = 8, bins = [];
+  for (var b = lo; b < hi; b += binWidth) bins.push(b);
+  function histogram(t, gamma) {
+    var counts = bins.map(function () { return 0; }), n = 0;
+    for (var r = 0; r < t.scored.length; ++r) {
+      var s = t.scored[r]; if (s < 5) continue;
+      var z = (t.green[r] - gamma * s) / Math.sqrt(s * gamma * (1 - gamma));
+      var at = Math.min(bins.length - 1, Math.max(0, Math.floor((z - lo) / binWidth)));
+      counts[at] += 1; n += 1;
+    }
+    return { counts: counts, n: n };
+  }
+  var key = data.keys[data.primary];
+  var suspect = histogram(key.suspect_tallies, key.gamma);
+  var sets = [{ type: 'bar', label: 'suspect responses (' + suspect.n + ')', data: suspect.counts, backgroundColor: '#2c6fb799', barPercentage: 1, categoryPercentage: 1 }];
+  if (key.control_tallies) {
+    var control = histogram(key.control_tallies, key.gamma);
+    sets.push({ type: 'bar', label: 'control responses (' + control.n + ')', data: control.counts, backgroundColor: '#99999999', barPercentage: 1, categoryPercentage: 1 });
+  }
+  sets.push({ type: 'line', label: 'expected without the watermark (standard normal)', borderColor: '#000', pointRadius: 0, borderWidth: 1.5,
+    data: bins.map(function (b) { var m = b + binWidth / 2; return suspect.n * binWidth * Math.exp(-m * m / 2) / Math.sqrt(2 * Math.PI); }) });
+  charts.push(new Chart(document.getElementById('chart-responses'), {
+    data: { labels: bins.map(function (b) { return (b + binWidth / 2).toFixed(2); }), datasets: sets },
+    options: { scales: { x: { title: { display: true, text: 'per-response score z = (green - gamma n) / sqrt(n gamma (1 - gamma)), key ' + key.key_id } },
+                         y: { title: { display: true, text: 'responses' } } } }
+  }));
+
+  // Self-check for the browser test: each chart must have painted something.
+  var drawn = 0;
+  charts.forEach(function (chart) {
+    var canvas = chart.canvas, pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data, painted = 0;
+    for (var i = 3; i < pixels.length; i += 4) if (pixels[i] !== 0) painted += 1;
+    if (painted > 1000) drawn += 1;
+  });
+  var check = document.getElementById('tm-self-check');
+  check.setAttribute('data-charts-expected', String(charts.length));
+  check.setAttribute('data-charts-drawn', String(drawn));
+  check.textContent = 'charts drawn: ' + drawn + ' of ' + charts.length + '; errors: ' + window.tmErrors.length;
+  window.setTimeout(function () { check.setAttribute('data-errors', JSON.stringify(window.tmErrors)); check.textContent = 'charts drawn: ' + drawn + ' of ' + charts.length + '; errors: ' + window.tmErrors.length; }, 0);
+  check.setAttribute('data-errors', JSON.stringify(window.tmErrors));
+})();
