@@ -66,7 +66,7 @@ python3 -c '
 with open("text.jsonl", "w") as f:
     for i in range(20):
         f.write("{\"id\": %d, \"text\": \"The quick brown fox %d jumps over the lazy dog near the old river bank.\"}\n" % (i, i))'
-expect 0 "Evidence bundle written to text-bundle" -- \
+expect 0 "Evidence bundle written to .*text-bundle" -- \
   "$tracemark" scan --key gpt2key.json --suspect text.jsonl --evidence text-bundle --signing-key sign.pem --include-inputs
 check "the bundle holds the tokenizer's files" [ -f text-bundle/inputs/tokenizer/encoder.json -a -f text-bundle/inputs/tokenizer/vocab.bpe ]
 mkdir -p "$work/no-cache"
