@@ -129,4 +129,31 @@ for corpus in brown nlp-corpus spam-assassin; do
   mv "$out.tmp" "$out"
   echo "fetch: corpus $corpus verified in $out"
 done
+# The kinds campaigns harvest (corpora/make_kind_corpora.py): Go code from Debian's golang-1.19-src
+# (installed by tools/setup.sh; every file's SHA-256 pinned in corpora/manifests/go-code-files.tsv),
+# generated tool calls and reasoning traces. Same checks as above; about 3 s on 2 cores.
+for corpus in go-code tool-calls reasoning; do
+  manifest_file=corpora/manifests/$corpus.json
+  prompts_file=corpora/prompts/$corpus-heldout.jsonl
+  out=$cache/corpora/$corpus
+  if python3 corpora/make_corpora.py verify --quiet --dir "$out" --manifest "$manifest_file" --prompts "$prompts_file" &&
+     { [[ $corpus != go-code ]] || cmp -s "$out/files.tsv" corpora/manifests/go-code-files.tsv; }; then
+    echo "fetch: corpus $corpus verified in $out"
+    continue
+  fi
+  echo "fetch: writing corpus $corpus into $out"
+  rm -rf "$out.tmp"
+  python3 corpora/make_kind_corpora.py build --cache "$cache" --corpus "$corpus" --out "$out.tmp" ||
+    fail "corpus $corpus could not be built (see above)"
+  if [[ $corpus == go-code ]] && ! cmp -s "$out.tmp/files.tsv" corpora/manifests/go-code-files.tsv; then
+    fail "the Go files read differ from corpora/manifests/go-code-files.tsv (diff $out.tmp/files.tsv against it); is golang-1.19-src not 1.19.8-2?"
+  fi
+  if ! problems=$(python3 corpora/make_corpora.py verify --dir "$out.tmp" --manifest "$manifest_file" 2>&1) ||
+     ! cmp -s "$out.tmp/$corpus-heldout.prompts.jsonl" "$prompts_file"; then
+    fail "the generated corpus $corpus does not match $manifest_file (or $prompts_file):"$'\n'"$problems"$'\n'"left in $out.tmp for inspection; if the change is intended, run corpora/make_kind_corpora.py update --cache $cache --work DIR and commit corpora/manifests and corpora/prompts"
+  fi
+  rm -rf "$out"
+  mv "$out.tmp" "$out"
+  echo "fetch: corpus $corpus verified in $out"
+done
 echo "fetch: done; cache is $cache"

@@ -285,6 +285,31 @@ def file_entry(path, count, noun="documents"):
     return {noun: count, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
+def write_prompts(out_dir, corpus, prompts):
+    """Writes OUT/CORPUS-heldout.prompts.jsonl; returns its path."""
+    prompt_path = os.path.join(out_dir, "%s-heldout.prompts.jsonl" % corpus)
+    with open(prompt_path, "wb") as f:
+        for p in prompts:
+            f.write(record_line(p))
+    return prompt_path
+
+
+def write_manifest(out_dir, manifest):
+    """Writes OUT/manifest.json (sorted keys, two-space indent, final newline); returns manifest."""
+    with open(os.path.join(out_dir, "manifest.json"), "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=2, sort_keys=True)
+        f.write("\n")
+    return manifest
+
+
+def split_entries(out_dir, counts, prompt_path, prompts, corpus, rule):
+    """The manifest's "splits" and "prompts" entries of a corpus folder."""
+    return {"splits": {s: dict(file_entry(os.path.join(out_dir, s + ".jsonl"), counts[s]), file=s + ".jsonl")
+                       for s in SPLITS},
+            "prompts": dict(file_entry(prompt_path, len(prompts), "records"),
+                            file="corpora/prompts/%s-heldout.jsonl" % corpus, rule=rule)}
+
+
 def tarball_sha256(root, package, version):
     with open(os.path.join(root, "corpora", "npm-manifest.tsv"), encoding="utf-8") as f:
         for line in f:
@@ -318,10 +343,7 @@ def build(root, cache, corpus, out_dir):
     finally:
         for f in files.values():
             f.close()
-    prompt_path = os.path.join(out_dir, "%s-heldout.prompts.jsonl" % corpus)
-    with open(prompt_path, "wb") as f:
-        for p in prompts:
-            f.write(record_line(p))
+    prompt_path = write_prompts(out_dir, corpus, prompts)
     manifest = {
         "format": "tracemark-corpus-manifest",
         "version": 1,
@@ -336,17 +358,11 @@ def build(root, cache, corpus, out_dir):
         "split_rule": "u = first 8 bytes of SHA-256(\"tracemark-split-v1/%s/\" + unit), big-endian, over 2^64; "
                       "train if u < train fraction, heldout if u < train + heldout fraction, else null" % corpus,
         "fractions": spec["fractions"],
-        "splits": {s: dict(file_entry(os.path.join(out_dir, s + ".jsonl"), counts[s]), file=s + ".jsonl")
-                   for s in SPLITS},
-        "prompts": dict(file_entry(prompt_path, len(prompts), "records"),
-                        file="corpora/prompts/%s-heldout.jsonl" % corpus,
-                        rule="first %d words of the first %d held-out documents (in split-file order)"
-                             % (PROMPT_WORDS, PROMPT_LIMIT)),
+        **split_entries(out_dir, counts, prompt_path, prompts, corpus,
+                        "first %d words of the first %d held-out documents (in split-file order)"
+                        % (PROMPT_WORDS, PROMPT_LIMIT)),
     }
-    with open(os.path.join(out_dir, "manifest.json"), "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=2, sort_keys=True)
-        f.write("\n")
-    return manifest
+    return write_manifest(out_dir, manifest)
 
 
 def verify(directory, manifest_path, prompts_path):

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -316,6 +317,54 @@ TEST_F(CApi, LastErrorIsPerThreadAndCloneIsIndependent) {
   tm_key_free(key_.key);
   key_.key = nullptr;
   ASSERT_EQ(tm_processor_apply(original.processor, from_copy.data(), from_copy.size()), TM_OK);
+}
+
+TEST_F(CApi, EntropyThresholdKeysGateTheProcessorAndNeedEntropyToDetect) {
+  // Issue 16: a key with an entropy threshold (tests/golden/entropy_threshold_key.json: 1.0 nats).
+  std::ifstream file(std::filesystem::path(TRACEMARK_TEST_DATA) / "entropy_threshold_key.json");
+  std::stringstream text;
+  text << file.rdbuf();
+  KeyHandle key;
+  ASSERT_EQ(tm_key_load_memory(text.str().data(), text.str().size(), &key.key), TM_OK) << tm_last_error();
+  double threshold = 0;
+  ASSERT_EQ(tm_key_get_entropy_threshold(key.key, &threshold), TM_OK);
+  EXPECT_EQ(threshold, 1.0);
+  ASSERT_EQ(tm_key_get_entropy_threshold(key_.key, &threshold), TM_OK);
+  EXPECT_EQ(threshold, 0.0);
+
+  ProcessorHandle processor;
+  ASSERT_EQ(tm_processor_create(key.key, nullptr, &processor.processor), TM_OK);
+  const uint32_t prompt[] = {1, 2};
+  ASSERT_EQ(tm_processor_reset(processor.processor, prompt, 2), TM_OK);
+  std::vector<float> peaked(50257, -40.0f);
+  peaked[9] = 0.0f;
+  const std::vector<float> before = peaked;
+  ASSERT_EQ(tm_processor_apply(processor.processor, peaked.data(), peaked.size()), TM_OK);
+  int biased = -1;
+  double entropy = -2;
+  ASSERT_EQ(tm_processor_last_step(processor.processor, &biased, &entropy), TM_OK);
+  EXPECT_EQ(biased, 0);
+  EXPECT_LT(entropy, 0.01);
+  EXPECT_GE(entropy, 0.0);
+  EXPECT_EQ(peaked, before);
+  std::vector<float> flat(50257, 0.0f);
+  ASSERT_EQ(tm_processor_apply(processor.processor, flat.data(), flat.size()), TM_OK);
+  ASSERT_EQ(tm_processor_last_step(processor.processor, &biased, &entropy), TM_OK);
+  EXPECT_EQ(biased, 1);
+  EXPECT_NEAR(entropy, std::log(50257.0), 1e-6);
+
+  std::vector<uint32_t> ids(300);
+  std::mt19937 rng(16);
+  for (auto& id : ids) id = rng() % 50257;
+  tm_detection detection{};
+  EXPECT_EQ(tm_detect(key.key, ids.data(), ids.size(), &detection), TM_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(tm_last_error()).find("tm_detect_with_entropy"), std::string::npos) << tm_last_error();
+  const std::vector<float> low(ids.size(), 0.5f), high(ids.size(), 3.0f);
+  ASSERT_EQ(tm_detect_with_entropy(key.key, ids.data(), low.data(), ids.size(), &detection), TM_OK);
+  EXPECT_EQ(detection.scored, 0u);
+  ASSERT_EQ(tm_detect_with_entropy(key.key, ids.data(), high.data(), ids.size(), &detection), TM_OK);
+  EXPECT_GT(detection.scored, 250u);
+  EXPECT_EQ(tm_detect_with_entropy(key.key, ids.data(), nullptr, ids.size(), &detection), TM_INVALID_ARGUMENT);
 }
 
 }  // namespace

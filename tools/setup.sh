@@ -23,6 +23,8 @@ packages=(
   openssl
   # Fuzzing (issue 12): clang with libFuzzer and its sanitizer runtimes (libclang-rt-14-dev).
   clang libclang-rt-14-dev
+  # Code corpus (issue 16): the Go standard library's sources, version-pinned (corpora/make_kind_corpora.py).
+  golang-1.19-src
 )
 
 missing=()

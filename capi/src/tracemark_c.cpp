@@ -338,14 +338,42 @@ tm_status tm_processor_accept_batch(tm_processor* const* processors, size_t batc
   });
 }
 
-tm_status tm_detect(const tm_key* key, const uint32_t* tokens, size_t count, tm_detection* out) {
-  constexpr const char* function = "tm_detect";
+tm_status tm_key_get_entropy_threshold(const tm_key* key, double* out) {
+  constexpr const char* function = "tm_key_get_entropy_threshold";
+  if (key == nullptr) return null_argument(function, "key");
+  if (out == nullptr) return null_argument(function, "out");
+  *out = key->key.params().entropy_threshold;
+  return TM_OK;
+}
+
+tm_status tm_processor_last_step(const tm_processor* processor, int* biased, double* entropy) {
+  constexpr const char* function = "tm_processor_last_step";
+  if (processor == nullptr) return null_argument(function, "processor");
+  if (biased != nullptr) *biased = processor->processor.last_step_biased() ? 1 : 0;
+  if (entropy != nullptr) *entropy = processor->processor.last_step_entropy().value_or(-1.0);
+  return TM_OK;
+}
+
+namespace {
+
+// entropy_given: the caller passed per-step entropy (entropy may then be null only for count 0).
+tm_status detect_with(const char* function, const tm_key* key, const uint32_t* tokens, bool entropy_given,
+                      const float* entropy, size_t count, tm_detection* out) {
   if (key == nullptr) return null_argument(function, "key");
   if (tokens == nullptr && count > 0) return null_argument(function, "tokens");
   if (out == nullptr) return null_argument(function, "out");
+  const double threshold = key->key.params().entropy_threshold;
+  if (threshold > 0.0 && !entropy_given) {
+    return fail(TM_INVALID_ARGUMENT, function,
+                "key " + key->key.key_id() + " has an entropy threshold of " + std::to_string(threshold) +
+                    " nats, so only steps at or above it may be scored; give the per-step entropy with "
+                    "tm_detect_with_entropy (tm_processor_last_step reports it while serving)");
+  }
   return guarded(function, [&] {
     tracemark::GreenListDetector detector(key->scheme);
-    const tracemark::ScoreCounts counts = detector.add_document(std::span<const std::uint32_t>(tokens, count));
+    tracemark::StepSelection selection;
+    if (threshold > 0.0) selection = {std::span<const float>(entropy, count), threshold, nullptr};
+    const tracemark::ScoreCounts counts = detector.add_document(std::span<const std::uint32_t>(tokens, count), selection);
     const tracemark::BinomialTest test = detector.test(counts);
     tm_detection result{};
     result.tokens = counts.tokens;
@@ -358,6 +386,18 @@ tm_status tm_detect(const tm_key* key, const uint32_t* tokens, size_t count, tm_
     *out = result;
     return TM_OK;
   });
+}
+
+}  // namespace
+
+tm_status tm_detect(const tm_key* key, const uint32_t* tokens, size_t count, tm_detection* out) {
+  return detect_with("tm_detect", key, tokens, false, nullptr, count, out);
+}
+
+tm_status tm_detect_with_entropy(const tm_key* key, const uint32_t* tokens, const float* entropy, size_t count,
+                                 tm_detection* out) {
+  if (entropy == nullptr && count > 0) return null_argument("tm_detect_with_entropy", "entropy");
+  return detect_with("tm_detect_with_entropy", key, tokens, true, entropy, count, out);
 }
 
 }  // extern "C"

@@ -70,6 +70,7 @@ GreenListScheme::GreenListScheme(const WatermarkKey& key)
       context_width_(key.params().context_width),
       vocab_size_(key.params().vocab_size),
       version_(key.params().scheme_version),
+      entropy_threshold_(key.params().entropy_threshold),
       token_values_(derive_token_values(key)) {}
 
 std::uint64_t GreenListScheme::context_seed(std::span<const std::uint32_t> context) const noexcept {

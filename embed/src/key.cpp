@@ -57,6 +57,8 @@ Json params_to_json(const SchemeParams& params) {
                  {"delta", params.delta},
                  {"context_width", params.context_width},
                  {"vocab_size", params.vocab_size}};
+  // Written only when used, so keys without it stay byte-identical to earlier builds' keys.
+  if (params.entropy_threshold > 0.0) scheme["entropy_threshold"] = params.entropy_threshold;
   Json tokenizer = nullptr;
   if (params.tokenizer) tokenizer = {{"name", params.tokenizer->name}, {"vocab_sha256", params.tokenizer->vocab_sha256}};
   return {{"scheme", scheme}, {"tokenizer", tokenizer}};
@@ -115,6 +117,10 @@ void SchemeParams::validate() const {
   }
   if (!(delta >= 0.0 && delta <= 64.0)) {
     throw Error(ErrorCode::invalid_argument, "delta must be between 0 and 64 (got " + std::to_string(delta) + ")");
+  }
+  if (!(entropy_threshold >= 0.0 && entropy_threshold <= 64.0)) {
+    throw Error(ErrorCode::invalid_argument, "entropy threshold must be between 0 and 64 nats (got " +
+                                                 std::to_string(entropy_threshold) + ")");
   }
   if (context_width > 16) {
     throw Error(ErrorCode::invalid_argument, "context width must be between 0 and 16 (got " +
@@ -182,6 +188,12 @@ std::string WatermarkKey::commitment_hex() const {
   } else {
     message.push_back(0);
   }
+  // Appended only when set, so the commitment of a key without a threshold is unchanged; an older
+  // build recomputes the commitment without it and refuses such a key as edited.
+  if (params_.entropy_threshold > 0.0) {
+    append_string(message, "entropy_threshold");
+    append_u64(message, std::bit_cast<std::uint64_t>(params_.entropy_threshold));
+  }
   std::string hex = to_hex(sha256(message));
   crypto::cleanse(message);
   return hex;
@@ -244,6 +256,9 @@ WatermarkKey WatermarkKey::parse(std::string_view key_file_text, const std::file
   params.delta = reader.number_field(scheme, "delta", "scheme.delta");
   params.context_width = reader.uint_field(scheme, "context_width", "scheme.context_width");
   params.vocab_size = reader.uint_field(scheme, "vocab_size", "scheme.vocab_size");
+  if (scheme.is_object() && scheme.contains("entropy_threshold")) {
+    params.entropy_threshold = reader.number_field(scheme, "entropy_threshold", "scheme.entropy_threshold");
+  }
   const Json& tokenizer = reader.field(file, "tokenizer", "tokenizer");
   if (!tokenizer.is_null()) {
     params.tokenizer = TokenizerBinding{reader.string_field(tokenizer, "name", "tokenizer.name"),

@@ -1,11 +1,52 @@
 #include "tracemark/embed/watermark_processor.hpp"
 
+#include <cmath>
+#include <limits>
+
+#include "tracemark/embed/step_entropy.hpp"
 #include "tracemark/error.hpp"
 
 namespace tracemark {
+namespace {
 
-WatermarkProcessor::WatermarkProcessor(std::shared_ptr<const GreenListScheme> scheme) : scheme_(std::move(scheme)) {
+// Adds delta to the green free entries and subtracts log(biased free mass / free mass) from every
+// free entry, so the free entries' total probability is unchanged (syntax entries are untouched).
+// Entries are 0 .. count-1; id_of(i) is entry i's token id, logit_of(i) a reference to its logit.
+template <typename IdOf, typename LogitOf, typename IsFree, typename IsGreen>
+void bias_free_entries(std::size_t count, IdOf id_of, LogitOf logit_of, IsFree is_free, IsGreen is_green, float delta) {
+  float top = -std::numeric_limits<float>::infinity();
+  for (std::size_t i = 0; i < count; ++i) top = std::max(top, logit_of(i));
+  if (!std::isfinite(top)) return;
+  double mass = 0, biased_mass = 0;
+  const double boost = std::exp(static_cast<double>(delta));
+  for (std::size_t i = 0; i < count; ++i) {
+    const float logit = logit_of(i);
+    if (!is_free(id_of(i)) || !(logit > -std::numeric_limits<float>::infinity())) continue;
+    const double w = std::exp(static_cast<double>(logit) - static_cast<double>(top));
+    mass += w;
+    biased_mass += is_green(id_of(i)) ? w * boost : w;
+  }
+  if (!(mass > 0)) return;
+  const auto shift = static_cast<float>(std::log(biased_mass / mass));
+  for (std::size_t i = 0; i < count; ++i) {
+    if (is_free(id_of(i))) logit_of(i) += (is_green(id_of(i)) ? delta : 0.0f) - shift;
+  }
+}
+
+}  // namespace
+
+WatermarkProcessor::WatermarkProcessor(std::shared_ptr<const GreenListScheme> scheme, ProcessorOptions options)
+    : scheme_(std::move(scheme)), syntax_(std::move(options.syntax)) {
   if (!scheme_) throw Error(ErrorCode::invalid_argument, "WatermarkProcessor needs a scheme");
+  threshold_ = options.entropy_threshold.value_or(scheme_->entropy_threshold());
+  if (!(threshold_ >= 0.0 && threshold_ <= 64.0)) {
+    throw Error(ErrorCode::invalid_argument, "entropy threshold must be between 0 and 64 nats");
+  }
+  if (syntax_ && syntax_->vocab_size() < scheme_->vocab_size()) {
+    throw Error(ErrorCode::invalid_argument, "the syntax rule covers " + std::to_string(syntax_->vocab_size()) +
+                                                 " token ids, fewer than the key's vocabulary of " +
+                                                 std::to_string(scheme_->vocab_size()));
+  }
   reset();
 }
 
@@ -14,6 +55,9 @@ void WatermarkProcessor::reset(std::span<const std::uint32_t> prompt) {
   const std::size_t take = std::min(width, prompt.size());
   context_.assign(prompt.end() - static_cast<std::ptrdiff_t>(take), prompt.end());
   seen_seeds_.clear();
+  syntax_state_ = {};
+  last_entropy_.reset();
+  last_biased_ = false;
   refresh_current_context();
 }
 
@@ -25,6 +69,24 @@ void WatermarkProcessor::refresh_current_context() {
   current_seen_ = scheme_->context_width() > 0 && seen_seeds_.contains(current_seed_);
 }
 
+template <typename Measure, typename BiasAll, typename BiasFree>
+void WatermarkProcessor::bias_step(Measure measure, BiasAll bias_all, BiasFree bias_free) const {
+  last_biased_ = false;
+  last_entropy_.reset();
+  if (!will_bias()) return;
+  if (threshold_ > 0.0) {
+    last_entropy_ = measure();
+    if (*last_entropy_ < threshold_) return;
+  }
+  if (!syntax_) {
+    bias_all();
+  } else {
+    if (!TokenSyntax::state_allows_free(syntax_state_)) return;
+    bias_free();
+  }
+  last_biased_ = true;
+}
+
 void WatermarkProcessor::apply(std::span<float> logits) const {
   if (logits.size() < scheme_->vocab_size()) {
     throw Error(ErrorCode::invalid_argument, "a logits row of " + std::to_string(logits.size()) +
@@ -32,14 +94,38 @@ void WatermarkProcessor::apply(std::span<float> logits) const {
                                                  std::to_string(scheme_->vocab_size()) +
                                                  " ids); pass the whole row (padding columns after it are left alone)");
   }
-  if (will_bias()) scheme_->bias_logits(current_seed_, logits);
+  bias_step([&] { return logits_entropy(logits.first(scheme_->vocab_size())); }, [&] { scheme_->bias_logits(current_seed_, logits); },
+            [&] {
+              bias_free_entries(
+                  std::min<std::size_t>(logits.size(), scheme_->vocab_size()),
+                  [](std::size_t i) { return static_cast<std::uint32_t>(i); }, [&](std::size_t i) -> float& { return logits[i]; },
+                  [&](std::uint32_t id) { return !syntax_->is_syntax_token(id); },
+                  [&](std::uint32_t id) { return scheme_->is_green(current_seed_, id); }, scheme_->delta());
+            });
 }
 
 void WatermarkProcessor::apply(std::span<Candidate> candidates) const {
-  if (will_bias()) scheme_->bias_candidates(current_seed_, candidates);
+  if (will_bias()) {
+    for (const Candidate& candidate : candidates) {
+      if (candidate.id >= scheme_->vocab_size()) {
+        throw Error(ErrorCode::invalid_argument, "candidate token id " + std::to_string(candidate.id) +
+                                                     " is outside the key's vocabulary (size " +
+                                                     std::to_string(scheme_->vocab_size()) + ")");
+      }
+    }
+  }
+  bias_step([&] { return candidates_entropy(candidates); }, [&] { scheme_->bias_candidates(current_seed_, candidates); },
+            [&] {
+              bias_free_entries(
+                  candidates.size(), [&](std::size_t i) { return candidates[i].id; },
+                  [&](std::size_t i) -> float& { return candidates[i].logit; },
+                  [&](std::uint32_t id) { return !syntax_->is_syntax_token(id); },
+                  [&](std::uint32_t id) { return scheme_->is_green(current_seed_, id); }, scheme_->delta());
+            });
 }
 
 void WatermarkProcessor::accept(std::uint32_t token) {
+  if (syntax_) syntax_->advance(syntax_state_, token);
   const std::size_t width = scheme_->context_width();
   if (width == 0) return;
   if (context_full_) {

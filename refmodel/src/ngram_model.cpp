@@ -124,6 +124,9 @@ NgramModel NgramModel::load(const std::filesystem::path& path) {
   }
   model.log_unigram_.resize(vocab);
   for (std::uint32_t w = 0; w < vocab; ++w) model.log_unigram_[w] = static_cast<float>(std::log(model.unigram_[w]));  // -inf for 0
+  for (std::uint32_t w = 0; w < vocab; ++w) {
+    if (model.unigram_[w] > 0.0) model.unigram_plogp_ += model.unigram_[w] * std::log(model.unigram_[w]);
+  }
   model.by_unigram_.resize(vocab);
   for (std::uint32_t w = 0; w < vocab; ++w) model.by_unigram_[w] = w;
   std::stable_sort(model.by_unigram_.begin(), model.by_unigram_.end(),
@@ -280,6 +283,26 @@ void NgramModel::top_candidates(std::span<const std::uint32_t> history, std::siz
   std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep), ranked.end(), by_probability);
   out.resize(keep);
   for (std::size_t i = 0; i < keep; ++i) out[i] = {ranked[i].second, static_cast<float>(std::log(ranked[i].first))};
+}
+
+double NgramModel::entropy(std::span<const std::uint32_t> history, NgramScratch& scratch) const {
+  double lambda = 1.0;
+  collect_corrections(history, scratch, lambda);
+  // P(w) = lambda P_1(w) + C(w), C non-zero only on touched tokens. Over all w:
+  //   sum P ln P = lambda S + lambda ln(lambda) - sum_touched lambda P_1 ln(lambda P_1) + sum_touched P ln P
+  // with S = sum P_1 ln P_1 (and sum P_1 = 1).
+  const double log_lambda = std::log(lambda);
+  double sum = lambda * unigram_plogp_ + lambda * log_lambda;
+  for (std::uint32_t w : scratch.touched_) {
+    const double base = lambda * unigram_[w];
+    const double p = base + scratch.correction_[w];
+    if (base > 0.0) sum -= base * (log_lambda + std::log(unigram_[w]));
+    if (p > 0.0) sum += p * std::log(p);
+    scratch.correction_[w] = 0.0;
+    scratch.is_touched_[w] = 0;
+  }
+  scratch.touched_.clear();
+  return sum < 0.0 ? -sum : 0.0;
 }
 
 double NgramModel::probability(std::span<const std::uint32_t> history, std::uint32_t token) const {

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "tracemark/embed/step_entropy.hpp"
 #include "tracemark/error.hpp"
 
 namespace tracemark {
@@ -23,15 +24,18 @@ std::uint64_t response_stream_seed(std::uint64_t seed, std::uint64_t index) noex
 
 std::vector<std::uint32_t> generate_response(const NgramModel& model, std::span<const std::uint32_t> prompt,
                                              const GenerationOptions& options, SplitMix64& rng,
-                                             WatermarkProcessor* processor, GenerationScratch& scratch) {
+                                             WatermarkProcessor* processor, GenerationScratch& scratch,
+                                             std::vector<float>* step_entropy) {
   return generate_response_streaming(model, prompt, options, rng, processor, scratch,
-                                     [](std::uint32_t) { return true; });
+                                     [](std::uint32_t) { return true; }, step_entropy);
 }
 
 std::vector<std::uint32_t> generate_response_streaming(const NgramModel& model, std::span<const std::uint32_t> prompt,
                                                        const GenerationOptions& options, SplitMix64& rng,
                                                        WatermarkProcessor* processor, GenerationScratch& scratch,
-                                                       const std::function<bool(std::uint32_t)>& on_token) {
+                                                       const std::function<bool(std::uint32_t)>& on_token,
+                                                       std::vector<float>* step_entropy) {
+  if (step_entropy) step_entropy->clear();
   auto& history = scratch.history;
   history.assign(prompt.begin(), prompt.end());
   if (processor) processor->reset(prompt);
@@ -43,11 +47,13 @@ std::vector<std::uint32_t> generate_response_streaming(const NgramModel& model, 
     const double uniform = rng.uniform();
     if (sampling.top_k > 0) {
       model.top_candidates(history, sampling.top_k, scratch.candidates, scratch.model);
+      if (step_entropy) step_entropy->push_back(static_cast<float>(candidates_entropy(scratch.candidates)));
       if (processor) processor->apply(std::span<Candidate>(scratch.candidates));
       token = sample_from_candidates(scratch.candidates, sampling, uniform, scratch.sampler);
     } else {
       scratch.logits.resize(model.vocab_size());
       model.log_probabilities(history, scratch.logits, scratch.model);
+      if (step_entropy) step_entropy->push_back(static_cast<float>(logits_entropy(scratch.logits)));
       if (processor) processor->apply(std::span<float>(scratch.logits));
       token = sample_from_logits(scratch.logits, sampling, uniform, scratch.sampler);
     }

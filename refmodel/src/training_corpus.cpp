@@ -81,7 +81,8 @@ TokenDocuments read_plain_text(const std::filesystem::path& path, const TextEnco
 }  // namespace
 
 std::filesystem::path resolve_corpus_argument(const std::string& argument) {
-  static constexpr std::array<std::string_view, 3> kCorpora{"brown", "nlp-corpus", "spam-assassin"};
+  static constexpr std::array<std::string_view, 6> kCorpora{"brown", "nlp-corpus", "spam-assassin",
+                                                            "go-code", "tool-calls", "reasoning"};
   static constexpr std::array<std::string_view, 3> kSplits{"train", "heldout", "null"};
   const std::size_t colon = argument.find(':');
   const auto known = [](const auto& names, std::string_view name) {

@@ -23,7 +23,8 @@ std::vector<std::uint32_t> CompletionService::prompt_tokens(const CompletionRequ
 
 std::vector<std::uint32_t> CompletionService::generate(std::span<const std::uint32_t> prompt, const CompletionRequest& request,
                                                        std::uint64_t seed,
-                                                       const std::function<bool(std::uint32_t)>& on_token) const {
+                                                       const std::function<bool(std::uint32_t)>& on_token,
+                                                       std::vector<float>* step_entropy) const {
   GenerationOptions options;
   options.max_tokens = request.max_tokens;
   options.sampling.temperature = request.temperature;
@@ -35,7 +36,7 @@ std::vector<std::uint32_t> CompletionService::generate(std::span<const std::uint
   std::unique_ptr<GenerationScratch> scratch = borrow_scratch();
   std::vector<std::uint32_t> tokens;
   try {
-    tokens = generate_response_streaming(model_, prompt, options, rng, &processor, *scratch, on_token);
+    tokens = generate_response_streaming(model_, prompt, options, rng, &processor, *scratch, on_token, step_entropy);
   } catch (...) {
     return_scratch(std::move(scratch));
     throw;

@@ -144,7 +144,7 @@ struct OpenAiServer::Impl {
   }
 
   void write_audit(const Exchange& exchange, const std::vector<std::uint32_t>& tokens, const std::string& text,
-                   const std::string& finish_reason) {
+                   const std::string& finish_reason, const std::vector<float>& entropy = {}) {
     OrderedJson line;
     line["time"] = exchange.time;
     line["account"] = exchange.account;
@@ -157,6 +157,8 @@ struct OpenAiServer::Impl {
     line["text"] = text;
     line["tokens"] = tokens;
     if (settings.tokenizer) line["tokenizer"] = record_tokenizer_json(*settings.tokenizer);
+    // One value per token: what entropy-aware detection reads instead of a reference model.
+    if (settings.record_entropy) line["entropy"] = entropy;
     line["finish_reason"] = finish_reason;
     line["stream"] = exchange.request.stream;
     line["max_tokens"] = exchange.request.max_tokens;
@@ -177,10 +179,12 @@ struct OpenAiServer::Impl {
     exchange->seed = exchange->request.seed ? static_cast<std::uint64_t>(*exchange->request.seed) : random_u64();
     exchange->prompt = service.prompt_tokens(exchange->request);
     if (!exchange->request.stream) {
+      std::vector<float> entropy;
       const std::vector<std::uint32_t> tokens =
-          service.generate(exchange->prompt, exchange->request, exchange->seed, [](std::uint32_t) { return true; });
+          service.generate(exchange->prompt, exchange->request, exchange->seed, [](std::uint32_t) { return true; },
+                           settings.record_entropy ? &entropy : nullptr);
       const std::string text = replace_invalid_utf8(service.decode(tokens));
-      write_audit(*exchange, tokens, text, "length");  // logged before anything is sent
+      write_audit(*exchange, tokens, text, "length", entropy);  // logged before anything is sent
       owner.completions_served_.fetch_add(1);
       res.status = 200;
       res.set_content(dump(completion_response(endpoint, exchange->request_id, exchange->created, settings.limits.model_name,
@@ -206,6 +210,7 @@ struct OpenAiServer::Impl {
           }
           Utf8StreamSplitter splitter;
           std::vector<std::uint32_t> tokens;
+          std::vector<float> entropy;
           try {
             tokens = service.generate(exchange->prompt, request, exchange->seed, [&](std::uint32_t token) {
               const std::uint32_t one[1] = {token};
@@ -213,7 +218,7 @@ struct OpenAiServer::Impl {
               if (piece.empty()) return connected;
               return send(server_sent_event(
                   completion_chunk(request.endpoint, exchange->request_id, exchange->created, model, piece, false, "")));
-            });
+            }, settings.record_entropy ? &entropy : nullptr);
           } catch (const std::exception& e) {
             std::cerr << "tracemark serve: generation failed for " << exchange->request_id << ": " << e.what() << "\n";
             connected = false;
@@ -231,7 +236,8 @@ struct OpenAiServer::Impl {
             send("data: [DONE]\n\n");
           }
           try {
-            write_audit(*exchange, tokens, replace_invalid_utf8(service.decode(tokens)), connected ? "length" : "client_disconnected");
+            write_audit(*exchange, tokens, replace_invalid_utf8(service.decode(tokens)), connected ? "length" : "client_disconnected",
+                        entropy);
             *logged = true;
             owner.completions_served_.fetch_add(1);
           } catch (const std::exception& e) {

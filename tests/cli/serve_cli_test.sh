@@ -327,4 +327,18 @@ done
 expect 2 "no response \(SSL server verification failed\)|SSL" -- "$tracemark" probe --endpoint "https://127.0.0.1:$standin/v1" --model m \
   --prompts <(head -n 1 prompts.jsonl) --out untrusted.jsonl --api-key-env SERVE_TEST_KEY --max-retries 0
 
+
+# Entropy-aware serving (issue 16): a key with an entropy threshold, the per-step entropy in the audit log,
+# and detection reading it there (no reference model needed).
+expect 0 "" -- "$tracemark" keygen --out entropy-key.json --tokenizer gpt2 --context-width 1 --entropy-threshold 0.5
+start_server serve-entropy --model tiny.tmlm --key entropy-key.json --api-keys keys.txt --audit-log entropy-audit.jsonl \
+  --record-entropy || { finish; exit 1; }
+curl -s "${auth[@]}" "http://127.0.0.1:$port/v1/completions" -d '{"model":"tiny","prompt":"water","max_tokens":40,"seed":3}' >/dev/null
+curl -s -N "${auth[@]}" "http://127.0.0.1:$port/v1/completions" -d '{"model":"tiny","prompt":"water","max_tokens":40,"stream":true}' >/dev/null
+check "the audit log records one entropy value per token" python3 -c '
+import json
+log = [json.loads(l) for l in open("entropy-audit.jsonl")]
+assert len(log) == 2 and all(len(r["entropy"]) == len(r["tokens"]) == 40 for r in log), log'
+expect 0 '"skipped_low_entropy"|"scored"' -- "$tracemark" detect --key entropy-key.json --input entropy-audit.jsonl --json
+
 finish

@@ -11,6 +11,9 @@
 #include "tracemark/verify/green_list_detector.hpp"
 #include "tracemark/verify/jsonl_reader.hpp"
 #include "tracemark/verify/suspect_records.hpp"
+#include "tracemark/verify/suspect_scan.hpp"
+#include "reference_entropy.hpp"
+#include "tracemark/verify/token_byte_table.hpp"
 
 namespace tracemark::cli {
 namespace {
@@ -21,6 +24,7 @@ struct DetectOptions {
   std::string tokenizer;  // where to load the key's tokenizer from; empty: by the name in the key
   bool json = false;
   std::size_t max_record_bytes = kDefaultMaxRecordBytes;
+  StepRuleOptions steps;  // entropy source and syntax rule
 };
 
 std::string table_row(const std::string& id, const ScoreCounts& counts, const BinomialTest& test) {
@@ -38,6 +42,16 @@ void run_detect(const DetectOptions& options) {
   // Records are decoded exactly as `scan` decodes them (one rule for ids and text).
   const KeyTokenizer tokenizer(std::span<const WatermarkKey>(&key, 1), options.tokenizer);
   const SuspectRecordDecoder decoder(tokenizer, TokenSource::automatic);
+  const double threshold = key.params().entropy_threshold;
+  const auto entropy_source = load_reference_entropy(options.steps.reference_model, options.steps.reference_top_k, {&key, 1});
+  std::unique_ptr<TokenSyntax> syntax;
+  if (options.steps.syntax_aware) {
+    if (!key.params().tokenizer) {
+      throw Error(ErrorCode::invalid_argument, "--syntax-aware reads the tokens' bytes, but key " + key.key_id() +
+                                                   " names no tokenizer; use a key made with `tracemark keygen --tokenizer`");
+    }
+    syntax = std::make_unique<TokenSyntax>(token_byte_table(tokenizer.get("--syntax-aware"), key.params().vocab_size));
+  }
   JsonlReader reader(options.input, options.max_record_bytes);
 
   // Rows are collected and printed only when the whole input was read: an input error (exit 2)
@@ -54,9 +68,31 @@ void run_detect(const DetectOptions& options) {
   std::optional<TokenizerBinding> foreign;
   while (reader.next_line(line)) {
     const SuspectRecord record = decoder.decode(reader, line);
+    // The entropy rule's input: what serving recorded, else the reference model's.
+    std::vector<float> entropy;
+    if (threshold > 0.0) {
+      if (record.entropy) {
+        entropy = *record.entropy;
+      } else if (entropy_source && record.responses.size() == 1) {
+        entropy = entropy_source->entropies(record.prompt ? std::span<const std::uint32_t>(*record.prompt)
+                                                          : std::span<const std::uint32_t>(),
+                                            record.responses.front());
+      } else if (!entropy_source) {
+        refuse_entropy_threshold_without_source(
+            key, reader.name() + " line " + std::to_string(line.line) +
+                     " carries no per-step \"entropy\"; record it when serving (generate or serve --record-entropy), or "
+                     "give --reference-model MODEL (a reference model of the protected model) to recompute it");
+      }
+    }
     ScoreCounts counts;
     try {
-      for (const auto& tokens : record.responses) counts += detector.add_document(tokens);
+      for (const auto& tokens : record.responses) {
+        std::vector<float> computed;
+        if (threshold > 0.0 && entropy.empty()) computed = entropy_source->entropies({}, tokens);
+        StepSelection selection{entropy.empty() ? std::span<const float>(computed) : std::span<const float>(entropy),
+                                threshold, syntax.get()};
+        counts += detector.add_document(tokens, selection);
+      }
     } catch (const Error& e) {
       throw Error(e.code(), reader.name() + " line " + std::to_string(line.line) + ": " + e.what() +
                                 "; were these ids made with the key's tokenizer and vocabulary?");
@@ -115,6 +151,7 @@ void add_detect_command(CLI::App& app) {
                        "vocabulary digest is the key's)");
   command->add_flag("--json", options->json, "one JSON object per record, then a summary object");
   add_max_record_bytes_option(*command, options->max_record_bytes, "longest input line accepted");
+  add_step_rule_options(*command, options->steps);
   command->callback([options] { run_detect(*options); });
 }
 

@@ -1,6 +1,7 @@
 // tracemark generate: answer prompts with the reference model, watermarked through embed/ with
 // --key, unwatermarked without. Output is identical for a seed whatever the thread count: each
 // response has its own random stream derived from (seed, prompt index).
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <exception>
@@ -15,6 +16,8 @@
 #include "shared_options.hpp"
 #include "model_vocabulary.hpp"
 #include "tracemark/refmodel/response_generator.hpp"
+#include "tracemark/refmodel/tool_call_decoder.hpp"
+#include "tracemark/verify/token_byte_table.hpp"
 #include "tracemark/atomic_file.hpp"
 #include "tracemark/embed/key.hpp"
 #include "tracemark/error.hpp"
@@ -33,12 +36,15 @@ struct GenerateOptions {
   std::uint64_t seed = 1;
   unsigned threads = 1;
   bool force = false;
+  bool record_entropy = false;  // "entropy": per-step entropy of the distribution served
+  bool syntax_aware = false;    // the processor biases free tokens only (embed/token_syntax.hpp)
 };
 
 struct ModelPrompt {
   nlohmann::json id;
   nlohmann::json as_written;  // the prompt's text or chat messages, else null
   std::vector<std::uint32_t> tokens;
+  std::vector<ToolSchema> tools;  // a tool-call request ("tools"): answered by constrained decoding
 };
 
 // Reads every prompt (read_prompt_file's formats) before generating anything, so a bad line fails
@@ -48,7 +54,7 @@ std::vector<ModelPrompt> read_prompts(const std::string& path, const ModelVocabu
   std::vector<ModelPrompt> prompts;
   for (const Prompt& prompt : read_prompt_file(path)) {
     const std::string where = path + " line " + std::to_string(prompt.line);
-    ModelPrompt out{prompt.id, prompt.text_or_messages(), {}};
+    ModelPrompt out{prompt.id, prompt.text_or_messages(), {}, {}};
     const bool foreign_ids = prompt.tokenizer && vocabulary.has_tokenizer() &&
                              prompt.tokenizer->vocab_sha256 != vocabulary.record.vocab_sha256;
     if (prompt.tokens && !foreign_ids) {
@@ -64,6 +70,12 @@ std::vector<ModelPrompt> read_prompts(const std::string& path, const ModelVocabu
       throw Error(ErrorCode::invalid_input, where + ": the prompt's ids are of tokenizer " + prompt.tokenizer->name +
                                                 ", not " + model + "'s, and it has no text to encode instead");
     }
+    if (!prompt.tools.is_null()) {
+      if (!vocabulary.has_tokenizer()) {
+        throw Error(ErrorCode::invalid_input, where + ": \"tools\" needs a model trained with a tokenizer");
+      }
+      out.tools = parse_tool_schemas(prompt.tools, where);
+    }
     for (std::size_t i = 0; i < out.tokens.size(); ++i) {
       if (out.tokens[i] >= vocabulary.vocab_size) {
         throw Error(ErrorCode::invalid_input, where + ": prompt token id " + std::to_string(out.tokens[i]) + " at position " +
@@ -74,6 +86,19 @@ std::vector<ModelPrompt> read_prompts(const std::string& path, const ModelVocabu
     prompts.push_back(std::move(out));
   }
   return prompts;
+}
+
+// The OpenAI assistant message of a tool-call answer.
+nlohmann::ordered_json tool_call_message(const ToolCallResponse& response, std::size_t index) {
+  nlohmann::ordered_json call;
+  call["id"] = "call_" + std::to_string(index);
+  call["type"] = "function";
+  call["function"] = {{"name", response.function_name}, {"arguments", response.arguments}};
+  nlohmann::ordered_json message;
+  message["role"] = "assistant";
+  message["content"] = response.preamble.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(response.preamble);
+  message["tool_calls"] = nlohmann::ordered_json::array({call});
+  return message;
 }
 
 std::shared_ptr<const GreenListScheme> load_scheme(const std::string& key_path, const NgramModel& model,
@@ -102,6 +127,20 @@ void run_generate(const GenerateOptions& options) {
   const ModelVocabulary vocabulary = vocabulary_of_model(model, options.model);
   const auto scheme = load_scheme(options.key, model, options.model);
   const std::vector<ModelPrompt> prompts = read_prompts(options.prompts, vocabulary, options.model);
+  ProcessorOptions processor_options;
+  std::vector<std::string> token_bytes;
+  if (vocabulary.tokenizer) token_bytes = token_byte_table(*vocabulary.tokenizer, vocabulary.vocab_size);
+  if (options.syntax_aware) {
+    if (!vocabulary.tokenizer) {
+      throw Error(ErrorCode::invalid_argument, "--syntax-aware reads the tokens' bytes, but " + options.model +
+                                                   " was trained on raw token ids; train it with --tokenizer");
+    }
+    processor_options.syntax = std::make_shared<const TokenSyntax>(token_bytes);
+  }
+  std::unique_ptr<ToolCallVocabulary> tool_vocabulary;
+  if (std::any_of(prompts.begin(), prompts.end(), [](const ModelPrompt& p) { return !p.tools.empty(); })) {
+    tool_vocabulary = std::make_unique<ToolCallVocabulary>(token_bytes, vocabulary.encode);
+  }
 
   std::vector<std::string> lines(prompts.size());
   std::atomic<std::size_t> next{0};
@@ -114,9 +153,20 @@ void run_generate(const GenerateOptions& options) {
       for (std::size_t i = next++; i < prompts.size(); i = next++) {
         SplitMix64 rng(response_stream_seed(options.seed, i));
         std::optional<WatermarkProcessor> processor;
-        if (scheme) processor.emplace(scheme);
-        const std::vector<std::uint32_t> tokens =
-            generate_response(model, prompts[i].tokens, options.generation, rng, processor ? &*processor : nullptr, scratch);
+        if (scheme) processor.emplace(scheme, processor_options);
+        std::vector<std::uint32_t> tokens;
+        std::vector<float> entropy;
+        std::optional<ToolCallResponse> tool_call;
+        if (!prompts[i].tools.empty()) {
+          tool_call = generate_tool_call(model, *tool_vocabulary, prompts[i].tools, prompts[i].tokens,
+                                         options.generation.sampling, ToolCallLimits{}, rng,
+                                         processor ? &*processor : nullptr, scratch);
+          tokens = tool_call->tokens;
+          entropy = tool_call->entropy;
+        } else {
+          tokens = generate_response(model, prompts[i].tokens, options.generation, rng, processor ? &*processor : nullptr,
+                                     scratch, options.record_entropy ? &entropy : nullptr);
+        }
         nlohmann::ordered_json record;
         // Without a tokenizer there is no text: "prompt" and "text" are left out rather than null,
         // so readers that prefer "text" over "tokens" (detect, scan) read the ids.
@@ -129,6 +179,8 @@ void run_generate(const GenerateOptions& options) {
         if (vocabulary.has_tokenizer()) {
           record["tokenizer"] = record_tokenizer_json({vocabulary.record.name, vocabulary.record.vocab_sha256});
         }
+        if (tool_call) record["message"] = tool_call_message(*tool_call, i);
+        if (options.record_entropy) record["entropy"] = entropy;
         // A response may end inside a UTF-8 sequence (the token limit cuts anywhere): such bytes
         // are written as U+FFFD; "tokens" stays exact.
         lines[i] = record.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
@@ -150,7 +202,8 @@ void run_generate(const GenerateOptions& options) {
   for (const std::string& line : lines) out.stream() << line << "\n";
   out.commit(options.force);
   const double tokens = static_cast<double>(prompts.size() * options.generation.max_tokens);
-  std::cout << "wrote " << prompts.size() << " responses of " << options.generation.max_tokens << " tokens to "
+  std::cout << "wrote " << prompts.size() << " responses of " << options.generation.max_tokens << " tokens"
+            << (tool_vocabulary ? " (tool-call answers: as long as their call)" : "") << " to "
             << options.out << (scheme ? " (watermarked)" : " (not watermarked)") << "; " << tokens / seconds
             << " tokens/s with " << options.threads << " thread(s)\n";
 }
@@ -163,7 +216,8 @@ void add_generate_command(CLI::App& app) {
   command->add_option("--model", options->model, "model file from `tracemark train` or `tracemark distill`")->required();
   command->add_option("--prompts", options->prompts,
                       "JSON lines, each {\"id\", \"prompt\": text}, {\"id\", \"messages\": [{\"role\", \"content\"}]} or "
-                      "{\"id\", \"prompt_tokens\": [ids]} (the formats probe and scan --prompts read)")
+                      "{\"id\", \"prompt_tokens\": [ids]} (the formats probe and scan --prompts read); with \"tools\" (OpenAI "
+                      "function schemas) the answer is a tool call that always matches its schema")
       ->required();
   add_out_option(*command, options->out,
                  "JSON lines to write: id, prompt, prompt_tokens, text, tokens, tokenizer (prompt, text and tokenizer "
@@ -181,6 +235,11 @@ void add_generate_command(CLI::App& app) {
   command->add_option("--seed", options->seed, "random seed; output depends only on it, not on --threads")->capture_default_str();
   add_threads_option(*command, options->threads, "worker threads (output does not depend on it)");
   add_force_flag(*command, options->force, "an existing output file");
+  command->add_flag("--record-entropy", options->record_entropy,
+                    "add \"entropy\": the entropy (nats) of each step's distribution before the watermark, as serving "
+                    "records it for keys with an entropy threshold (detect and scan read it)");
+  command->add_flag("--syntax-aware", options->syntax_aware,
+                    "bias only free tokens (identifiers, values, comments, prose), never syntax; needs a tokenizer");
   command->callback([options] { run_generate(*options); });
 }
 

@@ -53,6 +53,11 @@ void add_keygen_command(CLI::App& app) {
   command->add_option("--context-width", options->params.context_width,
                       "previous tokens that seed the green list (0 = one fixed list), 0..16")
       ->capture_default_str();
+  command->add_option("--entropy-threshold", options->params.entropy_threshold,
+                      "entropy-aware embedding: bias (and score) only steps whose distribution has at least this entropy, "
+                      "in nats, 0..64; 0 biases every step. Detection then needs the entropy: a reference model of the "
+                      "protected model, or logs that recorded it")
+      ->capture_default_str();
   command->add_option("--scheme-version", options->params.scheme_version,
                       "green-list scheme version: 2 (fast full-vocabulary path, at most 2^24 ids) or 1")
       ->capture_default_str();

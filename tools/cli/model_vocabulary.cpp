@@ -21,6 +21,7 @@ ModelVocabulary from_tokenizer(std::shared_ptr<const Tokenizer> tokenizer) {
   // refused, as a serving engine's tokenizer would. JSON text is valid UTF-8 by construction.
   vocabulary.encode = [tokenizer](std::string_view text) { return tokenizer->encode_lossy(text).ids; };
   vocabulary.decode = [tokenizer](std::span<const std::uint32_t> ids) { return tokenizer->decode(ids); };
+  vocabulary.tokenizer = tokenizer;
   return vocabulary;
 }
 

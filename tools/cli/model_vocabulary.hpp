@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -12,6 +13,7 @@
 
 #include "tracemark/refmodel/ngram_model.hpp"
 #include "tracemark/refmodel/training_corpus.hpp"
+#include "tracemark/verify/tokenizer.hpp"
 
 namespace tracemark::cli {
 
@@ -21,6 +23,7 @@ struct ModelVocabulary {
   TextEncoder encode;                                                    // empty without a tokenizer
   std::function<std::string(std::span<const std::uint32_t>)> decode;    // empty without a tokenizer
   std::vector<std::uint32_t> unpredictable_ids;  // training only: ids that are no ordinary token
+  std::shared_ptr<const Tokenizer> tokenizer;    // null without a tokenizer
 
   bool has_tokenizer() const { return !record.name.empty(); }
 };

@@ -12,6 +12,9 @@ std::string result_json_line(nlohmann::ordered_json head, const ScoreCounts& cou
   head["skipped_prefix"] = counts.skipped_prefix;
   head["skipped_repeated_context"] = counts.skipped_repeated_context;
   head["skipped_repeated_tuple"] = counts.skipped_repeated_tuple;
+  // Only with the entropy or syntax rule, so earlier outputs keep their exact shape.
+  if (counts.skipped_low_entropy > 0) head["skipped_low_entropy"] = counts.skipped_low_entropy;
+  if (counts.skipped_syntax > 0) head["skipped_syntax"] = counts.skipped_syntax;
   std::string text = head.dump();
   text.pop_back();  // the closing brace; p_value goes in as a raw number literal
   text += ",\"p_value\":" + format_p_value(test.log10_p) + "}";

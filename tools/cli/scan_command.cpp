@@ -14,6 +14,7 @@
 #include "tracemark/verify/evidence_bundle.hpp"
 #include "tracemark/verify/scan_report.hpp"
 #include "tracemark/verify/suspect_scan.hpp"
+#include "reference_entropy.hpp"
 #include "version.hpp"
 
 namespace tracemark::cli {
@@ -33,6 +34,7 @@ struct ScanOptions {
   std::string investigation_log;
   bool require_pdf = false;
   bool no_pdf = false;
+  StepRuleOptions steps;  // entropy source and syntax rule
 };
 
 void write_evidence(const ScanOptions& options, const SuspectScanner& scanner, const SuspectScanReport& report,
@@ -62,6 +64,8 @@ void run_scan(ScanOptions options) {
   options.scan.token_source = parse_token_source(options.input);
   std::vector<WatermarkKey> keys;
   for (const std::string& path : options.keys) keys.push_back(WatermarkKey::load(path));
+  options.scan.entropy_source = load_reference_entropy(options.steps.reference_model, options.steps.reference_top_k, keys);
+  options.scan.syntax_aware = options.steps.syntax_aware;
   if (!options.evidence_folder.empty() && options.signing_key.empty()) {
     throw Error(ErrorCode::invalid_argument, "--evidence needs --signing-key FILE to sign the bundle; make one with "
                                              "`tracemark evidence keygen --out FILE`");
@@ -106,6 +110,7 @@ void add_scan_command(CLI::App& app) {
   add_threads_option(*command, options->scan.threads, "worker threads (results do not depend on it)");
   command->add_flag("--json", options->json, "every figure as JSON, with the p-value curve of each key");
   add_max_record_bytes_option(*command, options->scan.max_record_bytes, "longest line of any input file");
+  add_step_rule_options(*command, options->steps);
   command->add_option("--evidence", options->evidence_folder,
                       "write a signed evidence bundle (report, digests, every test of the investigation) into this folder; "
                       "an earlier bundle there is replaced and its investigation log extended");

@@ -127,6 +127,9 @@ void add_serve_command(CLI::App& app) {
   command->add_option("--default-max-tokens", options->server.limits.default_max_tokens,
                       "max_tokens when a request gives none (the model has no end token)")
       ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  command->add_flag("--record-entropy", options->server.record_entropy,
+                    "audit lines carry \"entropy\": each step's entropy before the watermark, which detect and scan read "
+                    "for keys with an entropy threshold (no reference model needed)");
   command->add_option("--top-k", options->top_k, "sample among the model's k most probable tokens (faster); 0: whole vocabulary")
       ->capture_default_str();
   command->add_option("--read-timeout", options->server.read_timeout_seconds, "seconds to wait for a client's request")

@@ -55,7 +55,8 @@ void add_train_command(CLI::App& app) {
   command->add_option("--corpus", options->corpus,
                       "corpus files: plain UTF-8 text, documents separated by blank lines (needs --tokenizer); or "
                       "JSONL (name ending in .jsonl), one document per line, {\"text\": ...} or {\"tokens\": [ids]}; or "
-                      "CORPUS:SPLIT (brown, nlp-corpus, spam-assassin : train, heldout, null), the set-up's documents")
+                      "CORPUS:SPLIT (brown, nlp-corpus, spam-assassin, go-code, tool-calls, reasoning : train, heldout, null), "
+                      "the set-up's documents")
       ->required();
   add_tokenizer_option(*command, options->tokenizer, "the model's tokenizer");
   add_vocab_size_option(*command, options->vocab_size, "without --tokenizer: vocabulary size of the token ids");

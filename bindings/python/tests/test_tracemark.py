@@ -180,6 +180,35 @@ class BindingTest(unittest.TestCase):
             os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
             self.assertEqual(tracemark.Key.load(path).key_id, self.key.key_id)
 
+    def test_entropy_threshold_key(self):
+        # Issue 16: the key's threshold is exposed; the processor biases only steps at or above it and
+        # reports the entropy it measured; detection refuses to run without the per-step entropy.
+        key = tracemark.Key.from_bytes((GOLDEN / "entropy_threshold_key.json").read_text())
+        self.assertEqual(key.entropy_threshold, 1.0)
+        self.assertEqual(self.key.entropy_threshold, 0.0)
+        processor = tracemark.Processor(key, prompt=[1, 2])
+        peaked = np.full(VOCAB, -40.0, dtype=np.float32)
+        peaked[5] = 0.0
+        before = peaked.copy()
+        processor.apply(peaked)
+        biased, entropy = processor.last_step
+        self.assertFalse(biased)
+        self.assertLess(entropy, 0.01)
+        np.testing.assert_array_equal(peaked, before)
+        flat = np.zeros(VOCAB, dtype=np.float32)
+        processor.apply(flat)
+        biased, entropy = processor.last_step
+        self.assertTrue(biased)
+        self.assertAlmostEqual(entropy, np.log(VOCAB), places=4)
+        ids = self.rng.integers(0, VOCAB, size=200)
+        with self.assertRaises(tracemark.TracemarkError) as caught:
+            tracemark.detect(key, ids)
+        self.assertIn("tm_detect_with_entropy", str(caught.exception))
+        low = tracemark.detect(key, ids, entropy=np.zeros(200))
+        self.assertEqual(low.scored, 0)
+        high = tracemark.detect(key, ids, entropy=np.full(200, 5.0))
+        self.assertEqual(high.scored, tracemark.detect(self.key, ids).scored)
+
     @unittest.skipIf(tracemark._torch is None and not TORCH_REQUIRED, "torch is not installed")
     def test_torch_tensors_keep_their_type(self):
         if tracemark._torch is None:

@@ -73,6 +73,11 @@ class Key:
         self.null_green_probability = info.null_green_probability
         self.delta = info.delta
         self.key_id = info.key_id.decode()
+        threshold = ctypes.c_double()
+        check(_native.lib.tm_key_get_entropy_threshold(self._handle, ctypes.byref(threshold)))
+        # nats; 0: every step. With a threshold, processors bias only steps at or above it and
+        # detection needs the per-step entropy (detect(key, ids, entropy=...)).
+        self.entropy_threshold = threshold.value
 
     @classmethod
     def load(cls, path):
@@ -116,11 +121,21 @@ class Detection:
     log10_p: float
 
 
-def detect(key, token_ids):
-    """Scores one response's token ids (without its prompt) against key; returns a Detection."""
+def detect(key, token_ids, entropy=None):
+    """Scores one response's token ids (without its prompt) against key; returns a Detection.
+    entropy: the protected model's per-step entropy (nats, one per token) as serving recorded it
+    (Processor.last_step); required for a key with an entropy threshold."""
     ids = _token_array(token_ids)
     result = _native.DetectionResult()
-    check(_native.lib.tm_detect(key._handle, _pointer(ids), ids.size, ctypes.byref(result)))
+    if entropy is None:
+        check(_native.lib.tm_detect(key._handle, _pointer(ids), ids.size, ctypes.byref(result)))
+    else:
+        values = np.ascontiguousarray(np.asarray(entropy, dtype=np.float32).reshape(-1))
+        if values.size != ids.size:
+            raise TracemarkValueError("TM_INVALID_ARGUMENT",
+                                      f"entropy has {values.size} values for {ids.size} tokens; give one per token")
+        check(_native.lib.tm_detect_with_entropy(key._handle, _pointer(ids), _pointer(values), ids.size,
+                                                 ctypes.byref(result)))
     return Detection(result.tokens, result.scored, result.green, result.gamma, result.z, result.p_value,
                      result.log10_p)
 
@@ -156,6 +171,14 @@ class Processor:
     @property
     def will_bias(self):
         return bool(_native.lib.tm_processor_will_bias(self._handle))
+
+    @property
+    def last_step(self):
+        """(biased, entropy) of the last apply: entropy in nats, or None when none was measured (the key
+        has no entropy threshold, or the context allowed no bias)."""
+        biased, entropy = ctypes.c_int(), ctypes.c_double()
+        check(_native.lib.tm_processor_last_step(self._handle, ctypes.byref(biased), ctypes.byref(entropy)))
+        return bool(biased.value), (None if entropy.value < 0 else entropy.value)
 
     def apply(self, logits):
         """Biases a 1-D logits row (one entry per token id). A contiguous float32 numpy array is changed

@@ -139,6 +139,12 @@ _declarations = {
                                              ctypes.c_size_t, ctypes.c_size_t]),
     "tm_processor_accept_batch": (_c_status, [ctypes.POINTER(ctypes.c_void_p), ctypes.c_size_t, ctypes.c_void_p]),
     "tm_detect": (_c_status, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(DetectionResult)]),
+    # Entropy-aware embedding (issue 16).
+    "tm_key_get_entropy_threshold": (_c_status, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double)]),
+    "tm_processor_last_step": (_c_status, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int),
+                                           ctypes.POINTER(ctypes.c_double)]),
+    "tm_detect_with_entropy": (_c_status, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
+                                           ctypes.POINTER(DetectionResult)]),
 }
 for _name, (_restype, _argtypes) in _declarations.items():
     _function = getattr(lib, _name)

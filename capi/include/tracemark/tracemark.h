@@ -95,6 +95,12 @@ typedef struct tm_key_info {
 /* Fills *out. Thread-safe. */
 TM_API tm_status tm_key_get_info(const tm_key* key, tm_key_info* out);
 
+/* The key's entropy threshold in nats (0: every step is biased and scored). With a threshold, a
+ * processor biases only steps whose logits' softmax (before any bias; over the candidates for
+ * tm_processor_apply_candidates) has at least this entropy, and detection needs the per-step
+ * entropy (tm_detect_with_entropy). Thread-safe. */
+TM_API tm_status tm_key_get_entropy_threshold(const tm_key* key, double* out);
+
 /* ---- Processors (embedding) ------------------------------------------------------------------ */
 
 /* Options of a processor, an extensible struct. Always start from tm_processor_params_init. */
@@ -149,9 +155,16 @@ TM_API tm_status tm_processor_apply_candidates(tm_processor* processor, tm_candi
 /* Records the sampled token and moves to the next step. */
 TM_API tm_status tm_processor_accept(tm_processor* processor, uint32_t token);
 
-/* 1 if tm_processor_apply biases at the current step, 0 if not (context not yet full, or a
- * context already used in this response: those are left unbiased and the detector skips them). */
+/* 1 if the context allows a bias at the current step, 0 if not (context not yet full, or a
+ * context already used in this response: those are left unbiased and the detector skips them).
+ * With an entropy threshold, tm_processor_apply may still leave the step alone (see below). */
 TM_API int tm_processor_will_bias(const tm_processor* processor);
+
+/* After tm_processor_apply or tm_processor_apply_candidates: *biased (if not NULL) is 1 when that
+ * step was biased; *entropy (if not NULL) is the entropy in nats the processor measured there, or
+ * -1 when it measured none (no threshold, or the context allowed no bias). A serving engine that
+ * records it per token lets detection select the same steps without a reference model. */
+TM_API tm_status tm_processor_last_step(const tm_processor* processor, int* biased, double* entropy);
 
 /* Batch helpers over a row-major [batch x row_stride] float matrix: row b (n_logits entries at
  * logits + b * row_stride) belongs to processors[b]. A NULL processor leaves its row unchanged.
@@ -180,6 +193,12 @@ typedef struct tm_detection {
 /* Scores tokens[0 .. count) (a response, without its prompt) against key. An id >= vocab_size is
  * TM_INVALID_INPUT naming its position. Thread-safe (key is only read). */
 TM_API tm_status tm_detect(const tm_key* key, const uint32_t* tokens, size_t count, tm_detection* out);
+/* A key with an entropy threshold makes tm_detect return TM_INVALID_ARGUMENT (saying what to give):
+ * only steps whose entropy reached the threshold may be scored. Give entropy[0 .. count): the
+ * protected model's entropy (nats) before each token, as serving measured it; steps below the
+ * threshold are skipped. For a key without a threshold the entropy is ignored. Thread-safe. */
+TM_API tm_status tm_detect_with_entropy(const tm_key* key, const uint32_t* tokens, const float* entropy, size_t count,
+                                        tm_detection* out);
 
 #ifdef __cplusplus
 }

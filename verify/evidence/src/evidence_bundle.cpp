@@ -149,10 +149,22 @@ std::string token_source_name(TokenSource source) {
 }
 
 // Settings that change a test's figures (not alpha, which only reads them).
+// The step rules of issue 16 in use (an empty object when none): they change figures too.
+nlohmann::ordered_json step_rules(const SuspectScanOptions& options) {
+  nlohmann::ordered_json rules = nlohmann::ordered_json::object();
+  if (options.syntax_aware) rules["syntax_aware"] = true;
+  if (options.entropy_source) rules["entropy_source"] = options.entropy_source->description();
+  return rules;
+}
+
 nlohmann::ordered_json test_settings(const SuspectScanOptions& options) {
-  return {{"reference_top", options.reference_top},
-          {"input", token_source_name(options.token_source)},
-          {"tokenizer", options.tokenizer_spec}};
+  nlohmann::ordered_json settings = {{"reference_top", options.reference_top},
+                                     {"input", token_source_name(options.token_source)},
+                                     {"tokenizer", options.tokenizer_spec}};
+  // Only when used, so tests without step rules keep their identity.
+  const nlohmann::ordered_json rules = step_rules(options);
+  for (const auto& [name, value] : rules.items()) settings[name] = value;
+  return settings;
 }
 
 std::string test_id(const WatermarkKey& key, const std::string& role, const std::vector<InputFile>& inputs,
@@ -254,7 +266,8 @@ nlohmann::ordered_json configuration_json(const SuspectScanOptions& scan, const 
                                           const std::string& created, const std::vector<InputFile>& inputs) {
   nlohmann::ordered_json inputs_used = nlohmann::ordered_json::object();
   for (const InputFile& input : inputs) inputs_used[input.role] = fs::path(input.path).filename().string();
-  return {{"tool", {{"name", options.tool.name}, {"version", options.tool.version}, {"build_id", options.tool.build_id}}},
+  nlohmann::ordered_json configuration = {
+          {"tool", {{"name", options.tool.name}, {"version", options.tool.version}, {"build_id", options.tool.build_id}}},
           {"created_utc", created},
           {"command", "scan"},
           {"inputs", inputs_used},
@@ -271,6 +284,8 @@ nlohmann::ordered_json configuration_json(const SuspectScanOptions& scan, const 
             {"threads", scan.threads},
             {"threads_note", "results do not depend on the thread count"}}},
           {"evidence", {{"include_inputs", options.include_inputs}, {"responses_in_results", kResponsesInResults}}}};
+  if (const nlohmann::ordered_json rules = step_rules(scan); !rules.empty()) configuration["scan"]["step_rules"] = rules;
+  return configuration;
 }
 
 // Every regular file under `root`, relative, sorted; throws for anything else (links, devices).
@@ -699,6 +714,16 @@ void check_rerun(const fs::path& folder, std::span<const WatermarkKey> keys, con
   scan.max_response_scores = settings.at("max_response_scores").get<std::size_t>();
   scan.max_record_bytes = settings.value("max_record_bytes", kDefaultMaxRecordBytes);  // absent before issue 12
   scan.threads = options.threads;
+  if (settings.contains("step_rules")) {
+    const nlohmann::json& rules = settings["step_rules"];
+    scan.syntax_aware = rules.value("syntax_aware", false);
+    if (rules.contains("entropy_source")) {
+      check.failures.push_back("configuration.json: the scan recomputed the protected model's entropy with " +
+                               rules["entropy_source"].get<std::string>() +
+                               ", which a bundle does not hold, so the scan cannot be re-run from the bundle alone");
+      return;
+    }
+  }
   const double alpha = configuration.at("alpha").get<double>();
   const SuspectScanReport report = run_suspect_scan(keys, suspect, scan);
 

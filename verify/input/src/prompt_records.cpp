@@ -77,6 +77,7 @@ std::optional<Prompt> prompt_of_record(const JsonlReader& reader, const JsonlRec
   }
   if (!prompt.tokens && !prompt.text && !prompt.messages) return std::nullopt;
   prompt.tokenizer = record_tokenizer(reader, record);
+  if (value.contains("tools")) prompt.tools = value["tools"];
   return prompt;
 }
 

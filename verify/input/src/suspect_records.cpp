@@ -38,12 +38,40 @@ std::optional<std::vector<std::uint32_t>> SuspectRecordDecoder::prompt_ids(const
   return std::nullopt;
 }
 
+std::optional<std::vector<float>> recorded_entropy(const JsonlReader& reader, const JsonlRecord& record,
+                                                   const std::vector<std::vector<std::uint32_t>>& responses) {
+  const nlohmann::json& value = record.value;
+  if (!value.contains("entropy") || value["entropy"].is_null()) return std::nullopt;
+  const nlohmann::json& entropy = value["entropy"];
+  if (!entropy.is_array()) {
+    throw Error(ErrorCode::invalid_input, reader.where(record) + ": \"entropy\" must be an array of numbers (nats, one per token)");
+  }
+  if (responses.size() != 1 || responses.front().size() != entropy.size()) {
+    throw Error(ErrorCode::invalid_input, reader.where(record) + ": \"entropy\" has " + std::to_string(entropy.size()) +
+                                              " values but the response has " +
+                                              std::to_string(responses.empty() ? 0 : responses.front().size()) +
+                                              " tokens; it must hold one value per token of a single response");
+  }
+  std::vector<float> values;
+  values.reserve(entropy.size());
+  for (std::size_t i = 0; i < entropy.size(); ++i) {
+    if (!entropy[i].is_number() || !(entropy[i].get<double>() >= 0.0)) {
+      throw Error(ErrorCode::invalid_input, reader.where(record) + ": \"entropy\"[" + std::to_string(i) +
+                                                "] is not a number >= 0");
+    }
+    values.push_back(entropy[i].get<float>());
+  }
+  return values;
+}
+
 SuspectRecord SuspectRecordDecoder::decode(const JsonlReader& reader, const JsonlLine& line) const {
   SuspectRecord result;
   // Fast path for the common {"id", "tokens"} record: no DOM is built. It gives exactly the ids the
   // general path below would (the same rule; fast_token_record_test compares the two).
   if (source_ != TokenSource::text) {
-    if (auto fast = parse_token_record_fast(line.text); fast && !fast->has_prompt) {
+    // A record with recorded entropy takes the general path, which reads it.
+    if (auto fast = parse_token_record_fast(line.text);
+        fast && !fast->has_prompt && line.text.find("\"entropy\"") == std::string_view::npos) {
       const bool foreign = fast->tokenizer_sha256 && tokenizer_.binding() &&
                            *fast->tokenizer_sha256 != tokenizer_.binding()->vocab_sha256;
       if (!foreign) {
@@ -76,7 +104,8 @@ SuspectRecord SuspectRecordDecoder::decode(const JsonlReader& reader, const Json
   if (source_ == TokenSource::tokens && foreign) {
     throw Error(ErrorCode::invalid_input, where + ": " + foreign_ids() + "; use --input auto or text to read its text");
   }
-  if (source_ == TokenSource::tokens || (source_ == TokenSource::automatic && has_tokens && !foreign)) {
+  const bool read_ids = source_ == TokenSource::tokens || (source_ == TokenSource::automatic && has_tokens && !foreign);
+  if (read_ids) {
     result.responses.push_back(record_tokens(reader, record));
   } else {
     const std::optional<std::vector<std::string>> texts = record_texts(reader, record);
@@ -91,6 +120,7 @@ SuspectRecord SuspectRecordDecoder::decode(const JsonlReader& reader, const Json
     if (foreign && source_ == TokenSource::automatic) result.foreign_ids = named;
   }
   if (const std::optional<Prompt> prompt = prompt_of_record(reader, record)) result.prompt = prompt_ids(where, *prompt);
+  if (read_ids) result.entropy = recorded_entropy(reader, record, result.responses);
   return result;
 }
 

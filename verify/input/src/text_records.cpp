@@ -4,6 +4,25 @@
 
 namespace tracemark {
 
+std::string tool_call_text(const std::string& content, const nlohmann::json& tool_calls, const std::string& where) {
+  if (!tool_calls.is_array()) throw Error(ErrorCode::invalid_input, where + ": \"tool_calls\" is not an array");
+  std::string text = content;
+  for (std::size_t i = 0; i < tool_calls.size(); ++i) {
+    const nlohmann::json& call = tool_calls[i];
+    const bool ok = call.is_object() && call.contains("function") && call["function"].is_object() &&
+                    call["function"].contains("name") && call["function"]["name"].is_string() &&
+                    call["function"].contains("arguments") && call["function"]["arguments"].is_string();
+    if (!ok) {
+      throw Error(ErrorCode::invalid_input, where + ": tool_calls[" + std::to_string(i) +
+                                                "] lacks function.name and function.arguments as strings");
+    }
+    if (!text.empty()) text += "\n";
+    text += "<tool_call>{\"name\": " + call["function"]["name"].dump() +
+            ", \"arguments\": " + call["function"]["arguments"].get<std::string>() + "}</tool_call>";
+  }
+  return text;
+}
+
 std::optional<std::vector<std::string>> record_texts(const JsonlReader& reader, const JsonlRecord& record) {
   const nlohmann::json& value = record.value;
   if (!value.is_object()) return std::nullopt;
@@ -36,7 +55,13 @@ std::optional<std::vector<std::string>> record_texts(const JsonlReader& reader, 
                                                 "chat completion or completion object");
     }
     const nlohmann::json& content = choice["message"]["content"];
-    if (content.is_string()) texts.push_back(content.get<std::string>());
+    const nlohmann::json& message = choice["message"];
+    if (message.contains("tool_calls") && !message["tool_calls"].is_null()) {
+      texts.push_back(tool_call_text(content.is_string() ? content.get<std::string>() : std::string(),
+                                     message["tool_calls"], reader.where(record) + ": choices[" + std::to_string(i) + "]"));
+    } else if (content.is_string()) {
+      texts.push_back(content.get<std::string>());
+    }
   }
   return texts;
 }

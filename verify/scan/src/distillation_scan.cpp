@@ -27,6 +27,18 @@ void ReferenceContexts::add_response(std::span<const std::uint32_t> tokens) {
   }
 }
 
+void ReferenceContexts::add_response(std::span<const std::uint32_t> tokens, std::span<const float> entropy,
+                                     double threshold) {
+  if (entropy.size() != tokens.size()) {
+    throw Error(ErrorCode::invalid_input, "the per-step entropy has " + std::to_string(entropy.size()) + " values for " +
+                                              std::to_string(tokens.size()) + " tokens");
+  }
+  ++responses_;
+  for (std::size_t i = width_; i < tokens.size(); ++i) {
+    if (static_cast<double>(entropy[i]) >= threshold) ++counts_[context_fingerprint(tokens.subspan(i - width_, width_))];
+  }
+}
+
 void ReferenceContexts::keep_most_frequent(std::size_t n) {
   if (n == 0 || n >= counts_.size()) return;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> ranked(counts_.begin(), counts_.end());
@@ -60,6 +72,8 @@ const char* token_status_name(TokenStatus status) noexcept {
     case TokenStatus::prefix: return "prefix";
     case TokenStatus::prompt_window: return "prompt_window";
     case TokenStatus::filtered: return "filtered";
+    case TokenStatus::low_entropy: return "low_entropy";
+    case TokenStatus::syntax: return "syntax";
     case TokenStatus::repeated: return "repeated";
     case TokenStatus::green: return "green";
     case TokenStatus::red: return "red";
@@ -69,8 +83,14 @@ const char* token_status_name(TokenStatus status) noexcept {
 
 template <typename Visit>
 void DistillationScan::walk_response(std::size_t k, std::span<const std::uint32_t> response,
-                                     std::span<const std::uint32_t> prompt, Visit&& visit) const {
+                                     std::span<const std::uint32_t> prompt, const ResponseSteps& steps,
+                                     Visit&& visit) const {
   const KeyState& state = states_.at(k);
+  if ((!steps.entropy.empty() && steps.entropy.size() != response.size()) ||
+      (!steps.free.empty() && steps.free.size() != response.size())) {
+    throw Error(ErrorCode::internal, "per-step entropy or syntax classes do not match the response's length");
+  }
+  const bool entropy_rule = !steps.entropy.empty() && state.entry.entropy_threshold > 0.0;
   const GreenListScheme& scheme = *state.entry.scheme;
   const std::size_t width = scheme.context_width();
   for (std::size_t i = 0; i < response.size(); ++i) {
@@ -94,6 +114,10 @@ void DistillationScan::walk_response(std::size_t k, std::span<const std::uint32_
       visit(i, TokenStatus::prompt_window, fingerprint);
     } else if (state.entry.filter && !state.entry.filter->contains(context)) {
       visit(i, TokenStatus::filtered, fingerprint);
+    } else if (entropy_rule && static_cast<double>(steps.entropy[i]) < state.entry.entropy_threshold) {
+      visit(i, TokenStatus::low_entropy, fingerprint);
+    } else if (!steps.free.empty() && steps.free[i] == 0) {
+      visit(i, TokenStatus::syntax, fingerprint);
     } else {
       const bool green = scheme.is_green(scheme.context_seed(context), response[i]);
       visit(i, green ? TokenStatus::green : TokenStatus::red, fingerprint);
@@ -102,18 +126,20 @@ void DistillationScan::walk_response(std::size_t k, std::span<const std::uint32_
 }
 
 PreparedResponse DistillationScan::prepare(std::span<const std::uint32_t> response,
-                                           std::span<const std::uint32_t> prompt) const {
+                                           std::span<const std::uint32_t> prompt, const ResponseSteps& steps) const {
   PreparedResponse prepared;
   prepared.parts.resize(states_.size());
   for (std::size_t k = 0; k < states_.size(); ++k) {
     PreparedResponse::KeyPart& part = prepared.parts[k];
     part.tokens = response.size();
     part.tuples.reserve(response.size());
-    walk_response(k, response, prompt, [&](std::size_t, TokenStatus status, std::uint64_t fingerprint) {
+    walk_response(k, response, prompt, steps, [&](std::size_t, TokenStatus status, std::uint64_t fingerprint) {
       switch (status) {
         case TokenStatus::prefix: ++part.skipped_prefix; break;
         case TokenStatus::prompt_window: ++part.skipped_prompt_window; break;
         case TokenStatus::filtered: ++part.skipped_filter; break;
+        case TokenStatus::low_entropy: ++part.skipped_low_entropy; break;
+        case TokenStatus::syntax: ++part.skipped_syntax; break;
         case TokenStatus::green:
         case TokenStatus::red: part.tuples.emplace_back(fingerprint, status == TokenStatus::green); break;
         case TokenStatus::repeated: break;  // never produced by walk_response
@@ -124,9 +150,10 @@ PreparedResponse DistillationScan::prepare(std::span<const std::uint32_t> respon
 }
 
 std::vector<TokenStatus> DistillationScan::token_statuses(std::size_t k, std::span<const std::uint32_t> response,
-                                                          std::span<const std::uint32_t> prompt, TupleSet& scored) const {
+                                                          std::span<const std::uint32_t> prompt, TupleSet& scored,
+                                                          const ResponseSteps& steps) const {
   std::vector<TokenStatus> statuses(response.size(), TokenStatus::prefix);
-  walk_response(k, response, prompt, [&](std::size_t i, TokenStatus status, std::uint64_t fingerprint) {
+  walk_response(k, response, prompt, steps, [&](std::size_t i, TokenStatus status, std::uint64_t fingerprint) {
     if ((status == TokenStatus::green || status == TokenStatus::red) && !scored.insert(fingerprint)) {
       status = TokenStatus::repeated;
     }
@@ -151,6 +178,8 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
       counts.skipped_prefix += part.skipped_prefix;
       counts.skipped_prompt_window += part.skipped_prompt_window;
       counts.skipped_filter += part.skipped_filter;
+      counts.skipped_low_entropy += part.skipped_low_entropy;
+      counts.skipped_syntax += part.skipped_syntax;
     }
   }
   // Deduplication: worker w owns the shards s with s % workers == w and walks the whole batch in

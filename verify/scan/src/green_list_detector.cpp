@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include <xxhash.h>
 
@@ -14,6 +15,8 @@ ScoreCounts& ScoreCounts::operator+=(const ScoreCounts& other) {
   tokens += other.tokens;
   skipped_prefix += other.skipped_prefix;
   skipped_repeated_context += other.skipped_repeated_context;
+  skipped_low_entropy += other.skipped_low_entropy;
+  skipped_syntax += other.skipped_syntax;
   skipped_repeated_tuple += other.skipped_repeated_tuple;
   scored += other.scored;
   green += other.green;
@@ -33,7 +36,7 @@ GreenListDetector::GreenListDetector(std::shared_ptr<const GreenListScheme> sche
   if (!scheme_) throw Error(ErrorCode::invalid_argument, "GreenListDetector needs a scheme");
 }
 
-ScoreCounts GreenListDetector::add_document(std::span<const std::uint32_t> tokens) {
+ScoreCounts GreenListDetector::add_document(std::span<const std::uint32_t> tokens, const StepSelection& selection) {
   const std::size_t width = scheme_->context_width();
   const std::uint32_t vocab = scheme_->vocab_size();
   for (std::size_t i = 0; i < tokens.size(); ++i) {
@@ -43,6 +46,11 @@ ScoreCounts GreenListDetector::add_document(std::span<const std::uint32_t> token
                                                 std::to_string(vocab) + ")");
     }
   }
+  if (!selection.entropy.empty() && selection.entropy.size() != tokens.size()) {
+    throw Error(ErrorCode::invalid_input, "the per-step entropy has " + std::to_string(selection.entropy.size()) +
+                                              " values for " + std::to_string(tokens.size()) + " tokens");
+  }
+  const std::vector<bool> free = selection.syntax ? selection.syntax->free_positions(tokens) : std::vector<bool>{};
   ScoreCounts document;
   ScoreCounts pooled_delta;
   document.tokens = pooled_delta.tokens = tokens.size();
@@ -57,6 +65,16 @@ ScoreCounts GreenListDetector::add_document(std::span<const std::uint32_t> token
     if (width > 0 && !seen_contexts.insert(seed).second) {
       ++document.skipped_repeated_context;
       ++pooled_delta.skipped_repeated_context;
+      continue;
+    }
+    if (selection.low_entropy(i)) {
+      ++document.skipped_low_entropy;
+      ++pooled_delta.skipped_low_entropy;
+      continue;
+    }
+    if (!free.empty() && !free[i]) {
+      ++document.skipped_syntax;
+      ++pooled_delta.skipped_syntax;
       continue;
     }
     const std::uint64_t fingerprint = tuple_fingerprint(context, tokens[i]);

@@ -31,6 +31,9 @@ nlohmann::ordered_json key_result_json(const KeyScanResult& r, double gamma, dou
       {"further_tokens_needed", r.further_tokens_needed ? nlohmann::ordered_json(*r.further_tokens_needed) : nullptr},
       {"verdict", scan_verdict(r, gamma, keys, alpha)},
   };
+  // Only with the entropy rule or the syntax rule, so earlier reports keep their exact shape.
+  if (r.counts.skipped_low_entropy > 0) out["skipped_low_entropy"] = r.counts.skipped_low_entropy;
+  if (r.counts.skipped_syntax > 0) out["skipped_syntax"] = r.counts.skipped_syntax;
   return out;
 }
 
@@ -127,8 +130,9 @@ nlohmann::ordered_json scan_report_json(const SuspectScanReport& report, std::sp
   out["prompts"] = report.prompts;
   out["reference_log"] = nlohmann::ordered_json::array();
   for (const ReferenceLogSummary& log : report.reference) {
-    out["reference_log"].push_back(
-        {{"context_width", log.context_width}, {"responses", log.responses}, {"contexts_kept", log.contexts}});
+    nlohmann::ordered_json entry = {{"context_width", log.context_width}, {"responses", log.responses}, {"contexts_kept", log.contexts}};
+    if (log.entropy_threshold > 0.0) entry["entropy_threshold"] = log.entropy_threshold;
+    out["reference_log"].push_back(entry);
   }
   out["suspect"] = file_json(report.suspect, report, alpha);
   if (report.control) out["control"] = file_json(*report.control, report, alpha);
@@ -146,7 +150,10 @@ std::string scan_report_text(const SuspectScanReport& report, std::span<const Wa
         << "  suspect: " << r.counts.responses << " responses, " << r.counts.tokens << " tokens read; dropped: "
         << r.counts.skipped_prefix << " first tokens, " << r.counts.skipped_repeated_tuple << " repeated tuples, "
         << r.counts.skipped_prompt_window << " prompt windows, " << r.counts.skipped_filter
-        << " outside the reference log; " << r.counts.scored << " scored, " << r.counts.green << " green\n"
+        << " outside the reference log";
+    if (r.counts.skipped_low_entropy > 0) out << ", " << r.counts.skipped_low_entropy << " low-entropy steps";
+    if (r.counts.skipped_syntax > 0) out << ", " << r.counts.skipped_syntax << " syntax tokens";
+    out << "; " << r.counts.scored << " scored, " << r.counts.green << " green\n"
         << "  " << scan_verdict(r, report.gammas[i], keys.size(), alpha) << "\n";
     if (report.control) {
       const KeyScanResult& c = report.control->keys[i];

@@ -8,6 +8,7 @@
 #include "tracemark/error.hpp"
 #include "tracemark/verify/audit_log_events.hpp"
 #include "tracemark/verify/parallel_for.hpp"
+#include "tracemark/verify/token_byte_table.hpp"
 
 namespace tracemark {
 namespace {
@@ -55,8 +56,28 @@ std::vector<ScanTracePoint> thin_trace(const std::vector<ScanTracePoint>& trace,
   return kept;
 }
 
+// The key-independent facts of a response's steps the scan uses: the protected model's entropy (with
+// an entropy source) and the syntax rule's free tokens (with a syntax rule).
+struct StepFacts {
+  std::vector<float> entropy;
+  std::vector<std::uint8_t> free;
+  DistillationScan::ResponseSteps view() const { return {entropy, free}; }
+};
+
+StepFacts step_facts(std::span<const std::uint32_t> response, std::span<const std::uint32_t> prompt,
+                     const StepEntropySource* source, const TokenSyntax* syntax) {
+  StepFacts facts;
+  if (source) facts.entropy = source->entropies(prompt, response);
+  if (syntax) {
+    const std::vector<bool> free = syntax->free_positions(response);
+    facts.free.assign(free.begin(), free.end());
+  }
+  return facts;
+}
+
 FileScanResult scan_file(const std::string& path, const std::vector<DistillationScan::KeyEntry>& keys,
-                         const SuspectRecordDecoder& decoder, const PromptTable& prompts, const SuspectScanOptions& options) {
+                         const SuspectRecordDecoder& decoder, const PromptTable& prompts, const SuspectScanOptions& options,
+                         const StepEntropySource* source, const TokenSyntax* syntax) {
   // A batch holds at most this many records or bytes (records may be up to max_record_bytes each).
   constexpr std::size_t kBatch = 512;
   constexpr std::size_t kBatchBytes = std::size_t{64} << 20;
@@ -82,7 +103,8 @@ FileScanResult scan_file(const std::string& path, const std::vector<Distillation
       prepared[i].clear();
       for (const auto& response : record.responses) {
         try {
-          prepared[i].push_back(scan.prepare(response, prompt));
+          const StepFacts facts = step_facts(response, prompt, source, syntax);
+          prepared[i].push_back(scan.prepare(response, prompt, facts.view()));
         } catch (const Error& e) {
           throw Error(e.code(), reader.name() + " line " + std::to_string(lines[i].line) + ": " + e.what() +
                                     "; were these ids made with the key's tokenizer? (--input text re-tokenizes the text)");
@@ -135,7 +157,22 @@ struct SuspectScanner::Setup {
   PromptTable prompts;
   SuspectScanOptions options;
   SuspectScanReport report;  // tokenizer, gammas, prompts and reference summaries; no file results
+  std::unique_ptr<TokenSyntax> syntax;  // with options.syntax_aware
+  // The entropy source for the suspect's steps: only when some key has a threshold.
+  const StepEntropySource* step_entropy() const {
+    for (const auto& entry : entries) {
+      if (entry.entropy_threshold > 0.0) return options.entropy_source.get();
+    }
+    return nullptr;
+  }
 };
+
+void refuse_entropy_threshold_without_source(const WatermarkKey& key, const std::string& what_to_give) {
+  throw Error(ErrorCode::invalid_argument,
+              "key " + key.key_id() + " has an entropy threshold of " + std::to_string(key.params().entropy_threshold) +
+                  " nats: only steps where the protected model's entropy reaches it were watermarked, and only those "
+                  "may be scored, but nothing here gives that entropy; " + what_to_give);
+}
 
 SuspectScanner::SuspectScanner(std::span<const WatermarkKey> keys, const SuspectScanOptions& options)
     : setup_(std::make_unique<Setup>()) {
@@ -151,13 +188,23 @@ SuspectScanner::SuspectScanner(std::span<const WatermarkKey> keys, const Suspect
   setup.decoder = std::make_unique<SuspectRecordDecoder>(tokenizer, options.token_source);
   report.tokenizer = tokenizer.binding();
 
-  // One reference-context filter per context width, built from the log of our served responses.
-  std::map<std::uint32_t, std::shared_ptr<const ReferenceContexts>> filters;
+  // One reference-context filter per (context width, entropy threshold), built from the log of our
+  // served responses: with a threshold, only the contexts of steps whose entropy reached it (the
+  // entropy the log recorded, else the entropy source's).
+  using FilterKey = std::pair<std::uint32_t, double>;
+  std::map<FilterKey, std::shared_ptr<const ReferenceContexts>> filters;
+  for (const WatermarkKey& key : keys) {
+    if (key.params().entropy_threshold > 0.0 && !options.entropy_source && options.reference_log_path.empty()) {
+      refuse_entropy_threshold_without_source(
+          key, "give --reference-model MODEL (a reference model of the protected model, to recompute it), or "
+               "--reference-log with the served responses' recorded entropy (generate or serve --record-entropy)");
+    }
+  }
   if (!options.reference_log_path.empty()) {
-    std::map<std::uint32_t, std::shared_ptr<ReferenceContexts>> building;
+    std::map<FilterKey, std::shared_ptr<ReferenceContexts>> building;
     for (const WatermarkKey& key : keys) {
-      const std::uint32_t width = key.params().context_width;
-      building.try_emplace(width, std::make_shared<ReferenceContexts>(width));
+      const FilterKey filter_key{key.params().context_width, key.params().entropy_threshold};
+      building.try_emplace(filter_key, std::make_shared<ReferenceContexts>(filter_key.first));
     }
     JsonlReader reader(options.reference_log_path, options.max_record_bytes);
     JsonlLine line;
@@ -167,27 +214,58 @@ SuspectScanner::SuspectScanner(std::span<const WatermarkKey> keys, const Suspect
       if (is_audit_event_line(line.text)) continue;  // a refused request, not a served response
       const SuspectRecord record = log_decoder.decode(reader, line);
       for (const auto& response : record.responses) {
-        for (auto& [width, filter] : building) filter->add_response(response);
+        std::vector<float> computed;
+        for (auto& [filter_key, filter] : building) {
+          const double threshold = filter_key.second;
+          if (threshold <= 0.0) {
+            filter->add_response(response);
+            continue;
+          }
+          if (!record.entropy && computed.empty() && !response.empty()) {
+            if (!options.entropy_source) {
+              throw Error(ErrorCode::invalid_input,
+                          reader.name() + " line " + std::to_string(line.line) +
+                              ": this reference-log record has no \"entropy\", and a key has an entropy threshold of " +
+                              std::to_string(threshold) + " nats; record entropy when serving (--record-entropy), or "
+                              "give --reference-model MODEL to recompute it");
+            }
+            const std::span<const std::uint32_t> prompt =
+                record.prompt ? std::span<const std::uint32_t>(*record.prompt) : std::span<const std::uint32_t>();
+            computed = options.entropy_source->entropies(prompt, response);
+          }
+          filter->add_response(response, record.entropy ? std::span<const float>(*record.entropy) : computed, threshold);
+        }
       }
     }
-    for (auto& [width, filter] : building) {
+    for (auto& [filter_key, filter] : building) {
       if (filter->size() == 0) {
         throw Error(ErrorCode::invalid_input, "reference log " + options.reference_log_path +
                                                   " has no usable records (no response longer than the context width " +
-                                                  std::to_string(width) + "); without it no filter can be built, and "
+                                                  std::to_string(filter_key.first) +
+                                                  (filter_key.second > 0.0 ? " with a step at or above the entropy threshold" : "") +
+                                                  "); without it no filter can be built, and "
                                                   "the scan does not silently run unfiltered: fix the log or drop "
                                                   "--reference-log");
       }
       filter->keep_most_frequent(options.reference_top);
-      filters[width] = filter;
-      report.reference.push_back({filter->responses(), width, filter->size()});
+      filters[filter_key] = filter;
+      report.reference.push_back({filter->responses(), filter_key.first, filter_key.second, filter->size()});
     }
   }
   for (const WatermarkKey& key : keys) {
     auto scheme = std::make_shared<const GreenListScheme>(key);
     report.gammas.push_back(scheme->null_green_probability());
-    auto filter = filters.contains(key.params().context_width) ? filters[key.params().context_width] : nullptr;
-    setup.entries.push_back({key.key_id(), scheme, filter});
+    const FilterKey filter_key{key.params().context_width, key.params().entropy_threshold};
+    auto filter = filters.contains(filter_key) ? filters[filter_key] : nullptr;
+    setup.entries.push_back({key.key_id(), scheme, filter, key.params().entropy_threshold});
+  }
+  if (options.syntax_aware) {
+    if (!tokenizer.binding()) {
+      throw Error(ErrorCode::invalid_argument, "syntax-aware scoring reads the tokens' bytes, but the keys name no "
+                                               "tokenizer; use keys made with `tracemark keygen --tokenizer`");
+    }
+    setup.syntax = std::make_unique<TokenSyntax>(
+        token_byte_table(tokenizer.get("syntax-aware scoring"), keys.front().params().vocab_size));
   }
   if (!options.prompts_path.empty()) setup.prompts = read_prompt_table(options.prompts_path, *setup.decoder, options.max_record_bytes, report.prompts);
 }
@@ -197,9 +275,11 @@ SuspectScanner::~SuspectScanner() = default;
 SuspectScanReport SuspectScanner::run(const std::string& suspect_path) const {
   const Setup& setup = *setup_;
   SuspectScanReport report = setup.report;
-  report.suspect = scan_file(suspect_path, setup.entries, *setup.decoder, setup.prompts, setup.options);
+  report.suspect = scan_file(suspect_path, setup.entries, *setup.decoder, setup.prompts, setup.options,
+                             setup.step_entropy(), setup.syntax.get());
   if (!setup.options.control_path.empty()) {
-    report.control = scan_file(setup.options.control_path, setup.entries, *setup.decoder, setup.prompts, setup.options);
+    report.control = scan_file(setup.options.control_path, setup.entries, *setup.decoder, setup.prompts, setup.options,
+                               setup.step_entropy(), setup.syntax.get());
   }
   return report;
 }
@@ -227,7 +307,8 @@ std::vector<ColouredResponse> SuspectScanner::colour(const std::string& path, st
       const auto& response = record.responses[c];
       std::vector<TokenStatus> statuses;
       try {
-        statuses = scan.token_statuses(key_index, response, prompt, scored);
+        const StepFacts facts = step_facts(response, prompt, setup.step_entropy(), setup.syntax.get());
+        statuses = scan.token_statuses(key_index, response, prompt, scored, facts.view());
       } catch (const Error& e) {
         throw Error(e.code(), reader.name() + " line " + std::to_string(line.line) + ": " + e.what());
       }

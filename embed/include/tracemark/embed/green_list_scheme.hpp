@@ -82,6 +82,8 @@ class GreenListScheme {
   std::uint32_t context_width() const noexcept { return context_width_; }
   std::uint32_t vocab_size() const noexcept { return vocab_size_; }
   std::uint32_t version() const noexcept { return version_; }
+  // The key's entropy threshold in nats (0: every step); see SchemeParams::entropy_threshold.
+  double entropy_threshold() const noexcept { return entropy_threshold_; }
   // Version 2's keyed per-token values R[0 .. vocab_size) (empty in version 1).
   std::span<const std::uint32_t> token_values() const noexcept { return token_values_; }
 
@@ -92,6 +94,7 @@ class GreenListScheme {
   std::uint32_t context_width_;
   std::uint32_t vocab_size_;
   std::uint32_t version_;
+  double entropy_threshold_;
   std::vector<std::uint32_t> token_values_;  // version 2 only: 4 bytes a token id
 };
 

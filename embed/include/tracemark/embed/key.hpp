@@ -43,6 +43,10 @@ struct SchemeParams {
   std::uint32_t context_width = 2;   // h: previous tokens that seed the split, 0..16 (0 = one fixed list)
   std::uint32_t vocab_size = 0;      // token ids are 0..vocab_size-1; 1..2^31
   std::optional<TokenizerBinding> tokenizer;
+  // Entropy-aware embedding (SWEET, Lee et al. 2023): a step is biased, and scored, only where the
+  // protected model's next-token distribution has Shannon entropy >= this many nats. 0 (the
+  // default) biases every step; [0, 64]. Part of the commitment when above 0.
+  double entropy_threshold = 0.0;
 
   // Throws Error(invalid_argument) naming the offending parameter and its valid range.
   void validate() const;

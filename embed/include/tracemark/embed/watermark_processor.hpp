@@ -7,29 +7,47 @@
 // tokens) was already the context of an earlier step of this response: repeated contexts are left
 // unbiased (as SynthID-Text does), which keeps repeated phrases from compounding the bias, and the
 // detector masks them the same way. With h = 0 there is no context and every step is biased.
+//
+// Two options spend the bias only where it can act (docs/METHOD.md, "Which steps are scored"):
+//   - entropy threshold (the key's, by default): a step is biased only when the softmax of the
+//     logits handed to apply() (before any bias) has entropy >= the threshold (step_entropy.hpp);
+//   - syntax rule (token_syntax.hpp): only free tokens are biased, and their total probability is
+//     kept as it was, so the chance that the next token is syntax (a bracket, a keyword, a schema's
+//     argument name) is exactly the model's; inside a JSON object key nothing is biased.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <unordered_set>
 #include <vector>
 
 #include "tracemark/embed/green_list_scheme.hpp"
+#include "tracemark/embed/token_syntax.hpp"
 
 namespace tracemark {
+
+struct ProcessorOptions {
+  // nats; nullopt takes the key's (SchemeParams::entropy_threshold). The detector scores by the
+  // key's threshold, so another value here only makes sense for experiments.
+  std::optional<double> entropy_threshold;
+  // The syntax rule over the key's vocabulary; null biases every token.
+  std::shared_ptr<const TokenSyntax> syntax;
+};
 
 // Not thread-safe: one processor per sequence. Copying is cheap (the scheme is shared, immutable)
 // and gives an independent processor, as needed when a sequence forks (beam search, n > 1).
 class WatermarkProcessor {
  public:
-  explicit WatermarkProcessor(std::shared_ptr<const GreenListScheme> scheme);
+  explicit WatermarkProcessor(std::shared_ptr<const GreenListScheme> scheme, ProcessorOptions options = {});
 
   // Starts a response. The last h ids of the prompt seed the first contexts; they do not count as
   // seen contexts. An empty prompt means no bias until h tokens have been accepted.
   void reset(std::span<const std::uint32_t> prompt = {});
 
-  // Whether apply() biases at the current step.
+  // Whether the context allows a bias at the current step (full and not repeated); apply() may
+  // still leave the step alone for its entropy or syntax (last_step_biased() says).
   bool will_bias() const noexcept { return context_full_ && !current_seen_; }
 
   // Full-vocabulary logits indexed by token id. The one rule for their length, whatever the key's
@@ -42,6 +60,12 @@ class WatermarkProcessor {
   // outside the vocabulary.
   void apply(std::span<Candidate> candidates) const;
 
+  // After apply(): the entropy (nats) of the step's unbiased distribution when the processor
+  // measured it (an entropy threshold is set), and whether the step was biased.
+  std::optional<double> last_step_entropy() const noexcept { return last_entropy_; }
+  bool last_step_biased() const noexcept { return last_biased_; }
+  double entropy_threshold() const noexcept { return threshold_; }
+
   // Records the sampled token and moves to the next step.
   void accept(std::uint32_t token);
 
@@ -49,13 +73,23 @@ class WatermarkProcessor {
 
  private:
   void refresh_current_context();
+  // One step of either path: the context, the entropy gate (measure() when a threshold is set) and
+  // the syntax state decide; then bias_all() (no syntax rule) or bias_free() does the work.
+  template <typename Measure, typename BiasAll, typename BiasFree>
+  void bias_step(Measure measure, BiasAll bias_all, BiasFree bias_free) const;
 
   std::shared_ptr<const GreenListScheme> scheme_;
+  double threshold_ = 0;
+  std::shared_ptr<const TokenSyntax> syntax_;
+  SyntaxState syntax_state_;
   std::vector<std::uint32_t> context_;  // the last min(h, known) ids, oldest first
   bool context_full_ = false;
   bool current_seen_ = false;
   std::uint64_t current_seed_ = 0;
   std::unordered_set<std::uint64_t> seen_seeds_;  // seeds of contexts already used in this response
+  // What the last apply() did (observability only: never read by apply() itself).
+  mutable std::optional<double> last_entropy_;
+  mutable bool last_biased_ = false;
 };
 
 }  // namespace tracemark

@@ -75,6 +75,11 @@ class NgramModel {
   void top_candidates(std::span<const std::uint32_t> history, std::size_t k, std::vector<Candidate>& out,
                       NgramScratch& scratch) const;
 
+  // The Shannon entropy (nats) of the next-token distribution after history, exactly as the
+  // softmax of log_probabilities() would give it, in time independent of the vocabulary: the
+  // unigram part's sum is precomputed and only the tokens seen after the context are visited.
+  double entropy(std::span<const std::uint32_t> history, NgramScratch& scratch) const;
+
   // P(token | history) in double precision, by the recursion above (for perplexity and tests).
   double probability(std::span<const std::uint32_t> history, std::uint32_t token) const;
 
@@ -97,6 +102,7 @@ class NgramModel {
   std::vector<double> unigram_;          // P_1(w), indexed by token id
   std::vector<float> log_unigram_;       // ln P_1(w)
   std::vector<std::uint32_t> by_unigram_;  // token ids by descending P_1, ties by id
+  double unigram_plogp_ = 0;               // sum over w of P_1(w) ln P_1(w) (0 ln 0 = 0)
 };
 
 // Refuses a model whose tokenizer differs from the expected one (name and vocabulary digest):

@@ -39,9 +39,13 @@ std::uint64_t response_stream_seed(std::uint64_t seed, std::uint64_t index) noex
 // options.sampling.top_k > 0 the watermark is applied to the k candidates (as SynthID-Text's
 // reference does for latency), else to the full-vocabulary logits. processor: may be null (no
 // watermark); it is reset with the prompt. Prompt ids must be < model.vocab_size().
+// step_entropy: when not null, receives one value per generated token: the entropy (nats) of the
+// distribution the processor saw at that step before any bias (embed/step_entropy.hpp), which is
+// what serving records for entropy-aware detection.
 std::vector<std::uint32_t> generate_response(const NgramModel& model, std::span<const std::uint32_t> prompt,
                                              const GenerationOptions& options, SplitMix64& rng,
-                                             WatermarkProcessor* processor, GenerationScratch& scratch);
+                                             WatermarkProcessor* processor, GenerationScratch& scratch,
+                                             std::vector<float>* step_entropy = nullptr);
 
 // The same loop, handing each token to on_token as soon as it is sampled (streaming servers).
 // Generation stops early, before max_tokens, when on_token returns false (for example when the
@@ -50,6 +54,7 @@ std::vector<std::uint32_t> generate_response(const NgramModel& model, std::span<
 std::vector<std::uint32_t> generate_response_streaming(const NgramModel& model, std::span<const std::uint32_t> prompt,
                                                        const GenerationOptions& options, SplitMix64& rng,
                                                        WatermarkProcessor* processor, GenerationScratch& scratch,
-                                                       const std::function<bool(std::uint32_t)>& on_token);
+                                                       const std::function<bool(std::uint32_t)>& on_token,
+                                                       std::vector<float>* step_entropy = nullptr);
 
 }  // namespace tracemark

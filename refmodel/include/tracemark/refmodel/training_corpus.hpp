@@ -25,7 +25,8 @@ using TokenDocuments = std::vector<std::vector<std::uint32_t>>;
 // tokens, an id >= vocab_size, or plain text without an encoder; Error(io) when unreadable.
 TokenDocuments read_corpus_file(const std::filesystem::path& path, const TextEncoder& encoder, std::uint32_t vocab_size);
 
-// Resolves a corpus argument. "CORPUS:SPLIT" with CORPUS one of brown, nlp-corpus, spam-assassin
+// Resolves a corpus argument. "CORPUS:SPLIT" with CORPUS one of brown, nlp-corpus, spam-assassin,
+// go-code, tool-calls, reasoning
 // and SPLIT one of train, heldout, null names the set-up's file
 // cache_folder()/corpora/CORPUS/SPLIT.jsonl (an existing file of that literal name wins);
 // anything else is a path, returned as it is. Throws Error(io) naming ./tools/setup.sh when a

@@ -38,7 +38,8 @@ class CompletionService {
   // settings, calling on_token for each as soon as it is sampled; stops early when on_token returns
   // false. The output depends only on (prompt, settings, seed).
   std::vector<std::uint32_t> generate(std::span<const std::uint32_t> prompt, const CompletionRequest& request,
-                                      std::uint64_t seed, const std::function<bool(std::uint32_t)>& on_token) const;
+                                      std::uint64_t seed, const std::function<bool(std::uint32_t)>& on_token,
+                                      std::vector<float>* step_entropy = nullptr) const;
 
   std::string decode(std::span<const std::uint32_t> tokens) const { return codec_.decode(tokens); }
   std::uint32_t vocab_size() const noexcept { return model_.vocab_size(); }

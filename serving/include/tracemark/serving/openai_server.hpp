@@ -33,6 +33,7 @@ struct ServerSettings {
   // The tokenizer of the served ids, named in every audit line ("tokenizer"), so that a scan of the
   // log never takes them for another tokenizer's.
   std::optional<TokenizerBinding> tokenizer;
+  bool record_entropy = false;  // audit lines carry "entropy": each step's entropy before the watermark
 };
 
 // Routes:

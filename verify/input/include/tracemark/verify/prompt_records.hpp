@@ -29,6 +29,7 @@ struct Prompt {
   std::optional<std::string> text;                    // "prompt" as a string
   std::optional<std::vector<ChatMessage>> messages;   // "prompt" or "messages" as chat messages
   std::optional<TokenizerBinding> tokenizer;          // the record's "tokenizer": whose ids `tokens` are
+  nlohmann::json tools;  // "tools" as written (OpenAI function schemas: answer with a tool call), else null
 
   // The prompt as written: the text, or the messages as [{"role", "content"}], or null.
   nlohmann::json text_or_messages() const;

@@ -36,13 +36,23 @@ struct SuspectRecord {
   // Set when the record's ids name another tokenizer than the key's and its text was read instead
   // (automatic mode): the tokenizer the ids were of.
   std::optional<TokenizerBinding> foreign_ids;
+  // Per-step entropy (nats) of the protected model's distribution as serving recorded it ("entropy":
+  // [numbers], one per token of a single response; `generate --record-entropy`). Read only with the
+  // record's ids, to which the values belong: absent when its text was read instead.
+  std::optional<std::vector<float>> entropy;
 };
+
+// The record's "entropy" (null or absent: nullopt) checked against its responses: an array of numbers
+// >= 0, one per token of a single response; Error(invalid_input) naming the record otherwise.
+std::optional<std::vector<float>> recorded_entropy(const JsonlReader& reader, const JsonlRecord& record,
+                                                   const std::vector<std::vector<std::uint32_t>>& responses);
 
 // Turns lines into SuspectRecords. Accepted record shapes (ids of the key's vocabulary; text is
 // tokenized with the keys' tokenizer):
 //   {"tokens": [ids]}                                   one response
 //   {"text": "..."}                                     one response
 //   {"choices": [{"message": {"content": "..."}}]}      an OpenAI chat completion: one per choice
+//                                                       (with "tool_calls", rendered as tool_call_text())
 //   {"choices": [{"text": "..."}]}                      an OpenAI completion: one per choice
 // plus optional "id", "prompt_tokens", "prompt", "messages" and "tokenizer".
 //

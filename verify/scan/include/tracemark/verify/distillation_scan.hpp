@@ -31,7 +31,7 @@
 namespace tracemark {
 
 // Where the suspect's tokens went. tokens = skipped_prefix + skipped_repeated_tuple +
-// skipped_prompt_window + skipped_filter + scored.
+// skipped_prompt_window + skipped_filter + skipped_low_entropy + skipped_syntax + scored.
 struct ScanCounts {
   std::uint64_t responses = 0;
   std::uint64_t tokens = 0;
@@ -39,6 +39,8 @@ struct ScanCounts {
   std::uint64_t skipped_repeated_tuple = 0;  // tuple already scored (anywhere in the scan)
   std::uint64_t skipped_prompt_window = 0;   // tuple occurs in the response's prompt
   std::uint64_t skipped_filter = 0;          // context not among the reference log's contexts
+  std::uint64_t skipped_low_entropy = 0;     // the protected model's entropy there is below the key's threshold
+  std::uint64_t skipped_syntax = 0;          // a syntax token (token_syntax.hpp)
   std::uint64_t scored = 0;
   std::uint64_t green = 0;
 };
@@ -49,6 +51,9 @@ class ReferenceContexts {
  public:
   explicit ReferenceContexts(std::uint32_t context_width) : width_(context_width) {}
   void add_response(std::span<const std::uint32_t> tokens);
+  // Only the contexts of steps whose recorded entropy (one value per token) is >= threshold: the
+  // contexts where serving could bias. Throws Error(invalid_input) when the sizes differ.
+  void add_response(std::span<const std::uint32_t> tokens, std::span<const float> entropy, double threshold);
   // Keeps only the n most frequent contexts (ties broken by fingerprint, so the choice is
   // deterministic). n = 0 keeps all.
   void keep_most_frequent(std::size_t n);
@@ -95,6 +100,8 @@ struct PreparedResponse {
     std::uint64_t skipped_prefix = 0;
     std::uint64_t skipped_prompt_window = 0;
     std::uint64_t skipped_filter = 0;
+    std::uint64_t skipped_low_entropy = 0;
+    std::uint64_t skipped_syntax = 0;
     std::vector<std::pair<std::uint64_t, bool>> tuples;  // (fingerprint, green) in response order
   };
   std::vector<KeyPart> parts;  // one per key, in the scan's key order
@@ -105,6 +112,8 @@ enum class TokenStatus : std::uint8_t {
   prefix,         // one of the first h tokens: no full context
   prompt_window,  // the tuple occurs in the response's prompt
   filtered,       // the context is not among the reference log's contexts
+  low_entropy,    // the protected model's entropy at the step is below the key's threshold
+  syntax,         // a syntax token (token_syntax.hpp)
   repeated,       // the tuple was scored earlier in the scan (first occurrence counts)
   green,          // scored, green
   red,            // scored, not green
@@ -132,17 +141,28 @@ class DistillationScan {
     std::string key_id;
     std::shared_ptr<const GreenListScheme> scheme;
     std::shared_ptr<const ReferenceContexts> filter;  // may be null: no filter
+    // Steps whose given entropy (ResponseSteps) is below this are not scored; 0: no entropy rule.
+    double entropy_threshold = 0;
+  };
+
+  // What the scan knows of a response's steps without the key: the protected model's entropy at
+  // each step (empty: unknown) and which tokens are free under the syntax rule (empty: no rule).
+  struct ResponseSteps {
+    std::span<const float> entropy;
+    std::span<const std::uint8_t> free;  // 1 = free; empty = every token free
   };
 
   explicit DistillationScan(std::vector<KeyEntry> keys);
 
   // Adds one response (and the prompt that produced it, possibly empty). Throws
   // Error(invalid_input) for a token id outside a key's vocabulary (message gives the position).
-  void add_response(std::span<const std::uint32_t> response, std::span<const std::uint32_t> prompt) {
-    merge(prepare(response, prompt));
+  void add_response(std::span<const std::uint32_t> response, std::span<const std::uint32_t> prompt,
+                    const ResponseSteps& steps = {}) {
+    merge(prepare(response, prompt, steps));
   }
   // Same contract as add_response, split in two: prepare() in any thread, merge() in input order.
-  PreparedResponse prepare(std::span<const std::uint32_t> response, std::span<const std::uint32_t> prompt) const;
+  PreparedResponse prepare(std::span<const std::uint32_t> response, std::span<const std::uint32_t> prompt,
+                           const ResponseSteps& steps = {}) const;
   void merge(const PreparedResponse& prepared) { merge_batch({&prepared, 1}, 1, nullptr); }
   // Merges responses in the order given, on up to `threads` threads. When `tallies` is not null it
   // receives, for each key, one ResponseTally per response of the batch (resized to fit).
@@ -160,7 +180,8 @@ class DistillationScan {
   // response's newly scored tuples, so calling this for every response in input order with one set
   // reproduces the scan's per-response tallies exactly. Throws like prepare().
   std::vector<TokenStatus> token_statuses(std::size_t k, std::span<const std::uint32_t> response,
-                                          std::span<const std::uint32_t> prompt, TupleSet& scored) const;
+                                          std::span<const std::uint32_t> prompt, TupleSet& scored,
+                                          const ResponseSteps& steps = {}) const;
 
  private:
   // Walks one response for key k: calls visit(position, status, fingerprint, green) for every token,
@@ -168,7 +189,7 @@ class DistillationScan {
   // scoring (deduplication is the caller's). The one place the per-token rules live.
   template <typename Visit>
   void walk_response(std::size_t k, std::span<const std::uint32_t> response, std::span<const std::uint32_t> prompt,
-                     Visit&& visit) const;
+                     const ResponseSteps& steps, Visit&& visit) const;
 
   static constexpr std::size_t kShards = 64;
   struct KeyState {

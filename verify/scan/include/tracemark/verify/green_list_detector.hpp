@@ -11,17 +11,20 @@
 #include <unordered_set>
 
 #include "tracemark/embed/green_list_scheme.hpp"
+#include "tracemark/embed/token_syntax.hpp"
 #include "tracemark/verify/binomial.hpp"
 #include "tracemark/verify/tuple_set.hpp"
 
 namespace tracemark {
 
 // Where every token read went. tokens = skipped_prefix + skipped_repeated_context +
-// skipped_repeated_tuple + scored.
+// skipped_low_entropy + skipped_syntax + skipped_repeated_tuple + scored.
 struct ScoreCounts {
   std::uint64_t tokens = 0;                    // tokens read
   std::uint64_t skipped_prefix = 0;            // first h tokens of a document: no full context
   std::uint64_t skipped_repeated_context = 0;  // context already used earlier in the document (not biased by embed/)
+  std::uint64_t skipped_low_entropy = 0;       // the protected model's entropy there is below the key's threshold
+  std::uint64_t skipped_syntax = 0;            // a syntax token (token_syntax.hpp)
   std::uint64_t skipped_repeated_tuple = 0;    // (context, token) already scored
   std::uint64_t scored = 0;
   std::uint64_t green = 0;
@@ -34,6 +37,19 @@ struct ScoreCounts {
 // and so cannot bias the test.
 std::uint64_t tuple_fingerprint(std::span<const std::uint32_t> context, std::uint32_t token) noexcept;
 
+// Which steps of a document may be scored, decided without the key (so the test stays exact):
+// by the protected model's entropy at each step and by the syntax rule. Empty: every step.
+struct StepSelection {
+  std::span<const float> entropy;       // one value (nats) per token, or empty: no entropy rule
+  double entropy_threshold = 0;          // a step is kept when entropy >= threshold
+  const TokenSyntax* syntax = nullptr;   // null: no syntax rule
+
+  // Whether step i falls below the entropy threshold (never without per-step entropy).
+  bool low_entropy(std::size_t i) const noexcept {
+    return !entropy.empty() && static_cast<double>(entropy[i]) < entropy_threshold;
+  }
+};
+
 // Scores documents one at a time, keeping the pooled deduplication set across them.
 // Not thread-safe (one per thread, or guard externally); the scheme is shared and immutable.
 class GreenListDetector {
@@ -44,7 +60,10 @@ class GreenListDetector {
   // document's tuples to the pooled counts (deduplicated across every document added so far).
   // Throws Error(invalid_input) for a token id outside the key's vocabulary; the message gives the
   // id and its position, the caller adds the file and line.
-  ScoreCounts add_document(std::span<const std::uint32_t> tokens);
+  // With a selection, only its steps are scored (entropy.size() must be tokens.size(), else
+  // Error(invalid_input)); rules apply in the processor's order: prefix, repeated context, entropy,
+  // syntax, then deduplication.
+  ScoreCounts add_document(std::span<const std::uint32_t> tokens, const StepSelection& selection = {});
 
   const ScoreCounts& pooled() const noexcept { return pooled_; }
   BinomialTest test(const ScoreCounts& counts) const {

@@ -12,6 +12,7 @@
 
 #include "tracemark/embed/key.hpp"
 #include "tracemark/verify/distillation_scan.hpp"
+#include "tracemark/verify/step_entropy_source.hpp"
 #include "tracemark/verify/suspect_records.hpp"
 
 namespace tracemark {
@@ -31,7 +32,17 @@ struct SuspectScanOptions {
   std::size_t max_response_scores = 200'000;
   // The longest record (line) of any input file; longer ones are refused (jsonl_reader.hpp).
   std::size_t max_record_bytes = kDefaultMaxRecordBytes;
+  // For keys with an entropy threshold: the protected model's per-step entropy, recomputed for the
+  // suspect's steps (and for reference-log records that did not record it). Shared, thread-safe.
+  std::shared_ptr<const StepEntropySource> entropy_source;
+  // Score only free tokens of the syntax rule (embed/token_syntax.hpp); needs keys that name their
+  // tokenizer (the rule reads the tokens' bytes).
+  bool syntax_aware = false;
 };
+
+// The refusal for a key with an entropy threshold and no way to know the entropy: Error
+// (invalid_argument) naming the key and what to give. what_to_give lists the options of the caller.
+[[noreturn]] void refuse_entropy_threshold_without_source(const WatermarkKey& key, const std::string& what_to_give);
 
 // The pooled test after the first `tokens` suspect tokens (a point of the p-value curve).
 struct ScanTracePoint {
@@ -65,6 +76,7 @@ struct FileScanResult {
 struct ReferenceLogSummary {
   std::uint64_t responses = 0;
   std::uint32_t context_width = 0;
+  double entropy_threshold = 0;  // contexts of steps at or above it only (0: every step)
   std::uint64_t contexts = 0;  // kept after --reference-top
 };
 
