@@ -25,6 +25,8 @@ packages=(
   clang libclang-rt-14-dev
   # Code corpus (issue 16): the Go standard library's sources, version-pinned (corpora/make_kind_corpora.py).
   golang-1.19-src
+  # Campaign discovery (issue 14): community detection (igraph 0.10's Leiden).
+  libigraph-dev
 )
 
 missing=()

@@ -38,6 +38,17 @@ std::string random_id(const char* prefix) {
   return prefix + to_hex(std::span<const std::uint8_t>(bytes));
 }
 
+// Every line of a header that may repeat, joined by "," (RFC 9110: the same as one line listing them).
+std::string all_header_values(const httplib::Request& req, const char* name) {
+  std::string joined;
+  const std::size_t count = req.get_header_value_count(name);
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i) joined += ",";
+    joined += req.get_header_value(name, i);
+  }
+  return joined;
+}
+
 void send_error(httplib::Response& res, const ApiError& error) {
   res.status = error.status();
   res.set_content(error.body(), kJson);
@@ -49,6 +60,8 @@ struct Exchange {
   std::string account;
   std::string request_id;
   std::string time;
+  std::string client_address;  // resolve_client_address(): the peer, or what our trusted proxies report
+  std::string user_agent;
   std::int64_t created = 0;
   std::uint64_t seed = 0;
   std::vector<std::uint32_t> prompt;
@@ -146,8 +159,11 @@ struct OpenAiServer::Impl {
   void write_audit(const Exchange& exchange, const std::vector<std::uint32_t>& tokens, const std::string& text,
                    const std::string& finish_reason, const std::vector<float>& entropy = {}) {
     OrderedJson line;
+    line["audit_version"] = kAuditLogVersion;
     line["time"] = exchange.time;
     line["account"] = exchange.account;
+    line["client_address"] = exchange.client_address;
+    line["user_agent"] = exchange.user_agent;
     line["request_id"] = exchange.request_id;
     line["endpoint"] = exchange.request.endpoint == Endpoint::chat_completions ? "/v1/chat/completions" : "/v1/completions";
     line["model"] = settings.limits.model_name;
@@ -173,6 +189,9 @@ struct OpenAiServer::Impl {
     exchange->time = rfc3339_utc_now();
     exchange->account = authenticate(req);
     account = exchange->account;
+    exchange->client_address = resolve_client_address(req.remote_addr, all_header_values(req, "Forwarded"),
+                                                      all_header_values(req, "X-Forwarded-For"), settings.trusted_proxies);
+    exchange->user_agent = req.get_header_value("User-Agent").substr(0, kAuditUserAgentBytes);
     exchange->request = parse_completion_request(req.body, endpoint, settings.limits);
     exchange->request_id = random_id(endpoint == Endpoint::chat_completions ? "chatcmpl-" : "cmpl-");
     exchange->created = static_cast<std::int64_t>(std::time(nullptr));

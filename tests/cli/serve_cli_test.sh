@@ -267,6 +267,32 @@ check "serve says it stopped" grep -q "SIGTERM received; finishing the requests 
 check "the audit log ends with a whole line after shutdown ($lines_before lines)" python3 -c '
 import json; [json.loads(l) for l in open("audit.jsonl")]; assert open("audit.jsonl","rb").read().endswith(b"\n")'
 
+# The audit log's client address and user agent (issue 14): the peer, unless the peer is a
+# --trusted-proxy; then the client its Forwarded or X-Forwarded-For names.
+expect 2 "--trusted-proxy 10.0.0.0/33 is not an address or a network" -- \
+  "$tracemark" serve --model tiny.tmlm --key key.json --api-keys keys.txt --audit-log proxied.jsonl --trusted-proxy 10.0.0.0/33
+start_server proxied --model tiny.tmlm --key key.json --api-keys keys.txt --audit-log proxied.jsonl --trusted-proxy 127.0.0.1/32 ::1 || { finish; exit 1; }
+ask() { curl -s -o /dev/null "${auth[@]}" "http://127.0.0.1:$port/v1/completions" -d '{"model":"tiny","prompt":"the","max_tokens":2}' "$@"; }
+ask -H "X-Forwarded-For: 6.6.6.6, 198.51.100.7" -A "probe-agent/1.0"
+ask -H "Forwarded: for=\"[2001:db8::17]:443\";proto=https"
+ask -H "X-Forwarded-For: 127.0.0.1"
+ask -H "User-Agent:"
+kill -TERM "$server_pid"
+wait "$server_pid"
+start_server direct --model tiny.tmlm --key key.json --api-keys keys.txt --audit-log direct.jsonl || { finish; exit 1; }
+ask -H "X-Forwarded-For: 198.51.100.7"
+kill -TERM "$server_pid"
+wait "$server_pid"
+check "audit lines record the client behind a trusted proxy, the user agent and the schema version" python3 - <<'PY'
+import json
+lines = [json.loads(l) for l in open("proxied.jsonl")]
+assert [l["client_address"] for l in lines] == ["198.51.100.7", "2001:db8::17", "127.0.0.1", "127.0.0.1"], lines
+assert lines[0]["user_agent"] == "probe-agent/1.0" and lines[3]["user_agent"] == "", lines
+assert all(l["audit_version"] == 2 and l["model"] == "tiny" for l in lines)
+untrusted = [json.loads(l) for l in open("direct.jsonl")]
+assert [l["client_address"] for l in untrusted] == ["127.0.0.1"], untrusted  # an untrusted peer's header is ignored
+PY
+
 # probe against a stand-in: over plain HTTP it answers 429 (Retry-After: 1) and 503 before each
 # success; over HTTPS (a self-signed certificate, trusted with --ca-cert) it answers at once.
 openssl req -x509 -newkey rsa:2048 -nodes -keyout tls.key -out tls.crt -days 2 -subj /CN=localhost \

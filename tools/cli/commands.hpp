@@ -24,5 +24,8 @@ void add_serve_command(CLI::App& app);
 void add_probe_command(CLI::App& app);
 // Evidence bundles (issue 6).
 void add_evidence_command(CLI::App& app);
+// Campaign discovery (issue 14).
+void add_simulate_command(CLI::App& app);
+void add_campaigns_command(CLI::App& app);
 
 }  // namespace tracemark::cli

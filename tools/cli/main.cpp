@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   tracemark::cli::add_serve_command(app);
   tracemark::cli::add_probe_command(app);
   tracemark::cli::add_evidence_command(app);
+  tracemark::cli::add_simulate_command(app);
+  tracemark::cli::add_campaigns_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

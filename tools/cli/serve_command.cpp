@@ -31,6 +31,7 @@ struct ServeOptions {
   serving::ServerSettings server;
   std::uint32_t top_k = 0;
   bool audit_fsync = false;
+  std::vector<std::string> trusted_proxies;
 };
 
 void run_serve(ServeOptions options) {
@@ -63,6 +64,9 @@ void run_serve(ServeOptions options) {
     throw Error(ErrorCode::invalid_input, options.key + ": the key is bound to tokenizer " + key.params().tokenizer->name +
                                               ", but " + options.model + " uses " + vocabulary.record.name);
   }
+  std::vector<serving::IpNetwork> trusted;
+  for (const std::string& cidr : options.trusted_proxies) trusted.push_back(serving::IpNetwork::parse(cidr));
+  options.server.trusted_proxies = serving::TrustedProxies(std::move(trusted));
   serving::AuditLog audit_log(options.audit_log, options.audit_fsync);
   if (options.model_name.empty()) options.model_name = std::filesystem::path(options.model).stem().string();
   options.server.limits.model_name = options.model_name;
@@ -141,6 +145,9 @@ void add_serve_command(CLI::App& app) {
   command->add_option("--max-connections-per-address", options->server.max_connections_per_address,
                       "connections one client address may hold at once (more get 429); default: half of --threads")
       ->check(CLI::Range(1u, 100000u));
+  command->add_option("--trusted-proxy", options->trusted_proxies,
+                      "CIDR (or address) of a reverse proxy of ours: from such a peer the audit log records the client "
+                      "named in Forwarded / X-Forwarded-For instead of the peer; repeatable");
   command->add_flag("--audit-fsync", options->audit_fsync, "fdatasync the audit log after every line (slower, survives power loss)");
   command->callback([options] { run_serve(*options); });
 }

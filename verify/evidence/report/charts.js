@@ -72,17 +72,5 @@
                          y: { title: { display: true, text: 'responses' } } } }
   }));
 
-  // Self-check for the browser test: each chart must have painted something.
-  var drawn = 0;
-  charts.forEach(function (chart) {
-    var canvas = chart.canvas, pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data, painted = 0;
-    for (var i = 3; i < pixels.length; i += 4) if (pixels[i] !== 0) painted += 1;
-    if (painted > 1000) drawn += 1;
-  });
-  var check = document.getElementById('tm-self-check');
-  check.setAttribute('data-charts-expected', String(charts.length));
-  check.setAttribute('data-charts-drawn', String(drawn));
-  check.textContent = 'charts drawn: ' + drawn + ' of ' + charts.length + '; errors: ' + window.tmErrors.length;
-  window.setTimeout(function () { check.setAttribute('data-errors', JSON.stringify(window.tmErrors)); check.textContent = 'charts drawn: ' + drawn + ' of ' + charts.length + '; errors: ' + window.tmErrors.length; }, 0);
-  check.setAttribute('data-errors', JSON.stringify(window.tmErrors));
+  window.tmSelfCheck(charts, charts.length);
 })();

@@ -21,7 +21,7 @@
 #include "report_assets.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/binomial.hpp"
-#include "tracemark/verify/pinned_files.hpp"
+#include "tracemark/verify/html_page.hpp"
 #include "tracemark/verify/scan_report.hpp"
 #include "tracemark/verify/utf8.hpp"
 
@@ -31,23 +31,7 @@ namespace tracemark {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr std::string_view kChartPackage = "chart.js";
-constexpr std::string_view kChartFile = "package/dist/chart.umd.min.js";
 constexpr std::size_t kExampleTokens = 160;
-
-// JSON inside <script>: "</" and "<!--" must not appear, so "<" is written as \u003c.
-std::string script_json(const nlohmann::ordered_json& data) {
-  const std::string text = data.dump();
-  std::string out;
-  for (const char c : text) {
-    if (c == '<') {
-      out += "\\u003c";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
 
 // The p-value curve for the chart: per response while per-response tallies exist (the scan's own
 // trace has one point per batch of 512 records), then the scan's trace beyond them. Both are the
@@ -94,7 +78,6 @@ nlohmann::ordered_json tallies_of(const FileScanResult& file, std::size_t k) {
   return {{"scored", scored}, {"green", green}};
 }
 
-using Mustache = kainjow::mustache::mustache;
 using Data = kainjow::mustache::data;
 
 Data list() { return Data(Data::type::list); }
@@ -144,14 +127,6 @@ std::string plain(Number value) {
 }
 
 }  // namespace
-
-std::string pinned_chart_library() {
-  std::string text = read_pinned_npm_file(kChartPackage, kChartFile, "report.html's charts (Chart.js) need it");
-  // Inlined: the source-map comment would make developer tools fetch a file that is not there.
-  if (const std::size_t at = text.rfind("\n//# sourceMappingURL="); at != std::string::npos) text.resize(at + 1);
-  if (text.find("</script") != std::string::npos) throw Error(ErrorCode::internal, "Chart.js holds </script and cannot be inlined");
-  return text;
-}
 
 std::string render_evidence_report_html(const EvidenceReportInput& input, const std::string& chart_library) {
   const SuspectScanReport& report = *input.report;
@@ -257,17 +232,8 @@ std::string render_evidence_report_html(const EvidenceReportInput& input, const 
   }
   page.set("key_files", key_files);
   page.set("terminal_text", input.terminal_text);
-  page.set("data_json", script_json(data));
-  page.set("chart_library", chart_library);
-  page.set("style", std::string(report_assets::kStyle));
-  page.set("error_recorder", std::string(report_assets::kErrorRecorder));
-  page.set("charts_js", std::string(report_assets::kCharts));
-
-  Mustache page_template(std::string(report_assets::kTemplate));
-  if (!page_template.is_valid()) {
-    throw Error(ErrorCode::internal, "report.html's template does not parse: " + page_template.error_message());
-  }
-  return page_template.render(page);
+  return render_html_page({"report.html", report_assets::kTemplate, report_assets::kStyle, report_assets::kCharts},
+                          std::move(page), data, chart_library);
 }
 
 std::optional<std::string> print_pdf_with_chromium(const fs::path& html, const fs::path& pdf) {

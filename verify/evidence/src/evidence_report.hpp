@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tracemark/embed/key.hpp"
+#include "tracemark/verify/html_page.hpp"  // pinned_chart_library
 #include "tracemark/verify/suspect_scan.hpp"
 
 namespace tracemark {
@@ -33,10 +34,6 @@ struct EvidenceReportInput {
   std::string created_utc;
   std::vector<EvidenceReportExample> examples;
 };
-
-// The Chart.js build pinned in corpora/npm-manifest.tsv, read from the cache and checked against its
-// SHA-256. Throws Error(io) naming the file and the set-up command when it is missing or differs.
-std::string pinned_chart_library();
 
 std::string render_evidence_report_html(const EvidenceReportInput& input, const std::string& chart_library);
 

@@ -2,6 +2,7 @@
 // what was served that `tracemark scan --reference-log` reads later.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -10,6 +11,12 @@
 #include "tracemark/serving/line_appender.hpp"
 
 namespace tracemark::serving {
+
+// The audit line's schema version (docs/AUDIT_LOG.md), written as "audit_version". Versions only
+// add fields; a line without "audit_version" is version 1 (issue 7) and readers accept it.
+inline constexpr int kAuditLogVersion = 2;
+// The User-Agent header is recorded up to this many bytes (a client can send any length).
+inline constexpr std::size_t kAuditUserAgentBytes = 512;
 
 // The log's lines are written by LineAppender (its promises: whole lines, never interleaved,
 // nothing buffered in the process, a failed write cut back off). Thread-safe.

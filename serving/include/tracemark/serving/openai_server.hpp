@@ -11,6 +11,7 @@
 #include "tracemark/embed/key.hpp"
 #include "tracemark/serving/api_keys.hpp"
 #include "tracemark/serving/audit_log.hpp"
+#include "tracemark/serving/client_address.hpp"
 #include "tracemark/serving/completion_service.hpp"
 #include "tracemark/serving/openai_protocol.hpp"
 
@@ -34,6 +35,7 @@ struct ServerSettings {
   // log never takes them for another tokenizer's.
   std::optional<TokenizerBinding> tokenizer;
   bool record_entropy = false;  // audit lines carry "entropy": each step's entropy before the watermark
+  TrustedProxies trusted_proxies;  // peers whose Forwarded / X-Forwarded-For name the client
 };
 
 // Routes:

@@ -1,0 +1,244 @@
+#include <cstring>
+#include <simdjson.h>
+
+#include "tracemark/campaigns/audit_record.hpp"
+#include "tracemark/error.hpp"
+#include "tracemark/json_input.hpp"
+#include "tracemark/verify/audit_log_events.hpp"
+
+namespace tracemark::campaigns {
+namespace {
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) {
+  year -= month <= 2;
+  const std::int64_t era = (year >= 0 ? year : year - 399) / 400;
+  const auto year_of_era = static_cast<unsigned>(year - era * 400);
+  const unsigned day_of_year = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+  const unsigned day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+  return era * 146097 + static_cast<std::int64_t>(day_of_era) - 719468;
+}
+
+bool digits(std::string_view text, std::size_t at, std::size_t count, unsigned& value) {
+  if (at + count > text.size()) return false;
+  value = 0;
+  for (std::size_t i = at; i < at + count; ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    value = value * 10 + static_cast<unsigned>(text[i] - '0');
+  }
+  return true;
+}
+
+enum class FieldProblem { none, missing, wrong_type };
+
+struct ParsedFields {
+  FieldProblem time = FieldProblem::missing, account = FieldProblem::missing;
+  std::string_view bad_optional;  // an optional field of the wrong type
+  std::string time_text;
+  bool event = false;             // a top-level "event" member: not an exchange (issue 12's refusals)
+};
+
+// The fast path: simdjson's DOM parser, which validates the whole line (as scan's fast path does:
+// docs/DESIGN.md, "Hostile input"), behind json_input's depth limit. Returns false when the line is
+// not a JSON object simdjson accepts (the caller then lets the general reader name the problem).
+bool parse_fields(simdjson::dom::parser& parser, std::string_view line, AuditRecord& record, ParsedFields& parsed) {
+  if (json_too_deep_at(line)) return false;
+  simdjson::dom::element document;
+  if (parser.parse(line.data(), line.size()).get(document) != simdjson::SUCCESS) return false;
+  simdjson::dom::object object;
+  if (document.get_object().get(object) != simdjson::SUCCESS) return false;
+  record.account.clear();
+  record.client_address.clear();
+  record.user_agent.clear();
+  record.model.clear();
+  record.prompt_text.clear();
+  record.has_response = false;
+  const auto optional_string = [&](simdjson::dom::element value, std::string& out, std::string_view name) {
+    if (value.is_null()) return;
+    std::string_view text;
+    if (value.get_string().get(text) != simdjson::SUCCESS) {
+      parsed.bad_optional = name;
+      return;
+    }
+    out.assign(text);
+  };
+  for (const simdjson::dom::key_value_pair field : object) {
+    const std::string_view key = field.key;
+    const simdjson::dom::element value = field.value;
+    std::string_view text;
+    if (key == kAuditEventField) {
+      parsed.event = true;
+    } else if (key == "time") {
+      if (value.get_string().get(text) == simdjson::SUCCESS) {
+        parsed.time = FieldProblem::none;
+        parsed.time_text.assign(text);
+      } else {
+        parsed.time = FieldProblem::wrong_type;
+      }
+    } else if (key == "account") {
+      if (value.get_string().get(text) == simdjson::SUCCESS && !text.empty()) {
+        parsed.account = FieldProblem::none;
+        record.account.assign(text);
+      } else {
+        parsed.account = FieldProblem::wrong_type;
+      }
+    } else if (key == "client_address") {
+      optional_string(value, record.client_address, "client_address");
+    } else if (key == "user_agent") {
+      optional_string(value, record.user_agent, "user_agent");
+    } else if (key == "model") {
+      optional_string(value, record.model, "model");
+    } else if (key == "prompt") {
+      record.prompt_text.clear();
+      if (value.get_string().get(text) == simdjson::SUCCESS) {
+        record.prompt_text.assign(text);
+      } else if (simdjson::dom::array messages; value.get_array().get(messages) == simdjson::SUCCESS) {
+        // Chat messages (their contents are the prompt) or token ids (no text to read).
+        for (const simdjson::dom::element message : messages) {
+          simdjson::dom::object parts;
+          if (message.get_object().get(parts) != simdjson::SUCCESS) continue;  // a token id
+          std::string_view content;
+          if (parts["content"].get_string().get(content) == simdjson::SUCCESS) {
+            if (!record.prompt_text.empty()) record.prompt_text.push_back('\n');
+            record.prompt_text.append(content);
+          }
+        }
+      }
+    } else if (key == "tokens" || key == "text") {
+      if (simdjson::dom::array items; value.get_array().get(items) == simdjson::SUCCESS) {
+        record.has_response = record.has_response || items.size() > 0;
+      } else if (value.get_string().get(text) == simdjson::SUCCESS) {
+        record.has_response = record.has_response || !text.empty();
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text) {
+  unsigned year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!digits(text, 0, 4, year) || text.size() < 20 || text[4] != '-' || !digits(text, 5, 2, month) || text[7] != '-' ||
+      !digits(text, 8, 2, day) || (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || !digits(text, 11, 2, hour) ||
+      text[13] != ':' || !digits(text, 14, 2, minute) || text[16] != ':' || !digits(text, 17, 2, second)) {
+    return std::nullopt;
+  }
+  static constexpr unsigned kDaysInMonth[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (month < 1 || month > 12 || day < 1 || day > kDaysInMonth[month - 1] || hour > 23 || minute > 59 || second > 60) {
+    return std::nullopt;
+  }
+  std::size_t at = 19;
+  std::int64_t millis = 0;
+  if (at < text.size() && text[at] == '.') {
+    ++at;
+    const std::size_t start = at;
+    std::int64_t scale = 100;
+    while (at < text.size() && text[at] >= '0' && text[at] <= '9') {
+      millis += (text[at] - '0') * scale;
+      scale /= 10;
+      ++at;
+    }
+    if (at == start) return std::nullopt;
+  }
+  std::int64_t offset_minutes = 0;
+  if (at < text.size() && (text[at] == 'Z' || text[at] == 'z')) {
+    ++at;
+  } else if (at < text.size() && (text[at] == '+' || text[at] == '-')) {
+    unsigned offset_hours = 0, offset_mins = 0;
+    if (!digits(text, at + 1, 2, offset_hours) || at + 3 >= text.size() || text[at + 3] != ':' ||
+        !digits(text, at + 4, 2, offset_mins) || offset_hours > 23 || offset_mins > 59) {
+      return std::nullopt;
+    }
+    offset_minutes = (text[at] == '+' ? 1 : -1) * static_cast<std::int64_t>(offset_hours * 60 + offset_mins);
+    at += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (at != text.size()) return std::nullopt;
+  const std::int64_t seconds = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
+                               std::min(second, 59u) - offset_minutes * 60;
+  return seconds * 1000 + millis;
+}
+
+std::string format_rfc3339_ms(std::int64_t time_ms) {
+  std::int64_t days = time_ms >= 0 ? time_ms / 86'400'000 : (time_ms - 86'399'999) / 86'400'000;
+  const std::int64_t in_day = time_ms - days * 86'400'000;
+  // civil_from_days (Howard Hinnant).
+  days += 719468;
+  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const auto day_of_era = static_cast<unsigned>(days - era * 146097);
+  const unsigned year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+  const unsigned day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const unsigned mp = (5 * day_of_year + 2) / 153;
+  const unsigned day = day_of_year - (153 * mp + 2) / 5 + 1;
+  const unsigned month = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t year = static_cast<std::int64_t>(year_of_era) + era * 400 + (month <= 2);
+  char text[96];
+  std::snprintf(text, sizeof text, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(year), month, day,
+                static_cast<long long>(in_day / 3'600'000), static_cast<long long>(in_day / 60'000 % 60),
+                static_cast<long long>(in_day / 1000 % 60), static_cast<long long>(in_day % 1000));
+  return text;
+}
+
+AuditLogReader::AuditLogReader(const std::filesystem::path& path, bool skip_bad_lines)
+    : reader_(path), skip_bad_lines_(skip_bad_lines) {}
+
+AuditLogReader::~AuditLogReader() = default;
+
+std::optional<std::string> AuditLogReader::parse(const JsonlLine& line, AuditRecord& record) const {
+  thread_local simdjson::dom::parser parser;
+  ParsedFields parsed;
+  record.event = false;
+  const std::string where =
+      reader_.name() + " line " + std::to_string(line.line) + " (byte offset " + std::to_string(line.byte_offset) + "): ";
+  if (!parse_fields(parser, line.text, record, parsed)) {
+    try {
+      const JsonlRecord whole = reader_.parse_line(line);  // throws naming the offset of invalid JSON
+      return where + (whole.value.is_object() ? "a JSON object the fast reader refused (a number or string it cannot hold?)"
+                                              : "not a JSON object; each audit line is one object");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+  }
+  if (parsed.event) {
+    record.event = true;  // a refused request, not an exchange: skipped, not an error
+    return std::nullopt;
+  }
+  if (parsed.time == FieldProblem::missing) return where + "the audit line has no \"time\"";
+  if (parsed.time == FieldProblem::wrong_type) return where + "\"time\" is not a string";
+  if (parsed.account != FieldProblem::none) {
+    return where + (parsed.account == FieldProblem::missing ? "the audit line has no \"account\"" : "\"account\" is not a non-empty string");
+  }
+  if (!parsed.bad_optional.empty()) return where + "\"" + std::string(parsed.bad_optional) + "\" is not a string";
+  const auto time = parse_rfc3339_ms(parsed.time_text);
+  if (!time) {
+    return where + "\"time\" is \"" + escaped_excerpt(parsed.time_text, 40) + "\", not an RFC 3339 date-time such as 2026-03-02T06:35:07.123Z";
+  }
+  record.time_ms = *time;
+  return std::nullopt;
+}
+
+bool AuditLogReader::next_line(JsonlLine& line) {
+  if (!reader_.next_line(line)) return false;
+  ++lines_read_;
+  return true;
+}
+
+void AuditLogReader::skip(const std::string& problem) {
+  if (!skip_bad_lines_) {
+    throw Error(ErrorCode::invalid_input, problem + "; fix or remove the line, or pass --skip-bad-lines to skip and count such lines");
+  }
+  if (skipped_++ == 0) first_skip_reason_ = problem;
+}
+
+bool AuditLogReader::next(AuditRecord& record) {
+  while (next_line(line_)) {
+    const auto problem = parse(line_, record);
+    if (!problem && !record.event) return true;
+    if (problem) skip(*problem);
+  }
+  return false;
+}
+
+}  // namespace tracemark::campaigns
