@@ -29,7 +29,7 @@ simulate() {
 detect() {
   local name=$1
   shift
-  /usr/bin/time -v "$tracemark" campaigns --audit-log "$name.jsonl.gz" --threads 2 --accounts-out "$name.flagged" \
+  nice /usr/bin/time -v "$tracemark" campaigns --audit-log "$name.jsonl.gz" --threads 2 --accounts-out "$name.flagged" \
     --evidence-out "$name.evidence" --json --force "$@" >"$name.json" 2>"$name.time"
   local wall cpu rss
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { print $2 }' "$name.time")
@@ -72,6 +72,7 @@ fi
 
 if wants harder; then
   # Each row changes the default day (seed 23) in one or more ways; the last rows push until it breaks.
+  # HARDER_ROWS (names, space-separated) runs only those rows.
   for spec in "small:--scale 0.003" "tiny:--scale 0.001" "templates-2:--templates 2" "templates-1:--templates 1 --paraphrase-rate 0.8" \
               "overlap:--proxy-overlap 0.9" "big-pool:--proxy-overlap 0.9 --proxy-pool-factor 10" \
               "human-pacing:--pacing-jitter 1 --no-operator-shifts" "slow-bursts:--burst-minutes 240 --pacing-jitter 1 --no-operator-shifts" \
@@ -79,6 +80,7 @@ if wants harder; then
               "week:--days 7"; do
     name=hard-${spec%%:*}
     args=${spec#*:}
+    [[ -z ${HARDER_ROWS:-} || " $HARDER_ROWS " == *" ${spec%%:*} "* ]] || continue
     echo "== $name: $args"
     # shellcheck disable=SC2086
     simulate "$name" --exchanges 1000000 --seed 23 $args
@@ -90,14 +92,16 @@ fi
 
 if wants large; then
   echo "== large: 16M exchanges, seed 16, campaigns 20% (the three operators at scale 0.193)"
-  [[ -s large.sim ]] || /usr/bin/time -v "$tracemark" simulate traffic --out large.jsonl.gz --truth large.tsv --exchanges 16000000 \
+  [[ -s large.sim ]] || nice /usr/bin/time -v "$tracemark" simulate traffic --out large.jsonl.gz --truth large.tsv --exchanges 16000000 \
     --seed 16 --force >large.sim 2>large.simtime
   cat large.sim | sed 's/^/  /'
   detect large
   score large
+  # The 16M point is the run above (run once: 16M is the costly one); the smaller points are
+  # prefixes of the same log.
   echo "  time per million exchanges as the log grows (prefixes of the same log, decompressed by zcat into standard input):"
-  for lines in 1000000 2000000 4000000 8000000 16000000; do
-    zcat large.jsonl.gz | head -n "$lines" | /usr/bin/time -v "$tracemark" campaigns --audit-log - --threads 2 >/dev/null 2>"prefix-$lines.time"
+  for lines in ${LARGE_PREFIXES:-1000000 4000000}; do
+    { zcat large.jsonl.gz || true; } | head -n "$lines" | nice /usr/bin/time -v "$tracemark" campaigns --audit-log - --threads 2 >/dev/null 2>"prefix-$lines.time"
     awk -F': ' -v n="$lines" '/Elapsed \(wall clock\)/ { w = $2 } /User time/ { u = $2 } /System time/ { s = $2 }
       /Maximum resident set size/ { m = $2 } END { printf "    %5.1fM: wall %s, CPU %.1f s (%.1f s per million), peak %.0f MiB\n", n / 1e6, w, u + s, (u + s) / (n / 1e6), m / 1024 }' \
       "prefix-$lines.time"

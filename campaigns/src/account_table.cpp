@@ -6,6 +6,7 @@
 #include "tracemark/campaigns/audit_record.hpp"
 #include "tracemark/campaigns/prompt_shingles.hpp"
 #include "tracemark/error.hpp"
+#include "tracemark/text_lines.hpp"
 #include "tracemark/verify/parallel_for.hpp"
 
 namespace tracemark::campaigns {
@@ -49,9 +50,8 @@ void AccountTable::ingest(const std::filesystem::path& path, bool skip_bad_lines
         p.problem = reader.parse(lines[i], p.record);
         if (p.problem || p.record.event) continue;
         if (p.record.time_ms < kTableEpochMs || p.record.time_ms >= kLastMs) {
-          p.problem = reader.name() + " line " + std::to_string(lines[i].line) + " (byte offset " +
-                      std::to_string(lines[i].byte_offset) + "): \"time\" " + format_rfc3339_ms(p.record.time_ms) +
-                      " is outside 2000 to 2099";
+          p.problem = describe_position(reader.name(), {lines[i].line, lines[i].byte_offset}) + ": \"time\" " +
+                      format_rfc3339_ms(p.record.time_ms) + " is outside 2000 to 2099";
           continue;
         }
         prompt_shingles(p.record.prompt_text, p.shingles);

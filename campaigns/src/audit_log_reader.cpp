@@ -4,6 +4,7 @@
 #include "tracemark/campaigns/audit_record.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/json_input.hpp"
+#include "tracemark/text_lines.hpp"
 #include "tracemark/verify/audit_log_events.hpp"
 
 namespace tracemark::campaigns {
@@ -190,8 +191,7 @@ std::optional<std::string> AuditLogReader::parse(const JsonlLine& line, AuditRec
   thread_local simdjson::dom::parser parser;
   ParsedFields parsed;
   record.event = false;
-  const std::string where =
-      reader_.name() + " line " + std::to_string(line.line) + " (byte offset " + std::to_string(line.byte_offset) + "): ";
+  const std::string where = describe_position(reader_.name(), {line.line, line.byte_offset}) + ": ";
   if (!parse_fields(parser, line.text, record, parsed)) {
     try {
       const JsonlRecord whole = reader_.parse_line(line);  // throws naming the offset of invalid JSON

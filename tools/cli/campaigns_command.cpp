@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "shared_options.hpp"
 #include "tracemark/campaigns/campaign_detector.hpp"
 #include "tracemark/campaigns/campaign_outputs.hpp"
 #include "tracemark/error.hpp"
@@ -68,12 +69,12 @@ void add_campaigns_command(CLI::App& app) {
   command->add_option("--evidence-out", options->evidence_out,
                       "write every community member's evidence per family (TSV; for calibrating the thresholds)");
   command->add_flag("--skip-bad-lines", d.skip_bad_lines, "skip and count malformed lines instead of stopping");
-  command->add_option("--threads", d.threads, "worker threads (results do not depend on it)")->capture_default_str()->check(CLI::Range(1u, 256u));
+  add_threads_option(*command, d.threads, "worker threads (results do not depend on it)");
   command->add_option("--seed", d.seed, "seed of the community detection's random order")->capture_default_str();
   command->add_option("--cluster-p", d.cluster_log10_p, "log10 of the binomial tail at or below which a cluster is flagged")
       ->capture_default_str()->check(CLI::Range(-300.0, -1.0));
   command->add_option("--report-unflagged", d.report_unflagged, "also describe the N largest unflagged communities in the JSON (for analysis)");
-  command->add_flag("--force", options->force, "replace existing output files");
+  add_force_flag(*command, options->force, "existing output files");
   command->callback([options] { run_campaigns(*options); });
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "shared_options.hpp"
 #include "model_vocabulary.hpp"
 #include "tracemark/campaigns/line_file_writer.hpp"
 #include "tracemark/campaigns/traffic_simulator.hpp"
@@ -113,7 +114,7 @@ void add_simulate_command(CLI::App& app) {
   auto& s = options->simulation;
   CLI::App* traffic = simulate->add_subcommand(
       "traffic", "a period of serving traffic with planted distillation campaigns, in serve's audit-log format");
-  traffic->add_option("--out", options->out, "audit log to write (JSON lines; .gz: gzip)")->required();
+  add_out_option(*traffic, options->out, "audit log to write (JSON lines; .gz: gzip)");
   traffic->add_option("--truth", options->truth, "ground truth to write: account, label (benign or the operator), kind, detail (TSV)")
       ->required();
   traffic->add_option("--seed", s.seed, "random seed (the output depends only on the options)")->capture_default_str();
@@ -143,7 +144,7 @@ void add_simulate_command(CLI::App& app) {
       ->check(CLI::IsMember({"none", "model"}))->capture_default_str();
   traffic->add_option("--model", options->model, "reference model for --responses model (from `tracemark train --tokenizer`)");
   traffic->add_option("--key", options->key, "watermark key for --responses model");
-  traffic->add_flag("--force", options->force, "replace existing output files");
+  add_force_flag(*traffic, options->force, "existing output files");
   traffic->callback([options] { run_simulate(*options); });
 }
 
