@@ -401,3 +401,62 @@ tm_status tm_detect_with_entropy(const tm_key* key, const uint32_t* tokens, cons
 }
 
 }  // extern "C"
+
+// ---- Device-resident bias (tracemark.h, "Device-resident bias") --------------------------------
+
+namespace {
+
+constexpr std::size_t kBatchSeedsFirstSize = 24;
+static_assert(sizeof(tm_batch_seeds) == kBatchSeedsFirstSize,
+              "a field was added to tm_batch_seeds: keep its first-version size above and document the field");
+
+}  // namespace
+
+extern "C" {
+
+tm_status tm_key_export_token_values(const tm_key* key, uint32_t* out, size_t count) {
+  constexpr const char* function = "tm_key_export_token_values";
+  if (key == nullptr) return null_argument(function, "key");
+  if (out == nullptr && count > 0) return null_argument(function, "out");
+  return guarded(function, [&] {
+    const std::span<const std::uint32_t> values = key->scheme->token_values();
+    if (values.empty()) {
+      return fail(TM_UNSUPPORTED, function,
+                  "key " + key->key.key_id() + " uses kgw-green-list version " +
+                      std::to_string(key->key.params().scheme_version) +
+                      ", whose green list has no per-token table, so it cannot be computed on a device; make a "
+                      "version-2 key (tracemark keygen makes them by default) or bias on the host with tm_processor_apply");
+    }
+    if (count != values.size()) {
+      return fail(TM_INVALID_ARGUMENT, function,
+                  "count is " + std::to_string(count) + " but key " + key->key.key_id() + " has " +
+                      std::to_string(values.size()) + " token ids; pass an array of vocab_size (tm_key_info) entries");
+    }
+    std::copy(values.begin(), values.end(), out);
+    return TM_OK;
+  });
+}
+
+tm_status tm_processor_seeds_batch(tm_processor* const* processors, size_t batch, tm_batch_seeds* out) {
+  constexpr const char* function = "tm_processor_seeds_batch";
+  if (processors == nullptr && batch > 0) return null_argument(function, "processors");
+  if (out == nullptr) return null_argument(function, "out");
+  if (out->size < kBatchSeedsFirstSize) {
+    return too_small(function, "out->size", out->size, kBatchSeedsFirstSize, "sizeof(tm_batch_seeds)");
+  }
+  tm_batch_seeds outputs{};
+  if (!read_extensible(out, out->size, outputs)) {
+    return fail(TM_UNSUPPORTED, function, "out asks for outputs this library (version " TRACEMARK_VERSION_STRING
+                                          ") does not know (bytes beyond its " + std::to_string(sizeof outputs) +
+                                          " are not zero); use a newer libtracemark or leave those fields at zero");
+  }
+  for (std::size_t row = 0; row < batch; ++row) {
+    const tm_processor* processor = processors[row];
+    const bool will_bias = processor != nullptr && processor->processor.will_bias();
+    if (outputs.seeds != nullptr) outputs.seeds[row] = will_bias ? processor->processor.current_seed() : 0;
+    if (outputs.will_bias != nullptr) outputs.will_bias[row] = will_bias ? 1 : 0;
+  }
+  return TM_OK;
+}
+
+}  // extern "C"

@@ -229,7 +229,8 @@ def header_structs(text):
     structs = {}
     for match in re.finditer(r"typedef struct (\w+) \{(.*?)\} \1;", text, re.S):
         body = re.sub(r"/\*.*?\*/", "", match.group(2), flags=re.S)
-        fields = re.findall(r"^\s*([A-Za-z_][\w ]*?)\s+(\w+)(\[\d+\])?;", body, re.M)
+        # A field is "type name;", "type name[N];" or a pointer "type* name;".
+        fields = re.findall(r"^\s*([A-Za-z_][\w ]*?\**)\s+(\w+)(\[\d+\])?;", body, re.M)
         structs[match.group(1)] = [(name, ctype + count) for ctype, name, count in fields]
     return structs
 

@@ -74,12 +74,18 @@ class DetectionResult(ctypes.Structure):
     ]
 
 
+class BatchSeeds(ctypes.Structure):
+    """tm_batch_seeds (extensible: size first): output arrays of tm_processor_seeds_batch."""
+    _fields_ = [("size", ctypes.c_uint32), ("seeds", ctypes.c_void_p), ("will_bias", ctypes.c_void_p)]
+
+
 # The header's struct names and their mirrors.
 STRUCTS = {
     "tm_key_info": KeyInfo,
     "tm_processor_params": ProcessorParams,
     "tm_candidate": Candidate,
     "tm_detection": DetectionResult,
+    "tm_batch_seeds": BatchSeeds,
 }
 
 
@@ -145,6 +151,10 @@ _declarations = {
                                            ctypes.POINTER(ctypes.c_double)]),
     "tm_detect_with_entropy": (_c_status, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
                                            ctypes.POINTER(DetectionResult)]),
+    # Device-resident bias (issue 19; tracemark/device.py).
+    "tm_key_export_token_values": (_c_status, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]),
+    "tm_processor_seeds_batch": (_c_status, [ctypes.POINTER(ctypes.c_void_p), ctypes.c_size_t,
+                                             ctypes.POINTER(BatchSeeds)]),
 }
 for _name, (_restype, _argtypes) in _declarations.items():
     _function = getattr(lib, _name)

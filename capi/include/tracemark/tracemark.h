@@ -175,6 +175,36 @@ TM_API tm_status tm_processor_apply_batch(tm_processor* const* processors, size_
 /* tokens[b] is accepted by processors[b] (NULL processors are skipped). */
 TM_API tm_status tm_processor_accept_batch(tm_processor* const* processors, size_t batch, const uint32_t* tokens);
 
+/* ---- Device-resident bias (docs/DESIGN.md, "Device path") ------------------------------------ */
+/* A serving engine that keeps the logits on an accelerator computes the bias there: the key's
+ * per-token table lives on the device once per key, and each step the host computes only the
+ * per-row context seeds (tm_processor_seeds_batch); the device then evaluates the green list's rule
+ * for the whole batch (green_list_scheme.hpp states it). bindings/python/tracemark/device.py is the
+ * implementation for torch tensors. */
+
+/* Writes the key's per-token values R[0 .. vocab_size) (the green list's version 2 rule: token t is
+ * green in a context of seed s when ((R[t] * (low32(s) | 1)) mod 2^32) XOR high32(s) < threshold,
+ * threshold = round(gamma * 2^32) = tm_key_info.null_green_probability * 2^32 exactly) into out[0 .. count). count must be the key's vocab_size.
+ * The values are key material: whoever holds them can tell green tokens in any context whose seed
+ * they know, so keep them in process memory (or device memory) only, never log or store them, and
+ * wipe the caller's copy when done. A key whose scheme has no per-token table (kgw-green-list
+ * version 1) is TM_UNSUPPORTED. Thread-safe. */
+TM_API tm_status tm_key_export_token_values(const tm_key* key, uint32_t* out, size_t count);
+
+/* Outputs of tm_processor_seeds_batch, an extensible struct (see the conventions above): the
+ * library writes through the pointers it knows; a NULL pointer leaves that output unwritten. */
+typedef struct tm_batch_seeds {
+  uint32_t size;       /* the caller's sizeof(tm_batch_seeds); at least 24 */
+  uint64_t* seeds;     /* batch entries: the context seed of row b's current step (0 where will_bias is 0) */
+  uint8_t* will_bias;  /* batch entries: tm_processor_will_bias of row b (0 for a NULL processor) */
+} tm_batch_seeds;
+
+/* For row b of a batch, processors[b]'s current seed and whether its context allows a bias (full
+ * and not repeated in this response). The entropy threshold is not applied here: it needs the
+ * step's logits, and the device path measures it there. A NULL processor gives will_bias 0. Reads
+ * the processors only (no state changes). */
+TM_API tm_status tm_processor_seeds_batch(tm_processor* const* processors, size_t batch, tm_batch_seeds* out);
+
 /* ---- Detection ------------------------------------------------------------------------------- */
 
 /* The test "more green tokens than chance" over one token sequence. Each distinct (context, token)

@@ -49,6 +49,9 @@ class WatermarkProcessor {
   // Whether the context allows a bias at the current step (full and not repeated); apply() may
   // still leave the step alone for its entropy or syntax (last_step_biased() says).
   bool will_bias() const noexcept { return context_full_ && !current_seen_; }
+  // The current context's seed (meaningful when will_bias()): what a device-resident bias needs
+  // from the host each step (bindings/python/tracemark/device.py).
+  std::uint64_t current_seed() const noexcept { return current_seed_; }
 
   // Full-vocabulary logits indexed by token id. The one rule for their length, whatever the key's
   // scheme version: at least the key's vocabulary size, else Error(invalid_argument) (a shorter row
