@@ -117,9 +117,9 @@ class DeviceWatermark:
         try:
             check(_native.lib.tm_key_export_token_values(key._handle, ctypes.c_void_p(values.ctypes.data),
                                                          values.size))
-            # clone(): the device copy must not share memory with the host array wiped below (on the CPU
-            # device, .to() would return the same storage).
-            return torch.from_numpy(values.view(np.int32)).to(self.device).clone()
+            host = torch.from_numpy(values.view(np.int32))
+            # On the CPU device a clone: the table must not share memory with the host array wiped below.
+            return host.clone() if self.device.type == "cpu" else host.to(self.device)
         finally:
             values.fill(0)
 
@@ -212,7 +212,12 @@ class DeviceWatermark:
         torch.mul(self._table, multiplier, out=values)
         values.bitwise_xor_(mask)
         torch.lt(values, thresholds, out=green)
-        block.add_(green, alpha=self._delta)
+        if block.dtype == torch.float32:
+            block.add_(green, alpha=self._delta)
+        else:
+            # float16 / bfloat16: the sum is formed in float32 and rounded once to the logits' dtype, as
+            # the C library's path does (a half-precision add would round delta first: other bits).
+            block.copy_(block.to(torch.float32).add_(green, alpha=self._delta))
         self._last_thresholds = thresholds
         return logits
 
