@@ -36,6 +36,8 @@ from tracemark.engines import vllm
 
 def make_key(cli, folder, vocab, entropy_threshold):
     path = pathlib.Path(folder) / f"key_{vocab}_{entropy_threshold}.json"
+    if path.exists():
+        return tracemark.Key.load(path)
     subprocess.run([cli, "keygen", "--out", str(path), "--vocab-size", str(vocab), "--entropy-threshold",
                     str(entropy_threshold)], check=True, capture_output=True)
     return tracemark.Key.load(path)

@@ -10,7 +10,12 @@ So the table goes to the device once per key, and each step the host sends only 
 (tm_processor_seeds_batch). On the device the bias is four element-wise operations over the
 [batch x vocabulary] block, in place, into workspaces reused across steps:
 
-    values = R * multiplier;  values ^= mask;  green = values < threshold;  logits += delta * green
+    values = R * multiplier;  values ^= mask;  green = (values < threshold) * bits(delta);
+    logits += green viewed as float32 (delta, or +0.0 as the C code adds for a red token)
+
+(the compare writes int32 0/1 and the multiplication turns 1 into delta's float bits: on CPU torch
+1.13 a compare into bool and an add of a bool or int tensor to floats take slow casting loops,
+several times a plain float add; these five are all vectorised).
 
 torch (1.13, Debian's) has no unsigned 32-bit arithmetic, so the values are int32 with wrap-around
 multiplication (the same bits as uint32), and the unsigned compare is a signed one with the top bit
@@ -101,9 +106,10 @@ class DeviceWatermark:
         threshold = round(key.null_green_probability * 4294967296.0)  # exact: threshold / 2^32 is a double
         self._threshold = _signed(threshold ^ _TOP_BIT)
         self._delta = float(np.float32(key.delta))  # the C code adds the key's delta as a float
+        self._delta_bits = int(np.array([key.delta], dtype=np.float32).view(np.int32)[0])
         self._entropy_threshold = key.entropy_threshold
         self._values = None  # int32 workspace [capacity x vocab]
-        self._green = None   # bool workspace [capacity x vocab]
+        self._green = None   # int32 workspace [capacity x vocab]: 0 or delta's float bits
         self._seeds = np.zeros(0, dtype=np.uint64)
         self._will_bias = np.zeros(0, dtype=np.uint8)
         self._last_thresholds = None
@@ -186,7 +192,7 @@ class DeviceWatermark:
     def _workspaces(self, batch):
         if self._values is None or self._values.shape[0] < batch:
             self._values = torch.empty((batch, self.vocab_size), dtype=torch.int32, device=self.device)
-            self._green = torch.empty((batch, self.vocab_size), dtype=torch.bool, device=self.device)
+            self._green = torch.empty((batch, self.vocab_size), dtype=torch.int32, device=self.device)
         return self._values[:batch], self._green[:batch]
 
     def apply(self, logits, processors):
@@ -212,12 +218,13 @@ class DeviceWatermark:
         torch.mul(self._table, multiplier, out=values)
         values.bitwise_xor_(mask)
         torch.lt(values, thresholds, out=green)
+        bias = green.mul_(self._delta_bits).view(torch.float32)
         if block.dtype == torch.float32:
-            block.add_(green, alpha=self._delta)
+            block.add_(bias)
         else:
             # float16 / bfloat16: the sum is formed in float32 and rounded once to the logits' dtype, as
             # the C library's path does (a half-precision add would round delta first: other bits).
-            block.copy_(block.to(torch.float32).add_(green, alpha=self._delta))
+            block.copy_(block.to(torch.float32).add_(bias))
         self._last_thresholds = thresholds
         return logits
 
