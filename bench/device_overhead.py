@@ -5,8 +5,11 @@ shape (what any bias costs at least: read the logits and the bias, write the log
 
 For batch {1, 64} x vocabulary {32k, 128k, 256k}, float32 logits on the given torch device:
   floor      logits.add_(bias)
-  apply      DeviceWatermark.apply(logits, processors): the host's per-row seeds (one C call), their
-             upload (B x 12 bytes) and the four element-wise ops on the device
+  apply      DeviceWatermark.apply(logits, processors): on a GPU the host's per-row seeds (one C call),
+             their upload (B x 12 bytes) and the element-wise ops on the device; on the CPU the C
+             library's batch kernel on the tensor's memory
+  ops        (CPU only) the same apply with cpu_kernel=False: the element-wise ops a GPU runs, on CPU
+             torch
   step       the vLLM adapter's whole step: update_state (each row accepts its new token on the host)
              and apply
   entropy    apply with a key that has an entropy threshold (log-softmax per row in float64 on the
@@ -71,6 +74,8 @@ def measure(cli, folder, device, batch, vocab, reps, rng):
     bias = torch.randn((batch, vocab), device=device)
     watermark = DeviceWatermark(key, device)
     entropy_watermark = DeviceWatermark(entropy_key, device)
+    ops_watermark = DeviceWatermark(key, device, cpu_kernel=False)
+    entropy_ops_watermark = DeviceWatermark(entropy_key, device, cpu_kernel=False)
     processors = [tracemark.Processor(key, prompt=rng.integers(0, vocab, size=8)) for _ in range(batch)]
     entropy_processors = [tracemark.Processor(entropy_key, prompt=rng.integers(0, vocab, size=8)) for _ in range(batch)]
     adapter, outputs = vllm_adapter(key, device, batch, rng, vocab)
@@ -88,6 +93,9 @@ def measure(cli, folder, device, batch, vocab, reps, rng):
         "step": adapter_step,
         "entropy": lambda step: entropy_watermark.apply(logits, entropy_processors),
     }
+    if device.type == "cpu":
+        variants["ops"] = lambda step: ops_watermark.apply(logits, processors)
+        variants["entropy ops"] = lambda step: entropy_ops_watermark.apply(logits, entropy_processors)
     times = {name: [] for name in variants}
     for name, body in variants.items():  # warm-up (workspaces, allocator)
         body(0)
@@ -109,9 +117,10 @@ def main():
     torch.manual_seed(args.seed)
     print(f"device {device}; torch {torch.__version__}, {torch.get_num_threads()} intra-op threads; "
           f"reps {args.reps}, seed {args.seed}")
+    ops = device.type == "cpu"
     print("| batch | vocabulary | floor add_ (ms) | apply (ms) | apply / floor | vLLM step (ms) | step / floor "
-          "| entropy key apply (ms) | entropy / floor |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| entropy key apply (ms) | entropy / floor |" + (" ops / floor | entropy ops / floor |" if ops else ""))
+    print("|---|---|---|---|---|---|---|---|---|" + ("---|---|" if ops else ""))
     with tempfile.TemporaryDirectory() as folder:
         for batch in (1, 64):
             for vocab in (32000, 128000, 256000):
@@ -119,7 +128,8 @@ def main():
                 floor = t["floor"]
                 print(f"| {batch} | {vocab} | {floor * 1e3:.3f} | {t['apply'] * 1e3:.3f} | {t['apply'] / floor:.2f} "
                       f"| {t['step'] * 1e3:.3f} | {t['step'] / floor:.2f} | {t['entropy'] * 1e3:.3f} "
-                      f"| {t['entropy'] / floor:.2f} |", flush=True)
+                      f"| {t['entropy'] / floor:.2f} |"
+                      + (f" {t['ops'] / floor:.2f} | {t['entropy ops'] / floor:.2f} |" if ops else ""), flush=True)
     return 0
 
 

@@ -17,11 +17,11 @@ from device_support import KeyMaker, TransferCounter, host_reference, random_log
 SEED = int(os.environ.get("TRACEMARK_TEST_SEED", "20261219"))
 
 
-def run_parity(test, rng, keys, device, steps=4):
+def run_parity(test, rng, keys, device, steps=4, cpu_kernel=True):
     """Drives host processors through random prompts and steps; at each step the device path and
     the C ABI must give the same bits for every key, batch, width and dtype."""
     for key in keys:
-        watermark_padded = DeviceWatermark(key, device)
+        watermark_padded = DeviceWatermark(key, device, cpu_kernel=cpu_kernel)
         for batch in (1, 5, 17):
             for width in (key.vocab_size, key.vocab_size + 13, (key.vocab_size + 63) // 64 * 64 + 64):
                 # A small alphabet for some rows makes contexts repeat (rows the processor leaves alone).
@@ -72,7 +72,26 @@ class DeviceParityTest(unittest.TestCase):
         self.rng = np.random.default_rng(SEED)
 
     def test_cpu_torch_equals_the_c_abi_bitwise(self):
+        # float32 rows go to the C kernel on the tensor's memory (strided rows of padded widths
+        # included); float16 / bfloat16 through the element-wise ops.
         run_parity(self, self.rng, self.parity_keys, torch.device("cpu"))
+
+    def test_element_wise_ops_equal_the_c_abi_bitwise_on_cpu(self):
+        # What a GPU runs, checked here on CPU torch for every dtype.
+        run_parity(self, self.rng, self.parity_keys, torch.device("cpu"), cpu_kernel=False)
+
+    def test_cpu_kernel_takes_row_strided_views_and_leaves_other_columns(self):
+        key = self.parity_keys[0]
+        big = random_logits(self.rng, 4, key.vocab_size * 2)
+        view = big[:, 3:3 + key.vocab_size + 5]  # rows not adjacent: stride(0) != width
+        untouched = big.clone()
+        processors = [tracemark.Processor(key, prompt=[b, b + 1, b + 2]) for b in range(4)]
+        expected = host_reference(processors, view.clone())
+        DeviceWatermark(key, "cpu").apply(view, processors)
+        self.assertTrue(same_bits(view, expected))
+        outside = torch.ones_like(big, dtype=torch.bool)
+        outside[:, 3:3 + key.vocab_size] = False
+        self.assertTrue(torch.equal(big[outside], untouched[outside]), "only the key's columns change")
 
     @unittest.skipUnless(torch.cuda.is_available(), "no CUDA device (the GPU parity check runs where one is lent)")
     def test_cuda_equals_the_c_abi_bitwise(self):

@@ -25,6 +25,12 @@ for a key with an entropy threshold, a step whose softmax entropy is below it) g
 INT32_MIN, so no value is below it: gating costs nothing extra. The entropy is measured on the
 device (float64, the C code's formula), so the logits never leave it.
 
+On the CPU device, float32 logits whose rows are contiguous go to the C library's own batch path
+(tm_processor_apply_batch on the tensor's memory: one pass, AVX2, entropy measured there too) rather
+than through the element-wise ops: it gives the same bits (the ops were made to match it) at the
+cost of one in-place add (docs/BENCHMARKS.md, "Device-resident bias"); cpu_kernel=False keeps the
+element-wise ops everywhere (what the parity tests run on CPU for the GPU's sake).
+
 Which rows are biased, and with which seed, stays the host processors' job (tracemark.Processor):
 this class only evaluates their decision on the device. The engine adapters (tracemark.engines.hf,
 .vllm, .sglang) keep one Processor per request and call DeviceWatermark.apply once per step.
@@ -87,7 +93,7 @@ class DeviceWatermark:
     whose vocabulary differs from the key's is refused here, once, rather than watermarking only
     part of it (a larger vocabulary) or biasing ids the tokenizer never makes (a smaller one)."""
 
-    def __init__(self, key, device, allow_padded_logits=True, model_vocab_size=None):
+    def __init__(self, key, device, allow_padded_logits=True, model_vocab_size=None, cpu_kernel=True):
         if torch is None:
             raise TracemarkError("TM_UNSUPPORTED", "tracemark.device needs torch (Debian: python3-torch); "
                                  "without it use tracemark.Processor on host arrays")
@@ -108,6 +114,8 @@ class DeviceWatermark:
         self._delta = float(np.float32(key.delta))  # the C code adds the key's delta as a float
         self._delta_bits = int(np.array([key.delta], dtype=np.float32).view(np.int32)[0])
         self._entropy_threshold = key.entropy_threshold
+        self._cpu_kernel = bool(cpu_kernel) and self.device.type == "cpu"
+        self._last_host_step = None  # (biased, entropy) of the last apply that ran the C kernel
         self._values = None  # int32 workspace [capacity x vocab]
         self._green = None   # int32 workspace [capacity x vocab]: 0 or delta's float bits
         self._seeds = np.zeros(0, dtype=np.uint64)
@@ -158,13 +166,9 @@ class DeviceWatermark:
                 "token ids; pass one logit per token id" + (" or allow padded logits" if width > self.vocab_size else "")
                 + ", and check that the key was made for this model's tokenizer")
 
-    def _row_parameters(self, processors):
-        """[3 x batch] int32 on the device: per row the multiplier, the mask and the threshold."""
-        batch = len(processors)
-        if self._seeds.size < batch:
-            self._seeds = np.zeros(batch, dtype=np.uint64)
-            self._will_bias = np.zeros(batch, dtype=np.uint8)
-        handles = (ctypes.c_void_p * batch)()
+    def _handles(self, processors):
+        """The rows' processor handles (NULL for None), each checked to be of this watermark's key."""
+        handles = (ctypes.c_void_p * len(processors))()
         for row, processor in enumerate(processors):
             if processor is None:
                 continue
@@ -174,6 +178,13 @@ class DeviceWatermark:
                     f"row {row}'s processor has key {processor.key.key_id}, not {self.key.key_id}; one "
                     "DeviceWatermark serves one key: give that row None here and bias it with its own key's")
             handles[row] = processor._handle.value
+        return handles
+
+    def _row_parameters(self, handles, batch):
+        """[3 x batch] int32 on the device: per row the multiplier, the mask and the threshold."""
+        if self._seeds.size < batch:
+            self._seeds = np.zeros(batch, dtype=np.uint64)
+            self._will_bias = np.zeros(batch, dtype=np.uint8)
         outputs = _native.BatchSeeds(size=ctypes.sizeof(_native.BatchSeeds),
                                      seeds=self._seeds.ctypes.data, will_bias=self._will_bias.ctypes.data)
         check(_native.lib.tm_processor_seeds_batch(handles, batch, ctypes.byref(outputs)))
@@ -204,7 +215,11 @@ class DeviceWatermark:
         self._check_logits(logits, batch)
         if batch == 0:
             return logits
-        rows = self._row_parameters(processors)
+        handles = self._handles(processors)
+        if self._runs_c_kernel(logits, handles):
+            return self._apply_c_kernel(logits, processors, handles)
+        self._last_host_step = None
+        rows = self._row_parameters(handles, batch)
         multiplier, mask, thresholds = rows[0].unsqueeze(1), rows[1].unsqueeze(1), rows[2].unsqueeze(1)
         block = logits[:, :self.vocab_size]
         self._last_entropy = None
@@ -228,12 +243,39 @@ class DeviceWatermark:
         self._last_thresholds = thresholds
         return logits
 
+    def _runs_c_kernel(self, logits, handles):
+        """The C batch path takes float32 rows whose entries are adjacent, and distinct processors
+        (tm_processor_apply_batch's contract); anything else takes the element-wise ops."""
+        if not self._cpu_kernel or logits.dtype != torch.float32 or logits.stride(1) != 1:
+            return False
+        present = [handle for handle in handles if handle]
+        return len(set(present)) == len(present)
+
+    def _apply_c_kernel(self, logits, processors, handles):
+        batch = len(processors)
+        check(_native.lib.tm_processor_apply_batch(handles, batch, ctypes.c_void_p(logits.data_ptr()),
+                                                   logits.stride(0), self.vocab_size))
+        biased = torch.zeros(batch, dtype=torch.bool)
+        entropy = torch.full((batch,), -1.0, dtype=torch.float64) if self._entropy_threshold > 0 else None
+        for row, processor in enumerate(processors):
+            if processor is None:
+                continue
+            row_biased, row_entropy_nats = processor.last_step
+            biased[row] = row_biased
+            if entropy is not None and row_entropy_nats is not None:
+                entropy[row] = row_entropy_nats
+        self._last_host_step = (biased, entropy)
+        self._last_thresholds = None
+        return logits
+
     @property
     def last_step(self):
         """(biased, entropy) of the last apply, as device tensors (no transfer happens here): biased a
         bool tensor [batch]; entropy a float64 tensor [batch] of the nats measured per row (-1 where the
         context allowed no bias), or None for a key without an entropy threshold. A server that records
         the entropy per token (serve --record-entropy) copies these B numbers, never the logits."""
+        if self._last_host_step is not None:
+            return self._last_host_step
         if self._last_thresholds is None:
             return None, None
         return self._last_thresholds[:, 0] != _NEVER_GREEN, self._last_entropy
