@@ -115,7 +115,7 @@ class DeviceWatermark:
         self._delta_bits = int(np.array([key.delta], dtype=np.float32).view(np.int32)[0])
         self._entropy_threshold = key.entropy_threshold
         self._cpu_kernel = bool(cpu_kernel) and self.device.type == "cpu"
-        self._last_host_step = None  # (biased, entropy) of the last apply that ran the C kernel
+        self._last_host_step = None  # the rows' processors of the last apply that ran the C kernel
         self._values = None  # int32 workspace [capacity x vocab]
         self._green = None   # int32 workspace [capacity x vocab]: 0 or delta's float bits
         self._seeds = np.zeros(0, dtype=np.uint64)
@@ -252,11 +252,18 @@ class DeviceWatermark:
         return len(set(present)) == len(present)
 
     def _apply_c_kernel(self, logits, processors, handles):
-        batch = len(processors)
-        check(_native.lib.tm_processor_apply_batch(handles, batch, ctypes.c_void_p(logits.data_ptr()),
+        check(_native.lib.tm_processor_apply_batch(handles, len(processors), ctypes.c_void_p(logits.data_ptr()),
                                                    logits.stride(0), self.vocab_size))
-        biased = torch.zeros(batch, dtype=torch.bool)
-        entropy = torch.full((batch,), -1.0, dtype=torch.float64) if self._entropy_threshold > 0 else None
+        # The processors hold this step's record (tm_processor_last_step); last_step reads it when
+        # asked, so a step nobody asks about costs no per-row calls.
+        self._last_host_step = list(processors)
+        self._last_thresholds = None
+        return logits
+
+    def _host_step_record(self):
+        processors = self._last_host_step
+        biased = torch.zeros(len(processors), dtype=torch.bool)
+        entropy = torch.full((len(processors),), -1.0, dtype=torch.float64) if self._entropy_threshold > 0 else None
         for row, processor in enumerate(processors):
             if processor is None:
                 continue
@@ -264,18 +271,18 @@ class DeviceWatermark:
             biased[row] = row_biased
             if entropy is not None and row_entropy_nats is not None:
                 entropy[row] = row_entropy_nats
-        self._last_host_step = (biased, entropy)
-        self._last_thresholds = None
-        return logits
+        return biased, entropy
 
     @property
     def last_step(self):
         """(biased, entropy) of the last apply, as device tensors (no transfer happens here): biased a
         bool tensor [batch]; entropy a float64 tensor [batch] of the nats measured per row (-1 where the
         context allowed no bias), or None for a key without an entropy threshold. A server that records
-        the entropy per token (serve --record-entropy) copies these B numbers, never the logits."""
+        the entropy per token (serve --record-entropy) copies these B numbers, never the logits.
+        After a step of the CPU kernel it reads the rows' processors' own record of that step, so ask
+        before those processors are applied again (accepting a token does not change the record)."""
         if self._last_host_step is not None:
-            return self._last_host_step
+            return self._host_step_record()
         if self._last_thresholds is None:
             return None, None
         return self._last_thresholds[:, 0] != _NEVER_GREEN, self._last_entropy
