@@ -8,7 +8,11 @@
 # run in turn within each of 5 rounds (best of 5 each); the ratios within a table are the
 # comparable figures. BASELINE=path/to/another/tracemark adds rows for that build (a peer: an
 # earlier commit) on the token records with version-1 keys, interleaved the same way.
-# Usage: [BASELINE=...] bench/scan_throughput.sh [WORK_DIR]
+# Many keys (issue 20): the Brown texts scanned with 1, 16 and 256 keys of one context width (h = 2),
+# one thread, against `tracemark tokenize` of the same records in the same rounds (whole process,
+# best of 5; peak memory from /usr/bin/time); BASELINE adds its 1- and 16-key rows.
+# PARTS (default "tokens text keys") picks the sections to run.
+# Usage: [BASELINE=...] [PARTS=...] bench/scan_throughput.sh [WORK_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tracemark=build/release/tools/tracemark
@@ -44,8 +48,10 @@ timing_table() {
     done
   done
 }
+parts=${PARTS:-tokens text keys}
 echo "load average before: $(cut -d" " -f1-3 /proc/loadavg)"
 mkdir -p "$work"
+if [[ " $parts " == *" tokens "* || " $parts " == *" text "* ]]; then
 python3 -c '
 import json, random
 random.seed(1)
@@ -79,4 +85,38 @@ scored=$("$tracemark" scan --key "$work/k1.json" --key "$work/k2.json" --suspect
 echo
 echo "peak memory of the token-record scan: $peak_kib KiB for $scored distinct tuples over both keys" \
   "(bound for the sets: $((scored * 16 / 1024)) KiB)"
+fi
+
+if [[ " $parts " == *" keys "* ]]; then
+  # 256 keys of one width (cl100k_base, h = 2); the first 1 and 16 are the smaller scans' keys.
+  for i in $(seq 1 256); do
+    [[ -f $work/many$i.json ]] || "$tracemark" keygen --out "$work/many$i.json" --tokenizer cl100k_base --context-width 2 >/dev/null
+  done
+  key_args() { local n=$1 i; for i in $(seq 1 "$n"); do printf -- '--key %s ' "$work/many$i.json"; done; }
+  text_bytes=$(python3 -c "import json,sys; print(sum(len(json.loads(l)['text'].encode()) for l in open(sys.argv[1])))" "$texts")
+  runs=("tokenize|$tracemark|tokenize --tokenizer cl100k_base --input $texts --output /dev/null"
+    "scan, 1 key|$tracemark|scan $(key_args 1) --suspect $texts --threads 1 --json"
+    "scan, 16 keys|$tracemark|scan $(key_args 16) --suspect $texts --threads 1 --json"
+    "scan, 256 keys|$tracemark|scan $(key_args 256) --suspect $texts --threads 1 --json")
+  [[ -n ${BASELINE:-} ]] && runs+=("BASELINE scan, 1 key|$BASELINE|scan $(key_args 1) --suspect $texts --threads 1 --json"
+    "BASELINE scan, 16 keys|$BASELINE|scan $(key_args 16) --suspect $texts --threads 1 --json")
+  declare -A seconds=() peak=()
+  for round in 1 2 3 4 5; do
+    for run in "${runs[@]}"; do
+      IFS='|' read -r name binary args <<< "$run"
+      # shellcheck disable=SC2086 # args are space-separated paths without spaces
+      read -r elapsed kib < <(/usr/bin/time -f "%e %M" "$binary" $args 2>&1 >/dev/null | tail -1)
+      seconds["$name"]=$(python3 -c "print(min(${seconds["$name"]:-999999}, $elapsed))")
+      peak["$name"]=$(( kib > ${peak["$name"]:-0} ? kib : ${peak["$name"]:-0} ))
+    done
+  done
+  echo
+  echo "many keys, text records ($text_bytes bytes of text), one thread, whole process:"
+  echo "| run | seconds (best of 5) | MB/s of text | speed / tokenize | peak memory (MB) |"
+  echo "|---|---|---|---|---|"
+  for run in "${runs[@]}"; do
+    IFS='|' read -r name binary args <<< "$run"
+    python3 -c "s=${seconds["$name"]}; t=${seconds[tokenize]}; print(f'| $name | {s:.2f} | {$text_bytes / s / 1e6:.1f} | {t / s:.2f}x | {${peak["$name"]} / 1024:.0f} |')"
+  done
+fi
 echo "load average after: $(cut -d" " -f1-3 /proc/loadavg)"

@@ -1,10 +1,13 @@
 #include "tracemark/embed/green_list_scheme.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <string>
 
+// Inlined, so the batched colouring's short hashes compile into its loop (same functions, same values).
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "crypto.hpp"
@@ -77,6 +80,33 @@ std::uint64_t GreenListScheme::context_seed(std::span<const std::uint32_t> conte
   std::uint8_t bytes[4 * kMaxHashedIds];
   const std::size_t length = encode_ids_little_endian(context.first(std::min<std::size_t>(context.size(), 16)), bytes);
   return XXH3_64bits_withSecret(bytes, length, hash_secret_.data(), hash_secret_.size());
+}
+
+std::size_t GreenListScheme::green_flags(std::span<const std::uint32_t> contexts, std::span<const std::uint32_t> tokens,
+                                        std::span<std::uint8_t> green) const {
+  const std::size_t width = context_width_;
+  if (contexts.size() != width * tokens.size() || green.size() != tokens.size()) {
+    throw Error(ErrorCode::internal, "green_flags: contexts, tokens and flags of different lengths");
+  }
+  std::size_t count = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    // The ids are already the little-endian bytes context_seed() hashes: hash them in place.
+    const std::size_t bytes = 4 * std::min<std::size_t>(width, 16);
+    const auto* base = reinterpret_cast<const std::uint8_t*>(contexts.data());
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+      const std::uint64_t seed = XXH3_64bits_withSecret(base + 4 * width * i, bytes, hash_secret_.data(), hash_secret_.size());
+      const bool is = value(seed, tokens[i]) < threshold_;
+      green[i] = is;
+      count += is;
+    }
+  } else {
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+      const bool is = is_green(context_seed(contexts.subspan(width * i, width)), tokens[i]);
+      green[i] = is;
+      count += is;
+    }
+  }
+  return count;
 }
 
 void GreenListScheme::bias_logits(std::uint64_t seed, std::span<float> logits) const noexcept {
