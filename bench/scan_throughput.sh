@@ -94,7 +94,7 @@ if [[ " $parts " == *" keys "* ]]; then
   done
   key_args() { local n=$1 i; for i in $(seq 1 "$n"); do printf -- '--key %s ' "$work/many$i.json"; done; }
   text_bytes=$(python3 -c "import json,sys; print(sum(len(json.loads(l)['text'].encode()) for l in open(sys.argv[1])))" "$texts")
-  runs=("tokenize|$tracemark|tokenize --tokenizer cl100k_base --input $texts --output /dev/null"
+  runs=("tokenize|$tracemark|tokenize --tokenizer cl100k_base --input $texts --output -"
     "scan, 1 key|$tracemark|scan $(key_args 1) --suspect $texts --threads 1 --json"
     "scan, 16 keys|$tracemark|scan $(key_args 16) --suspect $texts --threads 1 --json"
     "scan, 256 keys|$tracemark|scan $(key_args 256) --suspect $texts --threads 1 --json")

@@ -52,6 +52,14 @@ void add_delta_to_green_v2(float* logits, const std::uint32_t* token_values, std
 std::vector<std::uint32_t> derive_token_values(const WatermarkKey& key) {
   if (key.params().scheme_version < 2) return {};
   std::vector<std::uint8_t> subkey = key.derive_subkey(kTokenValuesPurpose, 32);
+  if constexpr (std::endian::native == std::endian::little) {
+    // R[t] is the little-endian u32 at byte 4t: on this host the keystream is the table itself (no
+    // second buffer to fill and copy: a scan of many keys loads each key's table once).
+    std::vector<std::uint32_t> values(key.params().vocab_size);
+    crypto::aes256_ctr_keystream(subkey, {reinterpret_cast<std::uint8_t*>(values.data()), 4 * values.size()});
+    crypto::cleanse(subkey);
+    return values;
+  }
   std::vector<std::uint8_t> stream(4 * static_cast<std::size_t>(key.params().vocab_size));
   crypto::aes256_ctr_keystream(subkey, stream);
   crypto::cleanse(subkey);
@@ -90,14 +98,29 @@ std::size_t GreenListScheme::green_flags(std::span<const std::uint32_t> contexts
   }
   std::size_t count = 0;
   if constexpr (std::endian::native == std::endian::little) {
-    // The ids are already the little-endian bytes context_seed() hashes: hash them in place.
+    // The ids are already the little-endian bytes context_seed() hashes: hash them in place. One loop
+    // per scheme version, so the loop body has no branch on it.
     const std::size_t bytes = 4 * std::min<std::size_t>(width, 16);
     const auto* base = reinterpret_cast<const std::uint8_t*>(contexts.data());
-    for (std::size_t i = 0; i < tokens.size(); ++i) {
-      const std::uint64_t seed = XXH3_64bits_withSecret(base + 4 * width * i, bytes, hash_secret_.data(), hash_secret_.size());
-      const bool is = value(seed, tokens[i]) < threshold_;
-      green[i] = is;
-      count += is;
+    const std::uint8_t* secret = hash_secret_.data();
+    const std::size_t secret_size = hash_secret_.size();
+    if (version_ == 1) {
+      for (std::size_t i = 0; i < tokens.size(); ++i) {
+        const std::uint64_t seed = XXH3_64bits_withSecret(base + 4 * width * i, bytes, secret, secret_size);
+        const bool is = green_value(seed, tokens[i]) < threshold_;
+        green[i] = is;
+        count += is;
+      }
+    } else {
+      const std::uint32_t* token_values = token_values_.data();
+      const std::size_t vocab = token_values_.size();
+      for (std::size_t i = 0; i < tokens.size(); ++i) {
+        const std::uint64_t seed = XXH3_64bits_withSecret(base + 4 * width * i, bytes, secret, secret_size);
+        // An id outside the vocabulary has no value and is never green (value()).
+        const bool is = tokens[i] < vocab && green_value_v2(seed, token_values[tokens[i]]) < threshold_;
+        green[i] = is;
+        count += is;
+      }
     }
   } else {
     for (std::size_t i = 0; i < tokens.size(); ++i) {

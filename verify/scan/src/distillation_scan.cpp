@@ -1,6 +1,7 @@
 #include "tracemark/verify/distillation_scan.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <iterator>
 #include <limits>
@@ -258,16 +259,36 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
     std::vector<std::vector<NewTuple>> fresh;  // per group
     std::vector<std::uint64_t> repeated;       // per group
   };
+  // Each shard is sized once for the batch's candidates, so it does not grow (rehash) many times
+  // while they go in.
+  std::vector<std::array<std::size_t, kShards>> candidates(groups);
+  for (std::size_t g = 0; g < groups; ++g) {
+    candidates[g].fill(0);
+    for (const PreparedResponse& prepared : batch) {
+      for (std::uint64_t fingerprint : prepared.parts[g].fingerprints) ++candidates[g][fingerprint % kShards];
+    }
+  }
   std::vector<WorkerFinds> finds(workers);
   parallel_for(workers, workers, [&](std::size_t w) {
     WorkerFinds& mine = finds[w];
     mine.fresh.resize(groups);
     mine.repeated.assign(groups, 0);
+    for (std::size_t g = 0; g < groups; ++g) {
+      for (std::size_t shard = w; shard < kShards; shard += workers) {
+        groups_[g].shards[shard].reserve_more(candidates[g][shard]);
+      }
+    }
+    // How far ahead a tuple's slot is prefetched: the sets are far larger than the cache.
+    constexpr std::size_t kAhead = 8;
     for (std::size_t r = 0; r < batch.size(); ++r) {
       for (std::size_t g = 0; g < groups; ++g) {
         std::vector<TupleSet>& shards = groups_[g].shards;
         const PreparedResponse::GroupPart& part = batch[r].parts[g];
         for (std::size_t j = 0; j < part.fingerprints.size(); ++j) {
+          if (j + kAhead < part.fingerprints.size()) {
+            const std::uint64_t ahead = part.fingerprints[j + kAhead];
+            if ((ahead % kShards) % workers == w) shards[ahead % kShards].prefetch(ahead);
+          }
           const std::uint64_t fingerprint = part.fingerprints[j];
           const std::size_t shard = fingerprint % kShards;
           if (shard % workers != w) continue;
@@ -280,48 +301,31 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
       }
     }
   });
-  // Each group's new tuples side by side (contexts, tokens, responses): every key of the group
-  // colours the same arrays. Their order does not matter: only sums are kept.
-  struct GroupTuples {
-    std::vector<std::uint32_t> contexts;  // width ids per tuple
-    std::vector<std::uint32_t> tokens;
-    std::vector<std::uint32_t> responses;
-    std::vector<std::uint32_t> scored_per_response;  // with tallies
-  };
-  std::vector<GroupTuples> fresh(groups);
+  // The counts every key of a group shares.
   for (std::size_t g = 0; g < groups; ++g) {
-    GroupTuples& mine = fresh[g];
-    const std::size_t width = groups_[g].context_width;
-    std::size_t count = 0;
-    for (const WorkerFinds& found : finds) count += found.fresh[g].size();
-    mine.contexts.reserve(count * width);
-    mine.tokens.reserve(count);
-    mine.responses.reserve(count);
-    if (tallies) mine.scored_per_response.assign(batch.size(), 0);
-    std::uint64_t repeated = 0;
     for (const WorkerFinds& found : finds) {
-      repeated += found.repeated[g];
-      for (const NewTuple& tuple : found.fresh[g]) {
-        const std::vector<std::uint32_t>& tokens = batch[tuple.response].tokens;
-        mine.contexts.insert(mine.contexts.end(), tokens.begin() + (tuple.position - width), tokens.begin() + tuple.position);
-        mine.tokens.push_back(tokens[tuple.position]);
-        mine.responses.push_back(tuple.response);
-        if (tallies) ++mine.scored_per_response[tuple.response];
+      group_counts[g].scored += found.fresh[g].size();
+      group_counts[g].skipped_repeated_tuple += found.repeated[g];
+    }
+  }
+  if (tallies) {
+    tallies->assign(states_.size(), std::vector<ResponseTally>(batch.size()));
+    for (std::size_t g = 0; g < groups; ++g) {
+      std::vector<std::uint32_t> scored(batch.size(), 0);
+      for (const WorkerFinds& found : finds) {
+        for (const NewTuple& tuple : found.fresh[g]) ++scored[tuple.response];
+      }
+      for (std::size_t k : groups_[g].keys) {
+        for (std::size_t r = 0; r < batch.size(); ++r) {
+          (*tallies)[k][r].tokens = batch[r].tokens.size();
+          (*tallies)[k][r].scored = scored[r];
+        }
       }
     }
-    group_counts[g].scored = count;
-    group_counts[g].skipped_repeated_tuple = repeated;
   }
-  // Colouring: each key tests its colour on its group's new tuples only (keys run in parallel; each
-  // writes only its own figures).
-  if (tallies) tallies->assign(states_.size(), std::vector<ResponseTally>(batch.size()));
-  parallel_for(states_.size(), threads, [&](std::size_t k) {
-    KeyState& state = states_[k];
-    const GroupTuples& mine = fresh[state.group];
-    std::vector<std::uint8_t> green(mine.tokens.size());
-    const std::size_t green_count = state.entry.scheme->green_flags(mine.contexts, mine.tokens, green);
-    ScanCounts& counts = state.counts;
-    const ScanCounts& shared = group_counts[state.group];
+  for (std::size_t k = 0; k < states_.size(); ++k) {
+    ScanCounts& counts = states_[k].counts;
+    const ScanCounts& shared = group_counts[states_[k].group];
     counts.responses += shared.responses;
     counts.tokens += shared.tokens;
     counts.skipped_prefix += shared.skipped_prefix;
@@ -331,15 +335,46 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
     counts.skipped_syntax += shared.skipped_syntax;
     counts.skipped_repeated_tuple += shared.skipped_repeated_tuple;
     counts.scored += shared.scored;
-    counts.green += green_count;
-    if (!tallies) return;
-    std::vector<ResponseTally>& tally = (*tallies)[k];
-    for (std::size_t r = 0; r < batch.size(); ++r) {
-      tally[r].tokens = batch[r].tokens.size();
-      tally[r].scored = mine.scored_per_response[r];
+  }
+  // Colouring: each key tests its colour on its group's new tuples only. The tuples go in chunks
+  // (contexts, tokens and responses side by side, read sequentially), and every key of the group
+  // colours a chunk before the next is gathered, so memory does not grow with the batch or the keys.
+  // A chunk is long (2^18 tuples, 3 to 4 MB) because each key's own tables (its 192-byte hash secret
+  // and, in version 2, 4 bytes per vocabulary id) must be brought back into the cache for every
+  // chunk: 4096-tuple chunks made 256 keys 2.5x slower. Each key writes only its own figures, so
+  // keys may run in parallel; only sums are kept, so the order of the tuples does not matter.
+  constexpr std::size_t kChunk = std::size_t{1} << 18;
+  std::vector<std::uint32_t> contexts, tokens, responses;
+  std::vector<std::vector<std::uint8_t>> green(threads > 1 ? states_.size() : 1);
+  for (std::size_t g = 0; g < groups; ++g) {
+    const Group& group = groups_[g];
+    const std::size_t width = group.context_width;
+    auto colour_chunk = [&] {
+      const unsigned workers_here = group.keys.size() > 1 ? threads : 1u;
+      parallel_for(group.keys.size(), workers_here, [&](std::size_t i) {
+        const std::size_t k = group.keys[i];
+        std::vector<std::uint8_t>& flags = green[green.size() == 1 ? 0 : k];
+        flags.resize(tokens.size());
+        states_[k].counts.green += states_[k].entry.scheme->green_flags(contexts, tokens, flags);
+        if (!tallies) return;
+        std::vector<ResponseTally>& tally = (*tallies)[k];
+        for (std::size_t j = 0; j < flags.size(); ++j) tally[responses[j]].green += flags[j];
+      });
+      contexts.clear();
+      tokens.clear();
+      responses.clear();
+    };
+    for (const WorkerFinds& found : finds) {
+      for (const NewTuple& tuple : found.fresh[g]) {
+        const std::uint32_t* ids = batch[tuple.response].tokens.data();
+        contexts.insert(contexts.end(), ids + (tuple.position - width), ids + tuple.position);
+        tokens.push_back(ids[tuple.position]);
+        responses.push_back(tuple.response);
+        if (tokens.size() == kChunk) colour_chunk();
+      }
     }
-    for (std::size_t i = 0; i < green.size(); ++i) tally[mine.responses[i]].green += green[i];
-  });
+    if (!tokens.empty()) colour_chunk();
+  }
 }
 
 std::vector<KeyScanResult> DistillationScan::results(const ScanSettings& settings) const {
