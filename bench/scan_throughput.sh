@@ -11,7 +11,8 @@
 # Many keys (issue 20): the Brown texts scanned with 1, 16 and 256 keys of one context width (h = 2),
 # one thread, against `tracemark tokenize` of the same records in the same rounds (whole process,
 # best of 5; peak memory from /usr/bin/time); BASELINE adds its 1- and 16-key rows.
-# PARTS (default "tokens text keys") picks the sections to run.
+# Reference filter (issue 20, PARTS=filter): exact log against its xor filter file on the Brown texts.
+# PARTS (default "tokens text keys filter") picks the sections to run.
 # Usage: [BASELINE=...] [PARTS=...] bench/scan_throughput.sh [WORK_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +49,7 @@ timing_table() {
     done
   done
 }
-parts=${PARTS:-tokens text keys}
+parts=${PARTS:-tokens text keys filter}
 echo "load average before: $(cut -d" " -f1-3 /proc/loadavg)"
 mkdir -p "$work"
 if [[ " $parts " == *" tokens "* || " $parts " == *" text "* ]]; then
@@ -118,5 +119,43 @@ if [[ " $parts " == *" keys "* ]]; then
     IFS='|' read -r name binary args <<< "$run"
     python3 -c "s=${seconds["$name"]}; t=${seconds[tokenize]}; print(f'| $name | {s:.2f} | {$text_bytes / s / 1e6:.1f} | {t / s:.2f}x | {${peak["$name"]} / 1024:.0f} |')"
   done
+fi
+
+if [[ " $parts " == *" filter "* ]]; then
+  # The reference filter file on the Brown texts: the first 250 texts are the "served log" (as ids),
+  # all 500 are the suspect; one key of width 2. Exact log against the xor filter: extra tuples
+  # admitted (false positives), file size, time and peak memory of building and of reusing it.
+  [[ -f $work/many1.json ]] || "$tracemark" keygen --out "$work/many1.json" --tokenizer cl100k_base --context-width 2 >/dev/null
+  head -250 "$texts" > "$work/log-texts.jsonl"
+  "$tracemark" tokenize --tokenizer cl100k_base --input "$work/log-texts.jsonl" --output "$work/log.jsonl" --force 2>/dev/null
+  common="scan --key $work/many1.json --suspect $texts --threads 1 --json"
+  field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+  measure() {  # measure NAME ARGS...: best of 3 seconds and peak KiB into globals
+    local name=$1 best=999999 peak_kib=0 round elapsed kib
+    shift
+    for round in 1 2 3; do
+      # shellcheck disable=SC2086
+      read -r elapsed kib < <(/usr/bin/time -f "%e %M" "$tracemark" $common "$@" 2>&1 >"$work/$name.json" | tail -1)
+      best=$(python3 -c "print(min($best, $elapsed))"); peak_kib=$(( kib > peak_kib ? kib : peak_kib ))
+    done
+    echo "| $name | $best | $((peak_kib / 1024)) |"
+  }
+  echo
+  echo "reference filter (log: 250 Brown texts as ids, $(wc -c < "$work/log.jsonl") bytes; suspect: 500 texts; h = 2):"
+  echo "| scan | seconds (best of 3) | peak memory (MB) |"
+  echo "|---|---|---|"
+  measure exact --reference-log "$work/log.jsonl"
+  measure build --reference-log "$work/log.jsonl" --reference-filter-out "$work/log.tmrf"
+  measure reuse --reference-filter "$work/log.tmrf"
+  contexts=$(field "$work/reuse.json" "d['reference_log'][0]['contexts_kept']")
+  exact_scored=$(field "$work/exact.json" "d['suspect']['keys'][0]['scored']")
+  filter_scored=$(field "$work/reuse.json" "d['suspect']['keys'][0]['scored']")
+  exact_filtered=$(field "$work/exact.json" "d['suspect']['keys'][0]['skipped_filter']")
+  python3 -c "
+c=$contexts; size=$(stat -c %s "$work/log.tmrf"); e=$exact_scored; f=$filter_scored; out=$exact_filtered
+print(f'filter file: {size} bytes for {c} contexts = {size / c:.3f} bytes per context')
+print(f'suspect tuples outside the log (exact scan, dropped): {out}; admitted by the filter: {f - e} = {(f - e) / out:.5f} of them')
+print(f'scored: exact {e}, filter {f}: S_fp / S_in = {(f - e) / e:.5f}; z-score factor for a fixed excess 1/sqrt(1 + S_fp/S_in) = {(1 + (f - e) / e) ** -0.5:.4f}')
+"
 fi
 echo "load average after: $(cut -d" " -f1-3 /proc/loadavg)"

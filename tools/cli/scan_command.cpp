@@ -66,6 +66,13 @@ void run_scan(ScanOptions options) {
   for (const std::string& path : options.keys) keys.push_back(WatermarkKey::load(path));
   options.scan.entropy_source = load_reference_entropy(options.steps.reference_model, options.steps.reference_top_k, keys);
   options.scan.syntax_aware = options.steps.syntax_aware;
+  if (!options.evidence_folder.empty() && !options.scan.reference_filter_out.empty()) {
+    // A bundle replays its scan from its inputs; a log it would re-read exactly is not the filter
+    // this scan used. Build the filter first, then bundle the scan that loads it.
+    throw Error(ErrorCode::invalid_argument, "--evidence with --reference-filter-out: build the filter file first "
+                                             "(scan --reference-log LOG --reference-filter-out FILE), then run the "
+                                             "evidence scan with --reference-filter FILE");
+  }
   if (!options.evidence_folder.empty() && options.signing_key.empty()) {
     throw Error(ErrorCode::invalid_argument, "--evidence needs --signing-key FILE to sign the bundle; make one with "
                                              "`tracemark evidence keygen --out FILE`");
