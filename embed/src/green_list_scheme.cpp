@@ -1,10 +1,13 @@
 #include "tracemark/embed/green_list_scheme.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <string>
 
+// Inlined, so the batched colouring's short hashes compile into its loop (same functions, same values).
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "crypto.hpp"
@@ -49,6 +52,14 @@ void add_delta_to_green_v2(float* logits, const std::uint32_t* token_values, std
 std::vector<std::uint32_t> derive_token_values(const WatermarkKey& key) {
   if (key.params().scheme_version < 2) return {};
   std::vector<std::uint8_t> subkey = key.derive_subkey(kTokenValuesPurpose, 32);
+  if constexpr (std::endian::native == std::endian::little) {
+    // R[t] is the little-endian u32 at byte 4t: on this host the keystream is the table itself (no
+    // second buffer to fill and copy: a scan of many keys loads each key's table once).
+    std::vector<std::uint32_t> values(key.params().vocab_size);
+    crypto::aes256_ctr_keystream(subkey, {reinterpret_cast<std::uint8_t*>(values.data()), 4 * values.size()});
+    crypto::cleanse(subkey);
+    return values;
+  }
   std::vector<std::uint8_t> stream(4 * static_cast<std::size_t>(key.params().vocab_size));
   crypto::aes256_ctr_keystream(subkey, stream);
   crypto::cleanse(subkey);
@@ -77,6 +88,48 @@ std::uint64_t GreenListScheme::context_seed(std::span<const std::uint32_t> conte
   std::uint8_t bytes[4 * kMaxHashedIds];
   const std::size_t length = encode_ids_little_endian(context.first(std::min<std::size_t>(context.size(), 16)), bytes);
   return XXH3_64bits_withSecret(bytes, length, hash_secret_.data(), hash_secret_.size());
+}
+
+std::size_t GreenListScheme::green_flags(std::span<const std::uint32_t> contexts, std::span<const std::uint32_t> tokens,
+                                        std::span<std::uint8_t> green) const {
+  const std::size_t width = context_width_;
+  if (contexts.size() != width * tokens.size() || green.size() != tokens.size()) {
+    throw Error(ErrorCode::internal, "green_flags: contexts, tokens and flags of different lengths");
+  }
+  std::size_t count = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    // The ids are already the little-endian bytes context_seed() hashes: hash them in place. One loop
+    // per scheme version, so the loop body has no branch on it.
+    const std::size_t bytes = 4 * std::min<std::size_t>(width, 16);
+    const auto* base = reinterpret_cast<const std::uint8_t*>(contexts.data());
+    const std::uint8_t* secret = hash_secret_.data();
+    const std::size_t secret_size = hash_secret_.size();
+    if (version_ == 1) {
+      for (std::size_t i = 0; i < tokens.size(); ++i) {
+        const std::uint64_t seed = XXH3_64bits_withSecret(base + 4 * width * i, bytes, secret, secret_size);
+        const bool is = green_value(seed, tokens[i]) < threshold_;
+        green[i] = is;
+        count += is;
+      }
+    } else {
+      const std::uint32_t* token_values = token_values_.data();
+      const std::size_t vocab = token_values_.size();
+      for (std::size_t i = 0; i < tokens.size(); ++i) {
+        const std::uint64_t seed = XXH3_64bits_withSecret(base + 4 * width * i, bytes, secret, secret_size);
+        // An id outside the vocabulary has no value and is never green (value()).
+        const bool is = tokens[i] < vocab && green_value_v2(seed, token_values[tokens[i]]) < threshold_;
+        green[i] = is;
+        count += is;
+      }
+    }
+  } else {
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+      const bool is = is_green(context_seed(contexts.subspan(width * i, width)), tokens[i]);
+      green[i] = is;
+      count += is;
+    }
+  }
+  return count;
 }
 
 void GreenListScheme::bias_logits(std::uint64_t seed, std::span<float> logits) const noexcept {

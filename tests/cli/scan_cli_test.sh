@@ -37,6 +37,19 @@ expect 0 '"skipped_filter": [1-9][0-9]*,' -- "$tracemark" scan --key ours.json -
 printf '{"tokens":[1]}\n{"tokens":[]}\n' > useless-log.jsonl
 expect 2 "reference log useless-log.jsonl has no usable records" -- \
   "$tracemark" scan --key ours.json --suspect clean.jsonl --reference-log useless-log.jsonl
+# Reference filter file (issue 20): built from the log once, reused; the scan that builds it and the
+# one that loads it print the same figures; a truncated file, a key of another width and a log
+# given together with a filter are refused with exit status 2.
+expect 0 '"filter_false_positive_rate": 0.00390625' -- "$tracemark" scan --key ours.json --suspect clean.jsonl \
+  --reference-log marked.jsonl --reference-filter-out served.tmrf --json
+built=$("$tracemark" scan --key ours.json --suspect clean.jsonl --reference-log marked.jsonl --reference-filter-out served2.tmrf --json)
+reused=$("$tracemark" scan --key ours.json --suspect clean.jsonl --reference-filter served.tmrf --json)
+check "the scan that built the filter and the one that reused it agree" test "$built" = "$reused"
+check "the same log gives the same filter file" cmp -s served.tmrf served2.tmrf
+head -c 100 served.tmrf > cut.tmrf
+expect 2 "cut.tmrf .byte offset [0-9]+.: .*(truncated|cut short)" -- "$tracemark" scan --key ours.json --suspect clean.jsonl --reference-filter cut.tmrf
+expect 2 "needs width 1" -- "$tracemark" scan --key other.json --suspect clean.jsonl --reference-filter served.tmrf
+expect 2 "excludes|Excludes" -- "$tracemark" scan --key ours.json --suspect clean.jsonl --reference-filter served.tmrf --reference-log marked.jsonl
 # Empty input: p = 1 and the reason.
 : > empty.jsonl
 expect 0 "Nothing was scored, so there is no evidence either way \(p = 1\)" -- "$tracemark" scan --key ours.json --suspect empty.jsonl

@@ -66,6 +66,13 @@ void run_scan(ScanOptions options) {
   for (const std::string& path : options.keys) keys.push_back(WatermarkKey::load(path));
   options.scan.entropy_source = load_reference_entropy(options.steps.reference_model, options.steps.reference_top_k, keys);
   options.scan.syntax_aware = options.steps.syntax_aware;
+  if (!options.evidence_folder.empty() && !options.scan.reference_filter_out.empty()) {
+    // A bundle replays its scan from its inputs; a log it would re-read exactly is not the filter
+    // this scan used. Build the filter first, then bundle the scan that loads it.
+    throw Error(ErrorCode::invalid_argument, "--evidence with --reference-filter-out: build the filter file first "
+                                             "(scan --reference-log LOG --reference-filter-out FILE), then run the "
+                                             "evidence scan with --reference-filter FILE");
+  }
   if (!options.evidence_folder.empty() && options.signing_key.empty()) {
     throw Error(ErrorCode::invalid_argument, "--evidence needs --signing-key FILE to sign the bundle; make one with "
                                              "`tracemark evidence keygen --out FILE`");
@@ -98,6 +105,15 @@ void add_scan_command(CLI::App& app) {
   command->add_option("--reference-top", options->scan.reference_top,
                       "with --reference-log: keep only its N most frequent contexts")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
+  command->add_option("--reference-filter-out", options->scan.reference_filter_out,
+                      "with --reference-log: also write its context filter to FILE (an xor filter, about 1.23 bytes a "
+                      "context), and scan with that filter exactly as later scans that load it")
+      ->needs("--reference-log");
+  command->add_option("--reference-filter", options->scan.reference_filter_path,
+                      "instead of --reference-log: the context filter written by --reference-filter-out (checked "
+                      "against the keys' tokenizer, widths and entropy thresholds)")
+      ->excludes("--reference-log")
+      ->excludes("--reference-top");
   command->add_option("--control", options->scan.control_path, "responses of a model known to be clean, scanned the same way");
   add_tokenizer_option(*command, options->scan.tokenizer_spec,
                        "where to load the keys' tokenizer from (default: the name in the key; refused unless its "

@@ -129,6 +129,7 @@ std::vector<InputFile> input_files(const std::string& suspect_path, const Suspec
   add("control", options.control_path);
   add("prompts", options.prompts_path);
   add("reference_log", options.reference_log_path);
+  add("reference_filter", options.reference_filter_path);
   return inputs;
 }
 
@@ -701,6 +702,7 @@ void check_rerun(const fs::path& folder, std::span<const WatermarkKey> keys, con
     if (role == "control") scan.control_path = path;
     if (role == "prompts") scan.prompts_path = path;
     if (role == "reference_log") scan.reference_log_path = path;
+    if (role == "reference_filter") scan.reference_filter_path = path;
     if (role == "tokenizer") bundled_tokenizer = path;
   }
   const nlohmann::json& settings = configuration.at("scan");

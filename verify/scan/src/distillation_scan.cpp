@@ -1,7 +1,10 @@
 #include "tracemark/verify/distillation_scan.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <iterator>
+#include <limits>
 #include <numbers>
 
 #include <xxhash.h>
@@ -20,7 +23,22 @@ std::uint64_t context_fingerprint(std::span<const std::uint32_t> context) noexce
   return XXH3_64bits_withSeed(bytes, length, 0x636f6e74657874ULL /* "context" */);
 }
 
+ReferenceContexts::ReferenceContexts(std::uint32_t context_width, std::shared_ptr<const ContextXorFilter> filter,
+                                     std::uint64_t contexts, std::uint64_t responses)
+    : width_(context_width), responses_(responses), filter_(std::move(filter)), filter_contexts_(contexts) {
+  if (!filter_) throw Error(ErrorCode::internal, "reference contexts from a null filter");
+}
+
+std::vector<std::uint64_t> ReferenceContexts::fingerprints() const {
+  std::vector<std::uint64_t> out;
+  out.reserve(counts_.size());
+  for (const auto& [fingerprint, count] : counts_) out.push_back(fingerprint);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 void ReferenceContexts::add_response(std::span<const std::uint32_t> tokens) {
+  if (filter_) throw Error(ErrorCode::internal, "contexts added to a loaded filter");
   ++responses_;
   for (std::size_t i = width_; i < tokens.size(); ++i) {
     ++counts_[context_fingerprint(tokens.subspan(i - width_, width_))];
@@ -29,6 +47,7 @@ void ReferenceContexts::add_response(std::span<const std::uint32_t> tokens) {
 
 void ReferenceContexts::add_response(std::span<const std::uint32_t> tokens, std::span<const float> entropy,
                                      double threshold) {
+  if (filter_) throw Error(ErrorCode::internal, "contexts added to a loaded filter");
   if (entropy.size() != tokens.size()) {
     throw Error(ErrorCode::invalid_input, "the per-step entropy has " + std::to_string(entropy.size()) + " values for " +
                                               std::to_string(tokens.size()) + " tokens");
@@ -50,11 +69,13 @@ void ReferenceContexts::keep_most_frequent(std::size_t n) {
 }
 
 bool ReferenceContexts::contains(std::span<const std::uint32_t> context) const {
+  if (filter_) return filter_->contains(context_fingerprint(context));
   return counts_.contains(context_fingerprint(context));
 }
 
 DistillationScan::DistillationScan(std::vector<KeyEntry> keys) {
   if (keys.empty()) throw Error(ErrorCode::invalid_argument, "a scan needs at least one key");
+  smallest_vocab_ = std::numeric_limits<std::uint32_t>::max();
   for (KeyEntry& key : keys) {
     if (!key.scheme) throw Error(ErrorCode::invalid_argument, "scan key without a scheme");
     if (key.filter && key.filter->context_width() != key.scheme->context_width()) {
@@ -63,8 +84,29 @@ DistillationScan::DistillationScan(std::vector<KeyEntry> keys) {
                                                    key.key_id + " of context width " +
                                                    std::to_string(key.scheme->context_width()));
     }
-    states_.push_back(KeyState{std::move(key), std::vector<TupleSet>(kShards), {}});
+    smallest_vocab_ = std::min(smallest_vocab_, key.scheme->vocab_size());
+    // Every rule but the colour reads only the width, the entropy threshold and the filter.
+    const std::uint32_t width = key.scheme->context_width();
+    auto same_rules = [&](const Group& group) {
+      return group.context_width == width && group.entropy_threshold == key.entropy_threshold &&
+             group.filter == key.filter.get();
+    };
+    auto group = std::find_if(groups_.begin(), groups_.end(), same_rules);
+    if (group == groups_.end()) {
+      groups_.push_back(Group{width, key.entropy_threshold, key.filter.get(), {}, std::vector<TupleSet>(kShards)});
+      group = std::prev(groups_.end());
+    }
+    group->keys.push_back(states_.size());
+    states_.push_back(KeyState{std::move(key), static_cast<std::size_t>(group - groups_.begin()), {}});
   }
+}
+
+std::size_t DistillationScan::dedup_memory_bytes() const noexcept {
+  std::size_t bytes = 0;
+  for (const Group& group : groups_) {
+    for (const TupleSet& shard : group.shards) bytes += shard.memory_bytes();
+  }
+  return bytes;
 }
 
 const char* token_status_name(TokenStatus status) noexcept {
@@ -81,18 +123,9 @@ const char* token_status_name(TokenStatus status) noexcept {
   return "unknown";
 }
 
-template <typename Visit>
-void DistillationScan::walk_response(std::size_t k, std::span<const std::uint32_t> response,
-                                     std::span<const std::uint32_t> prompt, const ResponseSteps& steps,
-                                     Visit&& visit) const {
+void DistillationScan::check_vocabulary(std::size_t k, std::span<const std::uint32_t> response) const {
   const KeyState& state = states_.at(k);
-  if ((!steps.entropy.empty() && steps.entropy.size() != response.size()) ||
-      (!steps.free.empty() && steps.free.size() != response.size())) {
-    throw Error(ErrorCode::internal, "per-step entropy or syntax classes do not match the response's length");
-  }
-  const bool entropy_rule = !steps.entropy.empty() && state.entry.entropy_threshold > 0.0;
   const GreenListScheme& scheme = *state.entry.scheme;
-  const std::size_t width = scheme.context_width();
   for (std::size_t i = 0; i < response.size(); ++i) {
     if (response[i] >= scheme.vocab_size()) {
       throw Error(ErrorCode::invalid_input, "token id " + std::to_string(response[i]) + " at position " +
@@ -100,6 +133,19 @@ void DistillationScan::walk_response(std::size_t k, std::span<const std::uint32_
                                                 state.entry.key_id + " (size " + std::to_string(scheme.vocab_size()) + ")");
     }
   }
+}
+
+template <typename Visit>
+void DistillationScan::walk_response(std::size_t g, std::span<const std::uint32_t> response,
+                                     std::span<const std::uint32_t> prompt, const ResponseSteps& steps,
+                                     Visit&& visit) const {
+  const Group& group = groups_.at(g);
+  if ((!steps.entropy.empty() && steps.entropy.size() != response.size()) ||
+      (!steps.free.empty() && steps.free.size() != response.size())) {
+    throw Error(ErrorCode::internal, "per-step entropy or syntax classes do not match the response's length");
+  }
+  const bool entropy_rule = !steps.entropy.empty() && group.entropy_threshold > 0.0;
+  const std::size_t width = group.context_width;
   // The prompt's windows of h + 1 tokens: a response tuple equal to one of them is not scored.
   std::unordered_set<std::uint64_t> prompt_windows;
   for (std::size_t i = width; i < prompt.size(); ++i) {
@@ -110,30 +156,34 @@ void DistillationScan::walk_response(std::size_t k, std::span<const std::uint32_
   for (std::size_t i = prefix; i < response.size(); ++i) {
     const auto context = response.subspan(i - width, width);
     const std::uint64_t fingerprint = tuple_fingerprint(context, response[i]);
-    if (prompt_windows.contains(fingerprint)) {
+    if (!prompt_windows.empty() && prompt_windows.contains(fingerprint)) {
       visit(i, TokenStatus::prompt_window, fingerprint);
-    } else if (state.entry.filter && !state.entry.filter->contains(context)) {
+    } else if (group.filter && !group.filter->contains(context)) {
       visit(i, TokenStatus::filtered, fingerprint);
-    } else if (entropy_rule && static_cast<double>(steps.entropy[i]) < state.entry.entropy_threshold) {
+    } else if (entropy_rule && static_cast<double>(steps.entropy[i]) < group.entropy_threshold) {
       visit(i, TokenStatus::low_entropy, fingerprint);
     } else if (!steps.free.empty() && steps.free[i] == 0) {
       visit(i, TokenStatus::syntax, fingerprint);
     } else {
-      const bool green = scheme.is_green(scheme.context_seed(context), response[i]);
-      visit(i, green ? TokenStatus::green : TokenStatus::red, fingerprint);
+      visit(i, TokenStatus::green, fingerprint);  // a candidate: coloured by the caller
     }
   }
 }
 
 PreparedResponse DistillationScan::prepare(std::span<const std::uint32_t> response,
                                            std::span<const std::uint32_t> prompt, const ResponseSteps& steps) const {
+  // The first key (in the scan's order) whose vocabulary an id is outside of is the one named.
+  if (!response.empty() && *std::max_element(response.begin(), response.end()) >= smallest_vocab_) {
+    for (std::size_t k = 0; k < states_.size(); ++k) check_vocabulary(k, response);
+  }
   PreparedResponse prepared;
-  prepared.parts.resize(states_.size());
-  for (std::size_t k = 0; k < states_.size(); ++k) {
-    PreparedResponse::KeyPart& part = prepared.parts[k];
-    part.tokens = response.size();
-    part.tuples.reserve(response.size());
-    walk_response(k, response, prompt, steps, [&](std::size_t, TokenStatus status, std::uint64_t fingerprint) {
+  prepared.tokens.assign(response.begin(), response.end());
+  prepared.parts.resize(groups_.size());
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    PreparedResponse::GroupPart& part = prepared.parts[g];
+    part.fingerprints.reserve(response.size());
+    part.positions.reserve(response.size());
+    walk_response(g, response, prompt, steps, [&](std::size_t i, TokenStatus status, std::uint64_t fingerprint) {
       switch (status) {
         case TokenStatus::prefix: ++part.skipped_prefix; break;
         case TokenStatus::prompt_window: ++part.skipped_prompt_window; break;
@@ -141,7 +191,10 @@ PreparedResponse DistillationScan::prepare(std::span<const std::uint32_t> respon
         case TokenStatus::low_entropy: ++part.skipped_low_entropy; break;
         case TokenStatus::syntax: ++part.skipped_syntax; break;
         case TokenStatus::green:
-        case TokenStatus::red: part.tuples.emplace_back(fingerprint, status == TokenStatus::green); break;
+        case TokenStatus::red:
+          part.fingerprints.push_back(fingerprint);
+          part.positions.push_back(static_cast<std::uint32_t>(i));
+          break;
         case TokenStatus::repeated: break;  // never produced by walk_response
       }
     });
@@ -152,10 +205,17 @@ PreparedResponse DistillationScan::prepare(std::span<const std::uint32_t> respon
 std::vector<TokenStatus> DistillationScan::token_statuses(std::size_t k, std::span<const std::uint32_t> response,
                                                           std::span<const std::uint32_t> prompt, TupleSet& scored,
                                                           const ResponseSteps& steps) const {
+  check_vocabulary(k, response);
+  const GreenListScheme& scheme = *states_.at(k).entry.scheme;
+  const std::size_t width = scheme.context_width();
   std::vector<TokenStatus> statuses(response.size(), TokenStatus::prefix);
-  walk_response(k, response, prompt, steps, [&](std::size_t i, TokenStatus status, std::uint64_t fingerprint) {
-    if ((status == TokenStatus::green || status == TokenStatus::red) && !scored.insert(fingerprint)) {
-      status = TokenStatus::repeated;
+  walk_response(states_.at(k).group, response, prompt, steps, [&](std::size_t i, TokenStatus status, std::uint64_t fingerprint) {
+    if (status == TokenStatus::green) {
+      if (!scored.insert(fingerprint)) {
+        status = TokenStatus::repeated;
+      } else if (!scheme.is_green(scheme.context_seed(response.subspan(i - width, width)), response[i])) {
+        status = TokenStatus::red;
+      }
     }
     statuses[i] = status;
   });
@@ -164,17 +224,18 @@ std::vector<TokenStatus> DistillationScan::token_statuses(std::size_t k, std::sp
 
 void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsigned threads,
                                    std::vector<std::vector<ResponseTally>>* tallies) {
-  const std::size_t keys = states_.size();
+  const std::size_t groups = groups_.size();
   for (const PreparedResponse& prepared : batch) {
-    if (prepared.parts.size() != keys) throw Error(ErrorCode::internal, "prepared response was made for another scan");
+    if (prepared.parts.size() != groups) throw Error(ErrorCode::internal, "prepared response was made for another scan");
   }
-  // The counts that do not depend on deduplication.
+  // The counts that do not depend on deduplication, per group, then given to each of its keys.
+  std::vector<ScanCounts> group_counts(groups);
   for (const PreparedResponse& prepared : batch) {
-    for (std::size_t k = 0; k < keys; ++k) {
-      const PreparedResponse::KeyPart& part = prepared.parts[k];
-      ScanCounts& counts = states_[k].counts;
+    for (std::size_t g = 0; g < groups; ++g) {
+      const PreparedResponse::GroupPart& part = prepared.parts[g];
+      ScanCounts& counts = group_counts[g];
       ++counts.responses;
-      counts.tokens += part.tokens;
+      counts.tokens += prepared.tokens.size();
       counts.skipped_prefix += part.skipped_prefix;
       counts.skipped_prompt_window += part.skipped_prompt_window;
       counts.skipped_filter += part.skipped_filter;
@@ -182,61 +243,137 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
       counts.skipped_syntax += part.skipped_syntax;
     }
   }
-  // Deduplication: worker w owns the shards s with s % workers == w and walks the whole batch in
-  // input order, so each shard sees its tuples in input order whatever the number of workers.
+  // Deduplication, once per group: worker w owns the shards s with s % workers == w and walks the
+  // whole batch in input order, so each shard sees its tuples in input order whatever the number of
+  // workers. It lists the tuples new to the scan as (response, position).
   std::size_t tuples = 0;
   for (const PreparedResponse& prepared : batch) {
-    for (const auto& part : prepared.parts) tuples += part.tuples.size();
+    for (const auto& part : prepared.parts) tuples += part.fingerprints.size();
   }
   const unsigned workers = tuples < 4096 ? 1u : std::max(1u, std::min<unsigned>(threads, kShards));
-  struct WorkerTotals {
-    std::vector<ScanCounts> counts;                 // per key: scored, green, skipped_repeated_tuple
-    std::vector<std::vector<ResponseTally>> tally;  // per key, per response
+  struct NewTuple {
+    std::uint32_t response;
+    std::uint32_t position;
   };
-  std::vector<WorkerTotals> totals(workers);
+  struct WorkerFinds {
+    std::vector<std::vector<NewTuple>> fresh;  // per group
+    std::vector<std::uint64_t> repeated;       // per group
+  };
+  // Each shard is sized once for the batch's candidates, so it does not grow (rehash) many times
+  // while they go in.
+  std::vector<std::array<std::size_t, kShards>> candidates(groups);
+  for (std::size_t g = 0; g < groups; ++g) {
+    candidates[g].fill(0);
+    for (const PreparedResponse& prepared : batch) {
+      for (std::uint64_t fingerprint : prepared.parts[g].fingerprints) ++candidates[g][fingerprint % kShards];
+    }
+  }
+  std::vector<WorkerFinds> finds(workers);
   parallel_for(workers, workers, [&](std::size_t w) {
-    WorkerTotals& mine = totals[w];
-    mine.counts.resize(keys);
-    if (tallies) mine.tally.assign(keys, std::vector<ResponseTally>(batch.size()));
+    WorkerFinds& mine = finds[w];
+    mine.fresh.resize(groups);
+    mine.repeated.assign(groups, 0);
+    for (std::size_t g = 0; g < groups; ++g) {
+      for (std::size_t shard = w; shard < kShards; shard += workers) {
+        groups_[g].shards[shard].reserve_more(candidates[g][shard]);
+      }
+    }
+    // How far ahead a tuple's slot is prefetched: the sets are far larger than the cache.
+    constexpr std::size_t kAhead = 8;
     for (std::size_t r = 0; r < batch.size(); ++r) {
-      for (std::size_t k = 0; k < keys; ++k) {
-        std::vector<TupleSet>& shards = states_[k].shards;
-        ScanCounts& counts = mine.counts[k];
-        for (const auto& [fingerprint, green] : batch[r].parts[k].tuples) {
+      for (std::size_t g = 0; g < groups; ++g) {
+        std::vector<TupleSet>& shards = groups_[g].shards;
+        const PreparedResponse::GroupPart& part = batch[r].parts[g];
+        for (std::size_t j = 0; j < part.fingerprints.size(); ++j) {
+          if (j + kAhead < part.fingerprints.size()) {
+            const std::uint64_t ahead = part.fingerprints[j + kAhead];
+            if ((ahead % kShards) % workers == w) shards[ahead % kShards].prefetch(ahead);
+          }
+          const std::uint64_t fingerprint = part.fingerprints[j];
           const std::size_t shard = fingerprint % kShards;
           if (shard % workers != w) continue;
           if (shards[shard].insert(fingerprint)) {
-            ++counts.scored;
-            counts.green += green;
-            if (tallies) {
-              ++mine.tally[k][r].scored;
-              mine.tally[k][r].green += green;
-            }
+            mine.fresh[g].push_back({static_cast<std::uint32_t>(r), part.positions[j]});
           } else {
-            ++counts.skipped_repeated_tuple;
+            ++mine.repeated[g];
           }
         }
       }
     }
   });
-  if (tallies) {
-    tallies->assign(keys, std::vector<ResponseTally>(batch.size()));
-    for (std::size_t k = 0; k < keys; ++k) {
-      for (std::size_t r = 0; r < batch.size(); ++r) (*tallies)[k][r].tokens = batch[r].parts[k].tokens;
+  // The counts every key of a group shares.
+  for (std::size_t g = 0; g < groups; ++g) {
+    for (const WorkerFinds& found : finds) {
+      group_counts[g].scored += found.fresh[g].size();
+      group_counts[g].skipped_repeated_tuple += found.repeated[g];
     }
   }
-  for (const WorkerTotals& mine : totals) {
-    for (std::size_t k = 0; k < keys; ++k) {
-      ScanCounts& counts = states_[k].counts;
-      counts.scored += mine.counts[k].scored;
-      counts.green += mine.counts[k].green;
-      counts.skipped_repeated_tuple += mine.counts[k].skipped_repeated_tuple;
-      if (!tallies) continue;
-      for (std::size_t r = 0; r < batch.size(); ++r) {
-        (*tallies)[k][r].scored += mine.tally[k][r].scored;
-        (*tallies)[k][r].green += mine.tally[k][r].green;
+  if (tallies) {
+    tallies->assign(states_.size(), std::vector<ResponseTally>(batch.size()));
+    for (std::size_t g = 0; g < groups; ++g) {
+      std::vector<std::uint32_t> scored(batch.size(), 0);
+      for (const WorkerFinds& found : finds) {
+        for (const NewTuple& tuple : found.fresh[g]) ++scored[tuple.response];
+      }
+      for (std::size_t k : groups_[g].keys) {
+        for (std::size_t r = 0; r < batch.size(); ++r) {
+          (*tallies)[k][r].tokens = batch[r].tokens.size();
+          (*tallies)[k][r].scored = scored[r];
+        }
       }
     }
+  }
+  for (std::size_t k = 0; k < states_.size(); ++k) {
+    ScanCounts& counts = states_[k].counts;
+    const ScanCounts& shared = group_counts[states_[k].group];
+    counts.responses += shared.responses;
+    counts.tokens += shared.tokens;
+    counts.skipped_prefix += shared.skipped_prefix;
+    counts.skipped_prompt_window += shared.skipped_prompt_window;
+    counts.skipped_filter += shared.skipped_filter;
+    counts.skipped_low_entropy += shared.skipped_low_entropy;
+    counts.skipped_syntax += shared.skipped_syntax;
+    counts.skipped_repeated_tuple += shared.skipped_repeated_tuple;
+    counts.scored += shared.scored;
+  }
+  // Colouring: each key tests its colour on its group's new tuples only. The tuples go in chunks
+  // (contexts, tokens and responses side by side, read sequentially), and every key of the group
+  // colours a chunk before the next is gathered, so memory does not grow with the batch or the keys.
+  // A chunk is long (2^18 tuples, 3 to 4 MB) because each key's own tables (its 192-byte hash secret
+  // and, in version 2, 4 bytes per vocabulary id) must be brought back into the cache for every
+  // chunk: 4096-tuple chunks made 256 keys 2.5x slower. Each key writes only its own figures, so
+  // keys may run in parallel; only sums are kept, so the order of the tuples does not matter.
+  constexpr std::size_t kChunk = std::size_t{1} << 18;
+  std::vector<std::uint32_t> contexts, tokens, responses;
+  std::vector<std::vector<std::uint8_t>> green(threads > 1 ? states_.size() : 1);
+  for (std::size_t g = 0; g < groups; ++g) {
+    const Group& group = groups_[g];
+    const std::size_t width = group.context_width;
+    auto colour_chunk = [&] {
+      const unsigned workers_here = group.keys.size() > 1 ? threads : 1u;
+      parallel_for(group.keys.size(), workers_here, [&](std::size_t i) {
+        const std::size_t k = group.keys[i];
+        std::vector<std::uint8_t>& flags = green[green.size() == 1 ? 0 : k];
+        flags.resize(tokens.size());
+        states_[k].counts.green += states_[k].entry.scheme->green_flags(contexts, tokens, flags);
+        if (!tallies) return;
+        std::vector<ResponseTally>& tally = (*tallies)[k];
+        for (std::size_t j = 0; j < flags.size(); ++j) tally[responses[j]].green += flags[j];
+      });
+      contexts.clear();
+      tokens.clear();
+      responses.clear();
+    };
+    for (const WorkerFinds& found : finds) {
+      for (const NewTuple& tuple : found.fresh[g]) {
+        const std::uint32_t* ids = batch[tuple.response].tokens.data();
+        contexts.insert(contexts.end(), ids + (tuple.position - width), ids + tuple.position);
+        tokens.push_back(ids[tuple.position]);
+        responses.push_back(tuple.response);
+        if (tokens.size() == kChunk) colour_chunk();
+      }
+    }
+    if (!tokens.empty()) colour_chunk();
   }
 }
 

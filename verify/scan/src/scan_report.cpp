@@ -132,6 +132,7 @@ nlohmann::ordered_json scan_report_json(const SuspectScanReport& report, std::sp
   for (const ReferenceLogSummary& log : report.reference) {
     nlohmann::ordered_json entry = {{"context_width", log.context_width}, {"responses", log.responses}, {"contexts_kept", log.contexts}};
     if (log.entropy_threshold > 0.0) entry["entropy_threshold"] = log.entropy_threshold;
+    if (log.approximate) entry["filter_false_positive_rate"] = log.false_positive_rate;  // a filter file's xor filter
     out["reference_log"].push_back(entry);
   }
   out["suspect"] = file_json(report.suspect, report, alpha);

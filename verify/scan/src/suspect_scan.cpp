@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <memory>
 
 #include "tracemark/error.hpp"
 #include "tracemark/verify/audit_log_events.hpp"
 #include "tracemark/verify/parallel_for.hpp"
+#include "tracemark/verify/reference_filter_file.hpp"
 #include "tracemark/verify/token_byte_table.hpp"
 
 namespace tracemark {
@@ -146,6 +148,91 @@ FileScanResult scan_file(const std::string& path, const std::vector<Distillation
   return result;
 }
 
+using FilterKey = std::pair<std::uint32_t, double>;  // (context width, entropy threshold)
+using FilterMap = std::map<FilterKey, std::shared_ptr<const ReferenceContexts>>;
+
+constexpr double kXorFilterFalsePositiveRate = 1.0 / 256.0;
+
+// The filters of a file, one per (width, threshold) the keys need; refuses a file made for other keys.
+FilterMap load_reference_filters(const std::string& path, std::span<const WatermarkKey> keys,
+                                 const std::optional<TokenizerBinding>& tokenizer, std::vector<ReferenceLogSummary>& summary) {
+  const ReferenceFilterFile file = read_reference_filter_file(path);
+  const std::string rebuild = "; rebuild it from the reference log with these keys (--reference-log LOG "
+                              "--reference-filter-out FILE)";
+  auto name = [](const std::optional<TokenizerBinding>& binding) {
+    return binding ? binding->name + " (vocabulary " + binding->vocab_sha256.substr(0, 12) + "...)" : std::string("no tokenizer");
+  };
+  if (file.tokenizer != tokenizer) {
+    throw Error(ErrorCode::invalid_input, "reference filter " + path + " was built for " + name(file.tokenizer) +
+                                              ", the keys use " + name(tokenizer) + rebuild);
+  }
+  FilterMap filters;
+  for (const WatermarkKey& key : keys) {
+    if (key.params().vocab_size != file.vocab_size) {
+      throw Error(ErrorCode::invalid_input, "reference filter " + path + " was built for a vocabulary of " +
+                                                std::to_string(file.vocab_size) + " ids, key " + key.key_id() + " has " +
+                                                std::to_string(key.params().vocab_size) + rebuild);
+    }
+    const FilterKey filter_key{key.params().context_width, key.params().entropy_threshold};
+    if (filters.contains(filter_key)) continue;
+    auto section = std::find_if(file.sections.begin(), file.sections.end(), [&](const ReferenceFilterSection& s) {
+      return s.context_width == filter_key.first && s.entropy_threshold == filter_key.second;
+    });
+    if (section == file.sections.end()) {
+      std::string held;
+      for (const ReferenceFilterSection& s : file.sections) {
+        held += (held.empty() ? "" : ", ") + std::string("width ") + std::to_string(s.context_width) +
+                (s.entropy_threshold > 0.0 ? " at entropy >= " + std::to_string(s.entropy_threshold) : "");
+      }
+      throw Error(ErrorCode::invalid_input, "reference filter " + path + " holds contexts of " + held + "; key " +
+                                                key.key_id() + " needs width " + std::to_string(filter_key.first) +
+                                                (filter_key.second > 0.0 ? " at entropy >= " + std::to_string(filter_key.second) : "") +
+                                                rebuild);
+    }
+    filters[filter_key] = std::make_shared<const ReferenceContexts>(section->context_width, section->filter,
+                                                                    section->contexts, section->responses);
+    summary.push_back({section->responses, section->context_width, section->entropy_threshold, section->contexts, true,
+                       kXorFilterFalsePositiveRate});
+  }
+  return filters;
+}
+
+// Builds the approximate filter of each exact one, writes them to `path`, and returns them: the scan
+// then uses exactly what a later scan loading the file will.
+FilterMap write_reference_filters(const std::string& path, const FilterMap& exact, const SuspectScanOptions& options,
+                                  std::span<const WatermarkKey> keys, const std::optional<TokenizerBinding>& tokenizer,
+                                  std::vector<ReferenceLogSummary>& summary) {
+  ReferenceFilterFile file;
+  file.tokenizer = tokenizer;
+  file.vocab_size = keys.front().params().vocab_size;
+  for (const WatermarkKey& key : keys) {
+    if (key.params().vocab_size != file.vocab_size) {
+      throw Error(ErrorCode::invalid_argument, "a reference filter file is for keys of one vocabulary size; these keys have " +
+                                                   std::to_string(file.vocab_size) + " and " +
+                                                   std::to_string(key.params().vocab_size) + " ids");
+    }
+  }
+  file.log_name = std::filesystem::path(options.reference_log_path).filename().string();
+  std::error_code ignored;
+  const auto bytes = std::filesystem::file_size(options.reference_log_path, ignored);
+  file.log_bytes = ignored ? 0 : static_cast<std::uint64_t>(bytes);
+  FilterMap approximate;
+  for (const auto& [filter_key, contexts] : exact) {
+    const std::vector<std::uint64_t> fingerprints = contexts->fingerprints();
+    auto filter = std::make_shared<const ContextXorFilter>(ContextXorFilter::build(fingerprints));
+    file.sections.push_back({filter_key.first, filter_key.second, options.reference_top, contexts->responses(),
+                             fingerprints.size(), filter});
+    approximate[filter_key] =
+        std::make_shared<const ReferenceContexts>(filter_key.first, filter, fingerprints.size(), contexts->responses());
+  }
+  write_reference_filter_file(path, file);
+  for (ReferenceLogSummary& entry : summary) {
+    entry.approximate = true;
+    entry.false_positive_rate = kXorFilterFalsePositiveRate;
+  }
+  return approximate;
+}
+
 }  // namespace
 
 // Everything a scan and its replays need: the keys' tokenizer, the record decoder, the keys' schemes
@@ -191,16 +278,28 @@ SuspectScanner::SuspectScanner(std::span<const WatermarkKey> keys, const Suspect
   // One reference-context filter per (context width, entropy threshold), built from the log of our
   // served responses: with a threshold, only the contexts of steps whose entropy reached it (the
   // entropy the log recorded, else the entropy source's).
-  using FilterKey = std::pair<std::uint32_t, double>;
-  std::map<FilterKey, std::shared_ptr<const ReferenceContexts>> filters;
+  FilterMap filters;
   for (const WatermarkKey& key : keys) {
-    if (key.params().entropy_threshold > 0.0 && !options.entropy_source && options.reference_log_path.empty()) {
+    if (key.params().entropy_threshold > 0.0 && !options.entropy_source && options.reference_log_path.empty() &&
+        options.reference_filter_path.empty()) {
       refuse_entropy_threshold_without_source(
           key, "give --reference-model MODEL (a reference model of the protected model, to recompute it), or "
                "--reference-log with the served responses' recorded entropy (generate or serve --record-entropy)");
     }
   }
-  if (!options.reference_log_path.empty()) {
+  if (!options.reference_filter_path.empty() && !options.reference_log_path.empty()) {
+    throw Error(ErrorCode::invalid_argument, "give either a reference log or a reference filter file, not both");
+  }
+  if (!options.reference_filter_out.empty() && options.reference_log_path.empty()) {
+    throw Error(ErrorCode::invalid_argument, "writing a reference filter file needs the reference log to build it from");
+  }
+  if (!options.reference_filter_path.empty()) {
+    if (options.reference_top != 0) {
+      throw Error(ErrorCode::invalid_argument, "--reference-top is applied when the filter file is built (it is recorded "
+                                               "there); drop it when scanning with --reference-filter");
+    }
+    filters = load_reference_filters(options.reference_filter_path, keys, tokenizer.binding(), report.reference);
+  } else if (!options.reference_log_path.empty()) {
     std::map<FilterKey, std::shared_ptr<ReferenceContexts>> building;
     for (const WatermarkKey& key : keys) {
       const FilterKey filter_key{key.params().context_width, key.params().entropy_threshold};
@@ -250,6 +349,10 @@ SuspectScanner::SuspectScanner(std::span<const WatermarkKey> keys, const Suspect
       filter->keep_most_frequent(options.reference_top);
       filters[filter_key] = filter;
       report.reference.push_back({filter->responses(), filter_key.first, filter_key.second, filter->size()});
+    }
+    if (!options.reference_filter_out.empty()) {
+      filters = write_reference_filters(options.reference_filter_out, filters, options, keys, tokenizer.binding(),
+                                        report.reference);
     }
   }
   for (const WatermarkKey& key : keys) {

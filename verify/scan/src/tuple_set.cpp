@@ -1,5 +1,7 @@
 #include "tracemark/verify/tuple_set.hpp"
 
+#include <algorithm>
+
 namespace tracemark {
 namespace {
 
@@ -33,11 +35,16 @@ bool TupleSet::insert(std::uint64_t fingerprint) {
   return true;
 }
 
-void TupleSet::grow() {
+void TupleSet::reserve_more(std::size_t count) {
+  const std::size_t needed = (4 * (size_ + count)) / 3 + 1;
+  if (needed > slots_.size() && count > 0) rehash(needed);
+}
+
+void TupleSet::rehash(std::size_t slots) {
   std::vector<std::uint64_t> old = std::move(slots_);
-  // Twice the entries after this insert: half full, so at most 16 bytes a tuple; the next growth
-  // comes at 3/4 full, 1.5x later.
-  slots_.assign(old.empty() ? kInitialSlots : 2 * (size_ + 1), kEmpty);
+  // From insert(): twice the entries after this insert, so half full, at most 16 bytes a tuple (the
+  // next growth comes at 3/4 full, 1.5x later); from reserve_more(): 3/4 full once the batch is in.
+  slots_.assign(std::max(slots, kInitialSlots), kEmpty);
   slots_.shrink_to_fit();
   for (std::uint64_t fingerprint : old) {
     if (fingerprint == kEmpty) continue;

@@ -67,6 +67,13 @@ class GreenListScheme {
     return token < token_values_.size() ? green_value_v2(seed, token_values_[token]) : 0xFFFFFFFFu;
   }
   bool is_green(std::uint64_t seed, std::uint32_t token) const noexcept { return value(seed, token) < threshold_; }
+  // The colours of many (context, token) tuples at once, by the same definition: green[i] = 1 when
+  // is_green(context_seed(contexts[i*h .. (i+1)*h)), tokens[i]), else 0 (h = context_width()). For a
+  // scan that colours its distinct tuples key by key: one tight loop per key keeps the key's hash
+  // secret and token values in cache. Needs contexts.size() == h * tokens.size() and
+  // green.size() == tokens.size() (Error(internal) otherwise). Returns how many are green.
+  std::size_t green_flags(std::span<const std::uint32_t> contexts, std::span<const std::uint32_t> tokens,
+                          std::span<std::uint8_t> green) const;
 
   // Adds delta to every green entry of a logits array indexed by token id, for the ids below
   // vocab_size() that the array holds; entries at or beyond vocab_size() (an engine's padding

@@ -24,6 +24,7 @@
 
 #include "tracemark/embed/green_list_scheme.hpp"
 #include "tracemark/verify/binomial.hpp"
+#include "tracemark/verify/context_xor_filter.hpp"
 #include "tracemark/verify/green_list_detector.hpp"
 #include "tracemark/verify/interval.hpp"
 #include "tracemark/verify/tuple_set.hpp"
@@ -45,11 +46,15 @@ struct ScanCounts {
   std::uint64_t green = 0;
 };
 
-// Contexts of width h seen in our own served responses, with how often each occurs.
+// Contexts of width h seen in our own served responses, with how often each occurs; or, loaded from
+// a filter file (reference_filter_file.hpp), an approximate set of them (false positives only).
 // Not thread-safe while being built; immutable (and shareable) once finished.
 class ReferenceContexts {
  public:
   explicit ReferenceContexts(std::uint32_t context_width) : width_(context_width) {}
+  // The contexts of a filter file: contains() answers from the filter; nothing can be added.
+  ReferenceContexts(std::uint32_t context_width, std::shared_ptr<const ContextXorFilter> filter, std::uint64_t contexts,
+                    std::uint64_t responses);
   void add_response(std::span<const std::uint32_t> tokens);
   // Only the contexts of steps whose recorded entropy (one value per token) is >= threshold: the
   // contexts where serving could bias. Throws Error(invalid_input) when the sizes differ.
@@ -58,14 +63,20 @@ class ReferenceContexts {
   // deterministic). n = 0 keeps all.
   void keep_most_frequent(std::size_t n);
   bool contains(std::span<const std::uint32_t> context) const;
-  std::size_t size() const noexcept { return counts_.size(); }
+  std::size_t size() const noexcept { return filter_ ? filter_contexts_ : counts_.size(); }
   std::uint64_t responses() const noexcept { return responses_; }
   std::uint32_t context_width() const noexcept { return width_; }
+  // The contexts' fingerprints (context_fingerprint), ascending; empty for a filter.
+  std::vector<std::uint64_t> fingerprints() const;
+  // The approximate filter when loaded from a file, else null.
+  const std::shared_ptr<const ContextXorFilter>& approximate_filter() const noexcept { return filter_; }
 
  private:
   std::uint32_t width_;
   std::uint64_t responses_ = 0;
   std::unordered_map<std::uint64_t, std::uint64_t> counts_;  // context fingerprint -> occurrences
+  std::shared_ptr<const ContextXorFilter> filter_;
+  std::uint64_t filter_contexts_ = 0;
 };
 
 // Fingerprint of a context alone (unkeyed), as used by ReferenceContexts.
@@ -91,20 +102,24 @@ struct KeyScanResult {
   std::optional<std::uint64_t> further_tokens_needed;
 };
 
-// A response's tuples for every key, computed without touching the scan's shared state, so that
-// many responses can be prepared in parallel and merged in input order (results then do not
-// depend on the thread count).
+// A response's candidate tuples for every deduplication group of a scan (the keys that share a
+// context width, an entropy threshold and a reference filter: every rule but the colour is the same
+// for them, so they deduplicate exactly the same tuples), computed without touching the scan's
+// shared state, so that many responses can be prepared in parallel and merged in input order
+// (results then do not depend on the thread count). The colour is not computed here: the merge
+// colours only the tuples that are new to the scan, once per key.
 struct PreparedResponse {
-  struct KeyPart {
-    std::uint64_t tokens = 0;
+  struct GroupPart {
     std::uint64_t skipped_prefix = 0;
     std::uint64_t skipped_prompt_window = 0;
     std::uint64_t skipped_filter = 0;
     std::uint64_t skipped_low_entropy = 0;
     std::uint64_t skipped_syntax = 0;
-    std::vector<std::pair<std::uint64_t, bool>> tuples;  // (fingerprint, green) in response order
+    std::vector<std::uint64_t> fingerprints;  // candidate tuples, in response order
+    std::vector<std::uint32_t> positions;     // the position in `tokens` of each candidate's token
   };
-  std::vector<KeyPart> parts;  // one per key, in the scan's key order
+  std::vector<std::uint32_t> tokens;  // the response (the merge reads the contexts of new tuples)
+  std::vector<GroupPart> parts;       // one per group, in the scan's group order
 };
 
 // What the scan did with one token of a response, for one key (for highlighting scored tokens).
@@ -130,6 +145,12 @@ struct ResponseTally {
 // One scan over one suspect, for one or more keys. prepare() is const and thread-safe; merge(),
 // merge_batch() and add_response() are not (merge_batch uses worker threads of its own). Keys and
 // filters are shared and immutable.
+//
+// Many keys at the price of one: keys with the same context width, entropy threshold and reference
+// filter form one group with one deduplication set; each key then only colours the group's tuples
+// that are new to the scan (GreenListScheme::green_flags). Memory grows with the distinct tuples
+// (16 bytes each, per group), not with the keys, and every figure is the one a scan of each key on
+// its own gives (the deduplication decides from the tuples alone, never from a colour).
 //
 // The deduplication set is split into shards by the fingerprint's low bits, so that a batch can be
 // merged by several threads at once (each owns some shards and walks the batch in input order).
@@ -170,8 +191,12 @@ class DistillationScan {
                    std::vector<std::vector<ResponseTally>>* tallies);
 
   std::size_t key_count() const noexcept { return states_.size(); }
+  // Deduplication groups (at most key_count()); keys that share every rule but the colour share one.
+  std::size_t group_count() const noexcept { return groups_.size(); }
   // Counts so far for key k (in the constructor's order).
   const ScanCounts& counts(std::size_t k) const { return states_.at(k).counts; }
+  // Bytes held by the deduplication sets (for memory figures).
+  std::size_t dedup_memory_bytes() const noexcept;
 
   std::vector<KeyScanResult> results(const ScanSettings& settings) const;
 
@@ -184,20 +209,32 @@ class DistillationScan {
                                           const ResponseSteps& steps = {}) const;
 
  private:
-  // Walks one response for key k: calls visit(position, status, fingerprint, green) for every token,
-  // where status is prefix, prompt_window, filtered, or green/red for a tuple that is a candidate for
-  // scoring (deduplication is the caller's). The one place the per-token rules live.
+  // Walks one response by group g's rules: calls visit(position, status, fingerprint) for every token,
+  // where status is prefix, prompt_window, filtered, low_entropy, syntax, or green for a tuple that is
+  // a candidate for scoring (its colour is the caller's, as is deduplication). The one place the
+  // per-token rules live.
   template <typename Visit>
-  void walk_response(std::size_t k, std::span<const std::uint32_t> response, std::span<const std::uint32_t> prompt,
+  void walk_response(std::size_t g, std::span<const std::uint32_t> response, std::span<const std::uint32_t> prompt,
                      const ResponseSteps& steps, Visit&& visit) const;
+  // Throws Error(invalid_input) for the first id outside key k's vocabulary.
+  void check_vocabulary(std::size_t k, std::span<const std::uint32_t> response) const;
 
   static constexpr std::size_t kShards = 64;
+  struct Group {
+    std::uint32_t context_width = 0;
+    double entropy_threshold = 0;
+    const ReferenceContexts* filter = nullptr;  // owned by the keys' entries
+    std::vector<std::size_t> keys;              // indices into states_, ascending
+    std::vector<TupleSet> shards;  // kShards sets; a fingerprint lives in shard (fingerprint % kShards)
+  };
   struct KeyState {
     KeyEntry entry;
-    std::vector<TupleSet> shards;  // kShards sets; a fingerprint lives in shard (fingerprint % kShards)
+    std::size_t group = 0;
     ScanCounts counts;
   };
+  std::vector<Group> groups_;
   std::vector<KeyState> states_;
+  std::uint32_t smallest_vocab_ = 0;  // ids below it are in every key's vocabulary
 };
 
 }  // namespace tracemark

@@ -21,6 +21,12 @@ struct SuspectScanOptions {
   std::string prompts_path;        // optional: prompts sent, matched to responses by "id"
   std::string reference_log_path;  // optional: our served responses believed harvested
   std::size_t reference_top = 0;   // with a reference log: keep its N most frequent contexts (0: all)
+  // With a reference log: also write its filters to this file (reference_filter_file.hpp) and scan
+  // with those approximate filters, exactly as a later scan that loads the file does.
+  std::string reference_filter_out;
+  // Instead of a reference log: the filters of a file written with reference_filter_out (its
+  // tokenizer, vocabulary, widths and entropy thresholds must be the keys').
+  std::string reference_filter_path;
   std::string control_path;        // optional: responses of a model known to be clean
   std::string tokenizer_spec;      // optional: where to load the keys' tokenizer from
   TokenSource token_source = TokenSource::automatic;
@@ -78,6 +84,10 @@ struct ReferenceLogSummary {
   std::uint32_t context_width = 0;
   double entropy_threshold = 0;  // contexts of steps at or above it only (0: every step)
   std::uint64_t contexts = 0;  // kept after --reference-top
+  // From an approximate filter (a filter file, written or read): contexts not in the log pass it
+  // with probability false_positive_rate.
+  bool approximate = false;
+  double false_positive_rate = 0;
 };
 
 struct SuspectScanReport {
