@@ -59,7 +59,7 @@ def main():
             key_args = ["--key", f"key-{student}.json"]
         run(tracemark, "generate", "--model", f"teacher-{version}.tmlm", "--prompts", "harvest-prompts.jsonl", "--seed", "1",
             "--out", f"harvest-{student}.jsonl", "--force", *key_args)
-        run(tracemark, "train", "--corpus", f"harvest-{student}.jsonl", "--vocab-size", "1000", "--order", "3",
+        run(tracemark, "distill", "--teacher-outputs", f"harvest-{student}.jsonl", "--vocab-size", "1000", "--order", "3",
             "--out", f"student-{student}.tmlm", "--force")
         run(tracemark, "generate", "--model", f"student-{student}.tmlm", "--prompts", "new-prompts.jsonl", "--seed", "2",
             "--out", f"suspect-{student}.jsonl", "--force")

@@ -74,7 +74,7 @@ PY
 for cohort in a b; do
   "$tracemark" keyring derive ring.json "cohort:campaign-$cohort" --out "key-$cohort.json" --force >/dev/null
   "$tracemark" generate --model teacher.tmlm --prompts harvest-prompts.jsonl --key "key-$cohort.json" --seed 1 --out "harvest-$cohort.jsonl" >/dev/null
-  "$tracemark" train --corpus "harvest-$cohort.jsonl" --vocab-size 1000 --order 3 --out "student-$cohort.tmlm" >/dev/null
+  "$tracemark" distill --teacher-outputs "harvest-$cohort.jsonl" --vocab-size 1000 --order 3 --out "student-$cohort.tmlm" >/dev/null
   "$tracemark" generate --model "student-$cohort.tmlm" --prompts new-prompts.jsonl --seed 2 --out "suspect-$cohort.jsonl" >/dev/null
 done
 "$tracemark" generate --model teacher.tmlm --prompts new-prompts.jsonl --seed 3 --out clean.jsonl >/dev/null
