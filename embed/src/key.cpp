@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "crypto.hpp"
+#include "key_file_fields.hpp"
 #include "tracemark/atomic_file.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/json_input.hpp"
@@ -49,54 +50,6 @@ bool is_lower_hex(std::string_view text) {
   }
   return true;
 }
-
-Json params_to_json(const SchemeParams& params) {
-  Json scheme = {{"name", params.scheme},
-                 {"version", params.scheme_version},
-                 {"gamma", params.gamma},
-                 {"delta", params.delta},
-                 {"context_width", params.context_width},
-                 {"vocab_size", params.vocab_size}};
-  // Written only when used, so keys without it stay byte-identical to earlier builds' keys.
-  if (params.entropy_threshold > 0.0) scheme["entropy_threshold"] = params.entropy_threshold;
-  Json tokenizer = nullptr;
-  if (params.tokenizer) tokenizer = {{"name", params.tokenizer->name}, {"vocab_sha256", params.tokenizer->vocab_sha256}};
-  return {{"scheme", scheme}, {"tokenizer", tokenizer}};
-}
-
-// Reads one typed field of the key file, or throws naming the file and the field.
-class KeyFileReader {
- public:
-  explicit KeyFileReader(const std::filesystem::path& path) : path_(path) {}
-
-  [[noreturn]] void fail(ErrorCode code, const std::string& what) const {
-    throw Error(code, "key file " + path_.string() + ": " + what);
-  }
-  const Json& field(const Json& object, const std::string& name, const std::string& where) const {
-    if (!object.is_object() || !object.contains(name)) fail(ErrorCode::invalid_input, "field '" + where + "' is missing");
-    return object.at(name);
-  }
-  std::string string_field(const Json& object, const std::string& name, const std::string& where) const {
-    const Json& value = field(object, name, where);
-    if (!value.is_string()) fail(ErrorCode::invalid_input, "field '" + where + "' must be a string");
-    return value.get<std::string>();
-  }
-  double number_field(const Json& object, const std::string& name, const std::string& where) const {
-    const Json& value = field(object, name, where);
-    if (!value.is_number()) fail(ErrorCode::invalid_input, "field '" + where + "' must be a number");
-    return value.get<double>();
-  }
-  std::uint32_t uint_field(const Json& object, const std::string& name, const std::string& where) const {
-    const Json& value = field(object, name, where);
-    if (!value.is_number_unsigned() || value.get<std::uint64_t>() > 0xFFFFFFFFull) {
-      fail(ErrorCode::invalid_input, "field '" + where + "' must be an unsigned 32-bit integer");
-    }
-    return value.get<std::uint32_t>();
-  }
-
- private:
-  std::filesystem::path path_;
-};
 
 }  // namespace
 
@@ -224,7 +177,7 @@ WatermarkKey WatermarkKey::load(const std::filesystem::path& path) {
 }
 
 WatermarkKey WatermarkKey::parse(std::string_view key_file_text, const std::filesystem::path& source) {
-  KeyFileReader reader(source);
+  KeyFileReader reader("key file", source);
   std::string text(key_file_text);
   Json file;
   JsonProblem problem;
@@ -248,40 +201,10 @@ WatermarkKey WatermarkKey::parse(std::string_view key_file_text, const std::file
                                             std::to_string(kKeyFileVersion) + "); upgrade tracemark");
   }
 
-  SchemeParams params;
-  const Json& scheme = reader.field(file, "scheme", "scheme");
-  params.scheme = reader.string_field(scheme, "name", "scheme.name");
-  params.scheme_version = reader.uint_field(scheme, "version", "scheme.version");
-  params.gamma = reader.number_field(scheme, "gamma", "scheme.gamma");
-  params.delta = reader.number_field(scheme, "delta", "scheme.delta");
-  params.context_width = reader.uint_field(scheme, "context_width", "scheme.context_width");
-  params.vocab_size = reader.uint_field(scheme, "vocab_size", "scheme.vocab_size");
-  if (scheme.is_object() && scheme.contains("entropy_threshold")) {
-    params.entropy_threshold = reader.number_field(scheme, "entropy_threshold", "scheme.entropy_threshold");
-  }
-  const Json& tokenizer = reader.field(file, "tokenizer", "tokenizer");
-  if (!tokenizer.is_null()) {
-    params.tokenizer = TokenizerBinding{reader.string_field(tokenizer, "name", "tokenizer.name"),
-                                        reader.string_field(tokenizer, "vocab_sha256", "tokenizer.vocab_sha256")};
-  }
-  try {
-    params.validate();
-  } catch (const Error& e) {
-    reader.fail(e.code(), e.what());
-  }
+  SchemeParams params = reader.params(file);
 
-  std::string secret_hex = reader.string_field(file, "secret", "secret");
-  std::optional<std::vector<std::uint8_t>> decoded = secret_hex.size() == 64 ? from_hex(secret_hex) : std::nullopt;
-  if (!decoded) {
-    crypto::cleanse({reinterpret_cast<std::uint8_t*>(secret_hex.data()), secret_hex.size()});
-    reader.fail(ErrorCode::invalid_input, "field 'secret' must be 64 hex digits");
-  }
-  crypto::cleanse({reinterpret_cast<std::uint8_t*>(secret_hex.data()), secret_hex.size()});
+  SecretBytes secret = reader.secret(file, "secret");
   file["secret"] = nullptr;
-  SecretBytes secret{};
-  std::copy(decoded->begin(), decoded->end(), secret.begin());
-  crypto::cleanse(*decoded);
-
   WatermarkKey key(secret, std::move(params), reader.string_field(file, "created", "created"));
   crypto::cleanse(secret);
   if (reader.string_field(file, "key_id", "key_id") != key.key_id()) {

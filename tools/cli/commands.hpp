@@ -8,6 +8,8 @@ namespace tracemark::cli {
 
 void add_keygen_command(CLI::App& app);
 void add_key_command(CLI::App& app);
+// Keyrings (issue 15).
+void add_keyring_command(CLI::App& app);
 void add_detect_command(CLI::App& app);
 void add_synth_command(CLI::App& app);
 void add_scan_command(CLI::App& app);

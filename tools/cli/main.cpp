@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   tracemark::cli::add_keygen_command(app);
   tracemark::cli::add_key_command(app);
+  tracemark::cli::add_keyring_command(app);
   tracemark::cli::add_detect_command(app);
   tracemark::cli::add_synth_command(app);
   tracemark::cli::add_scan_command(app);

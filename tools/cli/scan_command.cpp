@@ -10,6 +10,8 @@
 #include "commands.hpp"
 #include "shared_options.hpp"
 #include "tracemark/embed/key.hpp"
+#include "tracemark/embed/keyring.hpp"
+#include "tracemark/verify/attribution.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/evidence_bundle.hpp"
 #include "tracemark/verify/scan_report.hpp"
@@ -22,6 +24,9 @@ namespace {
 
 struct ScanOptions {
   std::vector<std::string> keys;
+  // Attribution (issue 15): the ring's subkeys are scanned after the --key keys.
+  std::string keyring;
+  std::vector<std::string> labels;  // empty: every label of the ring
   std::string suspect;
   SuspectScanOptions scan;
   std::string input = "auto";
@@ -56,6 +61,47 @@ void write_evidence(const ScanOptions& options, const SuspectScanner& scanner, c
   if (!result.pdf_note.empty()) out << "Note: " << result.pdf_note << ".\n";
 }
 
+// Appends the subkeys of --keyring (the --labels, or every label) to `keys`; returns their labels.
+std::vector<std::string> add_ring_subkeys(const ScanOptions& options, std::vector<WatermarkKey>& keys) {
+  if (options.keyring.empty()) {
+    if (!options.labels.empty()) throw Error(ErrorCode::invalid_argument, "--labels needs --keyring RING");
+    return {};
+  }
+  const Keyring ring = Keyring::load(options.keyring);
+  std::vector<std::string> labels = options.labels.empty() ? ring.labels() : options.labels;
+  for (const std::string& label : labels) {
+    if (std::count(labels.begin(), labels.end(), label) > 1) {
+      throw Error(ErrorCode::invalid_argument, "--labels names " + label + " twice");
+    }
+    keys.push_back(ring.derive(label));  // refuses labels not in the ring, naming the ring's labels
+  }
+  return labels;
+}
+
+// The ring's results are the last labels.size() keys of the scan.
+Attribution attribution_of(const FileScanResult& file, const SuspectScanReport& report, const std::vector<std::string>& labels,
+                           double alpha) {
+  const std::size_t first = file.keys.size() - labels.size();
+  return attribute(labels, std::span(file.keys).subspan(first), report.gammas.at(first), alpha);
+}
+
+void print_attribution(const SuspectScanReport& report, const std::vector<std::string>& labels, double alpha) {
+  std::cout << "\n" << attribution_text(attribution_of(report.suspect, report, labels, alpha));
+  if (report.control) {
+    const Attribution control = attribution_of(*report.control, report, labels, alpha);
+    std::cout << "Control (" << report.control->path << "): attributed to "
+              << (control.attributed ? control.labels[*control.attributed].label
+                                     : control.verdict == AttributionVerdict::none ? std::string("none") : std::string("several labels"))
+              << ".\n";
+  }
+}
+
+void add_attribution_json(nlohmann::ordered_json& document, const SuspectScanReport& report,
+                          const std::vector<std::string>& labels, double alpha) {
+  document["attribution"] = attribution_json(attribution_of(report.suspect, report, labels, alpha));
+  if (report.control) document["control_attribution"] = attribution_json(attribution_of(*report.control, report, labels, alpha));
+}
+
 void run_scan(ScanOptions options) {
   if (!(options.alpha > 0.0 && options.alpha < 1.0)) {
     throw Error(ErrorCode::invalid_argument, "--alpha must be strictly between 0 and 1");
@@ -64,6 +110,8 @@ void run_scan(ScanOptions options) {
   options.scan.token_source = parse_token_source(options.input);
   std::vector<WatermarkKey> keys;
   for (const std::string& path : options.keys) keys.push_back(WatermarkKey::load(path));
+  const std::vector<std::string> labels = add_ring_subkeys(options, keys);
+  if (keys.empty()) throw Error(ErrorCode::invalid_argument, "give --key FILE or --keyring RING: nothing to scan with");
   options.scan.entropy_source = load_reference_entropy(options.steps.reference_model, options.steps.reference_top_k, keys);
   options.scan.syntax_aware = options.steps.syntax_aware;
   if (!options.evidence_folder.empty() && !options.scan.reference_filter_out.empty()) {
@@ -80,9 +128,12 @@ void run_scan(ScanOptions options) {
   const SuspectScanner scanner(keys, options.scan);
   const SuspectScanReport report = scanner.run(options.suspect);
   if (options.json) {
-    std::cout << dump_with_raw_p_values(scan_report_json(report, keys, options.alpha), 2) << "\n";
+    nlohmann::ordered_json document = scan_report_json(report, keys, options.alpha);
+    if (!labels.empty()) add_attribution_json(document, report, labels, options.alpha);
+    std::cout << dump_with_raw_p_values(document, 2) << "\n";
   } else {
     std::cout << scan_report_text(report, keys, options.alpha);
+    if (!labels.empty()) print_attribution(report, labels, options.alpha);
   }
   if (!options.evidence_folder.empty()) write_evidence(options, scanner, report, keys);
 }
@@ -93,7 +144,12 @@ void add_scan_command(CLI::App& app) {
   auto options = std::make_shared<ScanOptions>();
   options->scan.threads = std::max(1u, std::thread::hardware_concurrency());
   CLI::App* command = app.add_subcommand("scan", "test whether a suspect model was trained on our watermarked responses");
-  command->add_option("--key", options->keys, "key file (repeat for several keys; p-values are Holm-corrected)")->required();
+  command->add_option("--key", options->keys, "key file (repeat for several keys; p-values are Holm-corrected)");
+  command->add_option("--keyring", options->keyring,
+                      "keyring file: scan with its subkeys too (Holm-corrected with every key) and attribute the suspect to a "
+                      "label: which model version, cohort or epoch it learned from");
+  command->add_option("--labels", options->labels, "with --keyring: the labels to test, comma-separated (default: all)")
+      ->delimiter(',');
   command->add_option("--suspect", options->suspect,
                       "suspect responses, JSON lines (.jsonl or .jsonl.gz): {\"tokens\": [ids]}, {\"text\": ...}, or OpenAI "
                       "chat completion / completion objects (text needs a key that names its tokenizer)")

@@ -1,0 +1,92 @@
+#include "key_file_fields.hpp"
+
+#include <algorithm>
+#include <optional>
+
+#include "crypto.hpp"
+#include "tracemark/sha256.hpp"
+
+namespace tracemark {
+
+using Json = nlohmann::json;
+
+Json params_to_json(const SchemeParams& params) {
+  Json scheme = {{"name", params.scheme},
+                 {"version", params.scheme_version},
+                 {"gamma", params.gamma},
+                 {"delta", params.delta},
+                 {"context_width", params.context_width},
+                 {"vocab_size", params.vocab_size}};
+  // Written only when used, so keys without it stay byte-identical to earlier builds' keys.
+  if (params.entropy_threshold > 0.0) scheme["entropy_threshold"] = params.entropy_threshold;
+  Json tokenizer = nullptr;
+  if (params.tokenizer) tokenizer = {{"name", params.tokenizer->name}, {"vocab_sha256", params.tokenizer->vocab_sha256}};
+  return {{"scheme", scheme}, {"tokenizer", tokenizer}};
+}
+
+void KeyFileReader::fail(ErrorCode code, const std::string& message) const {
+  throw Error(code, what_ + " " + path_.string() + ": " + message);
+}
+
+const Json& KeyFileReader::field(const Json& object, const std::string& name, const std::string& where) const {
+  if (!object.is_object() || !object.contains(name)) fail(ErrorCode::invalid_input, "field '" + where + "' is missing");
+  return object.at(name);
+}
+
+std::string KeyFileReader::string_field(const Json& object, const std::string& name, const std::string& where) const {
+  const Json& value = field(object, name, where);
+  if (!value.is_string()) fail(ErrorCode::invalid_input, "field '" + where + "' must be a string");
+  return value.get<std::string>();
+}
+
+double KeyFileReader::number_field(const Json& object, const std::string& name, const std::string& where) const {
+  const Json& value = field(object, name, where);
+  if (!value.is_number()) fail(ErrorCode::invalid_input, "field '" + where + "' must be a number");
+  return value.get<double>();
+}
+
+std::uint32_t KeyFileReader::uint_field(const Json& object, const std::string& name, const std::string& where) const {
+  const Json& value = field(object, name, where);
+  if (!value.is_number_unsigned() || value.get<std::uint64_t>() > 0xFFFFFFFFull) {
+    fail(ErrorCode::invalid_input, "field '" + where + "' must be an unsigned 32-bit integer");
+  }
+  return value.get<std::uint32_t>();
+}
+
+SchemeParams KeyFileReader::params(const Json& file) const {
+  SchemeParams params;
+  const Json& scheme = field(file, "scheme", "scheme");
+  params.scheme = string_field(scheme, "name", "scheme.name");
+  params.scheme_version = uint_field(scheme, "version", "scheme.version");
+  params.gamma = number_field(scheme, "gamma", "scheme.gamma");
+  params.delta = number_field(scheme, "delta", "scheme.delta");
+  params.context_width = uint_field(scheme, "context_width", "scheme.context_width");
+  params.vocab_size = uint_field(scheme, "vocab_size", "scheme.vocab_size");
+  if (scheme.is_object() && scheme.contains("entropy_threshold")) {
+    params.entropy_threshold = number_field(scheme, "entropy_threshold", "scheme.entropy_threshold");
+  }
+  const Json& tokenizer = field(file, "tokenizer", "tokenizer");
+  if (!tokenizer.is_null()) {
+    params.tokenizer = TokenizerBinding{string_field(tokenizer, "name", "tokenizer.name"),
+                                        string_field(tokenizer, "vocab_sha256", "tokenizer.vocab_sha256")};
+  }
+  try {
+    params.validate();
+  } catch (const Error& e) {
+    fail(e.code(), e.what());
+  }
+  return params;
+}
+
+SecretBytes KeyFileReader::secret(const Json& file, const std::string& name) const {
+  std::string secret_hex = string_field(file, name, name);
+  std::optional<std::vector<std::uint8_t>> decoded = secret_hex.size() == 64 ? from_hex(secret_hex) : std::nullopt;
+  crypto::cleanse({reinterpret_cast<std::uint8_t*>(secret_hex.data()), secret_hex.size()});
+  if (!decoded) fail(ErrorCode::invalid_input, "field '" + name + "' must be 64 hex digits");
+  SecretBytes secret{};
+  std::copy(decoded->begin(), decoded->end(), secret.begin());
+  crypto::cleanse(*decoded);
+  return secret;
+}
+
+}  // namespace tracemark

@@ -1,0 +1,48 @@
+#include "key_parameter_options.hpp"
+
+#include "shared_options.hpp"
+#include "tracemark/error.hpp"
+#include "tracemark/verify/tokenizer.hpp"
+
+namespace tracemark::cli {
+
+void add_key_parameter_options(CLI::App& command, KeyParameterOptions& options) {
+  command.add_option("--gamma", options.params.gamma, "green fraction of the vocabulary, in (0, 1)")->capture_default_str();
+  command.add_option("--delta", options.params.delta, "logit bias added to green tokens, in [0, 64]")->capture_default_str();
+  command.add_option("--context-width", options.params.context_width,
+                     "previous tokens that seed the green list (0 = one fixed list), 0..16")
+      ->capture_default_str();
+  command.add_option("--entropy-threshold", options.params.entropy_threshold,
+                     "entropy-aware embedding: bias (and score) only steps whose distribution has at least this entropy, "
+                     "in nats, 0..64; 0 biases every step. Detection then needs the entropy: a reference model of the "
+                     "protected model, or logs that recorded it")
+      ->capture_default_str();
+  command.add_option("--scheme-version", options.params.scheme_version,
+                     "green-list scheme version: 2 (fast full-vocabulary path, at most 2^24 ids) or 1")
+      ->capture_default_str();
+  options.vocab_size = add_vocab_size_option(command, options.params.vocab_size,
+                                             "number of token ids of the protected model (required without --tokenizer)");
+  add_tokenizer_option(command, options.tokenizer,
+                       "the protected model's tokenizer (the key records its name and vocabulary SHA-256 and takes its "
+                       "vocabulary size)");
+}
+
+SchemeParams resolve_key_parameters(const KeyParameterOptions& options) {
+  SchemeParams params = options.params;
+  const bool vocab_size_given = options.vocab_size != nullptr && options.vocab_size->count() > 0;
+  if (!options.tokenizer.empty()) {
+    const auto tokenizer = Tokenizer::load(options.tokenizer);
+    if (vocab_size_given && params.vocab_size != tokenizer->vocab_size()) {
+      throw Error(ErrorCode::invalid_argument, "--vocab-size " + std::to_string(params.vocab_size) + " differs from tokenizer " +
+                                                   tokenizer->name() + "'s " + std::to_string(tokenizer->vocab_size()) +
+                                                   " ids; leave --vocab-size out to take the tokenizer's");
+    }
+    params.vocab_size = tokenizer->vocab_size();
+    params.tokenizer = TokenizerBinding{tokenizer->name(), tokenizer->vocab_sha256()};
+  } else if (!vocab_size_given) {
+    throw Error(ErrorCode::invalid_argument, "--vocab-size is required unless --tokenizer names the protected model's tokenizer");
+  }
+  return params;
+}
+
+}  // namespace tracemark::cli

@@ -1,0 +1,26 @@
+// The scheme parameters a new key takes (keygen, keyring new): one set of options and one rule for
+// taking the vocabulary from a tokenizer, so a single key and a ring's subkeys are made alike.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "tracemark/embed/key.hpp"
+
+namespace tracemark::cli {
+
+struct KeyParameterOptions {
+  SchemeParams params;
+  std::string tokenizer;  // empty: the key names no tokenizer and --vocab-size is required
+  CLI::Option* vocab_size = nullptr;
+};
+
+// --gamma, --delta, --context-width, --entropy-threshold, --scheme-version, --vocab-size, --tokenizer.
+void add_key_parameter_options(CLI::App& command, KeyParameterOptions& options);
+
+// The parameters with the tokenizer's name, digest and vocabulary size filled in. Throws
+// Error(invalid_argument) when --vocab-size disagrees with the tokenizer or neither is given.
+SchemeParams resolve_key_parameters(const KeyParameterOptions& options);
+
+}  // namespace tracemark::cli
