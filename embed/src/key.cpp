@@ -165,9 +165,7 @@ std::string WatermarkKey::public_json() const {
 void WatermarkKey::save(const std::filesystem::path& path, bool overwrite) const {
   Json file = parse_json(public_json(), "key description");
   file["secret"] = to_hex(secret_);
-  std::string text = file.dump(2) + "\n";
-  write_file_atomically(path, text, 0600, overwrite);
-  crypto::cleanse({reinterpret_cast<std::uint8_t*>(text.data()), text.size()});
+  write_secret_json(path, file, overwrite);
 }
 
 WatermarkKey WatermarkKey::load(const std::filesystem::path& path) {
@@ -178,18 +176,7 @@ WatermarkKey WatermarkKey::load(const std::filesystem::path& path) {
 
 WatermarkKey WatermarkKey::parse(std::string_view key_file_text, const std::filesystem::path& source) {
   KeyFileReader reader("key file", source);
-  std::string text(key_file_text);
-  Json file;
-  JsonProblem problem;
-  std::optional<Json> parsed = try_parse_json(text, problem);
-  crypto::cleanse({reinterpret_cast<std::uint8_t*>(text.data()), text.size()});
-  if (!parsed) {
-    // Only the offset: an excerpt of a key file could show part of the secret.
-    reader.fail(ErrorCode::invalid_input, "not valid JSON at byte offset " + std::to_string(problem.offset) +
-                                              "; is this a tracemark key file (made by `tracemark keygen`)?");
-  }
-  file = std::move(*parsed);
-  if (!file.is_object()) reader.fail(ErrorCode::invalid_input, "expected a JSON object");
+  Json file = parse_secret_json(key_file_text, reader, "key file (made by `tracemark keygen`)");
 
   if (reader.string_field(file, "format", "format") != kKeyFileFormat) {
     reader.fail(ErrorCode::invalid_input, "field 'format' is not '" + std::string(kKeyFileFormat) + "'");

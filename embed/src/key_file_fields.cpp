@@ -4,6 +4,8 @@
 #include <optional>
 
 #include "crypto.hpp"
+#include "tracemark/atomic_file.hpp"
+#include "tracemark/json_input.hpp"
 #include "tracemark/sha256.hpp"
 
 namespace tracemark {
@@ -87,6 +89,25 @@ SecretBytes KeyFileReader::secret(const Json& file, const std::string& name) con
   std::copy(decoded->begin(), decoded->end(), secret.begin());
   crypto::cleanse(*decoded);
   return secret;
+}
+
+void write_secret_json(const std::filesystem::path& path, const nlohmann::json& file, bool overwrite) {
+  std::string text = file.dump(2) + "\n";
+  write_file_atomically(path, text, 0600, overwrite);
+  crypto::cleanse({reinterpret_cast<std::uint8_t*>(text.data()), text.size()});
+}
+
+nlohmann::json parse_secret_json(std::string_view text, const KeyFileReader& reader, std::string_view made_by) {
+  std::string copy(text);
+  JsonProblem problem;
+  std::optional<nlohmann::json> parsed = try_parse_json(copy, problem);
+  crypto::cleanse({reinterpret_cast<std::uint8_t*>(copy.data()), copy.size()});
+  if (!parsed) {
+    reader.fail(ErrorCode::invalid_input, "not valid JSON at byte offset " + std::to_string(problem.offset) +
+                                              "; is this a tracemark " + std::string(made_by) + "?");
+  }
+  if (!parsed->is_object()) reader.fail(ErrorCode::invalid_input, "expected a JSON object");
+  return std::move(*parsed);
 }
 
 }  // namespace tracemark

@@ -16,6 +16,16 @@ namespace tracemark {
 // {"scheme": {...}, "tokenizer": {...} or null}, as in a key file.
 nlohmann::json params_to_json(const SchemeParams& params);
 
+// Writes `file` (with its secret field already set) to `path` atomically, mode 0600, and wipes the
+// serialised copy.
+void write_secret_json(const std::filesystem::path& path, const nlohmann::json& file, bool overwrite);
+
+class KeyFileReader;
+// Parses a secret file's text into a JSON object, wiping the working copy; on bad JSON the error
+// names only the byte offset (an excerpt could show part of the secret) and asks whether this is
+// a file made by `made_by`.
+nlohmann::json parse_secret_json(std::string_view text, const KeyFileReader& reader, std::string_view made_by);
+
 // Reads one typed field of a secret file, or throws naming the file (`what PATH`) and the field.
 class KeyFileReader {
  public:

@@ -190,9 +190,7 @@ std::string Keyring::public_json() const {
 void Keyring::save(const std::filesystem::path& path, bool overwrite) const {
   Json file = parse_json(public_json(), "keyring description");
   file["master_secret"] = to_hex(master_);
-  std::string text = file.dump(2) + "\n";
-  write_file_atomically(path, text, 0600, overwrite);
-  crypto::cleanse({reinterpret_cast<std::uint8_t*>(text.data()), text.size()});
+  write_secret_json(path, file, overwrite);
 }
 
 Keyring Keyring::load(const std::filesystem::path& path) {
@@ -204,17 +202,7 @@ Keyring Keyring::load(const std::filesystem::path& path) {
 
 Keyring Keyring::parse(std::string_view ring_file_text, const std::filesystem::path& source) {
   KeyFileReader reader("keyring file", source);
-  std::string text(ring_file_text);
-  JsonProblem problem;
-  std::optional<Json> parsed = try_parse_json(text, problem);
-  crypto::cleanse({reinterpret_cast<std::uint8_t*>(text.data()), text.size()});
-  if (!parsed) {
-    // Only the offset: an excerpt could show part of the master secret.
-    reader.fail(ErrorCode::invalid_input, "not valid JSON at byte offset " + std::to_string(problem.offset) +
-                                              "; is this a tracemark keyring (made by `tracemark keyring new`)?");
-  }
-  Json file = std::move(*parsed);
-  if (!file.is_object()) reader.fail(ErrorCode::invalid_input, "expected a JSON object");
+  Json file = parse_secret_json(ring_file_text, reader, "keyring (made by `tracemark keyring new`)");
   if (reader.string_field(file, "format", "format") != kKeyringFileFormat) {
     reader.fail(ErrorCode::invalid_input, "field 'format' is not '" + std::string(kKeyringFileFormat) +
                                               "'; a single key file is given with --key, not --keyring");
