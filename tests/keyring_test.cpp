@@ -122,6 +122,34 @@ TEST(Keyring, EveryProofVerifiesForRingsOfEverySize) {
   }
 }
 
+TEST(Keyring, HostileProofFilesAreRefusedWithWhatIsWrong) {
+  const std::string good = fixed_ring().prove("cohort:campaign-a").to_json();
+  const auto refused = [](const std::string& text, const std::string& why) {
+    const std::string message = error_of([&] { (void)KeyringProof::parse(text, "p.json"); });
+    EXPECT_NE(message.find("keyring proof p.json"), std::string::npos) << message;
+    EXPECT_NE(message.find(why), std::string::npos) << message;
+  };
+  const auto edited = [&](const std::string& field, const std::string& value) {
+    nlohmann::json document = nlohmann::json::parse(good);
+    document[field] = nlohmann::json::parse(value);
+    return document.dump();
+  };
+  refused(good.substr(0, good.size() / 2), "not valid JSON at byte offset");       // truncated
+  refused(std::string(100000, '[') + std::string(100000, ']'), "not valid JSON");   // deep nesting
+  refused("[1, 2]", "expected a JSON object");
+  refused(edited("leaf_index", "\"3\""), "'leaf_index' must be an unsigned integer");  // wrong type
+  refused(edited("leaf_index", "-1"), "'leaf_index' must be an unsigned integer");      // out of range
+  refused(edited("leaf_count", "1e30"), "'leaf_count' must be an unsigned integer");
+  refused(edited("path", "\"ab\""), "'path' must be an array");
+  refused(edited("path", "[7]"), "'path[0]' must be a string");
+  nlohmann::json long_path = nlohmann::json::parse(good);
+  long_path["path"] = std::vector<std::string>(65, std::string(64, '0'));
+  refused(long_path.dump(), "never that deep");
+  // In range for the parser, impossible for the tree: verify says so instead of indexing past it.
+  KeyringProof proof = KeyringProof::parse(edited("leaf_index", "18446744073709551615"), "p.json");
+  EXPECT_NE(error_of([&] { proof.verify(""); }).find("cannot place leaf"), std::string::npos);
+}
+
 TEST(Keyring, TamperedProofsFail) {
   const Keyring ring = fixed_ring();
   const KeyringProof good = ring.prove("cohort:campaign-a");

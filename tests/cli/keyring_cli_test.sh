@@ -41,6 +41,8 @@ expect 2 "does not lead to the proof's root" -- "$tracemark" keyring verify-proo
 expect 2 "not the published root" -- "$tracemark" keyring verify-proof other-proof.json --root "$root"
 printf '{"format": "tracemark-keyring-proof"' >broken.json
 expect 2 "keyring proof broken.json: not valid JSON at byte offset" -- "$tracemark" keyring verify-proof broken.json
+truncate -s 2M huge.json
+expect 2 "keyring proof huge.json is not a regular file of at most 1 MiB" -- "$tracemark" keyring verify-proof huge.json
 
 # Bad input: unknown and malformed labels, a ring readable by others, a key file given as a ring.
 expect 2 "label 'cohort:nobody' is not in keyring tmr_[0-9a-f]{16} \\(its labels: cohort:campaign-a" -- "$tracemark" keyring derive ring.json cohort:nobody --out x.json
@@ -54,7 +56,7 @@ expect 2 "keyring file a.json: field 'format' is not 'tracemark-keyring'; a sing
 python3 -c 'import json; r=json.load(open("ring.json")); r["subkeys"][0]["commitment"]="sha256:"+"0"*64; json.dump(r, open("edited.json","w"))'
 chmod 600 edited.json
 expect 2 "commitment does not match the master secret" -- "$tracemark" keyring commit edited.json
-check "no temporary files left" test -z "$(ls -A | grep -vE '^(ring|other|open|edited|a|a2|b|doc|proof|tampered|other-proof|broken)\.json(l)?$')"
+check "no temporary files left" test -z "$(ls -A | grep -vE '^(ring|other|open|edited|a|a2|b|doc|proof|tampered|other-proof|broken|huge)\.json(l)?$')"
 
 # scan --keyring: students distilled from cohort A's harvest and from cohort B's are attributed to
 # their own cohort, a clean model to none (a teacher n-gram model, harvests watermarked under each

@@ -1,6 +1,7 @@
 // tracemark keyring new|show|derive|commit|prove|verify-proof: a master secret with one subkey per
 // label (model version, cohort, epoch), the ring's public Merkle root, and inclusion proofs that
 // reveal one subkey in a dispute without revealing the others (embed/keyring.hpp).
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -32,9 +33,15 @@ struct KeyringOptions {
 std::string read_public_file(const std::string& path, const std::string& what) {
   std::ifstream file(path, std::ios::binary);
   if (!file) throw Error(ErrorCode::io, what + " " + path + " cannot be read; check the path");
+  // Checked before reading: a huge file given by mistake is refused without loading it.
+  std::error_code size_error;
+  const std::uintmax_t size = std::filesystem::file_size(path, size_error);
+  constexpr std::uintmax_t kMaxBytes = std::uintmax_t{1} << 20;
+  if (size_error || size > kMaxBytes) {
+    throw Error(ErrorCode::invalid_input, what + " " + path + " is not a regular file of at most 1 MiB; is this the right file?");
+  }
   std::ostringstream text;
   text << file.rdbuf();
-  if (text.str().size() > (std::size_t{1} << 20)) throw Error(ErrorCode::invalid_input, what + " " + path + " is larger than 1 MiB; is this the right file?");
   return std::move(text).str();
 }
 
