@@ -144,6 +144,23 @@ TEST(ReferenceFilterFile, RoundTripsAndRefusesDamagedFiles) {
   expect_refused(damaged, "bytes after the checksum");
   write_bytes(damaged, "{\"tokens\": [1, 2, 3]}\n");
   expect_refused(damaged, "not a tracemark reference filter");
+  // A forged header that promises billions of slots in a small file: refused before allocating.
+  const std::size_t slots_at = bytes.find("\"slots\":");
+  ASSERT_NE(slots_at, std::string::npos);
+  const std::size_t digits_at = bytes.find_first_of("0123456789", slots_at);
+  const std::size_t digits_end = bytes.find_first_not_of("0123456789", digits_at);
+  write_bytes(damaged, bytes.substr(0, digits_at) + "12884901885" + bytes.substr(digits_end));
+  expect_refused(damaged, "the header promises 12884901885 bytes");
+  // A header nested past the JSON reader's depth limit, and one with a wrong type.
+  write_bytes(damaged, bytes.substr(0, bytes.find('{')) + std::string(5000, '[') + std::string(5000, ']') + "\n");
+  expect_refused(damaged, "the header is not JSON");
+  std::string wrong_type = bytes;
+  const std::size_t vocab_at = wrong_type.find("\"vocab_size\":");
+  ASSERT_NE(vocab_at, std::string::npos);
+  wrong_type.insert(wrong_type.find_first_of("0123456789", vocab_at), "\"");
+  wrong_type.insert(wrong_type.find_first_not_of("0123456789", wrong_type.find_first_of("0123456789", vocab_at)), "\"");
+  write_bytes(damaged, wrong_type);
+  expect_refused(damaged, "the header is not what this version writes");
 }
 
 // A suspect that shares half its text with a "served log", so the filter decides a lot.

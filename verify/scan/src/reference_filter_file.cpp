@@ -1,12 +1,15 @@
 #include "tracemark/verify/reference_filter_file.hpp"
 
+#include <algorithm>
 #include <fstream>
+#include <optional>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "tracemark/atomic_file.hpp"
 #include "tracemark/error.hpp"
+#include "tracemark/json_input.hpp"
 #include "tracemark/sha256.hpp"
 
 namespace tracemark {
@@ -59,6 +62,9 @@ void write_reference_filter_file(const std::filesystem::path& path, const Refere
 ReferenceFilterFile read_reference_filter_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorCode::io, "cannot open the reference filter " + path.string());
+  std::error_code size_error;
+  const std::uint64_t file_bytes = std::filesystem::file_size(path, size_error);
+  if (size_error) throw Error(ErrorCode::io, "cannot read the size of the reference filter " + path.string() + ": " + size_error.message());
   Sha256 digest;
   std::uint64_t offset = 0;
   const std::string rebuild = "; rebuild it with `tracemark scan --reference-log LOG --reference-filter-out FILE`";
@@ -83,7 +89,13 @@ ReferenceFilterFile read_reference_filter_file(const std::filesystem::path& path
   ReferenceFilterFile file;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> parts;  // (seed, slots) per section
   try {
-    const nlohmann::json header = nlohmann::json::parse(header_line);
+    JsonProblem problem;
+    const std::optional<nlohmann::json> parsed = try_parse_json(header_line, problem);
+    if (!parsed) {
+      throw Error(ErrorCode::invalid_input, where(path, offset + problem.offset) + ": the header is not JSON (" +
+                                                problem.reason + ")" + rebuild);
+    }
+    const nlohmann::json& header = *parsed;
     if (!header.at("tokenizer").is_null()) {
       file.tokenizer = TokenizerBinding{header["tokenizer"].at("name").get<std::string>(),
                                         header["tokenizer"].at("vocab_sha256").get<std::string>()};
@@ -111,6 +123,13 @@ ReferenceFilterFile read_reference_filter_file(const std::filesystem::path& path
     if (count == 0 || count % 3 != 0 || count > (std::uint64_t{3} << 32)) {
       throw Error(ErrorCode::invalid_input, where(path, offset) + ": filter " + std::to_string(i) + " has " +
                                                 std::to_string(count) + " slots, not three equal segments" + rebuild);
+    }
+    // Checked before allocating: a forged header must not make us reserve gigabytes.
+    if (count > file_bytes - std::min(offset, file_bytes)) {
+      throw Error(ErrorCode::invalid_input, where(path, file_bytes) + ": the file is truncated: the header promises " +
+                                                std::to_string(count) + " bytes for filter " + std::to_string(i) +
+                                                " but only " + std::to_string(file_bytes - std::min(offset, file_bytes)) +
+                                                " remain" + rebuild);
     }
     std::vector<std::uint8_t> slots(count);
     in.read(reinterpret_cast<char*>(slots.data()), static_cast<std::streamsize>(count));
