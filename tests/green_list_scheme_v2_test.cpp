@@ -65,13 +65,13 @@ TEST(GreenListSchemeV2, VersionsAndLimitsAreValidated) {
   EXPECT_THROW(params.validate(), Error);
   params.scheme_version = 1;
   EXPECT_NO_THROW(params.validate());
-  params.scheme_version = 3;
+  params.scheme_version = 4;
   try {
     params.validate();
-    ADD_FAILURE() << "version 3 accepted";
+    ADD_FAILURE() << "version 4 accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::unsupported);
-    EXPECT_NE(std::string(e.what()).find("versions 1 to 2"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("versions 1 to 3"), std::string::npos) << e.what();
   }
   // The same secret gives different green lists in versions 1 and 2 (one scheme cannot read the other).
   const GreenListScheme v1(golden_key(params_with(0.25, 2.0, 2, 50257, 1)));

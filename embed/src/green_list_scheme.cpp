@@ -10,7 +10,9 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "context_prf.hpp"
 #include "crypto.hpp"
+#include "tracemark/embed/scheme_catalog.hpp"
 #include "tracemark/embed/token_bytes.hpp"
 #include "tracemark/error.hpp"
 
@@ -20,6 +22,13 @@ namespace {
 constexpr std::size_t kHashSecretSize = 192;  // >= XXH3_SECRET_SIZE_MIN (136)
 constexpr std::string_view kContextHashPurpose = "tracemark/v1/kgw-green-list/context-hash";
 constexpr std::string_view kTokenValuesPurpose = "tracemark/v2/kgw-green-list/token-values";
+constexpr std::string_view kContextPrfPurpose = "tracemark/v3/kgw-green-list/context-prf";
+
+// Runs before any member is built from the key, so a key of another scheme is refused first.
+const WatermarkKey& green_list_key(const WatermarkKey& key) {
+  require_scheme(key, SchemeKind::green_list, "the green-list scheme");
+  return key;
+}
 
 // Branch-free so the compiler vectorises it; cloned for AVX2 and a baseline, picked at load time.
 __attribute__((target_clones("avx2", "default")))
@@ -75,7 +84,12 @@ std::vector<std::uint32_t> derive_token_values(const WatermarkKey& key) {
 }  // namespace
 
 GreenListScheme::GreenListScheme(const WatermarkKey& key)
-    : hash_secret_(key.derive_subkey(kContextHashPurpose, kHashSecretSize)),
+    : hash_secret_(green_list_key(key).params().scheme_version >= 3
+                       ? std::vector<std::uint8_t>{}
+                       : key.derive_subkey(kContextHashPurpose, kHashSecretSize)),
+      prf_(key.params().scheme_version >= 3
+               ? std::make_shared<const ContextPrf>(key, kContextPrfPurpose, key.params().context_width)
+               : nullptr),
       threshold_(static_cast<std::uint32_t>(std::llround(key.params().gamma * 4294967296.0))),
       delta_(static_cast<float>(key.params().delta)),
       context_width_(key.params().context_width),
@@ -85,6 +99,7 @@ GreenListScheme::GreenListScheme(const WatermarkKey& key)
       token_values_(derive_token_values(key)) {}
 
 std::uint64_t GreenListScheme::context_seed(std::span<const std::uint32_t> context) const noexcept {
+  if (prf_) return prf_->seed(context);
   std::uint8_t bytes[4 * kMaxHashedIds];
   const std::size_t length = encode_ids_little_endian(context.first(std::min<std::size_t>(context.size(), 16)), bytes);
   return XXH3_64bits_withSecret(bytes, length, hash_secret_.data(), hash_secret_.size());
@@ -97,6 +112,19 @@ std::size_t GreenListScheme::green_flags(std::span<const std::uint32_t> contexts
     throw Error(ErrorCode::internal, "green_flags: contexts, tokens and flags of different lengths");
   }
   std::size_t count = 0;
+  if (prf_) {
+    // Version 3: the seeds of the whole batch in one pass of the PRF, then the version 2 colouring.
+    std::vector<std::uint64_t> seeds(tokens.size());
+    prf_->seeds(contexts, seeds);
+    const std::uint32_t* token_values = token_values_.data();
+    const std::size_t vocab = token_values_.size();
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+      const bool is = tokens[i] < vocab && green_value_v2(seeds[i], token_values[tokens[i]]) < threshold_;
+      green[i] = is;
+      count += is;
+    }
+    return count;
+  }
   if constexpr (std::endian::native == std::endian::little) {
     // The ids are already the little-endian bytes context_seed() hashes: hash them in place. One loop
     // per scheme version, so the loop body has no branch on it.

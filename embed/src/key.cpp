@@ -12,6 +12,7 @@
 #include "tracemark/atomic_file.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/json_input.hpp"
+#include "tracemark/embed/scheme_catalog.hpp"
 #include "tracemark/secret_file.hpp"
 #include "tracemark/sha256.hpp"
 
@@ -54,26 +55,42 @@ bool is_lower_hex(std::string_view text) {
 }  // namespace
 
 void SchemeParams::validate() const {
-  if (scheme != kGreenListSchemeName) {
-    throw Error(ErrorCode::unsupported, "unknown scheme '" + scheme + "'; this build knows '" +
-                                            std::string(kGreenListSchemeName) + "'");
+  // Unknown names and versions are refused, never read as another scheme (scheme_catalog.hpp).
+  const std::uint32_t latest = latest_scheme_version(scheme);
+  if (scheme_version < 1 || scheme_version > latest) {
+    throw Error(ErrorCode::unsupported, "scheme version " + std::to_string(scheme_version) + " of '" + scheme +
+                                            "' is not supported by this build (it knows versions 1 to " +
+                                            std::to_string(latest) + "); upgrade tracemark");
   }
-  if (scheme_version < 1 || scheme_version > kGreenListSchemeLatestVersion) {
-    throw Error(ErrorCode::unsupported, "scheme version " + std::to_string(scheme_version) +
-                                            " is not supported by this build (it knows versions 1 to " +
-                                            std::to_string(kGreenListSchemeLatestVersion) + "); upgrade tracemark");
-  }
-  // The green threshold is round(gamma * 2^32); it must leave at least one value on each side.
-  if (!(gamma > 0.0 && gamma < 1.0) || std::isnan(gamma) || std::round(gamma * 4294967296.0) < 1.0 ||
-      std::round(gamma * 4294967296.0) > 4294967295.0) {
-    throw Error(ErrorCode::invalid_argument, "gamma must be strictly between 0 and 1 (got " + std::to_string(gamma) + ")");
-  }
-  if (!(delta >= 0.0 && delta <= 64.0)) {
-    throw Error(ErrorCode::invalid_argument, "delta must be between 0 and 64 (got " + std::to_string(delta) + ")");
-  }
-  if (!(entropy_threshold >= 0.0 && entropy_threshold <= 64.0)) {
-    throw Error(ErrorCode::invalid_argument, "entropy threshold must be between 0 and 64 nats (got " +
-                                                 std::to_string(entropy_threshold) + ")");
+  if (scheme == kGumbelMaxSchemeName) {
+    if (gamma != 0.0 || delta != 0.0) {
+      throw Error(ErrorCode::invalid_argument, "the gumbel-max scheme has no gamma or delta (both must be 0)");
+    }
+    if (entropy_threshold != 0.0) {
+      throw Error(ErrorCode::invalid_argument, "the gumbel-max scheme has no entropy threshold (it must be 0)");
+    }
+    if (context_width < 1) {
+      // With no context every step would share one seed: the key would pick the same ranking each step.
+      throw Error(ErrorCode::invalid_argument, "the gumbel-max scheme needs a context width of at least 1");
+    }
+    if (vocab_size > kGreenListSchemeV2MaxVocabulary) {
+      throw Error(ErrorCode::invalid_argument, "the gumbel-max scheme keeps 8 bytes per token id and allows at most " +
+                                                   std::to_string(kGreenListSchemeV2MaxVocabulary) + " ids (got " +
+                                                   std::to_string(vocab_size) + ")");
+    }
+  } else {
+    // The green threshold is round(gamma * 2^32); it must leave at least one value on each side.
+    if (!(gamma > 0.0 && gamma < 1.0) || std::isnan(gamma) || std::round(gamma * 4294967296.0) < 1.0 ||
+        std::round(gamma * 4294967296.0) > 4294967295.0) {
+      throw Error(ErrorCode::invalid_argument, "gamma must be strictly between 0 and 1 (got " + std::to_string(gamma) + ")");
+    }
+    if (!(delta >= 0.0 && delta <= 64.0)) {
+      throw Error(ErrorCode::invalid_argument, "delta must be between 0 and 64 (got " + std::to_string(delta) + ")");
+    }
+    if (!(entropy_threshold >= 0.0 && entropy_threshold <= 64.0)) {
+      throw Error(ErrorCode::invalid_argument, "entropy threshold must be between 0 and 64 nats (got " +
+                                                   std::to_string(entropy_threshold) + ")");
+    }
   }
   if (context_width > 16) {
     throw Error(ErrorCode::invalid_argument, "context width must be between 0 and 16 (got " +
@@ -83,8 +100,9 @@ void SchemeParams::validate() const {
     throw Error(ErrorCode::invalid_argument, "vocabulary size must be between 1 and 2^31 (got " +
                                                  std::to_string(vocab_size) + ")");
   }
-  if (scheme_version >= 2 && vocab_size > kGreenListSchemeV2MaxVocabulary) {
-    throw Error(ErrorCode::invalid_argument, "scheme version 2 keeps 4 bytes per token id and allows at most " +
+  if (scheme == kGreenListSchemeName && scheme_version >= 2 && vocab_size > kGreenListSchemeV2MaxVocabulary) {
+    throw Error(ErrorCode::invalid_argument, "scheme version " + std::to_string(scheme_version) +
+                                                 " keeps 4 bytes per token id and allows at most " +
                                                  std::to_string(kGreenListSchemeV2MaxVocabulary) + " ids (got " +
                                                  std::to_string(vocab_size) + "); use scheme version 1 for this vocabulary");
   }

@@ -5,6 +5,7 @@
 
 #include "crypto.hpp"
 #include "tracemark/atomic_file.hpp"
+#include "tracemark/embed/scheme_catalog.hpp"
 #include "tracemark/json_input.hpp"
 #include "tracemark/sha256.hpp"
 
@@ -15,10 +16,13 @@ using Json = nlohmann::json;
 Json params_to_json(const SchemeParams& params) {
   Json scheme = {{"name", params.scheme},
                  {"version", params.scheme_version},
-                 {"gamma", params.gamma},
-                 {"delta", params.delta},
                  {"context_width", params.context_width},
                  {"vocab_size", params.vocab_size}};
+  // Only the green list has gamma and delta (a Gumbel-max key file has neither field).
+  if (params.scheme == kGreenListSchemeName) {
+    scheme["gamma"] = params.gamma;
+    scheme["delta"] = params.delta;
+  }
   // Written only when used, so keys without it stay byte-identical to earlier builds' keys.
   if (params.entropy_threshold > 0.0) scheme["entropy_threshold"] = params.entropy_threshold;
   Json tokenizer = nullptr;
@@ -60,8 +64,26 @@ SchemeParams KeyFileReader::params(const Json& file) const {
   const Json& scheme = field(file, "scheme", "scheme");
   params.scheme = string_field(scheme, "name", "scheme.name");
   params.scheme_version = uint_field(scheme, "version", "scheme.version");
-  params.gamma = number_field(scheme, "gamma", "scheme.gamma");
-  params.delta = number_field(scheme, "delta", "scheme.delta");
+  // The name decides which fields the scheme has; an unknown name is refused here, never read as
+  // another scheme's key.
+  try {
+    if (scheme_kind(params.scheme) == SchemeKind::green_list) {
+      params.gamma = number_field(scheme, "gamma", "scheme.gamma");
+      params.delta = number_field(scheme, "delta", "scheme.delta");
+    } else {
+      params.gamma = 0.0;
+      params.delta = 0.0;
+      for (const char* absent : {"gamma", "delta", "entropy_threshold"}) {
+        if (scheme.contains(absent)) {
+          fail(ErrorCode::invalid_input, std::string("field 'scheme.") + absent + "' does not belong to a '" + params.scheme +
+                                             "' key; the file was edited or corrupted");
+        }
+      }
+    }
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::unsupported) fail(e.code(), e.what());
+    throw;
+  }
   params.context_width = uint_field(scheme, "context_width", "scheme.context_width");
   params.vocab_size = uint_field(scheme, "vocab_size", "scheme.vocab_size");
   if (scheme.is_object() && scheme.contains("entropy_threshold")) {

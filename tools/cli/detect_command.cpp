@@ -7,8 +7,10 @@
 #include "shared_options.hpp"
 #include "report_output.hpp"
 #include "tracemark/embed/key.hpp"
+#include "tracemark/embed/scheme_catalog.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/green_list_detector.hpp"
+#include "tracemark/verify/gumbel_max_detector.hpp"
 #include "tracemark/verify/jsonl_reader.hpp"
 #include "tracemark/verify/suspect_records.hpp"
 #include "tracemark/verify/suspect_scan.hpp"
@@ -36,8 +38,71 @@ std::string table_row(const std::string& id, const ScoreCounts& counts, const Bi
   return line;
 }
 
+std::string gumbel_table_row(const std::string& id, const GumbelScoreCounts& counts, const GammaTest& test) {
+  char line[256];
+  const double mean = counts.scored ? counts.score / static_cast<double>(counts.scored) : 0.0;
+  std::snprintf(line, sizeof line, "%-16.16s %8llu %8llu %10.2f %8.3f  %s", id.c_str(),
+                static_cast<unsigned long long>(counts.tokens), static_cast<unsigned long long>(counts.scored), counts.score,
+                mean, format_p_value(test.log10_p).c_str());
+  return line;
+}
+
+// A Gumbel-max key: each distinct (context, token) scores -ln(1 - r), the sum's null is Gamma(n, 1).
+// The scheme has no entropy threshold and no syntax rule, so those options are refused.
+void run_detect_gumbel(const DetectOptions& options, const WatermarkKey& key) {
+  if (!options.steps.reference_model.empty() || options.steps.syntax_aware) {
+    throw Error(ErrorCode::invalid_argument, "key " + key.key_id() + " is a 'gumbel-max' key: it scores every step, so "
+                                             "--reference-model and --syntax-aware do not apply; leave them out");
+  }
+  GumbelMaxDetector detector(std::make_shared<const GumbelMaxScheme>(key));
+  const KeyTokenizer tokenizer(std::span<const WatermarkKey>(&key, 1), options.tokenizer);
+  const SuspectRecordDecoder decoder(tokenizer, TokenSource::automatic);
+  JsonlReader reader(options.input, options.max_record_bytes);
+  std::string rows;
+  if (!options.json) {
+    char header[128];
+    std::snprintf(header, sizeof header, "%-16s %8s %8s %10s %8s  %s\n", "id", "tokens", "scored", "score", "mean",
+                  "p-value");
+    rows += header;
+  }
+  JsonlLine line;
+  std::uint64_t records = 0;
+  while (reader.next_line(line)) {
+    const SuspectRecord record = decoder.decode(reader, line);
+    GumbelScoreCounts counts;
+    try {
+      for (const auto& tokens : record.responses) counts += detector.add_document(tokens);
+    } catch (const Error& e) {
+      throw Error(e.code(), reader.name() + " line " + std::to_string(line.line) + ": " + e.what() +
+                                "; were these ids made with the key's tokenizer and vocabulary?");
+    }
+    ++records;
+    const GammaTest test = GumbelMaxDetector::test(counts);
+    if (options.json) {
+      const nlohmann::json id = record.id_is_number ? nlohmann::json::parse(record.id) : nlohmann::json(record.id);
+      rows += result_json_line({{"id", id}}, counts, test) + "\n";
+    } else {
+      rows += gumbel_table_row(record.id, counts, test) + "\n";
+    }
+  }
+  std::cout << rows;
+  const GammaTest pooled = GumbelMaxDetector::test(detector.pooled());
+  if (options.json) {
+    std::cout << result_json_line({{"summary", true}, {"key_id", key.key_id()}, {"records", records}},
+                                  detector.pooled(), pooled)
+              << "\n";
+    return;
+  }
+  std::cout << gumbel_table_row("pooled", detector.pooled(), pooled) << "\n\n"
+            << "Pooled over " << records << " records with gumbel-max key " << key.key_id() << ": "
+            << detector.pooled().scored << " distinct (context, token) tuples scored, score " << detector.pooled().score
+            << " (chance: " << detector.pooled().scored << " on average), p = " << format_p_value(pooled.log10_p) << ".\n"
+            << "p is the probability that text written without this key scores at least this much.\n";
+}
+
 void run_detect(const DetectOptions& options) {
   const WatermarkKey key = WatermarkKey::load(options.key);
+  if (scheme_kind(key.params().scheme) == SchemeKind::gumbel_max) return run_detect_gumbel(options, key);
   GreenListDetector detector(std::make_shared<const GreenListScheme>(key));
   // Records are decoded exactly as `scan` decodes them (one rule for ids and text).
   const KeyTokenizer tokenizer(std::span<const WatermarkKey>(&key, 1), options.tokenizer);

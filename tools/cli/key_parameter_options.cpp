@@ -1,24 +1,32 @@
 #include "key_parameter_options.hpp"
 
 #include "shared_options.hpp"
+#include "tracemark/embed/scheme_catalog.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/tokenizer.hpp"
 
 namespace tracemark::cli {
 
 void add_key_parameter_options(CLI::App& command, KeyParameterOptions& options) {
-  command.add_option("--gamma", options.params.gamma, "green fraction of the vocabulary, in (0, 1)")->capture_default_str();
-  command.add_option("--delta", options.params.delta, "logit bias added to green tokens, in [0, 64]")->capture_default_str();
+  command.add_option("--scheme", options.params.scheme,
+                     "the watermark scheme: kgw-green-list (biases logits; tunable strength) or gumbel-max "
+                     "(distortion-free sampling; docs/METHOD.md says which to use when)")
+      ->capture_default_str();
+  options.gamma = command.add_option("--gamma", options.params.gamma, "green fraction of the vocabulary, in (0, 1) (green list only)")
+                      ->capture_default_str();
+  options.delta = command.add_option("--delta", options.params.delta, "logit bias added to green tokens, in [0, 64] (green list only)")
+                      ->capture_default_str();
   command.add_option("--context-width", options.params.context_width,
                      "previous tokens that seed the green list (0 = one fixed list), 0..16")
       ->capture_default_str();
-  command.add_option("--entropy-threshold", options.params.entropy_threshold,
+  options.entropy_threshold = command.add_option("--entropy-threshold", options.params.entropy_threshold,
                      "entropy-aware embedding: bias (and score) only steps whose distribution has at least this entropy, "
                      "in nats, 0..64; 0 biases every step. Detection then needs the entropy: a reference model of the "
                      "protected model, or logs that recorded it")
       ->capture_default_str();
-  command.add_option("--scheme-version", options.params.scheme_version,
-                     "green-list scheme version: 2 (fast full-vocabulary path, at most 2^24 ids) or 1")
+  options.scheme_version = command.add_option("--scheme-version", options.params.scheme_version,
+                     "scheme version. Green list: 2 (fast full-vocabulary path, at most 2^24 ids), 3 (version 2 with "
+                     "context seeds from a keyed PRF) or 1. Gumbel-max: 1 (the default for that scheme)")
       ->capture_default_str();
   options.vocab_size = add_vocab_size_option(command, options.params.vocab_size,
                                              "number of token ids of the protected model (required without --tokenizer)");
@@ -29,6 +37,20 @@ void add_key_parameter_options(CLI::App& command, KeyParameterOptions& options) 
 
 SchemeParams resolve_key_parameters(const KeyParameterOptions& options) {
   SchemeParams params = options.params;
+  if (scheme_kind(params.scheme) == SchemeKind::gumbel_max) {
+    for (const CLI::Option* option : {options.gamma, options.delta, options.entropy_threshold}) {
+      if (option != nullptr && option->count() > 0) {
+        throw Error(ErrorCode::invalid_argument, option->get_name() + " belongs to the green list; a gumbel-max key has "
+                                                 "no such parameter (leave it out)");
+      }
+    }
+    params.gamma = 0.0;
+    params.delta = 0.0;
+    params.entropy_threshold = 0.0;
+    if (options.scheme_version == nullptr || options.scheme_version->count() == 0) {
+      params.scheme_version = kGumbelMaxSchemeLatestVersion;
+    }
+  }
   const bool vocab_size_given = options.vocab_size != nullptr && options.vocab_size->count() > 0;
   if (!options.tokenizer.empty()) {
     const auto tokenizer = Tokenizer::load(options.tokenizer);

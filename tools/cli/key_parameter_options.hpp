@@ -14,9 +14,14 @@ struct KeyParameterOptions {
   SchemeParams params;
   std::string tokenizer;  // empty: the key names no tokenizer and --vocab-size is required
   CLI::Option* vocab_size = nullptr;
+  // Set when given on the command line (a Gumbel-max key refuses gamma, delta and the entropy threshold).
+  CLI::Option* gamma = nullptr;
+  CLI::Option* delta = nullptr;
+  CLI::Option* entropy_threshold = nullptr;
+  CLI::Option* scheme_version = nullptr;
 };
 
-// --gamma, --delta, --context-width, --entropy-threshold, --scheme-version, --vocab-size, --tokenizer.
+// --scheme, --gamma, --delta, --context-width, --entropy-threshold, --scheme-version, --vocab-size, --tokenizer.
 void add_key_parameter_options(CLI::App& command, KeyParameterOptions& options);
 
 // The parameters with the tokenizer's name, digest and vocabulary size filled in. Throws

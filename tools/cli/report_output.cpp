@@ -1,6 +1,16 @@
 #include "report_output.hpp"
 
 namespace tracemark::cli {
+namespace {
+
+std::string with_p_value(const nlohmann::ordered_json& head, double log10_p) {
+  std::string text = head.dump();
+  text.pop_back();  // the closing brace; p_value goes in as a raw number literal
+  text += ",\"p_value\":" + format_p_value(log10_p) + "}";
+  return text;
+}
+
+}  // namespace
 
 std::string result_json_line(nlohmann::ordered_json head, const ScoreCounts& counts, const BinomialTest& test) {
   head["tokens"] = counts.tokens;
@@ -15,10 +25,18 @@ std::string result_json_line(nlohmann::ordered_json head, const ScoreCounts& cou
   // Only with the entropy or syntax rule, so earlier outputs keep their exact shape.
   if (counts.skipped_low_entropy > 0) head["skipped_low_entropy"] = counts.skipped_low_entropy;
   if (counts.skipped_syntax > 0) head["skipped_syntax"] = counts.skipped_syntax;
-  std::string text = head.dump();
-  text.pop_back();  // the closing brace; p_value goes in as a raw number literal
-  text += ",\"p_value\":" + format_p_value(test.log10_p) + "}";
-  return text;
+  return with_p_value(head, test.log10_p);
+}
+
+std::string result_json_line(nlohmann::ordered_json head, const GumbelScoreCounts& counts, const GammaTest& test) {
+  head["tokens"] = counts.tokens;
+  head["scored"] = counts.scored;
+  head["score"] = counts.score;
+  head["log10_p"] = test.log10_p;
+  head["skipped_prefix"] = counts.skipped_prefix;
+  head["skipped_repeated_context"] = counts.skipped_repeated_context;
+  head["skipped_repeated_tuple"] = counts.skipped_repeated_tuple;
+  return with_p_value(head, test.log10_p);
 }
 
 }  // namespace tracemark::cli

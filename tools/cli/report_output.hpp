@@ -5,12 +5,16 @@
 #include <string>
 
 #include "tracemark/verify/binomial.hpp"
+#include "tracemark/verify/gamma_tail.hpp"
 #include "tracemark/verify/green_list_detector.hpp"
+#include "tracemark/verify/gumbel_max_detector.hpp"
 
 namespace tracemark::cli {
 
 // One JSON line with the counts and the test. p_value is written from log10_p so that it is never
 // printed as 0, even below the smallest double (JSON numbers have no range limit).
 std::string result_json_line(nlohmann::ordered_json head, const ScoreCounts& counts, const BinomialTest& test);
+// The same for a Gumbel-max key: the score sum and its Gamma tail in place of green and z.
+std::string result_json_line(nlohmann::ordered_json head, const GumbelScoreCounts& counts, const GammaTest& test);
 
 }  // namespace tracemark::cli

@@ -9,7 +9,9 @@
 #include "shared_options.hpp"
 #include "tracemark/refmodel/synthetic_model.hpp"
 #include "tracemark/atomic_file.hpp"
+#include "tracemark/embed/gumbel_max_sampler.hpp"
 #include "tracemark/embed/key.hpp"
+#include "tracemark/embed/scheme_catalog.hpp"
 #include "tracemark/error.hpp"
 
 namespace tracemark::cli {
@@ -36,8 +38,25 @@ void run_synth(const SynthOptions& options) {
     model_options.vocab_size = key->params().vocab_size;
   }
   const SyntheticModel model(model_options);
+  const bool gumbel = key && scheme_kind(key->params().scheme) == SchemeKind::gumbel_max;
   std::shared_ptr<const GreenListScheme> scheme;
-  if (key) scheme = std::make_shared<const GreenListScheme>(*key);
+  std::shared_ptr<const GumbelMaxScheme> gumbel_scheme;
+  if (key && gumbel) gumbel_scheme = std::make_shared<const GumbelMaxScheme>(*key);
+  if (key && !gumbel) scheme = std::make_shared<const GreenListScheme>(*key);
+  // Gumbel-max: the key is the sampler (choose, accept); the request seed drives repeated contexts.
+  auto sample_gumbel = [&](std::size_t i) {
+    GumbelMaxSampler sampler(gumbel_scheme);
+    sampler.reset({}, options.seed * 0x9e3779b97f4a7c15ULL + i);
+    std::vector<std::uint32_t> tokens;
+    std::vector<float> logits(model.vocab_size());
+    for (std::size_t step = 0; step < options.length; ++step) {
+      model.logits(tokens, logits);
+      const std::uint32_t token = sampler.choose(std::span<const float>(logits));
+      sampler.accept(token);
+      tokens.push_back(token);
+    }
+    return tokens;
+  };
 
   AtomicOutputFile out(options.out, 0644);
   double entropy_sum = 0;
@@ -47,7 +66,8 @@ void run_synth(const SynthOptions& options) {
     SplitMix64 rng(options.seed * 0x9e3779b97f4a7c15ULL + i);
     std::optional<WatermarkProcessor> processor;
     if (scheme) processor.emplace(scheme);
-    std::vector<std::uint32_t> tokens = model.generate(options.length, rng, processor ? &*processor : nullptr);
+    std::vector<std::uint32_t> tokens =
+        gumbel ? sample_gumbel(i) : model.generate(options.length, rng, processor ? &*processor : nullptr);
     if (i < 8 && !tokens.empty()) {
       entropy_sum += model.entropy(std::span<const std::uint32_t>(tokens).first(tokens.size() / 2));
       ++entropy_samples;

@@ -492,6 +492,14 @@ EvidenceResult write_evidence_bundle(const SuspectScanReport& report, std::span<
                                      const std::string& suspect_path, const SuspectScanOptions& scan_options,
                                      const EvidenceOptions& options, const SuspectScanner* scanner) {
   if (options.folder.empty()) throw Error(ErrorCode::invalid_argument, "an evidence bundle needs a folder (--evidence DIR)");
+  for (const WatermarkKey& key : keys) {
+    // The bundle's recorded tests and its verifier are the green list's binomial ones.
+    if (key.params().scheme != kGreenListSchemeName) {
+      throw Error(ErrorCode::unsupported, "evidence bundles record green-list tests only; key " + key.key_id() + " is a '" +
+                                              key.params().scheme + "' key. Run the scan without --evidence (its "
+                                              "--json report carries the exact Gamma test), or bundle green-list keys");
+    }
+  }
   const fs::path folder = bundle_destination(options.folder);
   if (fs::exists(folder)) {
     if (!fs::is_directory(folder)) {

@@ -77,16 +77,16 @@ DistillationScan::DistillationScan(std::vector<KeyEntry> keys) {
   if (keys.empty()) throw Error(ErrorCode::invalid_argument, "a scan needs at least one key");
   smallest_vocab_ = std::numeric_limits<std::uint32_t>::max();
   for (KeyEntry& key : keys) {
-    if (!key.scheme) throw Error(ErrorCode::invalid_argument, "scan key without a scheme");
-    if (key.filter && key.filter->context_width() != key.scheme->context_width()) {
+    if (!key.scheme == !key.gumbel) throw Error(ErrorCode::invalid_argument, "scan key needs exactly one scheme");
+    if (key.filter && key.filter->context_width() != key.context_width()) {
       throw Error(ErrorCode::invalid_argument, "reference contexts of width " +
                                                    std::to_string(key.filter->context_width()) + " for key " +
                                                    key.key_id + " of context width " +
-                                                   std::to_string(key.scheme->context_width()));
+                                                   std::to_string(key.context_width()));
     }
-    smallest_vocab_ = std::min(smallest_vocab_, key.scheme->vocab_size());
+    smallest_vocab_ = std::min(smallest_vocab_, key.vocab_size());
     // Every rule but the colour reads only the width, the entropy threshold and the filter.
-    const std::uint32_t width = key.scheme->context_width();
+    const std::uint32_t width = key.context_width();
     auto same_rules = [&](const Group& group) {
       return group.context_width == width && group.entropy_threshold == key.entropy_threshold &&
              group.filter == key.filter.get();
@@ -125,12 +125,12 @@ const char* token_status_name(TokenStatus status) noexcept {
 
 void DistillationScan::check_vocabulary(std::size_t k, std::span<const std::uint32_t> response) const {
   const KeyState& state = states_.at(k);
-  const GreenListScheme& scheme = *state.entry.scheme;
+  const std::uint32_t vocab = state.entry.vocab_size();
   for (std::size_t i = 0; i < response.size(); ++i) {
-    if (response[i] >= scheme.vocab_size()) {
+    if (response[i] >= vocab) {
       throw Error(ErrorCode::invalid_input, "token id " + std::to_string(response[i]) + " at position " +
                                                 std::to_string(i) + " is outside the vocabulary of key " +
-                                                state.entry.key_id + " (size " + std::to_string(scheme.vocab_size()) + ")");
+                                                state.entry.key_id + " (size " + std::to_string(vocab) + ")");
     }
   }
 }
@@ -206,14 +206,19 @@ std::vector<TokenStatus> DistillationScan::token_statuses(std::size_t k, std::sp
                                                           std::span<const std::uint32_t> prompt, TupleSet& scored,
                                                           const ResponseSteps& steps) const {
   check_vocabulary(k, response);
-  const GreenListScheme& scheme = *states_.at(k).entry.scheme;
-  const std::size_t width = scheme.context_width();
+  const KeyEntry& entry = states_.at(k).entry;
+  const std::size_t width = entry.context_width();
+  // Green list: green or red. Gumbel-max (display only; the test uses the scores): "green" for r > 1/2.
+  auto hit = [&](std::span<const std::uint32_t> context, std::uint32_t token) {
+    if (entry.scheme) return entry.scheme->is_green(entry.scheme->context_seed(context), token);
+    return entry.gumbel->uniform(entry.gumbel->context_seed(context), token) > 0.5;
+  };
   std::vector<TokenStatus> statuses(response.size(), TokenStatus::prefix);
   walk_response(states_.at(k).group, response, prompt, steps, [&](std::size_t i, TokenStatus status, std::uint64_t fingerprint) {
     if (status == TokenStatus::green) {
       if (!scored.insert(fingerprint)) {
         status = TokenStatus::repeated;
-      } else if (!scheme.is_green(scheme.context_seed(response.subspan(i - width, width)), response[i])) {
+      } else if (!hit(response.subspan(i - width, width), response[i])) {
         status = TokenStatus::red;
       }
     }
@@ -355,10 +360,30 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
         const std::size_t k = group.keys[i];
         std::vector<std::uint8_t>& flags = green[green.size() == 1 ? 0 : k];
         flags.resize(tokens.size());
-        states_[k].counts.green += states_[k].entry.scheme->green_flags(contexts, tokens, flags);
-        if (!tallies) return;
-        std::vector<ResponseTally>& tally = (*tallies)[k];
-        for (std::size_t j = 0; j < flags.size(); ++j) tally[responses[j]].green += flags[j];
+        const KeyEntry& entry = states_[k].entry;
+        if (entry.scheme) {
+          states_[k].counts.green += entry.scheme->green_flags(contexts, tokens, flags);
+          if (!tallies) return;
+          std::vector<ResponseTally>& tally = (*tallies)[k];
+          for (std::size_t j = 0; j < flags.size(); ++j) tally[responses[j]].green += flags[j];
+          return;
+        }
+        // Gumbel-max: the chunk's seeds in one batched PRF pass, then one score per tuple.
+        std::vector<std::uint64_t> seeds(tokens.size());
+        entry.gumbel->context_seeds(contexts, seeds);
+        double sum = 0;
+        std::uint64_t above_half = 0;
+        for (std::size_t j = 0; j < tokens.size(); ++j) {
+          const double score = entry.gumbel->score(seeds[j], tokens[j]);
+          sum += score;
+          above_half += score > std::numbers::ln2;  // r > 1/2
+          if (tallies) {
+            (*tallies)[k][responses[j]].score += score;
+            (*tallies)[k][responses[j]].green += score > std::numbers::ln2;
+          }
+        }
+        states_[k].counts.score += sum;
+        states_[k].counts.green += above_half;
       });
       contexts.clear();
       tokens.clear();
@@ -384,6 +409,22 @@ std::vector<KeyScanResult> DistillationScan::results(const ScanSettings& setting
     KeyScanResult result;
     result.key_id = state.entry.key_id;
     result.counts = state.counts;
+    if (state.entry.gumbel) {
+      const GammaTest gamma = gamma_test(state.counts.score, state.counts.scored);
+      result.gumbel_max = true;
+      result.test.scored = gamma.scored;
+      result.test.green = state.counts.green;
+      result.test.log_p = gamma.log_p;
+      result.test.log10_p = gamma.log10_p;
+      result.test.p_value = gamma.p_value;
+      if (state.counts.scored > 0) {
+        result.green_rate = state.counts.score / static_cast<double>(state.counts.scored);
+        result.effect = result.green_rate - 1.0;
+      }
+      log_p.push_back(result.test.log_p);
+      results.push_back(result);
+      continue;
+    }
     const double gamma = state.entry.scheme->null_green_probability();
     result.test = binomial_test(state.counts.green, state.counts.scored, gamma);
     if (state.counts.scored > 0) {

@@ -31,6 +31,16 @@ nlohmann::ordered_json key_result_json(const KeyScanResult& r, double gamma, dou
       {"further_tokens_needed", r.further_tokens_needed ? nlohmann::ordered_json(*r.further_tokens_needed) : nullptr},
       {"verdict", scan_verdict(r, gamma, keys, alpha)},
   };
+  if (r.gumbel_max) {
+    // A gumbel-max key's statistic is the score sum (null Gamma(scored, 1)); the green-list fields
+    // have no meaning for it and are replaced.
+    for (const char* field : {"green", "gamma", "green_rate", "effect", "effect_ci95", "z", "further_tokens_needed"}) {
+      out.erase(field);
+    }
+    out["scheme"] = "gumbel-max";
+    out["score"] = r.counts.score;
+    out["mean_score"] = r.green_rate;
+  }
   // Only with the entropy rule or the syntax rule, so earlier reports keep their exact shape.
   if (r.counts.skipped_low_entropy > 0) out["skipped_low_entropy"] = r.counts.skipped_low_entropy;
   if (r.counts.skipped_syntax > 0) out["skipped_syntax"] = r.counts.skipped_syntax;
@@ -91,6 +101,16 @@ std::string scan_verdict(const KeyScanResult& result, double gamma, std::size_t 
     return "Nothing was scored, so there is no evidence either way (p = 1): every token was dropped by the rules "
            "listed above. Scan more responses, or relax the reference-log filter (--reference-log, --reference-top).";
   }
+  if (result.gumbel_max) {
+    const std::string scores = "mean score " + std::to_string(result.green_rate) + " per tuple against 1 by chance, over " +
+                               std::to_string(result.counts.scored) + " tuples";
+    if (result.holm_log10_p < std::log10(alpha)) {
+      return "Consistent with training on text watermarked with this key: p = " + p + correction + "; " + scores +
+             ". Text not derived from our watermarked outputs would score at least this much with probability p.";
+    }
+    return "No evidence at the threshold p < " + format_p_value(std::log10(alpha)) + " (p = " + p + correction + "); " +
+           scores + ".";
+  }
   const std::string effect = "green rate " + format_percent(result.green_rate) + " against " + format_percent(gamma) +
                              " by chance (difference " + format_points(result.effect) + " points, 95% interval " +
                              format_points(result.effect_interval.lower) + " to " +
@@ -118,6 +138,13 @@ nlohmann::ordered_json scan_report_json(const SuspectScanReport& report, std::sp
                                 {"alpha", alpha}};
   out["key_parameters"] = nlohmann::ordered_json::array();
   for (const WatermarkKey& key : keys) {
+    if (key.params().scheme == kGumbelMaxSchemeName) {
+      out["key_parameters"].push_back({{"key_id", key.key_id()},
+                                       {"scheme", key.params().scheme},
+                                       {"context_width", key.params().context_width},
+                                       {"vocab_size", key.params().vocab_size}});
+      continue;
+    }
     out["key_parameters"].push_back({{"key_id", key.key_id()},
                                      {"gamma", key.params().gamma},
                                      {"delta", key.params().delta},
@@ -146,19 +173,30 @@ std::string scan_report_text(const SuspectScanReport& report, std::span<const Wa
   if (report.control) out << foreign_ids_note(*report.control, "control");
   for (std::size_t i = 0; i < report.suspect.keys.size(); ++i) {
     const KeyScanResult& r = report.suspect.keys[i];
-    out << "Key " << r.key_id << " (" << keys[i].params().context_width << "-token context, gamma " << report.gammas[i]
-        << ")\n"
+    out << "Key " << r.key_id << " (" << keys[i].params().context_width << "-token context, ";
+    if (r.gumbel_max) {
+      out << "gumbel-max)\n";
+    } else {
+      out << "gamma " << report.gammas[i] << ")\n";
+    }
+    out
         << "  suspect: " << r.counts.responses << " responses, " << r.counts.tokens << " tokens read; dropped: "
         << r.counts.skipped_prefix << " first tokens, " << r.counts.skipped_repeated_tuple << " repeated tuples, "
         << r.counts.skipped_prompt_window << " prompt windows, " << r.counts.skipped_filter
         << " outside the reference log";
     if (r.counts.skipped_low_entropy > 0) out << ", " << r.counts.skipped_low_entropy << " low-entropy steps";
     if (r.counts.skipped_syntax > 0) out << ", " << r.counts.skipped_syntax << " syntax tokens";
-    out << "; " << r.counts.scored << " scored, " << r.counts.green << " green\n"
+    if (r.gumbel_max) {
+      out << "; " << r.counts.scored << " scored, score " << r.counts.score << "\n";
+    } else {
+      out << "; " << r.counts.scored << " scored, " << r.counts.green << " green\n";
+    }
+    out
         << "  " << scan_verdict(r, report.gammas[i], keys.size(), alpha) << "\n";
     if (report.control) {
       const KeyScanResult& c = report.control->keys[i];
-      out << "  control (known clean): " << c.counts.scored << " scored, green rate " << format_percent(c.green_rate)
+      out << "  control (known clean): " << c.counts.scored << " scored, "
+          << (c.gumbel_max ? "mean score " + std::to_string(c.green_rate) : "green rate " + format_percent(c.green_rate))
           << ", p = " << format_p_value(c.holm_log10_p) << "\n";
       if (c.holm_log10_p < std::log10(alpha)) {
         out << "  WARNING: the known-clean control is flagged too. The set-up is suspect (for example the prompts "

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 
+#include "tracemark/embed/scheme_catalog.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/audit_log_events.hpp"
 #include "tracemark/verify/parallel_for.hpp"
@@ -139,8 +140,10 @@ FileScanResult scan_file(const std::string& path, const std::vector<Distillation
     }
     for (std::size_t k = 0; k < keys.size(); ++k) {
       const ScanCounts& counts = scan.counts(k);
-      const BinomialTest test = binomial_test(counts.green, counts.scored, keys[k].scheme->null_green_probability());
-      result.traces[k].push_back({counts.responses, counts.tokens, counts.scored, counts.green, test.log10_p});
+      const double log10_p = keys[k].scheme
+                                 ? binomial_test(counts.green, counts.scored, keys[k].scheme->null_green_probability()).log10_p
+                                 : gamma_test(counts.score, counts.scored).log10_p;
+      result.traces[k].push_back({counts.responses, counts.tokens, counts.scored, counts.green, log10_p});
     }
   }
   for (auto& trace : result.traces) trace = thin_trace(trace, options.trace_points);
@@ -356,10 +359,16 @@ SuspectScanner::SuspectScanner(std::span<const WatermarkKey> keys, const Suspect
     }
   }
   for (const WatermarkKey& key : keys) {
-    auto scheme = std::make_shared<const GreenListScheme>(key);
-    report.gammas.push_back(scheme->null_green_probability());
     const FilterKey filter_key{key.params().context_width, key.params().entropy_threshold};
     auto filter = filters.contains(filter_key) ? filters[filter_key] : nullptr;
+    if (scheme_kind(key.params().scheme) == SchemeKind::gumbel_max) {
+      // Gumbel-max: no green fraction (its null is Gamma(n, 1)); 0 stands in the gammas list.
+      report.gammas.push_back(0.0);
+      setup.entries.push_back({key.key_id(), nullptr, filter, 0.0, std::make_shared<const GumbelMaxScheme>(key)});
+      continue;
+    }
+    auto scheme = std::make_shared<const GreenListScheme>(key);
+    report.gammas.push_back(scheme->null_green_probability());
     setup.entries.push_back({key.key_id(), scheme, filter, key.params().entropy_threshold});
   }
   if (options.syntax_aware) {

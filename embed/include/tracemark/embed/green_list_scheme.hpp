@@ -10,6 +10,8 @@
 //                the little-endian u32 at byte 4t of the AES-256-CTR keystream (zero counter block) under
 //                K = HKDF(secret, "tracemark/v2/kgw-green-list/token-values", 32 bytes): one keyed
 //                pseudo-random value per token id, computed once per key.
+//   version 3:   version 2's value, but seed(c) is the AES-128 PRF of the context (context_prf.hpp) under
+//                HKDF(secret, "tracemark/v3/kgw-green-list/context-prf", 16 bytes), not keyed XXH3.
 //   green(c, t)  = value(c, t) < T, with T = round(gamma * 2^32).
 // In both versions high32(seed) is XORed last, so for a secret drawn at random value(c, t) is uniform
 // on 32 bits for every fixed (c, t): a text written without the key is green with probability exactly
@@ -27,6 +29,8 @@
 
 namespace tracemark {
 
+class ContextPrf;
+
 // One entry of a candidate array (for example after top-k): the array is not indexed by id,
 // need not be sorted and may cover any subset of the vocabulary.
 struct Candidate {
@@ -38,6 +42,7 @@ struct Candidate {
 // touch no mutable state).
 class GreenListScheme {
  public:
+  // Error(invalid_argument) for a key of another scheme (scheme_catalog.hpp).
   explicit GreenListScheme(const WatermarkKey& key);
 
   // Seed for a context of exactly context_width() token ids (the ids just before the token).
@@ -95,7 +100,8 @@ class GreenListScheme {
   std::span<const std::uint32_t> token_values() const noexcept { return token_values_; }
 
  private:
-  std::vector<std::uint8_t> hash_secret_;  // 192 bytes, XXH3 custom secret
+  std::vector<std::uint8_t> hash_secret_;  // versions 1 and 2: 192 bytes, XXH3 custom secret
+  std::shared_ptr<const ContextPrf> prf_;  // version 3: the context PRF
   std::uint32_t threshold_;
   float delta_;
   std::uint32_t context_width_;

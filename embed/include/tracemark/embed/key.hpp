@@ -18,7 +18,13 @@ inline constexpr std::string_view kGreenListSchemeName = "kgw-green-list";
 // Version of the scheme new keys get (docs/DESIGN.md, "Scheme version 2"); every version from 1 to
 // kGreenListSchemeLatestVersion stays loadable, usable and detectable.
 inline constexpr std::uint32_t kGreenListSchemeVersion = 2;
-inline constexpr std::uint32_t kGreenListSchemeLatestVersion = 2;
+// Version 3 is version 2's rule with context seeds from a keyed PRF (AES-128, context_prf.hpp)
+// instead of keyed XXH3.
+inline constexpr std::uint32_t kGreenListSchemeLatestVersion = 3;
+// The Gumbel-max (exponential) sampling scheme (gumbel_max_scheme.hpp): distortion-free, no gamma
+// or delta (both 0 in its SchemeParams and absent from its key file).
+inline constexpr std::string_view kGumbelMaxSchemeName = "gumbel-max";
+inline constexpr std::uint32_t kGumbelMaxSchemeLatestVersion = 1;
 // Version 2 keeps a 4-byte keyed value per token id, so it is limited to this many ids.
 inline constexpr std::uint32_t kGreenListSchemeV2MaxVocabulary = 1u << 24;
 inline constexpr std::uint32_t kKeyFileVersion = 1;
@@ -34,12 +40,12 @@ struct TokenizerBinding {
   bool operator==(const TokenizerBinding&) const = default;
 };
 
-// Parameters of the keyed green-list scheme. Valid ranges are enforced by validate().
+// Parameters of a key's scheme (the green list or Gumbel-max). Valid ranges are enforced by validate().
 struct SchemeParams {
   std::string scheme{kGreenListSchemeName};
   std::uint32_t scheme_version = kGreenListSchemeVersion;
-  double gamma = 0.25;               // green fraction of the vocabulary, in (0, 1)
-  double delta = 2.0;                // logit bias added to green tokens, in [0, 64]
+  double gamma = 0.25;               // green list: green fraction of the vocabulary, in (0, 1); Gumbel-max: 0
+  double delta = 2.0;                // green list: logit bias added to green tokens, in [0, 64]; Gumbel-max: 0
   std::uint32_t context_width = 2;   // h: previous tokens that seed the split, 0..16 (0 = one fixed list)
   std::uint32_t vocab_size = 0;      // token ids are 0..vocab_size-1; 1..2^31
   std::optional<TokenizerBinding> tokenizer;

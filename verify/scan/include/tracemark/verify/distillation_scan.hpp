@@ -25,6 +25,8 @@
 #include "tracemark/embed/green_list_scheme.hpp"
 #include "tracemark/verify/binomial.hpp"
 #include "tracemark/verify/context_xor_filter.hpp"
+#include "tracemark/embed/gumbel_max_scheme.hpp"
+#include "tracemark/verify/gamma_tail.hpp"
 #include "tracemark/verify/green_list_detector.hpp"
 #include "tracemark/verify/interval.hpp"
 #include "tracemark/verify/tuple_set.hpp"
@@ -43,7 +45,10 @@ struct ScanCounts {
   std::uint64_t skipped_low_entropy = 0;     // the protected model's entropy there is below the key's threshold
   std::uint64_t skipped_syntax = 0;          // a syntax token (token_syntax.hpp)
   std::uint64_t scored = 0;
+  // Green list: green tuples. Gumbel-max: tuples with r > 1/2 (shown as "green" when highlighting;
+  // the test uses score, not this count).
   std::uint64_t green = 0;
+  double score = 0;  // Gumbel-max only: sum of -ln(1 - r) over the scored tuples
 };
 
 // Contexts of width h seen in our own served responses, with how often each occurs; or, loaded from
@@ -91,10 +96,13 @@ struct ScanSettings {
 struct KeyScanResult {
   std::string key_id;
   ScanCounts counts;
-  BinomialTest test;            // raw (unadjusted) one-sided exact binomial test
+  // Green list: the raw (unadjusted) one-sided exact binomial test. Gumbel-max: scored, log_p,
+  // log10_p and p_value of the Gamma(scored, 1) tail test (gamma_test), z and gamma 0.
+  BinomialTest test;
+  bool gumbel_max = false;      // the key is a gumbel-max key (green_rate and effect: see below)
   double holm_log10_p = 0;      // after Holm's correction over every key scanned
-  double green_rate = 0;        // green / scored (0 when nothing scored)
-  double effect = 0;            // green_rate - gamma
+  double green_rate = 0;        // green / scored (0 when nothing scored); gumbel-max: mean score
+  double effect = 0;            // green_rate - gamma; gumbel-max: mean score - 1 (its null mean)
   RateInterval effect_interval; // Clopper-Pearson interval of the rate, minus gamma
   // Further suspect tokens that would be needed to reach p < target_p at the observed rate, if the
   // rate stayed as observed and tokens kept being scored at the observed ratio. nullopt when the
@@ -139,6 +147,7 @@ const char* token_status_name(TokenStatus status) noexcept;
 struct ResponseTally {
   std::uint32_t scored = 0;
   std::uint32_t green = 0;
+  double score = 0;  // gumbel-max only
   std::uint64_t tokens = 0;  // the response's length (tokens read), whatever was scored
 };
 
@@ -160,10 +169,14 @@ class DistillationScan {
  public:
   struct KeyEntry {
     std::string key_id;
-    std::shared_ptr<const GreenListScheme> scheme;
+    std::shared_ptr<const GreenListScheme> scheme;    // a green-list key, or null for a gumbel-max key
     std::shared_ptr<const ReferenceContexts> filter;  // may be null: no filter
     // Steps whose given entropy (ResponseSteps) is below this are not scored; 0: no entropy rule.
     double entropy_threshold = 0;
+    std::shared_ptr<const GumbelMaxScheme> gumbel;    // a gumbel-max key (then scheme is null)
+
+    std::uint32_t context_width() const noexcept { return scheme ? scheme->context_width() : gumbel->context_width(); }
+    std::uint32_t vocab_size() const noexcept { return scheme ? scheme->vocab_size() : gumbel->vocab_size(); }
   };
 
   // What the scan knows of a response's steps without the key: the protected model's entropy at

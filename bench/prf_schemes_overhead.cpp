@@ -1,0 +1,159 @@
+// The cost of PRF context seeds and of Gumbel-max sampling, against peers measured in the same run:
+//   1. one context seed: keyed XXH3 (green list v2) vs the AES-128 PRF (green list v3, gumbel-max);
+//   2. the scan's batched colouring (GreenListScheme::green_flags) with v2 vs v3 keys, tuples/s;
+//   3. a serving step on the full vocabulary: memset floor, green list v2 and v3 (bias + accept), and
+//      gumbel-max (choose + accept); and on top-40 / top-1024 candidate arrays.
+// Usage: prf_schemes_overhead [--quick]   (prints Markdown tables)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "tracemark/embed/gumbel_max_sampler.hpp"
+#include "tracemark/embed/watermark_processor.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+template <typename F>
+double median_seconds(F&& work, int repetitions) {
+  std::vector<double> samples;
+  for (int r = 0; r < repetitions; ++r) {
+    const auto start = Clock::now();
+    work();
+    samples.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  std::sort(samples.begin(), samples.end());
+  return samples[samples.size() / 2];
+}
+
+tracemark::SchemeParams green(std::uint32_t version, std::uint32_t vocab) {
+  tracemark::SchemeParams params;
+  params.scheme_version = version;
+  params.vocab_size = vocab;
+  return params;
+}
+
+tracemark::SchemeParams gumbel(std::uint32_t vocab) {
+  tracemark::SchemeParams params;
+  params.scheme = std::string(tracemark::kGumbelMaxSchemeName);
+  params.scheme_version = 1;
+  params.gamma = params.delta = 0.0;
+  params.vocab_size = vocab;
+  return params;
+}
+
+// A token stream that (almost) never repeats a context, so every step is keyed.
+std::uint32_t token_at(std::uint64_t step, std::uint32_t vocab) {
+  std::uint64_t z = (step + 1) * 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return static_cast<std::uint32_t>((z ^ (z >> 31)) % vocab);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  const int repetitions = quick ? 3 : 7;
+  using tracemark::GreenListScheme;
+  using tracemark::WatermarkKey;
+
+  // 1 and 2: seeds and the scan's colouring.
+  const std::uint32_t vocab = 50257;
+  const auto v2 = std::make_shared<const GreenListScheme>(WatermarkKey::generate(green(2, vocab)));
+  const auto v3 = std::make_shared<const GreenListScheme>(WatermarkKey::generate(green(3, vocab)));
+  const std::size_t tuples = quick ? 200'000 : 2'000'000;
+  std::vector<std::uint32_t> contexts(2 * tuples), tokens(tuples);
+  for (std::size_t i = 0; i < tuples; ++i) {
+    contexts[2 * i] = token_at(3 * i, vocab);
+    contexts[2 * i + 1] = token_at(3 * i + 1, vocab);
+    tokens[i] = token_at(3 * i + 2, vocab);
+  }
+  std::vector<std::uint8_t> flags(tuples);
+  std::uint64_t sink = 0;
+  auto single = [&](const GreenListScheme& scheme) {
+    return median_seconds([&] {
+      for (std::size_t i = 0; i < tuples; ++i) sink += scheme.context_seed(std::span<const std::uint32_t>(contexts).subspan(2 * i, 2));
+    }, repetitions) / static_cast<double>(tuples) * 1e9;
+  };
+  auto batched = [&](const GreenListScheme& scheme) {
+    return static_cast<double>(tuples) / median_seconds([&] { sink += scheme.green_flags(contexts, tokens, flags); }, repetitions);
+  };
+  const double seed_v2 = single(*v2), seed_v3 = single(*v3);
+  const double colour_v2 = batched(*v2), colour_v3 = batched(*v3);
+  std::printf("| one context seed, XXH3 (v2) ns | one context seed, AES PRF (v3) ns | v3 / v2 | batched colouring v2 (M tuples/s) "
+              "| batched colouring v3 (M tuples/s) | v3 / v2 |\n|---|---|---|---|---|---|\n");
+  std::printf("| %.1f | %.1f | %.2fx | %.1f | %.1f | %.2fx |\n\n", seed_v2, seed_v3, seed_v3 / seed_v2, colour_v2 / 1e6,
+              colour_v3 / 1e6, colour_v3 / colour_v2);
+
+  // 3: serving steps.
+  std::printf("| vocab | memset floor (us/step) | green v2 (us/step) | green v3 (us/step) | v3 / v2 | gumbel full (us/step) "
+              "| gumbel / floor | gumbel / green v2 | gumbel top-40 (us/step) | gumbel top-1024 (us/step) | green v2 top-40 (us/step) |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|\n");
+  for (std::uint32_t v : {32768u, 131072u}) {
+    std::vector<float> logits(v);
+    std::mt19937 random(1);  // fixed seed: 1
+    std::normal_distribution<float> normal(0.0f, 2.0f);
+    for (float& logit : logits) logit = normal(random);
+    const std::vector<float> pristine = logits;
+    tracemark::WatermarkProcessor p2(std::make_shared<const GreenListScheme>(WatermarkKey::generate(green(2, v))));
+    tracemark::WatermarkProcessor p3(std::make_shared<const GreenListScheme>(WatermarkKey::generate(green(3, v))));
+    tracemark::GumbelMaxSampler sampler(std::make_shared<const tracemark::GumbelMaxScheme>(WatermarkKey::generate(gumbel(v))));
+    const std::uint32_t prompt[] = {1, 2};
+    p2.reset(prompt);
+    p3.reset(prompt);
+    sampler.reset(prompt, 5);
+    const int steps = static_cast<int>(std::max<std::uint32_t>(50, (quick ? 1'000'000u : 8'000'000u) / v));
+    std::uint64_t step = 1000;
+    auto per_step = [&](auto&& one) {
+      return median_seconds([&] { for (int i = 0; i < steps; ++i) one(); }, repetitions) / steps * 1e6;
+    };
+    const double floor = per_step([&] {
+      std::memset(logits.data(), 0, logits.size() * sizeof(float));
+      asm volatile("" : : "r"(logits.data()) : "memory");
+    });
+    auto green_step = [&](tracemark::WatermarkProcessor& processor) {
+      return per_step([&] {
+        processor.apply(std::span<float>(logits));
+        processor.accept(token_at(step++, v));
+        asm volatile("" : : "r"(logits.data()) : "memory");
+      });
+    };
+    const double g2 = green_step(p2), g3 = green_step(p3);
+    logits = pristine;
+    const double gumbel_full = per_step([&] {
+      sink += sampler.choose(std::span<const float>(logits));
+      sampler.accept(token_at(step++, v));
+    });
+    auto candidates_of = [&](std::size_t k) {
+      std::vector<tracemark::Candidate> candidates(k);
+      for (std::size_t i = 0; i < k; ++i) candidates[i] = {static_cast<std::uint32_t>((i * 2654435761u) % v), pristine[i]};
+      return candidates;
+    };
+    const auto top40 = candidates_of(40), top1024 = candidates_of(1024);
+    const double gumbel40 = per_step([&] {
+      sink += sampler.choose(std::span<const tracemark::Candidate>(top40));
+      sampler.accept(token_at(step++, v));
+    });
+    const double gumbel1024 = per_step([&] {
+      sink += sampler.choose(std::span<const tracemark::Candidate>(top1024));
+      sampler.accept(token_at(step++, v));
+    });
+    std::vector<tracemark::Candidate> scratch = top40;
+    const double green40 = per_step([&] {
+      p2.apply(std::span<tracemark::Candidate>(scratch));
+      p2.accept(token_at(step++, v));
+    });
+    std::printf("| %u | %.2f | %.2f | %.2f | %.2fx | %.1f | %.1fx | %.1fx | %.3f | %.2f | %.3f |\n", v, floor, g2, g3, g3 / g2,
+                gumbel_full, gumbel_full / floor, gumbel_full / g2, gumbel40, gumbel1024, green40);
+    std::fflush(stdout);
+  }
+  if (sink == 42) std::printf("\n");  // keeps the work observable
+}

@@ -1,0 +1,130 @@
+#include "tracemark/embed/gumbel_max_scheme.hpp"
+
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "context_prf.hpp"
+#include "crypto.hpp"
+#include "tracemark/embed/scheme_catalog.hpp"
+#include "tracemark/error.hpp"
+
+namespace tracemark {
+namespace {
+
+constexpr std::string_view kContextPrfPurpose = "tracemark/v1/gumbel-max/context-prf";
+constexpr std::string_view kTokenValuesPurpose = "tracemark/v1/gumbel-max/token-values";
+
+const WatermarkKey& gumbel_key(const WatermarkKey& key) {
+  require_scheme(key, SchemeKind::gumbel_max, "the gumbel-max scheme");
+  return key;
+}
+
+std::vector<std::uint64_t> derive_token_values(const WatermarkKey& key) {
+  std::vector<std::uint8_t> subkey = key.derive_subkey(kTokenValuesPurpose, 32);
+  std::vector<std::uint8_t> stream(8 * static_cast<std::size_t>(key.params().vocab_size));
+  crypto::aes256_ctr_keystream(subkey, stream);
+  crypto::cleanse(subkey);
+  std::vector<std::uint64_t> values(key.params().vocab_size);
+  for (std::size_t t = 0; t < values.size(); ++t) {
+    std::uint64_t value = 0;
+    for (int b = 7; b >= 0; --b) value = value << 8 | stream[8 * t + static_cast<std::size_t>(b)];
+    values[t] = value;
+  }
+  crypto::cleanse(stream);
+  return values;
+}
+
+// The one Gumbel-max loop of all four choices: entry i has id id_of(i) and logit logit_of(i), and
+// draw(id) gives its uniform; returns the id maximising logit - ln(-ln r). Entries of -infinity
+// (masked) or NaN are never chosen; draw() is still called for them, so an unkeyed stream advances
+// the same whatever the mask.
+template <typename IdOf, typename LogitOf, typename Draw>
+std::uint32_t gumbel_argmax(std::size_t count, IdOf id_of, LogitOf logit_of, Draw draw) {
+  double best = -std::numeric_limits<double>::infinity();
+  std::uint32_t chosen = 0;
+  bool any = false;
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::uint32_t id = id_of(i);
+    const double r = draw(id);
+    const float logit = logit_of(i);
+    if (!(logit > -std::numeric_limits<float>::infinity())) continue;
+    const double key = static_cast<double>(logit) - std::log(-std::log(r));
+    if (!any || key > best) {
+      best = key;
+      chosen = id;
+      any = true;
+    }
+  }
+  if (!any) throw Error(ErrorCode::invalid_argument, "every logit is -infinity or NaN: there is no token to choose");
+  return chosen;
+}
+
+void check_logits_row(std::span<const float> logits, std::uint32_t vocab_size) {
+  if (logits.size() < vocab_size) {
+    throw Error(ErrorCode::invalid_argument, "logits row has " + std::to_string(logits.size()) +
+                                                 " entries, fewer than the key's vocabulary of " + std::to_string(vocab_size));
+  }
+}
+
+void check_candidates(std::span<const Candidate> candidates, std::uint32_t vocab_size) {
+  for (const Candidate& candidate : candidates) {
+    if (candidate.id >= vocab_size) {
+      throw Error(ErrorCode::invalid_argument, "candidate token id " + std::to_string(candidate.id) +
+                                                   " is outside the key's vocabulary (size " + std::to_string(vocab_size) + ")");
+    }
+  }
+}
+
+}  // namespace
+
+GumbelMaxScheme::GumbelMaxScheme(const WatermarkKey& key)
+    : prf_(std::make_shared<const ContextPrf>(gumbel_key(key), kContextPrfPurpose, key.params().context_width)),
+      context_width_(key.params().context_width),
+      vocab_size_(key.params().vocab_size),
+      version_(key.params().scheme_version),
+      token_values_(derive_token_values(key)) {}
+
+std::uint64_t GumbelMaxScheme::context_seed(std::span<const std::uint32_t> context) const noexcept {
+  return prf_->seed(context);
+}
+
+void GumbelMaxScheme::context_seeds(std::span<const std::uint32_t> contexts, std::span<std::uint64_t> seeds) const {
+  prf_->seeds(contexts, seeds);
+}
+
+double GumbelMaxScheme::score(std::uint64_t seed, std::uint32_t token) const noexcept {
+  return -std::log1p(-uniform(seed, token));
+}
+
+std::uint32_t GumbelMaxScheme::choose_token(std::uint64_t seed, std::span<const float> logits) const {
+  check_logits_row(logits, vocab_size_);
+  return gumbel_argmax(
+      vocab_size_, [](std::size_t i) { return static_cast<std::uint32_t>(i); }, [&](std::size_t i) { return logits[i]; },
+      [&](std::uint32_t id) { return uniform(seed, id); });
+}
+
+std::uint32_t GumbelMaxScheme::choose_candidate(std::uint64_t seed, std::span<const Candidate> candidates) const {
+  check_candidates(candidates, vocab_size_);
+  return gumbel_argmax(
+      candidates.size(), [&](std::size_t i) { return candidates[i].id; }, [&](std::size_t i) { return candidates[i].logit; },
+      [&](std::uint32_t id) { return uniform(seed, id); });
+}
+
+std::uint32_t GumbelMaxScheme::choose_token_unkeyed(std::mt19937_64& random, std::span<const float> logits) const {
+  check_logits_row(logits, vocab_size_);
+  return gumbel_argmax(
+      vocab_size_, [](std::size_t i) { return static_cast<std::uint32_t>(i); }, [&](std::size_t i) { return logits[i]; },
+      [&](std::uint32_t) { return unit_interval(random()); });
+}
+
+std::uint32_t GumbelMaxScheme::choose_candidate_unkeyed(std::mt19937_64& random,
+                                                        std::span<const Candidate> candidates) const {
+  check_candidates(candidates, vocab_size_);
+  return gumbel_argmax(
+      candidates.size(), [&](std::size_t i) { return candidates[i].id; }, [&](std::size_t i) { return candidates[i].logit; },
+      [&](std::uint32_t) { return unit_interval(random()); });
+}
+
+}  // namespace tracemark

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# CLI tests for the gumbel-max scheme: keygen --scheme gumbel-max writes a key without gamma or
+# delta, green-list options and unknown schemes are refused (exit 2, no file), synth samples with
+# the key, detect and scan find its text with the exact Gamma test and not with a fresh key, and
+# green-list-only paths (evidence bundles) refuse the key with a message naming its scheme.
+# Usage: gumbel_cli_test.sh PATH/TO/tracemark
+set -u
+source "$(dirname "$0")/cli_test_lib.sh" "$1"
+
+field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["scheme"].get(sys.argv[2], "absent"))' "$1" "$2"; }
+last_log10p() { tail -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["log10_p"])'; }
+
+expect 0 "commitment: sha256:" -- "$tracemark" keygen --scheme gumbel-max --out ours.json --vocab-size 3000
+check "the key names its scheme" test "$(field ours.json name)" = gumbel-max
+check "gumbel-max keys start at version 1" test "$(field ours.json version)" = 1
+check "a gumbel-max key has no gamma" test "$(field ours.json gamma)" = absent
+expect 0 "" -- "$tracemark" keygen --scheme gumbel-max --out other.json --vocab-size 3000
+expect 0 "" -- "$tracemark" keygen --out green.json --vocab-size 3000 --scheme-version 3
+expect 2 "--gamma belongs to the green list" -- "$tracemark" keygen --scheme gumbel-max --gamma 0.3 --out bad.json --vocab-size 3000
+expect 2 "unknown scheme 'tournament'" -- "$tracemark" keygen --scheme tournament --out bad.json --vocab-size 3000
+expect 2 "scheme version 2 of 'gumbel-max' is not supported" -- \
+  "$tracemark" keygen --scheme gumbel-max --scheme-version 2 --out bad.json --vocab-size 3000
+check "refused keys leave no file" test ! -e bad.json
+
+expect 0 "watermarked with tmk_" -- "$tracemark" synth --key ours.json --out marked.jsonl --count 20 --length 100 --zipf 1.3
+expect 0 "not watermarked" -- "$tracemark" synth --vocab-size 3000 --out clean.jsonl --count 20 --length 100 --zipf 1.3
+ours=$("$tracemark" detect --key ours.json --input marked.jsonl --json | last_log10p)
+check "detect finds gumbel-max text (log10 p $ours)" python3 -c "import sys; sys.exit(0 if $ours < -20 else 1)"
+fresh=$("$tracemark" detect --key other.json --input marked.jsonl --json | last_log10p)
+check "a fresh gumbel-max key does not (log10 p $fresh)" python3 -c "import sys; sys.exit(0 if $fresh > -3 else 1)"
+clean=$("$tracemark" detect --key ours.json --input clean.jsonl --json | last_log10p)
+check "unwatermarked text is not flagged (log10 p $clean)" python3 -c "import sys; sys.exit(0 if $clean > -3 else 1)"
+expect 0 "gumbel-max key tmk_" -- "$tracemark" detect --key ours.json --input marked.jsonl
+expect 0 '"scheme": "gumbel-max"' -- "$tracemark" scan --key ours.json --key green.json --suspect marked.jsonl --json
+expect 0 "Consistent with training on text watermarked with this key" -- \
+  "$tracemark" scan --key ours.json --key green.json --suspect marked.jsonl
+expect 2 "evidence bundles record green-list tests only" -- \
+  "$tracemark" scan --key ours.json --suspect marked.jsonl --evidence bundle --signing-key none
+check "no bundle was written" test ! -e bundle
+finish
