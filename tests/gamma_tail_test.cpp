@@ -62,7 +62,9 @@ double reference_log_tail_fractional(double a, double x) {
 void expect_close(double actual, double expected, double a, double x) {
   // Relative accuracy of ln Q, and of Q itself where Q is a normal double.
   EXPECT_NEAR(actual, expected, 1e-11 * std::max(1.0, std::fabs(expected))) << "a=" << a << " x=" << x;
-  if (expected > -700) EXPECT_NEAR(std::expm1(actual - expected), 0.0, 1e-9) << "a=" << a << " x=" << x;
+  if (expected > -700) {
+    EXPECT_NEAR(std::expm1(actual - expected), 0.0, 1e-9) << "a=" << a << " x=" << x;
+  }
 }
 
 TEST(GammaUpperTail, MatchesHighPrecisionReferenceForWholeShapes) {

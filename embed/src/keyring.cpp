@@ -101,6 +101,12 @@ std::optional<Sha256Digest> keyring_leaf_hash(std::string_view label, std::strin
 Keyring::Keyring(const SecretBytes& master, SchemeParams params, std::vector<std::string> labels, std::string created_utc)
     : master_(master), params_(std::move(params)), created_utc_(std::move(created_utc)), labels_(sorted_labels(std::move(labels))) {
   params_.validate();
+  // Attribution compares green rates between labels (docs/METHOD.md): rings are green-list only.
+  if (params_.scheme != kGreenListSchemeName) {
+    throw Error(ErrorCode::unsupported, "keyrings hold green-list subkeys only (attribution compares green rates); '" +
+                                            params_.scheme + "' was asked for. Make single keys with `tracemark keygen "
+                                            "--scheme " + params_.scheme + "` instead");
+  }
   ring_id_ = "tmr_" + to_hex(crypto::hkdf_sha256(master_, kRingIdPurpose, 8));
   std::vector<Sha256Digest> leaves;
   for (const std::string& label : labels_) {

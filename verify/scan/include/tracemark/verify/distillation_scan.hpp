@@ -173,7 +173,7 @@ class DistillationScan {
     std::shared_ptr<const ReferenceContexts> filter;  // may be null: no filter
     // Steps whose given entropy (ResponseSteps) is below this are not scored; 0: no entropy rule.
     double entropy_threshold = 0;
-    std::shared_ptr<const GumbelMaxScheme> gumbel;    // a gumbel-max key (then scheme is null)
+    std::shared_ptr<const GumbelMaxScheme> gumbel = nullptr;  // a gumbel-max key (then scheme is null)
 
     std::uint32_t context_width() const noexcept { return scheme ? scheme->context_width() : gumbel->context_width(); }
     std::uint32_t vocab_size() const noexcept { return scheme ? scheme->vocab_size() : gumbel->vocab_size(); }
