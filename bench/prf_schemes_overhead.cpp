@@ -3,9 +3,9 @@
 //   2. the scan's batched colouring (GreenListScheme::green_flags) with v2 vs v3 keys, tuples/s;
 //   3. a serving step on the full vocabulary: memset floor, green list v2 and v3 (bias + accept), and
 //      gumbel-max (choose + accept); and on top-40 / top-1024 candidate arrays.
-// Usage: prf_schemes_overhead [--quick]   (prints Markdown tables)
+// Times are the thread's CPU time (median of repetitions). Usage: prf_schemes_overhead [--quick]
 #include <algorithm>
-#include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -19,15 +19,21 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+// The thread's CPU time, not wall time: the build machine is shared, and CPU time is what the
+// work costs whatever else runs (cache contention still counts).
+double cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+}
 
 template <typename F>
 double median_seconds(F&& work, int repetitions) {
   std::vector<double> samples;
   for (int r = 0; r < repetitions; ++r) {
-    const auto start = Clock::now();
+    const double start = cpu_seconds();
     work();
-    samples.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+    samples.push_back(cpu_seconds() - start);
   }
   std::sort(samples.begin(), samples.end());
   return samples[samples.size() / 2];

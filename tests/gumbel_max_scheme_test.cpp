@@ -247,6 +247,30 @@ TEST(PrfSchemes, GumbelDetectionFindsSampledTextAndSkipsRepeatedContexts) {
   EXPECT_THROW(GumbelMaxDetector(scheme).add_document(std::vector<std::uint32_t>{1, 2, 2000}), Error);
 }
 
+TEST(PrfSchemes, SamplerKeysOnlyTheFirstOccurrenceOfAContext) {
+  auto scheme = std::make_shared<const GumbelMaxScheme>(golden_key(gumbel_params(1, 3)));
+  GumbelMaxSampler sampler(scheme);
+  const std::uint32_t prompt[] = {0};
+  sampler.reset(prompt, 1);
+  EXPECT_TRUE(sampler.will_key()) << "the prompt's context is not a repeat";
+  const std::vector<float> logits = {0.0f, 0.0f, 0.0f};
+  EXPECT_EQ(sampler.choose(std::span<const float>(logits)),
+            scheme->choose_token(scheme->context_seed(prompt), logits)) << "a keyed step is the key's choice";
+  sampler.accept(0);  // context {0} again: drawn from the request's randomness
+  EXPECT_FALSE(sampler.will_key());
+  // Unkeyed steps follow the request seed: over 40 draws two request seeds disagree somewhere.
+  GumbelMaxSampler other(scheme);
+  other.reset(prompt, 2);
+  other.accept(0);
+  std::size_t differ = 0;
+  for (int i = 0; i < 40; ++i) {
+    differ += sampler.choose(std::span<const float>(logits)) != other.choose(std::span<const float>(logits));
+  }
+  EXPECT_GT(differ, 0u);
+  sampler.accept(1);
+  EXPECT_TRUE(sampler.will_key()) << "context {1} is new";
+}
+
 TEST(PrfSchemes, GumbelDetectionIsCalibratedOnNullTextWithFreshKeys) {
   // 400 fresh keys, one null document each (uniform ids: independent of every key). Under the null
   // each p-value is uniform, so the count below 0.05 is Binomial(400, 0.05): mean 20, and the

@@ -38,6 +38,11 @@ void encode_block(std::span<const std::uint32_t> context, std::uint32_t block, s
 }
 
 std::uint64_t low64_little_endian(const std::uint8_t* block) noexcept {
+  if constexpr (std::endian::native == std::endian::little) {
+    std::uint64_t value;
+    std::memcpy(&value, block, 8);
+    return value;
+  }
   std::uint64_t value = 0;
   for (int i = 7; i >= 0; --i) value = value << 8 | block[i];
   return value;
@@ -85,14 +90,31 @@ void ContextPrf::seeds(std::span<const std::uint32_t> contexts, std::span<std::u
   // Chunks bound the working buffer (16 bytes a context) whatever the batch size.
   constexpr std::size_t kChunk = 4096;
   std::vector<std::uint8_t> state(16 * std::min(kChunk, seeds.size()));
+  const std::size_t message_bytes = 4 * static_cast<std::size_t>(width_);
+  const auto* message = reinterpret_cast<const std::uint8_t*>(contexts.data());
   std::uint8_t block[16];
   for (std::size_t start = 0; start < seeds.size(); start += kChunk) {
     const std::size_t count = std::min(kChunk, seeds.size() - start);
-    std::fill(state.begin(), state.begin() + 16 * count, std::uint8_t{0});
     for (std::uint32_t j = 0; j < blocks_; ++j) {
+      // CBC: block j of every context goes into its running state (the zero IV makes block 0 a copy).
+      const std::size_t offset = 16 * static_cast<std::size_t>(j);
+      const std::size_t length = message_bytes > offset ? std::min<std::size_t>(16, message_bytes - offset) : 0;
       for (std::size_t i = 0; i < count; ++i) {
-        encode_block(contexts.subspan((start + i) * width_, width_), j, block);
-        for (int b = 0; b < 16; ++b) state[16 * i + b] ^= block[b];
+        std::uint8_t* running = state.data() + 16 * i;
+        if constexpr (std::endian::native == std::endian::little) {
+          // The ids are already their little-endian encoding: copy them, zero padding after them.
+          const std::uint8_t* source = message + (start + i) * message_bytes + offset;
+          if (j == 0) {
+            if (length > 0) std::memcpy(running, source, length);
+            std::memset(running + length, 0, 16 - length);
+          } else {
+            for (std::size_t b = 0; b < length; ++b) running[b] ^= source[b];
+          }
+        } else {
+          encode_block(contexts.subspan((start + i) * width_, width_), j, block);
+          if (j == 0) std::memset(running, 0, 16);
+          for (int b = 0; b < 16; ++b) running[b] ^= block[b];
+        }
       }
       int written = 0;
       if (EVP_EncryptUpdate(ctx.get(), state.data(), &written, state.data(), static_cast<int>(16 * count)) != 1 ||

@@ -1,6 +1,7 @@
 #include "tracemark/embed/green_list_scheme.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -113,15 +114,22 @@ std::size_t GreenListScheme::green_flags(std::span<const std::uint32_t> contexts
   }
   std::size_t count = 0;
   if (prf_) {
-    // Version 3: the seeds of the whole batch in one pass of the PRF, then the version 2 colouring.
-    std::vector<std::uint64_t> seeds(tokens.size());
-    prf_->seeds(contexts, seeds);
+    // Version 3: the seeds of 1024 tuples at a time in one batched pass of the PRF, then version 2's
+    // colouring. The seed buffer lives on the stack: a buffer as large as the batch would be fresh
+    // memory on every call, and its page faults cost more than the AES itself.
+    constexpr std::size_t kBlock = 1024;
+    std::array<std::uint64_t, kBlock> seeds;
     const std::uint32_t* token_values = token_values_.data();
     const std::size_t vocab = token_values_.size();
-    for (std::size_t i = 0; i < tokens.size(); ++i) {
-      const bool is = tokens[i] < vocab && green_value_v2(seeds[i], token_values[tokens[i]]) < threshold_;
-      green[i] = is;
-      count += is;
+    for (std::size_t start = 0; start < tokens.size(); start += kBlock) {
+      const std::size_t batch = std::min(kBlock, tokens.size() - start);
+      prf_->seeds(contexts.subspan(start * width, batch * width), std::span<std::uint64_t>(seeds.data(), batch));
+      for (std::size_t i = 0; i < batch; ++i) {
+        const std::uint32_t token = tokens[start + i];
+        const bool is = token < vocab && green_value_v2(seeds[i], token_values[token]) < threshold_;
+        green[start + i] = is;
+        count += is;
+      }
     }
     return count;
   }

@@ -368,18 +368,24 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
           for (std::size_t j = 0; j < flags.size(); ++j) tally[responses[j]].green += flags[j];
           return;
         }
-        // Gumbel-max: the chunk's seeds in one batched PRF pass, then one score per tuple.
-        std::vector<std::uint64_t> seeds(tokens.size());
-        entry.gumbel->context_seeds(contexts, seeds);
+        // Gumbel-max: seeds 1024 tuples at a time through the batched PRF (a stack buffer: fresh
+        // heap memory per chunk costs page faults), then one score per tuple.
+        constexpr std::size_t kBlock = 1024;
+        std::array<std::uint64_t, kBlock> seeds;
         double sum = 0;
         std::uint64_t above_half = 0;
-        for (std::size_t j = 0; j < tokens.size(); ++j) {
-          const double score = entry.gumbel->score(seeds[j], tokens[j]);
-          sum += score;
-          above_half += score > std::numbers::ln2;  // r > 1/2
-          if (tallies) {
-            (*tallies)[k][responses[j]].score += score;
-            (*tallies)[k][responses[j]].green += score > std::numbers::ln2;
+        for (std::size_t start = 0; start < tokens.size(); start += kBlock) {
+          const std::size_t block = std::min(kBlock, tokens.size() - start);
+          entry.gumbel->context_seeds(std::span<const std::uint32_t>(contexts).subspan(start * width, block * width),
+                                      std::span<std::uint64_t>(seeds.data(), block));
+          for (std::size_t j = start; j < start + block; ++j) {
+            const double score = entry.gumbel->score(seeds[j - start], tokens[j]);
+            sum += score;
+            above_half += score > std::numbers::ln2;  // r > 1/2
+            if (tallies) {
+              (*tallies)[k][responses[j]].score += score;
+              (*tallies)[k][responses[j]].green += score > std::numbers::ln2;
+            }
           }
         }
         states_[k].counts.score += sum;
