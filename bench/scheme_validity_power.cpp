@@ -6,7 +6,7 @@
 //   - power: TPR at FPR 1e-3 (p < 1e-3, exact tails, so the FPR is at most 1e-3 by construction);
 //   - quality: perplexity ratio of watermarked to unwatermarked responses under the unwatermarked
 //     model, with a 95% interval (normal, over responses, on the log scale).
-// Usage: scheme_validity_power [keys=200] [vocab=32000] [zipf=2.0] [length=200]
+// Usage: scheme_validity_power [keys=200] [vocab=32000] [zipf=2.0] [length=200] [only=NAME-PREFIX]
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -84,7 +84,9 @@ int main(int argc, char** argv) {
   std::printf("| scheme | null p < 0.05 | null p < 0.01 | KS distance (5%% critical %.3f) | TPR at FPR 1e-3 | median log10 p "
               "(watermarked) | perplexity ratio [95%% CI] |\n|---|---|---|---|---|---|---|\n",
               1.36 / std::sqrt(static_cast<double>(keys)));
+  const std::string only = argc > 5 ? argv[5] : "";
   for (const Scheme& scheme : schemes) {
+    if (scheme.name.rfind(only, 0) != 0) continue;
     std::vector<double> null_p, marked_log10_p, nll_difference;
     for (int k = 0; k < keys; ++k) {
       const WatermarkKey key = WatermarkKey::generate(scheme.params);
