@@ -79,7 +79,7 @@ TEST(GammaUpperTail, MatchesHighPrecisionReferenceForWholeShapes) {
 }
 
 TEST(GammaUpperTail, ExtremeTailsStayAccurateFarBelowTheSmallestDouble) {
-  // ln Q from about -700 (Q = 1e-300) down to about -1e7 (Q = 10^-4.5e6).
+  // ln Q from about -700 (Q = 1e-300) down to about -6.7e6 (Q = 10^-2.9e6).
   struct Case {
     unsigned long n;
     double x;

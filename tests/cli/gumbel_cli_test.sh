@@ -38,6 +38,6 @@ expect 2 "evidence bundles record green-list tests only" -- \
   "$tracemark" scan --key ours.json --suspect marked.jsonl --evidence bundle --signing-key none
 check "no bundle was written" test ! -e bundle
 expect 2 "keyrings hold green-list subkeys only" -- \
-  "$tracemark" keyring new --scheme gumbel-max --out ring.json --labels a,b --vocab-size 3000
+  "$tracemark" keyring new --scheme gumbel-max --out ring.json --labels model:a,model:b --vocab-size 3000
 check "no ring was written" test ! -e ring.json
 finish
