@@ -3,10 +3,11 @@
 #include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <vector>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
+#include <tuple>
 
 #include "tracemark/embed/keyring.hpp"
 #include "tracemark/error.hpp"
@@ -25,14 +26,16 @@ constexpr std::string_view kFixHint = "; fix the key policy (docs/METHOD.md, \"K
 std::string read_policy_file(const std::filesystem::path& path, std::string_view what) {
   std::ifstream file(path, std::ios::binary);
   if (!file) throw Error(ErrorCode::io, std::string(what) + " " + path.string() + " cannot be opened; check the path");
-  std::error_code size_error;
-  const std::uintmax_t size = std::filesystem::file_size(path, size_error);
-  if (!size_error && size > kMaxKeyPolicyFileBytes) {
-    throw Error(ErrorCode::invalid_input, std::string(what) + " " + path.string() + " is " + std::to_string(size) +
-                                              " bytes, more than the " + std::to_string(kMaxKeyPolicyFileBytes) +
-                                              " a key policy may have");
+  // Read in blocks with the limit checked as it grows (the file may be a pipe whose size is unknown).
+  std::string text;
+  std::vector<char> block(1 << 16);
+  while (file.read(block.data(), static_cast<std::streamsize>(block.size())) || file.gcount() > 0) {
+    text.append(block.data(), static_cast<std::size_t>(file.gcount()));
+    if (text.size() > kMaxKeyPolicyFileBytes) {
+      throw Error(ErrorCode::invalid_input, std::string(what) + " " + path.string() + " is larger than the " +
+                                                std::to_string(kMaxKeyPolicyFileBytes) + " bytes a key policy may have");
+    }
   }
-  std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   if (file.bad()) throw Error(ErrorCode::io, std::string(what) + " " + path.string() + " could not be read");
   return text;
 }

@@ -124,15 +124,16 @@ for name in ("main", "canary-a"):
 PY
 
 # SIGHUP: bob moves to canary-b; requests in flight at the time all finish.
+inflight=()
 for i in $(seq 1 12); do
   curl -s --max-time 30 -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer sk-alice-000000000000000000" \
     "http://127.0.0.1:$port/v1/completions" -d "{\"model\":\"tiny\",\"prompt\":\"water\",\"max_tokens\":200,\"seed\":$i}" >>inflight.txt &
+  inflight+=($!)
 done
 policy '[{"label": "cohort:canary-b", "accounts": ["bob"]}]'
 kill -HUP "$server_pid"
 check "SIGHUP reloads the policy" wait_for ring.out "SIGHUP: key policy reloaded; now key policy policy.json .*cohort:canary-b = $b_id"
-wait_for_jobs() { wait $(jobs -p) 2>/dev/null; }
-wait_for_jobs
+wait "${inflight[@]}"
 check "no request was dropped during the reload" bash -c "[[ \$(grep -c '^200$' inflight.txt) -eq 12 ]]"
 bob_after=$(ask sk-bob-0000000000000000000 5)
 check "after SIGHUP bob is served under canary-b" python3 -c '
@@ -166,7 +167,7 @@ expect 0 "" -- "$tracemark" detect --key canary-b.json --input audit.jsonl --jso
 # part-way (its "from"), and the model's label for the others.
 printf '{"format": "tracemark-key-policy", "format_version": 1, "default": "global:main",
  "models": {"tm-large-2026-03": "model:tiny-v2"}}\n' >sim-policy.json
-expect 0 "wrote sim.jsonl" -- "$tracemark" simulate traffic --out sim.jsonl --truth truth.tsv --exchanges 60 --scale 0 --days 2 \
+expect 0 "wrote sim.jsonl" -- "$tracemark" simulate traffic --out sim.jsonl --truth truth.tsv --exchanges 30 --scale 0 --days 2 \
   --corpus corpus.jsonl --responses model --model tiny.tmlm --keyring ring.json --key-policy sim-policy.json
 # The account with the most exchanges on both sides of the switch time.
 account=$(python3 -c '
@@ -182,7 +183,7 @@ policy = json.load(open("sim-policy.json"))
 policy["cohorts"] = [{"label": "cohort:canary-a", "accounts": [sys.argv[1]], "from": "2026-03-03T00:00:00Z"}]
 json.dump(policy, open("sim-policy.json", "w"))
 PY
-expect 0 "wrote sim2.jsonl" -- "$tracemark" simulate traffic --out sim2.jsonl --truth truth2.tsv --exchanges 60 --scale 0 --days 2 \
+expect 0 "wrote sim2.jsonl" -- "$tracemark" simulate traffic --out sim2.jsonl --truth truth2.tsv --exchanges 30 --scale 0 --days 2 \
   --corpus corpus.jsonl --responses model --model tiny.tmlm --keyring ring.json --key-policy sim-policy.json
 check "simulate: labels by model, and the cohort's account switched at its from time" python3 - "$account" "$a_id" <<'PY'
 import json, sys
