@@ -100,7 +100,7 @@ expect 2 "--keyring and --key-policy go together" -- "$tracemark" serve "${serve
 check "no audit line was written by a refused start" bash -c "[[ ! -s refused.jsonl ]]"
 
 start_server ring --model tiny.tmlm --api-keys keys.txt --keyring ring.json --key-policy policy.json --audit-log audit.jsonl \
-  --model-name tiny || { finish; exit 1; }
+  --model-name tiny --threads 8 --max-connections-per-address 8 || { finish; exit 1; }
 check "serve names the ring, the policy and the labels' key ids" grep -qE "keyring [^,]+, key policy policy.json.*cohort:canary-a = $a_id.*SIGHUP reloads" ring.out
 ask() {  # ask API-KEY SEED: one completion; prints its text
   curl -s --max-time 20 -H "Authorization: Bearer $1" "http://127.0.0.1:$port/v1/completions" \
@@ -125,7 +125,7 @@ PY
 
 # SIGHUP: bob moves to canary-b; requests in flight at the time all finish.
 inflight=()
-for i in $(seq 1 12); do
+for i in $(seq 1 6); do
   curl -s --max-time 30 -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer sk-alice-000000000000000000" \
     "http://127.0.0.1:$port/v1/completions" -d "{\"model\":\"tiny\",\"prompt\":\"water\",\"max_tokens\":200,\"seed\":$i}" >>inflight.txt &
   inflight+=($!)
@@ -134,7 +134,7 @@ policy '[{"label": "cohort:canary-b", "accounts": ["bob"]}]'
 kill -HUP "$server_pid"
 check "SIGHUP reloads the policy" wait_for ring.out "SIGHUP: key policy reloaded; now key policy policy.json .*cohort:canary-b = $b_id"
 wait "${inflight[@]}"
-check "no request was dropped during the reload" bash -c "[[ \$(grep -c '^200$' inflight.txt) -eq 12 ]]"
+check "no request was dropped during the reload" bash -c "[[ \$(grep -c '^200$' inflight.txt) -eq 6 ]]"
 bob_after=$(ask sk-bob-0000000000000000000 5)
 check "after SIGHUP bob is served under canary-b" python3 -c '
 import json
@@ -159,9 +159,8 @@ check "serve --key SUBKEY gives the text the policy served under that label" tes
 kill -TERM "$server_pid"
 wait "$server_pid"
 
-# campaigns' audit-log reader and scan's reference log read version-3 lines.
+# campaigns' audit-log reader reads version-3 lines.
 expect 0 "\"clusters\"" -- "$tracemark" campaigns --audit-log audit.jsonl --json
-expect 0 "" -- "$tracemark" detect --key canary-b.json --input audit.jsonl --json
 
 # simulate traffic --responses model serves accounts through the same policy: a cohort switched on
 # part-way (its "from"), and the model's label for the others.
