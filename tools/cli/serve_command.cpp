@@ -93,7 +93,8 @@ void run_serve(ServeOptions options) {
   if (keys.params().vocab_size != model.vocab_size()) {
     throw Error(ErrorCode::invalid_input, key_source + ": the key's vocabulary size " + std::to_string(keys.params().vocab_size) +
                                               " differs from " + options.model + "'s " + std::to_string(model.vocab_size()) +
-                                              "; make a key with `tracemark keygen --tokenizer " + vocabulary.record.name + "`");
+                                              "; make a key with `tracemark " + (options.keyring.empty() ? "keygen" : "keyring new") +
+                                              " --tokenizer " + vocabulary.record.name + "`");
   }
   if (keys.params().tokenizer && keys.params().tokenizer->vocab_sha256 != vocabulary.record.vocab_sha256) {
     throw Error(ErrorCode::invalid_input, key_source + ": the key is bound to tokenizer " + keys.params().tokenizer->name +
