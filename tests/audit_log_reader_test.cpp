@@ -41,6 +41,19 @@ class AuditLogReading : public ::testing::Test {
   }
 };
 
+// Version 3 (issue 15) added the optional "key_label" of a keyring-served line: read as before.
+TEST_F(AuditLogReading, ReadsVersionThreeLinesWithAKeyLabel) {
+  const auto path = write(
+      R"({"audit_version":3,"time":"2026-03-02T00:00:01.000Z","account":"a","client_address":"192.0.2.1","user_agent":"ua/1","model":"m1","key_id":"tmk_0123456789abcdef","key_label":"cohort:canary-a","prompt":"p","tokens":[1,2]})" "\n");
+  AuditLogReader reader(path, false);
+  AuditRecord r;
+  ASSERT_TRUE(reader.next(r));
+  EXPECT_EQ(r.account, "a");
+  EXPECT_EQ(r.model, "m1");
+  EXPECT_TRUE(r.has_response);
+  EXPECT_FALSE(reader.next(r));
+}
+
 TEST_F(AuditLogReading, ReadsEveryPromptFormAndVersionOneLines) {
   const auto path = write(
       R"({"audit_version":2,"time":"2026-03-02T00:00:01.000Z","account":"a","client_address":"192.0.2.1","user_agent":"ua/1","model":"m1","prompt":"plain text","text":"x"})" "\n"

@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 
 #include "test_support.hpp"
+#include "tracemark/embed/keyring.hpp"
+#include "tracemark/sha256.hpp"
 #include "tracemark/embed/watermark_processor.hpp"
 #include "tracemark/verify/green_list_detector.hpp"
 
@@ -292,6 +294,80 @@ TEST_F(CApi, KeyFilesAreCheckedAndMessagesHoldNoSecret) {
   EXPECT_EQ(std::string(tm_last_error()).find("zzzz"), std::string::npos) << tm_last_error();
   const std::string future = std::string(text).replace(text.find("\"version\": 1"), 12, "\"version\": 99");
   EXPECT_EQ(tm_key_load_memory(future.data(), future.size(), &key), TM_UNSUPPORTED);
+}
+
+// Keyrings (issue 15): a processor per request for a label's subkey, the same biases as the subkey
+// made by the C++ library, unknown labels and unsafe files refused, nothing secret in messages.
+TEST(CApiKeyring, ProcessorsForLabelsUseTheLabelsSubkeys) {
+  testing::TemporaryFolder folder;
+  const auto path = folder.path() / "ring.json";
+  SecretBytes master{};
+  for (std::size_t i = 0; i < master.size(); ++i) master[i] = static_cast<std::uint8_t>(40 + i);
+  SchemeParams params;
+  params.vocab_size = 500;
+  params.context_width = 1;
+  const Keyring ring = Keyring::from_master(master, params, {"cohort:canary-a", "global:main"}, "2026-01-01T00:00:00Z");
+  ring.save(path, false);
+  ::chmod(path.c_str(), 0644);
+  tm_keyring* handle = nullptr;
+  EXPECT_EQ(tm_keyring_load(path.c_str(), &handle), TM_PERMISSION);
+  EXPECT_NE(std::string(tm_last_error()).find("chmod 600"), std::string::npos) << tm_last_error();
+  ::chmod(path.c_str(), 0600);
+  ASSERT_EQ(tm_keyring_load(path.c_str(), &handle), TM_OK) << tm_last_error();
+
+  std::size_t count = 0;
+  ASSERT_EQ(tm_keyring_label_count(handle, &count), TM_OK);
+  ASSERT_EQ(count, 2u);
+  const char* label = nullptr;
+  ASSERT_EQ(tm_keyring_label(handle, 0, &label), TM_OK);
+  EXPECT_STREQ(label, "cohort:canary-a");
+  EXPECT_EQ(tm_keyring_label(handle, 2, &label), TM_INVALID_ARGUMENT);
+
+  KeyHandle subkey;
+  ASSERT_EQ(tm_keyring_derive(handle, "cohort:canary-a", &subkey.key), TM_OK) << tm_last_error();
+  tm_key_info info{};
+  info.size = sizeof info;
+  ASSERT_EQ(tm_key_get_info(subkey.key, &info), TM_OK);
+  EXPECT_EQ(std::string(info.key_id), ring.derive("cohort:canary-a").key_id());
+
+  // A processor for a label biases exactly as the C++ processor of that label's subkey, on every
+  // call (the second comes from the ring's cache), and differs from another label's.
+  WatermarkProcessor reference(std::make_shared<const GreenListScheme>(ring.derive("cohort:canary-a")));
+  ProcessorHandle first, again, other;
+  ASSERT_EQ(tm_processor_create_for_label(handle, "cohort:canary-a", nullptr, &first.processor), TM_OK) << tm_last_error();
+  ASSERT_EQ(tm_processor_create_for_label(handle, "cohort:canary-a", nullptr, &again.processor), TM_OK);
+  ASSERT_EQ(tm_processor_create_for_label(handle, "global:main", nullptr, &other.processor), TM_OK);
+  const std::uint32_t prompt[] = {7};
+  reference.reset(prompt);
+  for (tm_processor* p : {first.processor, again.processor, other.processor}) ASSERT_EQ(tm_processor_reset(p, prompt, 1), TM_OK);
+  std::vector<float> expected(500, 0.0f), a(500, 0.0f), b(500, 0.0f), c(500, 0.0f);
+  reference.apply(expected);
+  ASSERT_EQ(tm_processor_apply(first.processor, a.data(), a.size()), TM_OK);
+  ASSERT_EQ(tm_processor_apply(again.processor, b.data(), b.size()), TM_OK);
+  ASSERT_EQ(tm_processor_apply(other.processor, c.data(), c.size()), TM_OK);
+  EXPECT_EQ(a, expected);
+  EXPECT_EQ(b, expected);
+  EXPECT_NE(c, expected);
+
+  // Freeing the ring leaves its keys and processors usable.
+  tm_keyring_free(handle);
+  ASSERT_EQ(tm_processor_accept(first.processor, 3), TM_OK);
+  ASSERT_EQ(tm_processor_apply(first.processor, a.data(), a.size()), TM_OK);
+
+  ASSERT_EQ(tm_keyring_load(path.c_str(), &handle), TM_OK);
+  tm_processor* processor = nullptr;
+  EXPECT_EQ(tm_processor_create_for_label(handle, "cohort:canary-b", nullptr, &processor), TM_INVALID_ARGUMENT);
+  EXPECT_EQ(processor, nullptr);
+  const std::string message = tm_last_error();
+  EXPECT_NE(message.find("cohort:canary-b"), std::string::npos) << message;
+  EXPECT_EQ(message.find(to_hex(master)), std::string::npos) << message;
+  EXPECT_EQ(tm_processor_create_for_label(handle, "nonsense", nullptr, &processor), TM_INVALID_ARGUMENT);
+  EXPECT_EQ(tm_processor_create_for_label(nullptr, "global:main", nullptr, &processor), TM_INVALID_ARGUMENT);
+  EXPECT_EQ(tm_processor_create_for_label(handle, nullptr, nullptr, &processor), TM_INVALID_ARGUMENT);
+  EXPECT_EQ(tm_keyring_derive(handle, "global:main", nullptr), TM_INVALID_ARGUMENT);
+  tm_keyring_free(handle);
+  tm_keyring_free(nullptr);
+  EXPECT_EQ(tm_keyring_load((folder.path() / "missing.json").c_str(), &handle), TM_IO);
 }
 
 TEST_F(CApi, LastErrorIsPerThreadAndCloneIsIndependent) {

@@ -94,7 +94,7 @@ std::vector<std::filesystem::path> default_corpus_files() {
 
 TrafficSimulationSummary simulate_traffic(const TrafficSimulationOptions& options,
                                           const std::function<void(std::string_view)>& write_line,
-                                          const SimulatedResponder* responder, const std::string& key_id) {
+                                          const SimulatedResponder* responder) {
   check_options(options);
   const std::uint64_t seed = options.seed;
   const double period_s = options.days * 86400.0;
@@ -199,8 +199,13 @@ TrafficSimulationSummary simulate_traffic(const TrafficSimulationOptions& option
       body[prompt.chat ? "messages" : "prompt"] = prompt_json;
       body["max_tokens"] = max_tokens;
       body["seed"] = request_seed;
-      const SimulatedResponse response = (*responder)(body);
-      line["key_id"] = key_id;
+      const SimulatedResponse response = (*responder)(body, names[a], start_ms + exchange.time_ms);
+      line["key_id"] = response.key_id;
+      // Audit version 3's field (serving/include/tracemark/serving/audit_log.hpp).
+      if (!response.key_label.empty()) {
+        line["audit_version"] = 3;
+        line["key_label"] = response.key_label;
+      }
       line["prompt"] = prompt_json;
       line["prompt_tokens"] = response.prompt_tokens;
       line["text"] = response.text;

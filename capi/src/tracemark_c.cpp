@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <span>
 #include <string>
@@ -14,6 +16,7 @@
 
 #include "tracemark/embed/green_list_scheme.hpp"
 #include "tracemark/embed/key.hpp"
+#include "tracemark/embed/keyring.hpp"
 #include "tracemark/embed/watermark_processor.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/green_list_detector.hpp"
@@ -21,6 +24,13 @@
 struct tm_key {
   tracemark::WatermarkKey key;
   std::shared_ptr<const tracemark::GreenListScheme> scheme;
+};
+
+// The ring and the subkeys derived so far, by label (derived on first use, then shared).
+struct tm_keyring {
+  tracemark::Keyring ring;
+  mutable std::mutex mutex;  // guards subkeys: tm_keyring functions take a const ring and are thread-safe
+  mutable std::map<std::string, std::unique_ptr<const tm_key>, std::less<>> subkeys;
 };
 
 struct tm_processor {
@@ -85,6 +95,17 @@ tm_status make_key(tracemark::WatermarkKey&& key, tm_key** out) {
   return TM_OK;
 }
 
+// The cached subkey of a label of the ring, derived on first use. Throws what Keyring::derive throws.
+const tm_key& subkey_of(const tm_keyring& ring, std::string_view label) {
+  const std::lock_guard lock(ring.mutex);
+  const auto found = ring.subkeys.find(label);
+  if (found != ring.subkeys.end()) return *found->second;
+  tracemark::WatermarkKey key = ring.ring.derive(label);
+  auto scheme = std::make_shared<const tracemark::GreenListScheme>(key);
+  auto made = std::make_unique<const tm_key>(tm_key{std::move(key), std::move(scheme)});
+  return *ring.subkeys.emplace(std::string(label), std::move(made)).first->second;
+}
+
 // Checks a logits row length against the key's vocabulary; returns the number of entries to bias.
 tm_status check_logits_length(const tm_processor& processor, std::size_t n_logits, const char* function,
                               const std::string& where) {
@@ -139,6 +160,21 @@ bool read_extensible(const Struct* caller, std::size_t caller_size, Struct& ours
   std::memcpy(static_cast<void*>(&ours), caller, std::min(caller_size, sizeof ours));
   ours.size = sizeof ours;
   return true;
+}
+
+// The caller's processor options over the defaults in `options` (params may be NULL).
+tm_status read_processor_params(const char* function, const tm_processor_params* params, tm_processor_params& options) {
+  if (params == nullptr) return TM_OK;
+  if (params->size < kProcessorParamsFirstSize) {
+    return too_small(function, "params->size", params->size, kProcessorParamsFirstSize,
+                     "sizeof(tm_processor_params) (call tm_processor_params_init first)");
+  }
+  if (!read_extensible(params, params->size, options)) {
+    return fail(TM_UNSUPPORTED, function, "params holds options this library (version " TRACEMARK_VERSION_STRING
+                                          ") does not know (bytes beyond its " + std::to_string(sizeof options) +
+                                          " are not zero); use a newer libtracemark or leave those options at zero");
+  }
+  return TM_OK;
 }
 
 }  // namespace
@@ -217,19 +253,68 @@ tm_status tm_processor_create(const tm_key* key, const tm_processor_params* para
   if (key == nullptr) return null_argument(function, "key");
   if (out == nullptr) return null_argument(function, "out");
   tm_processor_params options = default_processor_params();
-  if (params != nullptr) {
-    if (params->size < kProcessorParamsFirstSize) {
-      return too_small(function, "params->size", params->size, kProcessorParamsFirstSize,
-                       "sizeof(tm_processor_params) (call tm_processor_params_init first)");
-    }
-    if (!read_extensible(params, params->size, options)) {
-      return fail(TM_UNSUPPORTED, function, "params holds options this library (version " TRACEMARK_VERSION_STRING
-                                            ") does not know (bytes beyond its " + std::to_string(sizeof options) +
-                                            " are not zero); use a newer libtracemark or leave those options at zero");
-    }
-  }
+  if (const tm_status status = read_processor_params(function, params, options); status != TM_OK) return status;
   return guarded(function, [&] {
     *out = new tm_processor{tracemark::WatermarkProcessor(key->scheme), options, {}};
+    return TM_OK;
+  });
+}
+
+tm_status tm_keyring_load(const char* path, tm_keyring** out) {
+  constexpr const char* function = "tm_keyring_load";
+  if (path == nullptr) return null_argument(function, "path");
+  if (out == nullptr) return null_argument(function, "out");
+  return guarded(function, [&] {
+    *out = new tm_keyring{tracemark::Keyring::load(path), {}, {}};
+    return TM_OK;
+  });
+}
+
+void tm_keyring_free(tm_keyring* ring) { delete ring; }
+
+tm_status tm_keyring_label_count(const tm_keyring* ring, size_t* out) {
+  constexpr const char* function = "tm_keyring_label_count";
+  if (ring == nullptr) return null_argument(function, "ring");
+  if (out == nullptr) return null_argument(function, "out");
+  *out = ring->ring.labels().size();
+  return TM_OK;
+}
+
+tm_status tm_keyring_label(const tm_keyring* ring, size_t index, const char** out) {
+  constexpr const char* function = "tm_keyring_label";
+  if (ring == nullptr) return null_argument(function, "ring");
+  if (out == nullptr) return null_argument(function, "out");
+  const std::vector<std::string>& labels = ring->ring.labels();
+  if (index >= labels.size()) {
+    return fail(TM_INVALID_ARGUMENT, function, "index " + std::to_string(index) + " is past the ring's " +
+                                                   std::to_string(labels.size()) + " labels (tm_keyring_label_count)");
+  }
+  *out = labels[index].c_str();
+  return TM_OK;
+}
+
+tm_status tm_keyring_derive(const tm_keyring* ring, const char* label, tm_key** out) {
+  constexpr const char* function = "tm_keyring_derive";
+  if (ring == nullptr) return null_argument(function, "ring");
+  if (label == nullptr) return null_argument(function, "label");
+  if (out == nullptr) return null_argument(function, "out");
+  return guarded(function, [&] {
+    const tm_key& subkey = subkey_of(*ring, label);
+    *out = new tm_key{subkey.key, subkey.scheme};
+    return TM_OK;
+  });
+}
+
+tm_status tm_processor_create_for_label(const tm_keyring* ring, const char* label, const tm_processor_params* params,
+                                        tm_processor** out) {
+  constexpr const char* function = "tm_processor_create_for_label";
+  if (ring == nullptr) return null_argument(function, "ring");
+  if (label == nullptr) return null_argument(function, "label");
+  if (out == nullptr) return null_argument(function, "out");
+  tm_processor_params options = default_processor_params();
+  if (const tm_status status = read_processor_params(function, params, options); status != TM_OK) return status;
+  return guarded(function, [&] {
+    *out = new tm_processor{tracemark::WatermarkProcessor(subkey_of(*ring, label).scheme), options, {}};
     return TM_OK;
   });
 }

@@ -1,10 +1,9 @@
 #include "tracemark/serving/audit_log.hpp"
 
 #include <chrono>
-#include <cstdio>
-#include <ctime>
 
 #include "tracemark/error.hpp"
+#include "tracemark/rfc3339_time.hpp"
 
 namespace tracemark::serving {
 
@@ -18,17 +17,10 @@ AuditLog::AuditLog(const std::filesystem::path& path, bool sync_each_line)
   }
 }
 
-std::string rfc3339_utc_now() {
-  const auto now = std::chrono::system_clock::now();
-  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  const std::time_t seconds = static_cast<std::time_t>(millis / 1000);
-  std::tm utc{};
-  ::gmtime_r(&seconds, &utc);
-  char text[40];
-  const std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
-  char fraction[8];
-  std::snprintf(fraction, sizeof fraction, ".%03dZ", static_cast<int>(millis % 1000));
-  return std::string(text, n) + fraction;
+std::int64_t utc_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
+
+std::string rfc3339_utc_now() { return format_rfc3339_ms(utc_now_ms()); }
 
 }  // namespace tracemark::serving

@@ -4,9 +4,8 @@
 
 namespace tracemark::serving {
 
-CompletionService::CompletionService(NgramModel model, ModelTextCodec codec, std::shared_ptr<const GreenListScheme> scheme,
-                                     std::uint32_t top_k)
-    : model_(std::move(model)), codec_(std::move(codec)), scheme_(std::move(scheme)), top_k_(top_k) {}
+CompletionService::CompletionService(NgramModel model, ModelTextCodec codec, std::uint32_t top_k)
+    : model_(std::move(model)), codec_(std::move(codec)), top_k_(top_k) {}
 
 std::vector<std::uint32_t> CompletionService::prompt_tokens(const CompletionRequest& request) const {
   if (request.endpoint == Endpoint::chat_completions) return codec_.encode(render_chat_prompt(request.messages));
@@ -23,6 +22,7 @@ std::vector<std::uint32_t> CompletionService::prompt_tokens(const CompletionRequ
 
 std::vector<std::uint32_t> CompletionService::generate(std::span<const std::uint32_t> prompt, const CompletionRequest& request,
                                                        std::uint64_t seed,
+                                                       const std::shared_ptr<const GreenListScheme>& scheme,
                                                        const std::function<bool(std::uint32_t)>& on_token,
                                                        std::vector<float>* step_entropy) const {
   GenerationOptions options;
@@ -32,7 +32,7 @@ std::vector<std::uint32_t> CompletionService::generate(std::span<const std::uint
   options.sampling.top_k = top_k_;
   options.validate();
   SplitMix64 rng(response_stream_seed(seed, 0));
-  WatermarkProcessor processor(scheme_);
+  WatermarkProcessor processor(scheme);
   std::unique_ptr<GenerationScratch> scratch = borrow_scratch();
   std::vector<std::uint32_t> tokens;
   try {

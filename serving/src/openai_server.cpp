@@ -11,6 +11,7 @@
 
 #include "guarded_http_server.hpp"
 #include "tracemark/error.hpp"
+#include "tracemark/rfc3339_time.hpp"
 #include "tracemark/verify/audit_log_events.hpp"
 #include "tracemark/sha256.hpp"
 #include "tracemark/verify/jsonl_reader.hpp"
@@ -65,6 +66,7 @@ struct Exchange {
   std::int64_t created = 0;
   std::uint64_t seed = 0;
   std::vector<std::uint32_t> prompt;
+  ServingKey key;  // chosen once, when the request arrives; a policy reload never changes it
 };
 
 }  // namespace
@@ -72,14 +74,17 @@ struct Exchange {
 struct OpenAiServer::Impl {
   ServerSettings settings;
   const CompletionService& service;
+  const KeySelector& keys;
   const ApiKeyTable& api_keys;
   AuditLog& audit_log;
   OpenAiServer& owner;
   GuardedHttpServer http;
   std::int64_t started = static_cast<std::int64_t>(std::time(nullptr));
 
-  Impl(ServerSettings s, const CompletionService& svc, const ApiKeyTable& keys, AuditLog& log, OpenAiServer& o)
-      : settings(std::move(s)), service(svc), api_keys(keys), audit_log(log), owner(o), http(connection_guards()) {}
+  Impl(ServerSettings s, const CompletionService& svc, const KeySelector& selector, const ApiKeyTable& table, AuditLog& log,
+       OpenAiServer& o)
+      : settings(std::move(s)), service(svc), keys(selector), api_keys(table), audit_log(log), owner(o),
+        http(connection_guards()) {}
 
   ConnectionGuards connection_guards() {
     ConnectionGuards guards;
@@ -167,7 +172,8 @@ struct OpenAiServer::Impl {
     line["request_id"] = exchange.request_id;
     line["endpoint"] = exchange.request.endpoint == Endpoint::chat_completions ? "/v1/chat/completions" : "/v1/completions";
     line["model"] = settings.limits.model_name;
-    line["key_id"] = settings.key_id;
+    line["key_id"] = exchange.key.key_id;
+    if (!exchange.key.label.empty()) line["key_label"] = exchange.key.label;
     line["prompt"] = exchange.request.prompt_for_log;
     line["prompt_tokens"] = exchange.prompt;
     line["text"] = text;
@@ -186,7 +192,8 @@ struct OpenAiServer::Impl {
 
   void complete(const httplib::Request& req, httplib::Response& res, Endpoint endpoint, std::optional<std::string>& account) {
     auto exchange = std::make_shared<Exchange>();
-    exchange->time = rfc3339_utc_now();
+    const std::int64_t time_ms = utc_now_ms();
+    exchange->time = format_rfc3339_ms(time_ms);
     exchange->account = authenticate(req);
     account = exchange->account;
     exchange->client_address = resolve_client_address(req.remote_addr, all_header_values(req, "Forwarded"),
@@ -197,10 +204,11 @@ struct OpenAiServer::Impl {
     exchange->created = static_cast<std::int64_t>(std::time(nullptr));
     exchange->seed = exchange->request.seed ? static_cast<std::uint64_t>(*exchange->request.seed) : random_u64();
     exchange->prompt = service.prompt_tokens(exchange->request);
+    exchange->key = keys.select(KeyRequest{exchange->account, settings.limits.model_name, time_ms});
     if (!exchange->request.stream) {
       std::vector<float> entropy;
       const std::vector<std::uint32_t> tokens =
-          service.generate(exchange->prompt, exchange->request, exchange->seed, [](std::uint32_t) { return true; },
+          service.generate(exchange->prompt, exchange->request, exchange->seed, exchange->key.scheme, [](std::uint32_t) { return true; },
                            settings.record_entropy ? &entropy : nullptr);
       const std::string text = replace_invalid_utf8(service.decode(tokens));
       write_audit(*exchange, tokens, text, "length", entropy);  // logged before anything is sent
@@ -231,7 +239,7 @@ struct OpenAiServer::Impl {
           std::vector<std::uint32_t> tokens;
           std::vector<float> entropy;
           try {
-            tokens = service.generate(exchange->prompt, request, exchange->seed, [&](std::uint32_t token) {
+            tokens = service.generate(exchange->prompt, request, exchange->seed, exchange->key.scheme, [&](std::uint32_t token) {
               const std::uint32_t one[1] = {token};
               const std::string piece = splitter.take(service.decode(one));
               if (piece.empty()) return connected;
@@ -333,9 +341,9 @@ struct OpenAiServer::Impl {
   }
 };
 
-OpenAiServer::OpenAiServer(ServerSettings settings, const CompletionService& service, const ApiKeyTable& api_keys,
-                           AuditLog& audit_log)
-    : impl_(std::make_unique<Impl>(std::move(settings), service, api_keys, audit_log, *this)) {
+OpenAiServer::OpenAiServer(ServerSettings settings, const CompletionService& service, const KeySelector& keys,
+                           const ApiKeyTable& api_keys, AuditLog& audit_log)
+    : impl_(std::make_unique<Impl>(std::move(settings), service, keys, api_keys, audit_log, *this)) {
   httplib::Server& http = impl_->http;
   const unsigned threads = impl_->settings.threads;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };

@@ -288,7 +288,7 @@ import json
 lines = [json.loads(l) for l in open("proxied.jsonl")]
 assert [l["client_address"] for l in lines] == ["198.51.100.7", "2001:db8::17", "127.0.0.1", "127.0.0.1"], lines
 assert lines[0]["user_agent"] == "probe-agent/1.0" and lines[3]["user_agent"] == "", lines
-assert all(l["audit_version"] == 2 and l["model"] == "tiny" for l in lines)
+assert all(l["audit_version"] == 3 and l["model"] == "tiny" for l in lines)
 untrusted = [json.loads(l) for l in open("direct.jsonl")]
 assert [l["client_address"] for l in untrusted] == ["127.0.0.1"], untrusted  # an untrusted peer's header is ignored
 PY

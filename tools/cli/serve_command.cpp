@@ -1,5 +1,6 @@
 // tracemark serve: an OpenAI-compatible HTTP server backed by the reference model, watermarking
-// every response with --key and appending every exchange to --audit-log (tools/serving/).
+// every response with --key, or with the keyring subkey a key policy picks (--keyring,
+// --key-policy; SIGHUP reloads the policy), and appending every exchange to --audit-log.
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -17,6 +18,8 @@
 #include "tracemark/serving/completion_service.hpp"
 #include "tracemark/serving/openai_server.hpp"
 #include "tracemark/embed/key.hpp"
+#include "tracemark/embed/key_selector.hpp"
+#include "tracemark/embed/keyring.hpp"
 #include "tracemark/error.hpp"
 
 namespace tracemark::cli {
@@ -25,6 +28,8 @@ namespace {
 struct ServeOptions {
   std::string model;
   std::string key;
+  std::string keyring;
+  std::string key_policy;
   std::string api_keys;
   std::string audit_log;
   std::string model_name;
@@ -34,14 +39,39 @@ struct ServeOptions {
   std::vector<std::string> trusted_proxies;
 };
 
+// SIGHUP: the policy file is read again and, when valid, in force for the requests that arrive
+// afterwards; a bad one is refused and the old policy stays (KeySelector::reload).
+void reload_key_policy(KeySelector& keys) {
+  if (!keys.uses_policy()) {
+    std::cerr << "tracemark serve: SIGHUP ignored: this server watermarks with one --key; there is no --key-policy to reload"
+              << std::endl;
+    return;
+  }
+  try {
+    const std::string description = keys.reload();
+    std::cout << "tracemark serve: SIGHUP: key policy reloaded; now " << description << std::endl;
+  } catch (const std::exception& e) {
+    std::cerr << "tracemark serve: SIGHUP: the new key policy was refused and the old one stays in force: " << e.what()
+              << std::endl;
+  }
+}
+
 void run_serve(ServeOptions options) {
-  // SIGINT and SIGTERM are taken by a waiting thread (below), never by a handler, and SIGPIPE from
-  // writing to a client that went away is ignored; the mask is set before any thread starts, so
-  // every worker inherits it.
+  if (options.keyring.empty() == options.key.empty()) {
+    throw Error(ErrorCode::invalid_argument, "give either --key KEY.json, or --keyring RING.json with --key-policy POLICY.json");
+  }
+  if (options.keyring.empty() != options.key_policy.empty()) {
+    throw Error(ErrorCode::invalid_argument, "--keyring and --key-policy go together: the policy says which of the ring's "
+                                             "labels watermarks each request");
+  }
+  // SIGINT, SIGTERM and SIGHUP are taken by a waiting thread (below), never by a handler, and
+  // SIGPIPE from writing to a client that went away is ignored; the mask is set before any thread
+  // starts, so every worker inherits it.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   sigset_t blocked = signals;
   sigaddset(&blocked, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
@@ -54,14 +84,20 @@ void run_serve(ServeOptions options) {
     throw Error(ErrorCode::invalid_input, options.model + " was trained on raw token ids, but an OpenAI-compatible server "
                                                           "speaks text; train a model with `tracemark train --tokenizer NAME`");
   }
-  const WatermarkKey key = WatermarkKey::load(options.key);
-  if (key.params().vocab_size != model.vocab_size()) {
-    throw Error(ErrorCode::invalid_input, options.key + ": the key's vocabulary size " + std::to_string(key.params().vocab_size) +
+  // The ring file is a secret (mode 0600, checked); the policy and the accounts files it names are not.
+  const std::unique_ptr<KeySelector> selector =
+      options.keyring.empty() ? std::make_unique<KeySelector>(WatermarkKey::load(options.key))
+                              : std::make_unique<KeySelector>(Keyring::load(options.keyring), options.keyring, options.key_policy);
+  KeySelector& keys = *selector;
+  const std::string& key_source = options.keyring.empty() ? options.key : options.keyring;
+  if (keys.params().vocab_size != model.vocab_size()) {
+    throw Error(ErrorCode::invalid_input, key_source + ": the key's vocabulary size " + std::to_string(keys.params().vocab_size) +
                                               " differs from " + options.model + "'s " + std::to_string(model.vocab_size()) +
-                                              "; make a key with `tracemark keygen --tokenizer " + vocabulary.record.name + "`");
+                                              "; make a key with `tracemark " + (options.keyring.empty() ? "keygen" : "keyring new") +
+                                              " --tokenizer " + vocabulary.record.name + "`");
   }
-  if (key.params().tokenizer && key.params().tokenizer->vocab_sha256 != vocabulary.record.vocab_sha256) {
-    throw Error(ErrorCode::invalid_input, options.key + ": the key is bound to tokenizer " + key.params().tokenizer->name +
+  if (keys.params().tokenizer && keys.params().tokenizer->vocab_sha256 != vocabulary.record.vocab_sha256) {
+    throw Error(ErrorCode::invalid_input, key_source + ": the key is bound to tokenizer " + keys.params().tokenizer->name +
                                               ", but " + options.model + " uses " + vocabulary.record.name);
   }
   std::vector<serving::IpNetwork> trusted;
@@ -70,27 +106,30 @@ void run_serve(ServeOptions options) {
   serving::AuditLog audit_log(options.audit_log, options.audit_fsync);
   if (options.model_name.empty()) options.model_name = std::filesystem::path(options.model).stem().string();
   options.server.limits.model_name = options.model_name;
-  options.server.key_id = key.key_id();
   options.server.tokenizer = TokenizerBinding{vocabulary.record.name, vocabulary.record.vocab_sha256};
   if (options.server.limits.default_max_tokens > options.server.limits.max_tokens_limit) {
     throw Error(ErrorCode::invalid_argument, "--default-max-tokens is larger than --max-tokens-limit");
   }
   serving::ModelTextCodec codec{vocabulary.encode, vocabulary.decode};
-  const serving::CompletionService service(std::move(model), std::move(codec), std::make_shared<const GreenListScheme>(key),
-                                           options.top_k);
-  serving::OpenAiServer server(options.server, service, api_keys, audit_log);
+  const serving::CompletionService service(std::move(model), std::move(codec), options.top_k);
+  serving::OpenAiServer server(options.server, service, keys, api_keys, audit_log);
   const int port = server.bind();
   const bool ipv6 = options.server.host.find(':') != std::string::npos;
   std::cout << "tracemark serve: listening on http://" << (ipv6 ? "[" : "") << options.server.host << (ipv6 ? "]" : "")
-            << ":" << port << " (model " << options.model_name << ", watermark key " << key.key_id() << ", "
+            << ":" << port << " (model " << options.model_name << ", " << keys.describe() << ", "
             << api_keys.size() << " API key(s), audit log " << audit_log.name() << ", " << options.server.threads
-            << " threads); stop with Ctrl-C or SIGTERM" << std::endl;
+            << " threads); stop with Ctrl-C or SIGTERM" << (keys.uses_policy() ? "; SIGHUP reloads the key policy" : "")
+            << std::endl;
 
   std::atomic<bool> finished{false};
   std::thread signal_waiter([&] {
     const timespec poll{0, 200'000'000};
     while (!finished.load()) {
       const int signal = sigtimedwait(&signals, nullptr, &poll);
+      if (signal == SIGHUP) {
+        reload_key_policy(keys);
+        continue;
+      }
       if (signal == SIGINT || signal == SIGTERM) {
         std::cout << "tracemark serve: " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
                   << " received; finishing the requests in progress" << std::endl;
@@ -110,9 +149,13 @@ void run_serve(ServeOptions options) {
 
 void add_serve_command(CLI::App& app) {
   auto options = std::make_shared<ServeOptions>();
-  CLI::App* command = app.add_subcommand("serve", "serve a reference model over an OpenAI-compatible HTTP API, watermarked with --key");
+  CLI::App* command = app.add_subcommand("serve", "serve a reference model over an OpenAI-compatible HTTP API, watermarked with --key or a keyring's subkeys");
   command->add_option("--model", options->model, "model file from `tracemark train` (trained with --tokenizer)")->required();
-  command->add_option("--key", options->key, "watermark key (its vocabulary must be the model's)")->required();
+  command->add_option("--key", options->key, "watermark key (its vocabulary must be the model's); or --keyring with --key-policy");
+  command->add_option("--keyring", options->keyring, "keyring (from `tracemark keyring new`): each request is watermarked with "
+                                                     "the subkey of the label --key-policy picks");
+  command->add_option("--key-policy", options->key_policy, "key policy JSON: label by account cohort, model, epoch, default "
+                                                           "(docs/METHOD.md); SIGHUP reloads it");
   command->add_option("--api-keys", options->api_keys,
                       "file of `KEY ACCOUNT` lines (mode 0600); a request's bearer key names its account")
       ->required();

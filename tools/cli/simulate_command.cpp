@@ -10,6 +10,8 @@
 #include "tracemark/campaigns/line_file_writer.hpp"
 #include "tracemark/campaigns/traffic_simulator.hpp"
 #include "tracemark/embed/key.hpp"
+#include "tracemark/embed/key_selector.hpp"
+#include "tracemark/embed/keyring.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/serving/completion_service.hpp"
 #include "tracemark/verify/utf8.hpp"
@@ -24,48 +26,50 @@ struct SimulateOptions {
   std::string responses = "none";
   std::string model;
   std::string key;
+  std::string keyring;
+  std::string key_policy;
   double scale = -1;
   bool no_shifts = false;
   bool force = false;
 };
 
 // Answers each simulated request exactly as `tracemark serve` would (the same request parsing,
-// prompt rendering, generation and watermark).
+// prompt rendering, generation, and key selection: one --key, or a keyring's subkey chosen by a key
+// policy for the request's account, model and time).
 class ServeResponder {
  public:
-  ServeResponder(const std::string& model_path, const std::string& key_path) {
+  ServeResponder(const std::string& model_path, std::unique_ptr<KeySelector> keys, const std::string& key_source)
+      : keys_(std::move(keys)) {
     NgramModel model = NgramModel::load(model_path);
     const ModelVocabulary vocabulary = vocabulary_of_model(model, model_path);
     if (!vocabulary.has_tokenizer()) {
       throw Error(ErrorCode::invalid_input, model_path + " was trained on raw token ids; --responses model needs a model "
                                                          "trained with `tracemark train --tokenizer NAME`");
     }
-    const WatermarkKey key = WatermarkKey::load(key_path);
-    if (key.params().vocab_size != model.vocab_size()) {
-      throw Error(ErrorCode::invalid_input, key_path + ": the key's vocabulary size differs from " + model_path + "'s");
+    if (keys_->params().vocab_size != model.vocab_size()) {
+      throw Error(ErrorCode::invalid_input, key_source + ": the key's vocabulary size differs from " + model_path + "'s");
     }
-    key_id_ = key.key_id();
-    service_ = std::make_unique<serving::CompletionService>(std::move(model), serving::ModelTextCodec{vocabulary.encode, vocabulary.decode},
-                                                            std::make_shared<const GreenListScheme>(key), 0);
+    service_ = std::make_unique<serving::CompletionService>(std::move(model), serving::ModelTextCodec{vocabulary.encode, vocabulary.decode}, 0);
   }
-  campaigns::SimulatedResponse operator()(const nlohmann::ordered_json& body) const {
+  campaigns::SimulatedResponse operator()(const nlohmann::ordered_json& body, std::string_view account, std::int64_t time_ms) const {
     serving::RequestLimits limits;
     limits.model_name = body["model"].get<std::string>();
     const bool chat = body.contains("messages");
     const serving::CompletionRequest request = serving::parse_completion_request(
         body.dump(), chat ? serving::Endpoint::chat_completions : serving::Endpoint::completions, limits);
+    const ServingKey key = keys_->select(KeyRequest{account, limits.model_name, time_ms});
     campaigns::SimulatedResponse response;
+    response.key_id = key.key_id;
+    response.key_label = key.label;
     response.prompt_tokens = service_->prompt_tokens(request);
-    response.tokens = service_->generate(response.prompt_tokens, request, body["seed"].get<std::uint64_t>(),
+    response.tokens = service_->generate(response.prompt_tokens, request, body["seed"].get<std::uint64_t>(), key.scheme,
                                          [](std::uint32_t) { return true; });
     response.text = replace_invalid_utf8(service_->decode(response.tokens));
     return response;
   }
-  const std::string& key_id() const noexcept { return key_id_; }
-
  private:
+  std::unique_ptr<KeySelector> keys_;
   std::unique_ptr<serving::CompletionService> service_;
-  std::string key_id_;
 };
 
 void run_simulate(SimulateOptions options) {
@@ -79,19 +83,30 @@ void run_simulate(SimulateOptions options) {
   options.simulation.operator_shifts = !options.no_shifts;
   std::unique_ptr<ServeResponder> responder;
   if (options.responses == "model") {
-    if (options.model.empty() || options.key.empty()) {
-      throw Error(ErrorCode::invalid_argument, "--responses model needs --model MODEL.tmlm and --key KEY.json");
+    if (options.model.empty() || options.key.empty() == options.keyring.empty()) {
+      throw Error(ErrorCode::invalid_argument,
+                  "--responses model needs --model MODEL.tmlm and either --key KEY.json or --keyring RING.json --key-policy POLICY.json");
     }
-    responder = std::make_unique<ServeResponder>(options.model, options.key);
-  } else if (!options.model.empty() || !options.key.empty()) {
-    throw Error(ErrorCode::invalid_argument, "--model and --key are for --responses model");
+    if (options.keyring.empty() != options.key_policy.empty()) {
+      throw Error(ErrorCode::invalid_argument, "--keyring and --key-policy go together");
+    }
+    std::unique_ptr<KeySelector> keys =
+        options.keyring.empty()
+            ? std::make_unique<KeySelector>(WatermarkKey::load(options.key))
+            : std::make_unique<KeySelector>(Keyring::load(options.keyring), options.keyring, options.key_policy);
+    responder = std::make_unique<ServeResponder>(options.model, std::move(keys), options.keyring.empty() ? options.key : options.keyring);
+  } else if (!options.model.empty() || !options.key.empty() || !options.keyring.empty() || !options.key_policy.empty()) {
+    throw Error(ErrorCode::invalid_argument, "--model, --key, --keyring and --key-policy are for --responses model");
   }
   campaigns::LineFileWriter audit(options.out, 0600);  // the log holds prompts, as serve's does
   campaigns::SimulatedResponder answer;
-  if (responder) answer = [&](const nlohmann::ordered_json& body) { return (*responder)(body); };
+  if (responder) {
+    answer = [&](const nlohmann::ordered_json& body, std::string_view account, std::int64_t time_ms) {
+      return (*responder)(body, account, time_ms);
+    };
+  }
   const campaigns::TrafficSimulationSummary summary = campaigns::simulate_traffic(
-      options.simulation, [&](std::string_view line) { audit.write_line(line); }, responder ? &answer : nullptr,
-      responder ? responder->key_id() : "");
+      options.simulation, [&](std::string_view line) { audit.write_line(line); }, responder ? &answer : nullptr);
   campaigns::LineFileWriter truth(options.truth, 0644);
   truth.write_line("# account\tlabel\tkind\tdetail");
   for (const campaigns::TruthRow& row : summary.truth) {
@@ -144,6 +159,11 @@ void add_simulate_command(CLI::App& app) {
       ->check(CLI::IsMember({"none", "model"}))->capture_default_str();
   traffic->add_option("--model", options->model, "reference model for --responses model (from `tracemark train --tokenizer`)");
   traffic->add_option("--key", options->key, "watermark key for --responses model");
+  traffic->add_option("--keyring", options->keyring,
+                      "keyring for --responses model: each request is watermarked with the subkey --key-policy picks");
+  traffic->add_option("--key-policy", options->key_policy,
+                      "key policy (docs/METHOD.md) for --keyring; its cohorts' \"from\" times switch accounts to their keys "
+                      "part-way through the period");
   add_force_flag(*traffic, options->force, "existing output files");
   traffic->callback([options] { run_simulate(*options); });
 }

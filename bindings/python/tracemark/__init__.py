@@ -12,7 +12,11 @@ device and dtype).
     vllm_processor = tracemark.VllmLogitsProcessor(key, prompt_token_ids)  # one per request
     SamplingParams(logits_processors=[vllm_processor])
 
-Thread safety: a Key may be shared by any threads; a Processor, LogitsProcessor or
+    ring = tracemark.Keyring.load("ring.json")             # per-request keys by label
+    processor = ring.processor("cohort:canary-a", prompt_token_ids)
+    vllm_processor = tracemark.VllmLogitsProcessor(ring.key(label), prompt_token_ids)
+
+Thread safety: a Key or Keyring may be shared by any threads; a Processor, LogitsProcessor or
 VllmLogitsProcessor holds per-sequence state and must be used by one thread at a time.
 """
 import ctypes
@@ -23,7 +27,7 @@ import numpy as np
 from . import _native
 from ._native import TracemarkError, TracemarkValueError, check
 
-__all__ = ["Key", "Processor", "LogitsProcessor", "VllmLogitsProcessor", "Detection", "detect",
+__all__ = ["Key", "Keyring", "Processor", "LogitsProcessor", "VllmLogitsProcessor", "Detection", "detect",
            "version", "TracemarkError", "TracemarkValueError"]
 
 try:  # torch is optional: only needed when the engine hands us torch tensors
@@ -107,6 +111,60 @@ class Key:
     def __repr__(self):
         return (f"Key({self.key_id}, vocab_size={self.vocab_size}, gamma={self.gamma}, delta={self.delta}, "
                 f"context_width={self.context_width}, scheme_version={self.scheme_version})")
+
+
+class Keyring:
+    """A keyring (`tracemark keyring new`): one subkey per label (model:VERSION, cohort:NAME,
+    epoch:YYYY-MM, global:NAME). Pick a label per request and watermark it with that label's subkey;
+    subkeys are derived once per label (the library caches them), so this is cheap per request. A
+    label not in the ring raises TracemarkValueError: nothing is watermarked under a key the ring's
+    root does not commit to. Thread-safe."""
+
+    def __init__(self, handle):
+        self._handle = ctypes.c_void_p(handle)
+        count = ctypes.c_size_t()
+        check(_native.lib.tm_keyring_label_count(self._handle, ctypes.byref(count)))
+        labels = []
+        for index in range(count.value):
+            label = ctypes.c_char_p()
+            check(_native.lib.tm_keyring_label(self._handle, index, ctypes.byref(label)))
+            labels.append(label.value.decode())
+        self.labels = tuple(labels)
+        self._keys = {}
+
+    @classmethod
+    def load(cls, path):
+        """Loads a keyring file (refused if readable by group or others)."""
+        handle = ctypes.c_void_p()
+        check(_native.lib.tm_keyring_load(str(path).encode(), ctypes.byref(handle)))
+        return cls(handle.value)
+
+    def key(self, label):
+        """The subkey of label, an ordinary Key (its key_id is what audit logs record)."""
+        key = self._keys.get(label)
+        if key is None:
+            handle = ctypes.c_void_p()
+            check(_native.lib.tm_keyring_derive(self._handle, label.encode(), ctypes.byref(handle)))
+            key = self._keys.setdefault(label, Key(handle.value))
+        return key
+
+    def processor(self, label, prompt=None, allow_padded_logits=True):
+        """A Processor for one request watermarked with label's subkey."""
+        params = _native.ProcessorParams()
+        check(_native.lib.tm_processor_params_init(ctypes.byref(params), ctypes.sizeof(params)))
+        params.allow_padded_logits = 1 if allow_padded_logits else 0
+        handle = ctypes.c_void_p()
+        check(_native.lib.tm_processor_create_for_label(self._handle, label.encode(), ctypes.byref(params),
+                                                        ctypes.byref(handle)))
+        return Processor(self.key(label), prompt, allow_padded_logits, _handle=handle.value)
+
+    def __del__(self):
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle:
+            _native.lib.tm_keyring_free(handle)
+
+    def __repr__(self):
+        return f"Keyring({len(self.labels)} labels: {', '.join(self.labels)})"
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,14 @@ _declarations = {
                                            ctypes.POINTER(ctypes.c_double)]),
     "tm_detect_with_entropy": (_c_status, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
                                            ctypes.POINTER(DetectionResult)]),
+    # Keyrings: a label's subkey per request (issue 15).
+    "tm_keyring_load": (_c_status, [ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]),
+    "tm_keyring_free": (None, [ctypes.c_void_p]),
+    "tm_keyring_label_count": (_c_status, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t)]),
+    "tm_keyring_label": (_c_status, [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_char_p)]),
+    "tm_keyring_derive": (_c_status, [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]),
+    "tm_processor_create_for_label": (_c_status, [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ProcessorParams),
+                                                  ctypes.POINTER(ctypes.c_void_p)]),
     # Device-resident bias (issue 19; tracemark/device.py).
     "tm_key_export_token_values": (_c_status, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]),
     "tm_processor_seeds_batch": (_c_status, [ctypes.POINTER(ctypes.c_void_p), ctypes.c_size_t,

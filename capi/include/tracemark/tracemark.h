@@ -175,6 +175,34 @@ TM_API tm_status tm_processor_apply_batch(tm_processor* const* processors, size_
 /* tokens[b] is accepted by processors[b] (NULL processors are skipped). */
 TM_API tm_status tm_processor_accept_batch(tm_processor* const* processors, size_t batch, const uint32_t* tokens);
 
+/* ---- Keyrings (per-request keys) ------------------------------------------------------------- */
+/* A keyring (`tracemark keyring new`): one master secret and one subkey per label (model:VERSION,
+ * cohort:NAME, epoch:YYYY-MM, global:NAME). A serving engine picks a label per request (for example
+ * by the account's cohort) and watermarks the request with that label's subkey. Subkeys are derived
+ * once per label and kept in the ring (thread-safe), so asking for a label per request is cheap.
+ * Freeing the ring does not invalidate keys or processors made from it. */
+typedef struct tm_keyring tm_keyring;
+/* Loads a keyring file. The same refusals as tm_key_load (TM_PERMISSION for a file readable or
+ * writable by group or others; TM_UNSUPPORTED; TM_INVALID_INPUT for an edited file). On TM_OK *out
+ * is a new ring the caller owns (free with tm_keyring_free). Thread-safe. */
+TM_API tm_status tm_keyring_load(const char* path, tm_keyring** out);
+/* Frees a ring (NULL is allowed) and wipes its master secret and cached subkeys. Not concurrently
+ * with other uses of it. */
+TM_API void tm_keyring_free(tm_keyring* ring);
+/* The number of labels in the ring, and label `index` (0 .. count - 1, sorted bytewise) as a
+ * NUL-terminated string owned by the ring (valid until tm_keyring_free). Thread-safe. */
+TM_API tm_status tm_keyring_label_count(const tm_keyring* ring, size_t* out);
+TM_API tm_status tm_keyring_label(const tm_keyring* ring, size_t index, const char** out);
+/* The subkey of `label` as an ordinary key (tm_key_get_info gives its key_id, the id audit logs
+ * record). A label not in the ring is TM_INVALID_ARGUMENT (the message lists the ring's labels):
+ * nothing is watermarked under a key the ring's published root does not commit to. *out is owned
+ * by the caller (free with tm_key_free). Thread-safe. */
+TM_API tm_status tm_keyring_derive(const tm_keyring* ring, const char* label, tm_key** out);
+/* A processor for one request watermarked with the subkey of `label`: the same as tm_keyring_derive
+ * then tm_processor_create, without deriving again (params may be NULL). Errors as
+ * tm_keyring_derive. *out is owned by the caller (free with tm_processor_free). Thread-safe. */
+TM_API tm_status tm_processor_create_for_label(const tm_keyring* ring, const char* label, const tm_processor_params* params,
+                                               tm_processor** out);
 /* ---- Device-resident bias (docs/DESIGN.md, "Device path") ------------------------------------ */
 /* A serving engine that keeps the logits on an accelerator computes the bias there: the key's
  * per-token table lives on the device once per key, and each step the host computes only the

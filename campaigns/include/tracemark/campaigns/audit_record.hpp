@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "tracemark/rfc3339_time.hpp"
 #include "tracemark/verify/jsonl_reader.hpp"
 
 namespace tracemark::campaigns {
@@ -27,11 +28,9 @@ struct AuditRecord {
   bool event = false;              // an event line (a refused request, issue 12), not an exchange
 };
 
-// Milliseconds since the epoch of an RFC 3339 date-time (`2026-03-02T06:35:07.123Z`,
-// `...+02:00`); nullopt when the text is not one.
-std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text);
-// RFC 3339 UTC with milliseconds, the form serve writes.
-std::string format_rfc3339_ms(std::int64_t time_ms);
+// The audit log's times (tracemark/rfc3339_time.hpp, shared with key policies).
+using tracemark::format_rfc3339_ms;
+using tracemark::parse_rfc3339_ms;
 
 // Streams one audit log. Not thread-safe.
 class AuditLogReader {

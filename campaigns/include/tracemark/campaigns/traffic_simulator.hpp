@@ -75,10 +75,14 @@ struct SimulatedResponse {
   std::vector<std::uint32_t> prompt_tokens;
   std::string text;
   std::vector<std::uint32_t> tokens;
+  std::string key_id;     // the watermark key's public id
+  std::string key_label;  // its keyring label; empty for a single key
 };
 // Called with the request body serve would have received (OpenAI JSON: model, messages or prompt,
-// max_tokens, seed), once per exchange, in output order.
-using SimulatedResponder = std::function<SimulatedResponse(const nlohmann::ordered_json& request_body)>;
+// max_tokens, seed), the account that sent it and the time it arrived (ms since 1970), once per
+// exchange, in output order.
+using SimulatedResponder = std::function<SimulatedResponse(const nlohmann::ordered_json& request_body,
+                                                           std::string_view account, std::int64_t time_ms)>;
 
 struct TruthRow {
   std::string account;
@@ -102,12 +106,12 @@ struct TrafficSimulationSummary {
 };
 
 // Writes every audit line (without the newline) through `write_line`, in time order. With a
-// responder, lines carry the response (key_id, prompt_tokens, text, tokens, finish_reason, as serve
-// writes them; key_id is `key_id`); without, only metadata and prompts. Throws Error(invalid_argument)
+// responder, lines carry the response (key_id, key_label when there is one, prompt_tokens, text,
+// tokens, finish_reason, as serve writes them); without, only metadata and prompts. Throws Error(invalid_argument)
 // for options out of range (naming the option), Error(io) when the corpora are missing.
 TrafficSimulationSummary simulate_traffic(const TrafficSimulationOptions& options,
                                           const std::function<void(std::string_view)>& write_line,
-                                          const SimulatedResponder* responder = nullptr, const std::string& key_id = "");
+                                          const SimulatedResponder* responder = nullptr);
 
 // The corpora cache's train splits (${TRACEMARK_CACHE:-$HOME/.cache/tracemark}/corpora/*/train.jsonl).
 // Throws Error(io) naming ./tools/setup.sh when there are none.

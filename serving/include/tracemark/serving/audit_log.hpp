@@ -14,7 +14,8 @@ namespace tracemark::serving {
 
 // The audit line's schema version (docs/AUDIT_LOG.md), written as "audit_version". Versions only
 // add fields; a line without "audit_version" is version 1 (issue 7) and readers accept it.
-inline constexpr int kAuditLogVersion = 2;
+// Version 3 added "key_label" (the keyring label of the key, when serving from a keyring).
+inline constexpr int kAuditLogVersion = 3;
 // The User-Agent header is recorded up to this many bytes (a client can send any length).
 inline constexpr std::size_t kAuditUserAgentBytes = 512;
 
@@ -40,5 +41,7 @@ class AuditLog {
 
 // The current time as RFC 3339 UTC with milliseconds, for example 2026-11-25T06:35:07.123Z.
 std::string rfc3339_utc_now();
+// The current time in milliseconds since 1970-01-01T00:00:00Z (format_rfc3339_ms writes it as above).
+std::int64_t utc_now_ms();
 
 }  // namespace tracemark::serving

@@ -1,5 +1,5 @@
-// The model behind `tracemark serve`: the reference n-gram model, its tokenizer and the watermark
-// key, turning validated requests into watermarked tokens.
+// The model behind `tracemark serve`: the reference n-gram model and its tokenizer, turning
+// validated requests into tokens watermarked with the key each request is given.
 #pragma once
 
 #include <cstdint>
@@ -22,23 +22,24 @@ struct ModelTextCodec {
   std::function<std::string(std::span<const std::uint32_t>)> decode;   // ids -> bytes (maybe cut UTF-8)
 };
 
-// Thread-safe: the model and scheme are immutable and shared; each generate() call borrows its own
-// working memory from a pool, so any number of requests run concurrently.
+// Thread-safe: the model is immutable and shared; each generate() call borrows its own working
+// memory from a pool, so any number of requests run concurrently.
 class CompletionService {
  public:
-  // scheme: the watermark (not null: serve always watermarks). top_k: 0 for the whole vocabulary.
-  CompletionService(NgramModel model, ModelTextCodec codec, std::shared_ptr<const GreenListScheme> scheme,
-                    std::uint32_t top_k);
+  // top_k: 0 for the whole vocabulary.
+  CompletionService(NgramModel model, ModelTextCodec codec, std::uint32_t top_k);
 
   // The prompt ids of a request (chat: the rendered conversation). Throws ApiError 400 for token ids
   // outside the vocabulary.
   std::vector<std::uint32_t> prompt_tokens(const CompletionRequest& request) const;
 
-  // Generates request.max_tokens watermarked tokens after the prompt with the request's sampling
-  // settings, calling on_token for each as soon as it is sampled; stops early when on_token returns
-  // false. The output depends only on (prompt, settings, seed).
+  // Generates request.max_tokens tokens after the prompt with the request's sampling settings,
+  // watermarked with `scheme` (not null: serve always watermarks), calling on_token for each as soon
+  // as it is sampled; stops early when on_token returns false. The output depends only on (prompt,
+  // settings, seed, key).
   std::vector<std::uint32_t> generate(std::span<const std::uint32_t> prompt, const CompletionRequest& request,
-                                      std::uint64_t seed, const std::function<bool(std::uint32_t)>& on_token,
+                                      std::uint64_t seed, const std::shared_ptr<const GreenListScheme>& scheme,
+                                      const std::function<bool(std::uint32_t)>& on_token,
                                       std::vector<float>* step_entropy = nullptr) const;
 
   std::string decode(std::span<const std::uint32_t> tokens) const { return codec_.decode(tokens); }
@@ -50,7 +51,6 @@ class CompletionService {
 
   NgramModel model_;
   ModelTextCodec codec_;
-  std::shared_ptr<const GreenListScheme> scheme_;
   std::uint32_t top_k_;
   mutable std::mutex pool_mutex_;
   mutable std::vector<std::unique_ptr<GenerationScratch>> pool_;

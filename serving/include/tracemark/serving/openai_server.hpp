@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "tracemark/embed/key.hpp"
+#include "tracemark/embed/key_selector.hpp"
 #include "tracemark/serving/api_keys.hpp"
 #include "tracemark/serving/audit_log.hpp"
 #include "tracemark/serving/client_address.hpp"
@@ -30,7 +30,6 @@ struct ServerSettings {
   int request_timeout_seconds = 10;
   unsigned max_connections_per_address = 0;
   RequestLimits limits;
-  std::string key_id;  // the watermark key's public id, recorded in the audit log
   // The tokenizer of the served ids, named in every audit line ("tokenizer"), so that a scan of the
   // log never takes them for another tokenizer's.
   std::optional<TokenizerBinding> tokenizer;
@@ -47,13 +46,17 @@ struct ServerSettings {
 // one address, 500 internal. Every refused request (4xx) is one line of the audit log too:
 // {"event": "rejected", "time", "status", "reason", "message", "client", "method", "path",
 // "account"} (account null before authentication); the API key presented is never logged.
+// Each completion is watermarked with the key `keys` selects for (account, model name, request
+// time), and its audit line names that key's id and, from a keyring, its label.
 // Every completion is appended to the audit log: before the response is sent when not streaming
 // (nothing is served unlogged); when streaming, after the last chunk, or at once when the client
 // goes away (with the tokens generated so far and finish_reason "client_disconnected").
 // Thread-safe: stop() may be called from any thread while serve() runs.
 class OpenAiServer {
  public:
-  OpenAiServer(ServerSettings settings, const CompletionService& service, const ApiKeyTable& api_keys, AuditLog& audit_log);
+  // service, keys, api_keys and audit_log must outlive the server.
+  OpenAiServer(ServerSettings settings, const CompletionService& service, const KeySelector& keys, const ApiKeyTable& api_keys,
+               AuditLog& audit_log);
   ~OpenAiServer();
   OpenAiServer(const OpenAiServer&) = delete;
   OpenAiServer& operator=(const OpenAiServer&) = delete;
