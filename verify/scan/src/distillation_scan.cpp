@@ -349,17 +349,40 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
   for (std::size_t g = 0; g < groups; ++g) {
     const Group& group = groups_[g];
     const std::size_t width = group.context_width;
+    // Fewer keys than threads (one key, typically): each key's chunk is cut into one slice per
+    // thread instead, so colouring is not left to one thread; only sums are kept, so the figures
+    // are the same.
+    const bool slice_tuples = threads > 1 && group.keys.size() < threads;
     auto colour_chunk = [&] {
-      const unsigned workers_here = group.keys.size() > 1 ? threads : 1u;
-      parallel_for(group.keys.size(), workers_here, [&](std::size_t i) {
-        const std::size_t k = group.keys[i];
-        std::vector<std::uint8_t>& flags = green[green.size() == 1 ? 0 : k];
-        flags.resize(tokens.size());
-        states_[k].counts.green += states_[k].entry.scheme->green_flags(contexts, tokens, flags);
-        if (!tallies) return;
-        std::vector<ResponseTally>& tally = (*tallies)[k];
-        for (std::size_t j = 0; j < flags.size(); ++j) tally[responses[j]].green += flags[j];
-      });
+      if (slice_tuples) {
+        for (std::size_t k : group.keys) {
+          std::vector<std::uint8_t>& flags = green[green.size() == 1 ? 0 : k];
+          flags.resize(tokens.size());
+          const std::size_t slice = (tokens.size() + threads - 1) / threads;
+          std::vector<std::size_t> found(threads, 0);
+          parallel_for(threads, threads, [&](std::size_t t) {
+            const std::size_t begin = std::min(tokens.size(), t * slice), end = std::min(tokens.size(), begin + slice);
+            found[t] = states_[k].entry.scheme->green_flags(
+                std::span(contexts).subspan(begin * width, (end - begin) * width),
+                std::span(tokens).subspan(begin, end - begin), std::span(flags).subspan(begin, end - begin));
+          });
+          for (std::size_t n : found) states_[k].counts.green += n;
+          if (!tallies) continue;
+          std::vector<ResponseTally>& tally = (*tallies)[k];
+          for (std::size_t j = 0; j < flags.size(); ++j) tally[responses[j]].green += flags[j];
+        }
+      } else {
+        const unsigned workers_here = group.keys.size() > 1 ? threads : 1u;
+        parallel_for(group.keys.size(), workers_here, [&](std::size_t i) {
+          const std::size_t k = group.keys[i];
+          std::vector<std::uint8_t>& flags = green[green.size() == 1 ? 0 : k];
+          flags.resize(tokens.size());
+          states_[k].counts.green += states_[k].entry.scheme->green_flags(contexts, tokens, flags);
+          if (!tallies) return;
+          std::vector<ResponseTally>& tally = (*tallies)[k];
+          for (std::size_t j = 0; j < flags.size(); ++j) tally[responses[j]].green += flags[j];
+        });
+      }
       contexts.clear();
       tokens.clear();
       responses.clear();
@@ -378,23 +401,40 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
 }
 
 std::vector<KeyScanResult> DistillationScan::results(const ScanSettings& settings) const {
+  std::vector<std::string> ids;
+  std::vector<double> gammas;
+  std::vector<ScanCounts> counts;
+  for (const KeyState& state : states_) {
+    ids.push_back(state.entry.key_id);
+    gammas.push_back(state.entry.scheme->null_green_probability());
+    counts.push_back(state.counts);
+  }
+  return key_scan_results(ids, gammas, counts, settings);
+}
+
+std::vector<KeyScanResult> key_scan_results(std::span<const std::string> key_ids, std::span<const double> gammas,
+                                            std::span<const ScanCounts> counts, const ScanSettings& settings) {
+  if (gammas.size() != key_ids.size() || counts.size() != key_ids.size()) {
+    throw Error(ErrorCode::internal, "key_scan_results: key ids, gammas and counts differ in length");
+  }
   std::vector<KeyScanResult> results;
   std::vector<double> log_p;
-  for (const KeyState& state : states_) {
+  for (std::size_t k = 0; k < key_ids.size(); ++k) {
+    const ScanCounts& state_counts = counts[k];
     KeyScanResult result;
-    result.key_id = state.entry.key_id;
-    result.counts = state.counts;
-    const double gamma = state.entry.scheme->null_green_probability();
-    result.test = binomial_test(state.counts.green, state.counts.scored, gamma);
-    if (state.counts.scored > 0) {
-      result.green_rate = static_cast<double>(state.counts.green) / static_cast<double>(state.counts.scored);
+    result.key_id = key_ids[k];
+    result.counts = state_counts;
+    const double gamma = gammas[k];
+    result.test = binomial_test(state_counts.green, state_counts.scored, gamma);
+    if (state_counts.scored > 0) {
+      result.green_rate = static_cast<double>(state_counts.green) / static_cast<double>(state_counts.scored);
       result.effect = result.green_rate - gamma;
-      const RateInterval rate = clopper_pearson_interval(state.counts.green, state.counts.scored, settings.confidence);
+      const RateInterval rate = clopper_pearson_interval(state_counts.green, state_counts.scored, settings.confidence);
       result.effect_interval = {rate.lower - gamma, rate.upper - gamma};
       if (auto needed = tuples_needed_for(result.green_rate, gamma, settings.target_p)) {
         const double scored_per_token =
-            static_cast<double>(state.counts.scored) / static_cast<double>(std::max<std::uint64_t>(1, state.counts.tokens));
-        const double more_tuples = static_cast<double>(*needed) - static_cast<double>(state.counts.scored);
+            static_cast<double>(state_counts.scored) / static_cast<double>(std::max<std::uint64_t>(1, state_counts.tokens));
+        const double more_tuples = static_cast<double>(*needed) - static_cast<double>(state_counts.scored);
         result.further_tokens_needed =
             more_tuples <= 0 ? 0 : static_cast<std::uint64_t>(std::ceil(more_tuples / scored_per_token));
       }
