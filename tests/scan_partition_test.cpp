@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 
 #include "test_support.hpp"
 #include "tracemark/error.hpp"
@@ -130,7 +131,9 @@ TEST(ScanPartition, MergedPartitionsEqualTheSingleProcessScan) {
     const SuspectScanReport single = run_suspect_scan(keys, whole, options);
     EXPECT_GT(single.suspect.keys[0].counts.skipped_repeated_tuple, 1000u);
     EXPECT_GT(single.suspect.keys[3].counts.skipped_low_entropy, 100u);
-    if (with_filter) EXPECT_GT(single.suspect.keys[1].counts.skipped_filter, 100u);
+    if (with_filter) {
+      EXPECT_GT(single.suspect.keys[1].counts.skipped_filter, 100u);
+    }
     for (std::uint32_t partitions : {1u, 3u, 7u}) {
       SCOPED_TRACE(std::to_string(partitions) + " partitions");
       const std::filesystem::path work = dir.path() / ("run" + std::to_string(partitions) + (with_filter ? "f" : ""));
@@ -180,11 +183,9 @@ TEST(ScanPartition, MissingRepeatedAndDamagedPartsAreRefused) {
   // A truncated partition file, and one with a changed byte, are refused by length and checksum.
   const std::uintmax_t size = std::filesystem::file_size(part);
   ASSERT_GT(size, 100u);
-  std::string bytes;
-  {
-    std::ifstream in(part, std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
+  std::stringstream read_back;
+  read_back << std::ifstream(part, std::ios::binary).rdbuf();
+  const std::string bytes = read_back.str();
   auto expect_refused = [&](const std::string& content, const std::string& expected) {
     const std::filesystem::path damaged = dir.path() / "damaged.tmpart";
     std::ofstream(damaged, std::ios::binary | std::ios::trunc) << content;

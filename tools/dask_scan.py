@@ -16,8 +16,8 @@ scheduler (tasks are pure: same inputs, same bytes out).
 
 Usage (local cluster):   tools/dask_scan.py --tracemark build/release/tracemark --key k.json \
                              --partitions 8 --local-workers 4 shard-*.jsonl
-Usage (multi-host):      dask scheduler --port 8786                       (one host)
-                         dask worker tcp://SCHEDULER:8786 --nworkers 4 --nthreads 1   (every host)
+Usage (multi-host):      dask-scheduler --port 8786                       (one host)
+                         dask-worker tcp://SCHEDULER:8786 --nworkers 4 --nthreads 1   (every host)
                          tools/dask_scan.py --scheduler tcp://SCHEDULER:8786 ... shards
 Prints the merged report (JSON, with a "distributed" section: partitions and shard digests).
 """
@@ -83,7 +83,8 @@ def main():
     parser.add_argument("--scheduler", help="address of a running Dask scheduler (multi-host)")
     parser.add_argument("--local-workers", type=int, default=2, help="without --scheduler: local worker processes")
     parser.add_argument("--scan-arg", action="append", default=[],
-                        help="further scan options for the map step, e.g. --scan-arg=--reference-filter=F (repeat)")
+                        help="further scan options for the map step, e.g. --scan-arg=--reference-filter=/abs/F (repeat; "
+                             "absolute paths)")
     parser.add_argument("--kill-one-worker", metavar="MARKER",
                         help="tests only: the first attempt of partition 0's reduce kills its worker (SIGKILL)")
     args = parser.parse_args()
@@ -92,10 +93,12 @@ def main():
     except ImportError:
         print("dask_scan: Dask distributed is missing; install python3-distributed (tools/setup.sh)", file=sys.stderr)
         return 3
-    key_args = [a for k in args.key for a in ("--key", k)]
+    # Absolute paths: a worker's working folder is not the driver's.
+    key_args = [a for k in args.key for a in ("--key", os.path.abspath(k))]
     if args.keyring:
-        key_args += ["--keyring", args.keyring] + (["--labels", args.labels] if args.labels else [])
+        key_args += ["--keyring", os.path.abspath(args.keyring)] + (["--labels", args.labels] if args.labels else [])
     shards = [os.path.abspath(s) for s in args.shards]
+    kill_marker = os.path.abspath(args.kill_one_worker) if args.kill_one_worker else None
     if args.scheduler:
         client = Client(args.scheduler)
         cluster = None
@@ -107,7 +110,7 @@ def main():
         emitted = [client.submit(emit_task, args.tracemark, key_args, args.scan_arg, shard, args.partitions, pure=False)
                    for shard in shards]
         partials = [client.submit(reduce_task, args.tracemark, key_args, p, emitted,
-                                  args.kill_one_worker if p == 0 else None, pure=False)
+                                  kill_marker if p == 0 else None, pure=False)
                     for p in range(args.partitions)]
         results = client.gather(partials)
         with tempfile.TemporaryDirectory(prefix="tm-merge-") as work:

@@ -5,8 +5,8 @@
 # single-process scan of the shards concatenated. Skipped (77) without Dask distributed.
 # Usage: dask_scan_cli_test.sh PATH/TO/tracemark
 set -u
+driver="$(realpath "$(dirname "$0")/../../tools/dask_scan.py")"
 source "$(dirname "$0")/cli_test_lib.sh" "$1"
-driver="$(dirname "$0")/../../tools/dask_scan.py"
 if ! /usr/bin/python3 -c "import distributed" 2>/dev/null; then
   echo "SKIP: Dask distributed (python3-distributed) is not installed"
   exit 77

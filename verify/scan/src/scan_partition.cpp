@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -389,7 +390,9 @@ void write_scan_partial_counts(const std::filesystem::path& path, const ScanPart
 ScanPartialCounts read_scan_partial_counts(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorCode::io, "cannot open the partial counts " + path.string());
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::stringstream content;
+  content << in.rdbuf();
+  const std::string text = content.str();
   JsonProblem problem;
   const std::optional<nlohmann::json> parsed = try_parse_json(text, problem);
   const std::string redo = "; reduce the partition again (`tracemark scan --reduce-partition`)";
