@@ -126,8 +126,11 @@ bool same_rules(const std::vector<PartitionGroup>& a, const std::vector<Partitio
 }  // namespace
 
 std::uint32_t tuple_partition(std::uint64_t fingerprint, std::uint32_t partitions) noexcept {
-  __extension__ using Wide = unsigned __int128;
-  return static_cast<std::uint32_t>((static_cast<Wide>(fingerprint) * partitions) >> 64);
+  // Bits 16-47 only: TupleSet places a fingerprint by its high bits and the scan's shards take the
+  // low bits, so a partition chosen by either would crowd each partition's set into a fraction of
+  // its slots (the high bits) or of the shards (the low bits).
+  const auto middle = static_cast<std::uint32_t>(fingerprint >> 16);
+  return static_cast<std::uint32_t>((static_cast<std::uint64_t>(middle) * partitions) >> 32);
 }
 
 void write_scan_partition_file(const std::filesystem::path& path, const ScanPartitionFile& file) {

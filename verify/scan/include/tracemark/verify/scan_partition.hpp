@@ -35,8 +35,8 @@
 
 namespace tracemark {
 
-// The partition (0 .. partitions-1) of a tuple fingerprint: multiply-shift on all 64 bits, so it is
-// independent of the scan's own shard choice (fingerprint % 64).
+// The partition (0 .. partitions-1) of a tuple fingerprint: multiply-shift on bits 16-47, so it is
+// independent of the scan's shard (low bits) and of where TupleSet places it (high bits).
 std::uint32_t tuple_partition(std::uint64_t fingerprint, std::uint32_t partitions) noexcept;
 
 // The input shard a partition file came from, as the evidence of a distributed run records it.
