@@ -27,6 +27,8 @@ packages=(
   golang-1.19-src
   # Campaign discovery (issue 14): community detection (igraph 0.10's Leiden).
   libigraph-dev
+  # Distributed scan (issue 20): Dask distributed runs tools/dask_scan.py's map, reduce and merge steps.
+  python3-distributed
 )
 
 missing=()

@@ -1,5 +1,10 @@
 #include "tracemark/sha256.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <vector>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -86,6 +91,22 @@ std::optional<std::vector<std::uint8_t>> from_hex(std::string_view hex) {
     out.push_back(static_cast<std::uint8_t>(high * 16 + low));
   }
   return out;
+}
+
+std::string sha256_file(const std::filesystem::path& path, std::uint64_t& bytes) {
+  std::ifstream stream(path, std::ios::binary);
+  if (!stream) throw Error(ErrorCode::io, path.string() + " cannot be read: " + std::strerror(errno));
+  Sha256 hash;
+  std::vector<char> buffer(1 << 20);
+  bytes = 0;
+  while (stream) {
+    stream.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const auto got = static_cast<std::size_t>(stream.gcount());
+    bytes += got;
+    hash.update({buffer.data(), got});
+  }
+  if (stream.bad()) throw Error(ErrorCode::io, path.string() + " could not be read to the end");
+  return to_hex(hash.finish());
 }
 
 }  // namespace tracemark

@@ -3,6 +3,7 @@
 // with an optional reference-log filter, prompt-window rule and a clean control. The work is
 // SuspectScanner (verify/suspect_scan.hpp); this file only parses options and prints.
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -14,6 +15,7 @@
 #include "tracemark/verify/attribution.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/evidence_bundle.hpp"
+#include "tracemark/verify/scan_partition.hpp"
 #include "tracemark/verify/scan_report.hpp"
 #include "tracemark/verify/suspect_scan.hpp"
 #include "reference_entropy.hpp"
@@ -40,7 +42,56 @@ struct ScanOptions {
   bool require_pdf = false;
   bool no_pdf = false;
   StepRuleOptions steps;  // entropy source and syntax rule
+  // The distributed scan's steps (verify/scan_partition.hpp; bench/dask_scan.py drives them).
+  std::uint32_t emit_partitions = 0;
+  std::string partition_out;
+  std::vector<std::string> reduce_partition;
+  std::string partial_out;
+  std::vector<std::string> merge;
 };
+
+// The steps of a distributed scan; returns false when none was asked for.
+bool run_distributed_step(const ScanOptions& options, const std::vector<WatermarkKey>& keys) {
+  const int steps = (options.emit_partitions > 0) + !options.reduce_partition.empty() + !options.merge.empty();
+  if (steps == 0) return false;
+  if (steps > 1) throw Error(ErrorCode::invalid_argument, "give one of --emit-partitions, --reduce-partition and --merge");
+  if (!options.scan.control_path.empty() || !options.evidence_folder.empty()) {
+    throw Error(ErrorCode::invalid_argument, "a distributed scan step takes no --control or --evidence: scan the control "
+                                             "separately; the evidence of a distributed run is described in docs/METHOD.md");
+  }
+  if (options.emit_partitions > 0) {
+    if (options.partition_out.empty()) throw Error(ErrorCode::invalid_argument, "--emit-partitions needs --partition-out PREFIX");
+    if (options.suspect.empty()) throw Error(ErrorCode::invalid_argument, "--emit-partitions needs --suspect SHARD");
+    const SuspectScanner scanner(keys, options.scan);
+    for (const std::string& path : scanner.emit_partitions(options.suspect, options.emit_partitions, options.partition_out)) {
+      std::cout << path << "\n";
+    }
+    return true;
+  }
+  if (!options.reduce_partition.empty()) {
+    if (options.partial_out.empty()) throw Error(ErrorCode::invalid_argument, "--reduce-partition needs --partial-out FILE");
+    const std::vector<std::filesystem::path> files(options.reduce_partition.begin(), options.reduce_partition.end());
+    write_scan_partial_counts(options.partial_out, reduce_scan_partition(keys, files));
+    return true;
+  }
+  std::vector<ScanPartialCounts> partials;
+  for (const std::string& path : options.merge) partials.push_back(read_scan_partial_counts(path));
+  const MergedScan merged = merge_scan_partials(keys, partials, options.scan.settings);
+  if (options.json) {
+    nlohmann::ordered_json document = scan_report_json(merged.report, keys, options.alpha);
+    nlohmann::ordered_json shards = nlohmann::ordered_json::array();
+    for (const ScanShardInfo& shard : merged.shards) {
+      shards.push_back({{"name", shard.name}, {"bytes", shard.bytes}, {"sha256", shard.sha256}, {"records", shard.records}});
+    }
+    document["distributed"] = {{"partitions", merged.partitions}, {"shards", shards}};
+    std::cout << dump_with_raw_p_values(document, 2) << "\n";
+  } else {
+    std::cout << scan_report_text(merged.report, keys, options.alpha);
+    std::cout << "\nDistributed run: " << merged.partitions << " hash partitions over " << merged.shards.size()
+              << " shards (the p-value curve has only its end point).\n";
+  }
+  return true;
+}
 
 void write_evidence(const ScanOptions& options, const SuspectScanner& scanner, const SuspectScanReport& report,
                     const std::vector<WatermarkKey>& keys) {
@@ -114,6 +165,8 @@ void run_scan(ScanOptions options) {
   if (keys.empty()) throw Error(ErrorCode::invalid_argument, "give --key FILE or --keyring RING: nothing to scan with");
   options.scan.entropy_source = load_reference_entropy(options.steps.reference_model, options.steps.reference_top_k, keys);
   options.scan.syntax_aware = options.steps.syntax_aware;
+  if (run_distributed_step(options, keys)) return;
+  if (options.suspect.empty()) throw Error(ErrorCode::invalid_argument, "--suspect FILE is required");
   if (!options.evidence_folder.empty() && !options.scan.reference_filter_out.empty()) {
     // A bundle replays its scan from its inputs; a log it would re-read exactly is not the filter
     // this scan used. Build the filter first, then bundle the scan that loads it.
@@ -152,8 +205,7 @@ void add_scan_command(CLI::App& app) {
       ->delimiter(',');
   command->add_option("--suspect", options->suspect,
                       "suspect responses, JSON lines (.jsonl or .jsonl.gz): {\"tokens\": [ids]}, {\"text\": ...}, or OpenAI "
-                      "chat completion / completion objects (text needs a key that names its tokenizer)")
-      ->required();
+                      "chat completion / completion objects (text needs a key that names its tokenizer); required except with --reduce-partition and --merge");
   command->add_option("--prompts", options->scan.prompts_path,
                       "prompts sent, {\"id\", \"prompt\" or \"prompt_tokens\"}: tuples copied from a prompt are not scored");
   command->add_option("--reference-log", options->scan.reference_log_path,
@@ -183,6 +235,19 @@ void add_scan_command(CLI::App& app) {
   command->add_flag("--json", options->json, "every figure as JSON, with the p-value curve of each key");
   add_max_record_bytes_option(*command, options->scan.max_record_bytes, "longest line of any input file");
   add_step_rule_options(*command, options->steps);
+  command->add_option("--emit-partitions", options->emit_partitions,
+                      "distributed scan, map step: write the suspect shard's candidate tuples as N hash partitions "
+                      "(files PREFIX.K-of-N.tmpart); see bench/dask_scan.py")
+      ->check(CLI::Range(1u, 65536u));
+  command->add_option("--partition-out", options->partition_out, "with --emit-partitions: the partition files' prefix");
+  command->add_option("--reduce-partition", options->reduce_partition,
+                      "distributed scan, reduce step: partition K's files of every shard, in shard order; deduplicates "
+                      "and colours them")
+      ->delimiter(',');
+  command->add_option("--partial-out", options->partial_out, "with --reduce-partition: where to write the partial counts");
+  command->add_option("--merge", options->merge,
+                      "distributed scan, merge step: the partial counts of partitions 0..N-1; prints the scan's report")
+      ->delimiter(',');
   command->add_option("--evidence", options->evidence_folder,
                       "write a signed evidence bundle (report, digests, every test of the investigation) into this folder; "
                       "an earlier bundle there is replaced and its investigation log extended");

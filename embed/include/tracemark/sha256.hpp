@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <span>
@@ -35,6 +36,10 @@ class Sha256 {
   struct Context;
   std::unique_ptr<Context> context_;
 };
+
+// Lowercase hex SHA-256 of a file, read in blocks (inputs may be gigabytes); `bytes` receives its
+// size. Throws Error(io) naming the file when it cannot be read to the end.
+std::string sha256_file(const std::filesystem::path& path, std::uint64_t& bytes);
 
 // Lowercase hex of any bytes.
 std::string to_hex(std::span<const std::uint8_t> bytes);

@@ -63,23 +63,6 @@ std::string read_file(const fs::path& path) {
   return content.str();
 }
 
-// SHA-256 of a file, read in blocks (inputs may be gigabytes).
-std::string sha256_file(const fs::path& path, std::uint64_t& bytes) {
-  std::ifstream stream(path, std::ios::binary);
-  if (!stream) throw Error(ErrorCode::io, path.string() + " cannot be read: " + std::strerror(errno));
-  Sha256 hash;
-  std::vector<char> buffer(1 << 20);
-  bytes = 0;
-  while (stream) {
-    stream.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    const auto got = static_cast<std::size_t>(stream.gcount());
-    bytes += got;
-    hash.update({buffer.data(), got});
-  }
-  if (stream.bad()) throw Error(ErrorCode::io, path.string() + " could not be read to the end");
-  return to_hex(hash.finish());
-}
-
 // The raw 32 bytes of SHA-256, as the timestamp request and its nonce take them.
 std::string raw_sha256(std::string_view bytes) {
   const Sha256Digest digest = sha256(bytes);

@@ -354,43 +354,69 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
   for (std::size_t g = 0; g < groups; ++g) {
     const Group& group = groups_[g];
     const std::size_t width = group.context_width;
+    // Fewer keys than threads (one key, typically): each key's chunk is cut into one slice per
+    // thread instead, so colouring is not left to one thread; only sums are kept, so the figures
+    // are the same.
+    // (Green-list keys only: a gumbel-max key colours its whole chunk on one thread.)
+    const bool slice_tuples = threads > 1 && group.keys.size() < threads &&
+                              std::all_of(group.keys.begin(), group.keys.end(),
+                                          [&](std::size_t k) { return states_[k].entry.scheme != nullptr; });
     auto colour_chunk = [&] {
-      const unsigned workers_here = group.keys.size() > 1 ? threads : 1u;
-      parallel_for(group.keys.size(), workers_here, [&](std::size_t i) {
-        const std::size_t k = group.keys[i];
-        std::vector<std::uint8_t>& flags = green[green.size() == 1 ? 0 : k];
-        flags.resize(tokens.size());
-        const KeyEntry& entry = states_[k].entry;
-        if (entry.scheme) {
-          states_[k].counts.green += entry.scheme->green_flags(contexts, tokens, flags);
-          if (!tallies) return;
+      if (slice_tuples) {
+        for (std::size_t k : group.keys) {
+          std::vector<std::uint8_t>& flags = green[green.size() == 1 ? 0 : k];
+          flags.resize(tokens.size());
+          const std::size_t slice = (tokens.size() + threads - 1) / threads;
+          std::vector<std::size_t> found(threads, 0);
+          parallel_for(threads, threads, [&](std::size_t t) {
+            const std::size_t begin = std::min(tokens.size(), t * slice), end = std::min(tokens.size(), begin + slice);
+            found[t] = states_[k].entry.scheme->green_flags(
+                std::span(contexts).subspan(begin * width, (end - begin) * width),
+                std::span(tokens).subspan(begin, end - begin), std::span(flags).subspan(begin, end - begin));
+          });
+          for (std::size_t n : found) states_[k].counts.green += n;
+          if (!tallies) continue;
           std::vector<ResponseTally>& tally = (*tallies)[k];
           for (std::size_t j = 0; j < flags.size(); ++j) tally[responses[j]].green += flags[j];
-          return;
         }
-        // Gumbel-max: seeds 1024 tuples at a time through the batched PRF (a stack buffer: fresh
-        // heap memory per chunk costs page faults), then one score per tuple.
-        constexpr std::size_t kBlock = 1024;
-        std::array<std::uint64_t, kBlock> seeds;
-        double sum = 0;
-        std::uint64_t above_half = 0;
-        for (std::size_t start = 0; start < tokens.size(); start += kBlock) {
-          const std::size_t block = std::min(kBlock, tokens.size() - start);
-          entry.gumbel->context_seeds(std::span<const std::uint32_t>(contexts).subspan(start * width, block * width),
-                                      std::span<std::uint64_t>(seeds.data(), block));
-          for (std::size_t j = start; j < start + block; ++j) {
-            const double score = entry.gumbel->score(seeds[j - start], tokens[j]);
-            sum += score;
-            above_half += score > std::numbers::ln2;  // r > 1/2
-            if (tallies) {
-              (*tallies)[k][responses[j]].score += score;
-              (*tallies)[k][responses[j]].green += score > std::numbers::ln2;
+      } else {
+        const unsigned workers_here = group.keys.size() > 1 ? threads : 1u;
+        parallel_for(group.keys.size(), workers_here, [&](std::size_t i) {
+          const std::size_t k = group.keys[i];
+          std::vector<std::uint8_t>& flags = green[green.size() == 1 ? 0 : k];
+          flags.resize(tokens.size());
+          const KeyEntry& entry = states_[k].entry;
+          if (entry.scheme) {
+            states_[k].counts.green += entry.scheme->green_flags(contexts, tokens, flags);
+            if (!tallies) return;
+            std::vector<ResponseTally>& tally = (*tallies)[k];
+            for (std::size_t j = 0; j < flags.size(); ++j) tally[responses[j]].green += flags[j];
+            return;
+          }
+          // Gumbel-max: seeds 1024 tuples at a time through the batched PRF (a stack buffer: fresh
+          // heap memory per chunk costs page faults), then one score per tuple.
+          constexpr std::size_t kBlock = 1024;
+          std::array<std::uint64_t, kBlock> seeds;
+          double sum = 0;
+          std::uint64_t above_half = 0;
+          for (std::size_t start = 0; start < tokens.size(); start += kBlock) {
+            const std::size_t block = std::min(kBlock, tokens.size() - start);
+            entry.gumbel->context_seeds(std::span<const std::uint32_t>(contexts).subspan(start * width, block * width),
+                                        std::span<std::uint64_t>(seeds.data(), block));
+            for (std::size_t j = start; j < start + block; ++j) {
+              const double score = entry.gumbel->score(seeds[j - start], tokens[j]);
+              sum += score;
+              above_half += score > std::numbers::ln2;  // r > 1/2
+              if (tallies) {
+                (*tallies)[k][responses[j]].score += score;
+                (*tallies)[k][responses[j]].green += score > std::numbers::ln2;
+              }
             }
           }
-        }
-        states_[k].counts.score += sum;
-        states_[k].counts.green += above_half;
-      });
+          states_[k].counts.score += sum;
+          states_[k].counts.green += above_half;
+        });
+      }
       contexts.clear();
       tokens.clear();
       responses.clear();
@@ -409,39 +435,61 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
 }
 
 std::vector<KeyScanResult> DistillationScan::results(const ScanSettings& settings) const {
+  std::vector<std::string> ids;
+  std::vector<double> gammas;
+  std::vector<std::uint8_t> gumbel_max;
+  std::vector<ScanCounts> counts;
+  for (const KeyState& state : states_) {
+    ids.push_back(state.entry.key_id);
+    gammas.push_back(state.entry.scheme ? state.entry.scheme->null_green_probability() : 0.0);
+    gumbel_max.push_back(state.entry.gumbel ? 1 : 0);
+    counts.push_back(state.counts);
+  }
+  return key_scan_results(ids, gammas, counts, settings, gumbel_max);
+}
+
+std::vector<KeyScanResult> key_scan_results(std::span<const std::string> key_ids, std::span<const double> gammas,
+                                            std::span<const ScanCounts> counts, const ScanSettings& settings,
+                                            std::span<const std::uint8_t> gumbel_max) {
+  if (gammas.size() != key_ids.size() || counts.size() != key_ids.size() ||
+      (!gumbel_max.empty() && gumbel_max.size() != key_ids.size())) {
+    throw Error(ErrorCode::internal, "key_scan_results: key ids, gammas and counts differ in length");
+  }
   std::vector<KeyScanResult> results;
   std::vector<double> log_p;
-  for (const KeyState& state : states_) {
+  for (std::size_t k = 0; k < key_ids.size(); ++k) {
+    const ScanCounts& state_counts = counts[k];
     KeyScanResult result;
-    result.key_id = state.entry.key_id;
-    result.counts = state.counts;
-    if (state.entry.gumbel) {
-      const GammaTest gamma = gamma_test(state.counts.score, state.counts.scored);
+    result.key_id = key_ids[k];
+    result.counts = state_counts;
+    if (!gumbel_max.empty() && gumbel_max[k]) {
+      // Gumbel-max: the sum of -ln(1 - r) over the scored tuples is Gamma(n, 1) under the null.
+      const GammaTest gamma = gamma_test(state_counts.score, state_counts.scored);
       result.gumbel_max = true;
       result.test.scored = gamma.scored;
-      result.test.green = state.counts.green;
+      result.test.green = state_counts.green;
       result.test.log_p = gamma.log_p;
       result.test.log10_p = gamma.log10_p;
       result.test.p_value = gamma.p_value;
-      if (state.counts.scored > 0) {
-        result.green_rate = state.counts.score / static_cast<double>(state.counts.scored);
+      if (state_counts.scored > 0) {
+        result.green_rate = state_counts.score / static_cast<double>(state_counts.scored);
         result.effect = result.green_rate - 1.0;
       }
       log_p.push_back(result.test.log_p);
       results.push_back(result);
       continue;
     }
-    const double gamma = state.entry.scheme->null_green_probability();
-    result.test = binomial_test(state.counts.green, state.counts.scored, gamma);
-    if (state.counts.scored > 0) {
-      result.green_rate = static_cast<double>(state.counts.green) / static_cast<double>(state.counts.scored);
+    const double gamma = gammas[k];
+    result.test = binomial_test(state_counts.green, state_counts.scored, gamma);
+    if (state_counts.scored > 0) {
+      result.green_rate = static_cast<double>(state_counts.green) / static_cast<double>(state_counts.scored);
       result.effect = result.green_rate - gamma;
-      const RateInterval rate = clopper_pearson_interval(state.counts.green, state.counts.scored, settings.confidence);
+      const RateInterval rate = clopper_pearson_interval(state_counts.green, state_counts.scored, settings.confidence);
       result.effect_interval = {rate.lower - gamma, rate.upper - gamma};
       if (auto needed = tuples_needed_for(result.green_rate, gamma, settings.target_p)) {
         const double scored_per_token =
-            static_cast<double>(state.counts.scored) / static_cast<double>(std::max<std::uint64_t>(1, state.counts.tokens));
-        const double more_tuples = static_cast<double>(*needed) - static_cast<double>(state.counts.scored);
+            static_cast<double>(state_counts.scored) / static_cast<double>(std::max<std::uint64_t>(1, state_counts.tokens));
+        const double more_tuples = static_cast<double>(*needed) - static_cast<double>(state_counts.scored);
         result.further_tokens_needed =
             more_tuples <= 0 ? 0 : static_cast<std::uint64_t>(std::ceil(more_tuples / scored_per_token));
       }

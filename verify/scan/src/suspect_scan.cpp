@@ -11,6 +11,8 @@
 #include "tracemark/verify/audit_log_events.hpp"
 #include "tracemark/verify/parallel_for.hpp"
 #include "tracemark/verify/reference_filter_file.hpp"
+#include "tracemark/verify/scan_partition.hpp"
+#include "tracemark/sha256.hpp"
 #include "tracemark/verify/token_byte_table.hpp"
 
 namespace tracemark {
@@ -78,24 +80,23 @@ StepFacts step_facts(std::span<const std::uint32_t> response, std::span<const st
   return facts;
 }
 
-FileScanResult scan_file(const std::string& path, const std::vector<DistillationScan::KeyEntry>& keys,
-                         const SuspectRecordDecoder& decoder, const PromptTable& prompts, const SuspectScanOptions& options,
-                         const StepEntropySource* source, const TokenSyntax* syntax) {
+// Reads `path` in batches, prepares every response on the options' threads, and calls
+// on_batch(batch, refs, foreign) in input order: the prepared responses, where each came from, and
+// per record read, the foreign tokenizer its ids named (if any). Returns the records read.
+template <typename OnBatch>
+std::uint64_t for_each_prepared_batch(const std::string& path, const DistillationScan& scan, const SuspectRecordDecoder& decoder,
+                                      const PromptTable& prompts, const SuspectScanOptions& options,
+                                      const StepEntropySource* source, const TokenSyntax* syntax, OnBatch&& on_batch) {
   // A batch holds at most this many records or bytes (records may be up to max_record_bytes each).
   constexpr std::size_t kBatch = 512;
   constexpr std::size_t kBatchBytes = std::size_t{64} << 20;
-  DistillationScan scan(keys);
-  FileScanResult result;
-  result.path = path;
-  result.traces.resize(keys.size());
-  result.tallies.resize(keys.size());
   JsonlReader reader(path, options.max_record_bytes);
   std::vector<JsonlLine> lines(kBatch);
   std::vector<std::vector<PreparedResponse>> prepared(kBatch);
   std::vector<std::string> ids(kBatch);
   std::vector<std::optional<TokenizerBinding>> foreign(kBatch);
   std::vector<PreparedResponse> batch;
-  std::vector<std::vector<ResponseTally>> tallies;
+  std::uint64_t records = 0;
   for (;;) {
     std::size_t count = 0, bytes = 0;
     while (count < kBatch && bytes < kBatchBytes && reader.next_line(lines[count])) bytes += lines[count++].text.size();
@@ -119,16 +120,34 @@ FileScanResult scan_file(const std::string& path, const std::vector<Distillation
     batch.clear();
     std::vector<ResponseRef> refs;
     for (std::size_t i = 0; i < count; ++i) {
-      if (foreign[i]) {
-        ++result.foreign_id_records;
-        if (!result.foreign_tokenizer) result.foreign_tokenizer = foreign[i];
-      }
       for (std::size_t c = 0; c < prepared[i].size(); ++c) {
         batch.push_back(std::move(prepared[i][c]));
         refs.push_back({lines[i].line, static_cast<std::uint32_t>(c), ids[i]});
       }
     }
-    result.records += count;
+    records += count;
+    on_batch(batch, refs, std::span<const std::optional<TokenizerBinding>>(foreign.data(), count));
+  }
+  return records;
+}
+
+FileScanResult scan_file(const std::string& path, const std::vector<DistillationScan::KeyEntry>& keys,
+                         const SuspectRecordDecoder& decoder, const PromptTable& prompts, const SuspectScanOptions& options,
+                         const StepEntropySource* source, const TokenSyntax* syntax) {
+  DistillationScan scan(keys);
+  FileScanResult result;
+  result.path = path;
+  result.traces.resize(keys.size());
+  result.tallies.resize(keys.size());
+  std::vector<std::vector<ResponseTally>> tallies;
+  auto on_batch = [&](const std::vector<PreparedResponse>& batch, const std::vector<ResponseRef>& refs,
+                      std::span<const std::optional<TokenizerBinding>> foreign) {
+    for (const auto& binding : foreign) {
+      if (binding) {
+        ++result.foreign_id_records;
+        if (!result.foreign_tokenizer) result.foreign_tokenizer = binding;
+      }
+    }
     const bool keep_tallies = result.responses.size() < options.max_response_scores;
     scan.merge_batch(batch, options.threads, keep_tallies ? &tallies : nullptr);
     if (keep_tallies) {
@@ -145,7 +164,8 @@ FileScanResult scan_file(const std::string& path, const std::vector<Distillation
                                  : gamma_test(counts.score, counts.scored).log10_p;
       result.traces[k].push_back({counts.responses, counts.tokens, counts.scored, counts.green, log10_p});
     }
-  }
+  };
+  result.records = for_each_prepared_batch(path, scan, decoder, prompts, options, source, syntax, on_batch);
   for (auto& trace : result.traces) trace = thin_trace(trace, options.trace_points);
   result.keys = scan.results(options.settings);
   return result;
@@ -435,6 +455,30 @@ std::vector<ColouredResponse> SuspectScanner::colour(const std::string& path, st
     }
   }
   return out;
+}
+
+std::vector<std::string> SuspectScanner::emit_partitions(const std::string& shard_path, std::uint32_t partitions,
+                                                         const std::string& prefix) const {
+  const Setup& setup = *setup_;
+  const DistillationScan scan(setup.entries);
+  PartitionEmitter emitter(scan, partitions);
+  const std::uint64_t records = for_each_prepared_batch(
+      shard_path, scan, *setup.decoder, setup.prompts, setup.options, setup.step_entropy(), setup.syntax.get(),
+      [&](const std::vector<PreparedResponse>& batch, const std::vector<ResponseRef>&,
+          std::span<const std::optional<TokenizerBinding>>) { emitter.add_batch(batch); });
+  ScanShardInfo shard;
+  shard.name = std::filesystem::path(shard_path).filename().string();
+  shard.sha256 = sha256_file(shard_path, shard.bytes);
+  shard.records = records;
+  const PartitionScanSetup scan_setup{setup.report.tokenizer, setup.report.prompts, setup.report.reference};
+  std::vector<std::string> paths;
+  for (ScanPartitionFile& file : emitter.files()) {
+    file.shard = shard;
+    file.setup = scan_setup;
+    paths.push_back(prefix + "." + std::to_string(file.partition) + "-of-" + std::to_string(partitions) + ".tmpart");
+    write_scan_partition_file(paths.back(), file);
+  }
+  return paths;
 }
 
 SuspectScanReport run_suspect_scan(std::span<const WatermarkKey> keys, const std::string& suspect_path,

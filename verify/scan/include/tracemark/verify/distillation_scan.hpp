@@ -130,6 +130,14 @@ struct PreparedResponse {
   std::vector<GroupPart> parts;       // one per group, in the scan's group order
 };
 
+// The figures of each key from its counts: the exact binomial test, the effect and its interval,
+// the tokens still needed, and Holm's correction over all of them. gammas[k] is key k's exact null
+// probability of green; the spans are parallel. gumbel_max[k] != 0 marks a gumbel-max key, tested by
+// its score sum's Gamma tail instead (its gamma is unused); empty: every key is a green-list key.
+std::vector<KeyScanResult> key_scan_results(std::span<const std::string> key_ids, std::span<const double> gammas,
+                                            std::span<const ScanCounts> counts, const ScanSettings& settings,
+                                            std::span<const std::uint8_t> gumbel_max = {});
+
 // What the scan did with one token of a response, for one key (for highlighting scored tokens).
 enum class TokenStatus : std::uint8_t {
   prefix,         // one of the first h tokens: no full context
@@ -210,6 +218,12 @@ class DistillationScan {
   const ScanCounts& counts(std::size_t k) const { return states_.at(k).counts; }
   // Bytes held by the deduplication sets (for memory figures).
   std::size_t dedup_memory_bytes() const noexcept;
+  // Group g's rules (width and entropy threshold) and its keys (indices in the constructor's order),
+  // for a distributed scan that deduplicates a group's tuples elsewhere (scan_partition.hpp).
+  std::uint32_t group_context_width(std::size_t g) const { return groups_.at(g).context_width; }
+  double group_entropy_threshold(std::size_t g) const { return groups_.at(g).entropy_threshold; }
+  const std::vector<std::size_t>& group_keys(std::size_t g) const { return groups_.at(g).keys; }
+  const KeyEntry& key_entry(std::size_t k) const { return states_.at(k).entry; }
 
   std::vector<KeyScanResult> results(const ScanSettings& settings) const;
 

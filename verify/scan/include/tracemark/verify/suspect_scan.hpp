@@ -142,6 +142,11 @@ class SuspectScanner {
   // colour_scanned_responses() with this set-up.
   std::vector<ColouredResponse> colour(const std::string& path, std::size_t key_index,
                                        std::span<const std::uint64_t> indices) const;
+  // The map step of a distributed scan (scan_partition.hpp): reads the shard `shard_path` by the
+  // scan's rules and writes its N partition files `prefix`.K-of-N.tmpart (K = 0 .. N-1); returns
+  // their paths in partition order. Throws like run(); the options' control file is not read.
+  std::vector<std::string> emit_partitions(const std::string& shard_path, std::uint32_t partitions,
+                                           const std::string& prefix) const;
 
  private:
   struct Setup;
