@@ -138,4 +138,29 @@ expect 2 "FAIL: attribution.json: the inclusion proof of cohort:campaign-a has l
 expect 2 "FAIL: attribution.json: missing, so the bundle has no keyring root" -- \
   "$tracemark" evidence verify plain-bundle --public-key sign.pem.pub --keyring-root "$root"
 
+# A cohort's reference log: the exchanges of one cohort's accounts (campaigns --accounts-out format).
+python3 - <<'PY'
+import json
+with open("served-log.jsonl", "w") as out:
+    for cohort in "ab":
+        for i, line in enumerate(open(f"harvest-{cohort}.jsonl")):
+            record = json.loads(line)
+            out.write(json.dumps({"account": f"{cohort}-{i % 3}", "tokens": record["tokens"]}) + "\n")
+with open("cohorts.tsv", "w") as f:
+    f.write("# account\tcluster\n" + "".join(f"{c}-{i}\tcampaign-{c}\n" for c in "ab" for i in range(3)))
+PY
+expect 0 "Reference log restricted to a cohort of 3 accounts: 150 of its responses, [0-9]+ contexts of width 1 kept \([0-9]+ dropped: other accounts were served them too\)" -- \
+  "$tracemark" scan --key key-a.json --suspect suspect-a.jsonl --reference-log served-log.jsonl --cohort-accounts cohorts.tsv --cohort campaign-a --only-cohort-contexts
+expect 0 '"cohort_accounts": 3' -- "$tracemark" scan --key key-a.json --suspect suspect-a.jsonl --reference-log served-log.jsonl \
+  --cohort-accounts cohorts.tsv --cohort campaign-b --json
+printf 'a-0\tcampaign-a\na-0\tcampaign-b\n' >dup.tsv
+expect 2 "dup.tsv line 2 \(byte offset 16\): account 'a-0' is named twice \(first at line 1\)" -- \
+  "$tracemark" scan --key key-a.json --suspect suspect-a.jsonl --reference-log served-log.jsonl --cohort-accounts dup.tsv
+expect 2 "names no account of cluster 'campaign-z'" -- \
+  "$tracemark" scan --key key-a.json --suspect suspect-a.jsonl --reference-log served-log.jsonl --cohort-accounts cohorts.tsv --cohort campaign-z
+expect 2 "harvest-a.jsonl line 1 \(byte offset 0\): no \"account\"" -- \
+  "$tracemark" scan --key key-a.json --suspect suspect-a.jsonl --reference-log harvest-a.jsonl --cohort-accounts cohorts.tsv
+expect 2 "only-cohort-contexts requires --cohort-accounts|needs --cohort-accounts" -- \
+  "$tracemark" scan --key key-a.json --suspect suspect-a.jsonl --reference-log served-log.jsonl --only-cohort-contexts
+
 finish

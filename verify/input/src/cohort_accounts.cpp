@@ -70,9 +70,9 @@ CohortAccounts read_cohort_accounts(const std::filesystem::path& path, std::stri
 
 std::string record_account(const JsonlReader& reader, const JsonlLine& line) {
   const JsonlRecord record = reader.parse_line(line);
-  const nlohmann::json* account = record.value.is_object() && record.value.contains("account") ? &record.value["account"] : nullptr;
+  const nlohmann::json* account = record.value.is_object() && record.value.contains("account") ? &record.value.at("account") : nullptr;
   if (!account || !account->is_string() || account->get_ref<const std::string&>().empty()) {
-    throw Error(ErrorCode::invalid_input, reader.where(record) + ": " +
+    throw Error(ErrorCode::invalid_input, describe_position(reader.name(), {record.line, record.byte_offset}) + ": " +
                                               (account ? "\"account\" is not a non-empty string" : "no \"account\"") +
                                               "; a cohort's reference log keeps the exchanges of the cohort's accounts, "
                                               "so every exchange must name its account (serve's audit log does)");

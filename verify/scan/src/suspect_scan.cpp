@@ -335,7 +335,8 @@ SuspectScanner::SuspectScanner(std::span<const WatermarkKey> keys, const Suspect
       if (cohort && !std::binary_search(accounts.begin(), accounts.end(),
                                         record_account(reader, line))) {
         if (options.only_cohort_contexts) {
-          for (const auto& response : log_decoder.decode(reader, line).responses) {
+          const SuspectRecord other = log_decoder.decode(reader, line);
+          for (const auto& response : other.responses) {
             for (auto& [width, contexts] : others) contexts.add_response(response);
           }
         }
