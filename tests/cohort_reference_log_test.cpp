@@ -12,6 +12,7 @@
 #include "test_support.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/refmodel/synthetic_model.hpp"
+#include "tracemark/verify/binomial.hpp"
 #include "tracemark/verify/cohort_accounts.hpp"
 #include "tracemark/verify/distillation_scan.hpp"
 #include "tracemark/verify/suspect_scan.hpp"
@@ -85,26 +86,38 @@ Responses generate(const SyntheticModel& model, SplitMix64& rng, int count, std:
   return out;
 }
 
+// The exact probability that the one-sided binomial test of n tuples at null rate gamma gives
+// p < alpha: the test's exact size at this n (below alpha, as the test is discrete).
+double exact_size(std::uint64_t n, double gamma, double alpha) {
+  for (std::uint64_t k = 0; k <= n; ++k) {
+    const BinomialTest test = binomial_test(k, n, gamma);
+    if (test.p_value < alpha) return test.p_value;
+  }
+  return 0.0;
+}
+
 TEST(CohortReferenceLog, StaysValidOnNullTextWithFreshKeys) {
   // The hardest null, as for the whole-log filter: the suspect is the teacher's own base model
   // WITHOUT the watermark (it often makes the teacher's choices), and the log, of two cohorts, is
-  // watermarked with the very key tested. 200 fresh keys, alternating the cohort's contexts and its
-  // own-only contexts: the count with p < 0.05 must stay within 3.3 standard deviations of its
-  // expectation (the binomial test at n of a few hundred tuples has a size just under 0.05), and
-  // the pooled green rate at gamma.
-  const SyntheticModel model({300, 2.0, 17});
+  // watermarked with the very key tested. 100 fresh keys, alternating the cohort's contexts and its
+  // own-only contexts. The number of trials with p < 0.05 must lie within 3.3 standard deviations
+  // of its exact expectation (the sum over trials of the test's exact size at that trial's number
+  // of scored tuples), and the pooled green rate at gamma. A small vocabulary makes the suspect
+  // meet many of the cohort's contexts.
+  const SyntheticModel model({60, 1.5, 17});
   SplitMix64 rng(testing::announce_seed(15015));
   testing::TemporaryFolder dir;
   const std::string cohorts = write_text(dir, "cohorts.tsv", "a1\tcampaign-a\na2\tcampaign-a\nb1\tcampaign-b\nb2\tcampaign-b\n");
-  constexpr int kTrials = 200;
+  constexpr int kTrials = 100;
   int flagged = 0;
+  double expected = 0, variance = 0;
   std::uint64_t green = 0, scored = 0;
   for (int trial = 0; trial < kTrials; ++trial) {
-    const WatermarkKey key = WatermarkKey::generate(params_with(0.25, 2.0, 2, 300));
+    const WatermarkKey key = WatermarkKey::generate(params_with(0.25, 2.0, 2, 60));
     std::vector<std::pair<std::string, Responses>> served;
-    for (const char* account : {"a1", "b1", "a2", "b2"}) served.emplace_back(account, generate(model, rng, 5, 100, &key));
+    for (const char* account : {"a1", "b1", "a2", "b2"}) served.emplace_back(account, generate(model, rng, 6, 60, &key));
     const std::string log = write_log(dir, served);
-    const std::string suspect = write_responses(dir, "suspect.jsonl", generate(model, rng, 20, 100, nullptr));
+    const std::string suspect = write_responses(dir, "suspect.jsonl", generate(model, rng, 20, 60, nullptr));
     SuspectScanOptions options;
     options.reference_log_path = log;
     options.reference_cohort_path = cohorts;
@@ -113,15 +126,18 @@ TEST(CohortReferenceLog, StaysValidOnNullTextWithFreshKeys) {
     const SuspectScanReport report = run_suspect_scan(std::vector<WatermarkKey>{key}, suspect, options);
     const KeyScanResult& result = report.suspect.keys.front();
     flagged += result.test.p_value < 0.05;
+    const double size = exact_size(result.counts.scored, report.gammas.front(), 0.05);
+    expected += size;
+    variance += size * (1 - size);
     green += result.counts.green;
     scored += result.counts.scored;
   }
   const double rate = static_cast<double>(green) / static_cast<double>(scored);
-  const double sd = std::sqrt(kTrials * 0.05 * 0.95);
-  std::cout << "p < 0.05 in " << flagged << " of " << kTrials << " (expected at most " << kTrials * 0.05 << ", 3.3 sd = "
-            << 3.3 * sd << "); pooled green rate " << rate << " over " << scored << " tuples\n";
-  EXPECT_LE(flagged, kTrials * 0.05 + 3.3 * sd);
-  EXPECT_GE(flagged, kTrials * 0.05 - 3.3 * sd);  // not so conservative that it could never flag
+  std::cout << "p < 0.05 in " << flagged << " of " << kTrials << " (exact expectation " << expected << ", 3.3 sd = "
+            << 3.3 * std::sqrt(variance) << "); pooled green rate " << rate << " over " << scored << " tuples\n";
+  EXPECT_GT(scored, 100u * kTrials);  // enough tuples a trial for the test to have a size near 0.05
+  EXPECT_LE(flagged, expected + 3.3 * std::sqrt(variance));
+  EXPECT_GE(flagged, expected - 3.3 * std::sqrt(variance));
   EXPECT_NEAR(rate, 0.25, 4 * std::sqrt(0.25 * 0.75 / static_cast<double>(scored)));
 }
 

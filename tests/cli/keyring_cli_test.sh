@@ -128,6 +128,7 @@ rm -rf tampered-bundle && cp -r bundle tampered-bundle
 python3 -c 'import json; p="tampered-bundle/attribution.json"; a=json.load(open(p)); a["proofs"][0]=json.load(open("proof-b.json")); json.dump(a, open(p,"w"), indent=2)'
 expect 2 "FAIL: attribution.json: holds an inclusion proof of cohort:campaign-b, which is not a claimed label" -- \
   "$tracemark" evidence verify tampered-bundle --public-key sign.pem.pub
+rm -rf tampered-bundle && cp -r bundle tampered-bundle
 python3 -c 'import json; p="tampered-bundle/attribution.json"; a=json.load(open(p)); b=json.load(open("proof-b.json")); a["proofs"][0]["commitment"]=b["commitment"]; json.dump(a, open(p,"w"), indent=2)'
 expect 2 "FAIL: attribution.json: tampered or malformed inclusion proof" -- "$tracemark" evidence verify tampered-bundle --public-key sign.pem.pub
 rm -rf tampered-bundle && cp -r bundle tampered-bundle
@@ -149,12 +150,16 @@ with open("served-log.jsonl", "w") as out:
 with open("cohorts.tsv", "w") as f:
     f.write("# account\tcluster\n" + "".join(f"{c}-{i}\tcampaign-{c}\n" for c in "ab" for i in range(3)))
 PY
-expect 0 "Reference log restricted to a cohort of 3 accounts: 150 of its responses, [0-9]+ contexts of width 1 kept \([0-9]+ dropped: other accounts were served them too\)" -- \
+expect 0 "Reference log restricted to a cohort of 3 accounts: 150 of its responses, [0-9]+ contexts of width 1 kept\." -- \
+  "$tracemark" scan --key key-a.json --suspect suspect-a.jsonl --reference-log served-log.jsonl --cohort-accounts cohorts.tsv --cohort campaign-a
+# With one-token contexts both cohorts were served every context: none is the cohort's alone (the
+# unit test covers the positive case with two-token contexts).
+expect 2 "no context is the cohort's alone; drop --only-cohort-contexts" -- \
   "$tracemark" scan --key key-a.json --suspect suspect-a.jsonl --reference-log served-log.jsonl --cohort-accounts cohorts.tsv --cohort campaign-a --only-cohort-contexts
 expect 0 '"cohort_accounts": 3' -- "$tracemark" scan --key key-a.json --suspect suspect-a.jsonl --reference-log served-log.jsonl \
   --cohort-accounts cohorts.tsv --cohort campaign-b --json
 printf 'a-0\tcampaign-a\na-0\tcampaign-b\n' >dup.tsv
-expect 2 "dup.tsv line 2 \(byte offset 16\): account 'a-0' is named twice \(first at line 1\)" -- \
+expect 2 "dup.tsv line 2 \(byte offset 15\): account 'a-0' is named twice \(first at line 1\)" -- \
   "$tracemark" scan --key key-a.json --suspect suspect-a.jsonl --reference-log served-log.jsonl --cohort-accounts dup.tsv
 expect 2 "names no account of cluster 'campaign-z'" -- \
   "$tracemark" scan --key key-a.json --suspect suspect-a.jsonl --reference-log served-log.jsonl --cohort-accounts cohorts.tsv --cohort campaign-z
