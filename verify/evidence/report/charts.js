@@ -72,22 +72,26 @@
                          y: { title: { display: true, text: 'responses' } } } }
   }));
 
-  // 4. With a keyring: the effect under each label's key with its 95% interval (issue 15).
+  // 4. With a keyring: the effect under each label's key with its 95% interval (issue 15). One bar a
+  // label (and one beside it for the control), so each marker sits on its own bar.
   if (data.attribution) {
-    var rows = data.attribution.suspect, names = rows.map(function (r) { return r.label; });
-    var attributionSets = [
-      { type: 'bar', label: 'suspect: 95% interval of the effect', data: rows.map(function (r) { return [r.lower, r.upper]; }),
-        backgroundColor: rows.map(function (r) { return r.detected ? '#2c6fb7cc' : '#2c6fb733'; }), borderColor: '#2c6fb7', borderWidth: 1, barPercentage: 0.5, order: 2 },
-      { type: 'scatter', label: 'suspect: observed effect', data: rows.map(function (r) { return r.effect; }), backgroundColor: '#000', pointRadius: 4, pointStyle: 'rectRot', order: 0 }
-    ];
-    if (data.attribution.control) {
-      var control = data.attribution.control;
-      attributionSets.push({ type: 'bar', label: 'control: 95% interval of the effect', data: control.map(function (r) { return [r.lower, r.upper]; }),
-        backgroundColor: '#99999955', borderColor: '#999', borderWidth: 1, barPercentage: 0.5, order: 3 });
-    }
-    attributionSets.push({ type: 'line', label: 'no effect (text unrelated to the key)', data: rows.map(function () { return 0; }), borderColor: '#555', borderDash: [4, 3], pointRadius: 0, borderWidth: 1.5, order: 1 });
+    var names = [], spans = [], effects = [], fills = [], edges = [];
+    data.attribution.suspect.forEach(function (row, i) {
+      names.push(data.attribution.control ? [row.label, 'suspect'] : row.label);
+      spans.push([row.lower, row.upper]); effects.push(row.effect);
+      fills.push(row.detected ? '#2c6fb7cc' : '#2c6fb733'); edges.push('#2c6fb7');
+      if (data.attribution.control) {
+        var c = data.attribution.control[i];
+        names.push([c.label, 'control']); spans.push([c.lower, c.upper]); effects.push(c.effect);
+        fills.push('#99999955'); edges.push('#999');
+      }
+    });
     charts.push(new Chart(document.getElementById('chart-attribution'), {
-      data: { labels: names, datasets: attributionSets },
+      data: { labels: names, datasets: [
+        { type: 'bar', label: '95% interval of the effect (filled: detected)', data: spans, backgroundColor: fills, borderColor: edges, borderWidth: 1, barPercentage: 0.5, order: 2 },
+        { type: 'scatter', label: 'observed effect', data: effects, backgroundColor: '#000', pointRadius: 4, pointStyle: 'rectRot', order: 0 },
+        { type: 'line', label: 'no effect (text unrelated to the key)', data: names.map(function () { return 0; }), borderColor: '#555', borderDash: [4, 3], pointRadius: 0, borderWidth: 1.5, order: 1 }
+      ] },
       options: { scales: { y: { title: { display: true, text: 'effect: green rate minus gamma (points)' } } } }
     }));
   }
