@@ -15,6 +15,9 @@ Figures: per student and per cohort, log10 p and scored tuples; and false alarms
 scanned with fresh keys (keys that watermarked nothing) on every cohort, count of p < 0.05 against
 its nominal rate.
 
+Status: written with issue 15 but NOT yet run (the build machine was saturated); no figure in
+docs/BENCHMARKS.md comes from it yet.
+
 Usage: cohort_reference_log.py PATH/TO/tracemark WORKDIR [--exchanges N] [--fresh-keys K] [--json]
 """
 import decimal
