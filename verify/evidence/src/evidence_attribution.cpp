@@ -152,6 +152,10 @@ void check_attribution_file(std::string_view text, const nlohmann::json& keys_js
     std::vector<std::string> proven;
     for (std::size_t i = 0; i < proofs.size(); ++i) {
       const std::string where = std::string(kAttributionFile) + " proofs[" + std::to_string(i) + "]";
+      // A proof that fails is reported for what it is, not again as a missing one.
+      if (proofs.at(i).is_object() && proofs.at(i).contains("label") && proofs.at(i).at("label").is_string()) {
+        proven.push_back(proofs.at(i).at("label").get<std::string>());
+      }
       try {
         const KeyringProof proof = KeyringProof::parse(proofs.at(i).dump(), where);
         proof.verify(root);  // the path from (label, commitment) must lead to the bundle's root
@@ -166,7 +170,6 @@ void check_attribution_file(std::string_view text, const nlohmann::json& keys_js
                ", not the commitment of the label's key in keys.json (" + label->second + "): the revealed subkey is not "
                "the ring's subkey of that label");
         }
-        proven.push_back(proof.label);
       } catch (const Error& e) {
         fail(std::string("tampered or malformed inclusion proof: ") + e.what());
       }
