@@ -334,3 +334,65 @@ TEST(EvidenceBundle, NoFileHoldsTheSecretInHexOrBase64) {
 
 }  // namespace
 }  // namespace tracemark
+
+namespace tracemark {
+namespace {
+
+// Attribution in the bundle (issue 15): a suspect biased to cohort:a's subkey, scanned with a ring's
+// two subkeys. The bundle carries only cohort:a's proof; a proof tampered with and the bundle
+// re-signed (so that every digest and the signature hold) still fails, on the proof itself; the
+// writer refuses a ring whose claimed label has no proof or whose proof is of another ring.
+struct RingInvestigation : Investigation {
+  Keyring ring = Keyring::generate(params_with(0.25, 2.0, 1, 5000), {"cohort:a", "cohort:b"});
+  RingInvestigation() {
+    keys = {ring.derive("cohort:a"), ring.derive("cohort:b")};
+    write_inputs(folder.path(), keys[0], 11);
+    evidence.ring = EvidenceRing{ring.ring_id(), ring.root(), {"cohort:a", "cohort:b"}, {ring.prove("cohort:a"), ring.prove("cohort:b")}};
+  }
+};
+
+TEST(AttributionEvidence, CarriesTheClaimedProofOnlyAndEvidenceVerifyChecksIt) {
+  RingInvestigation setup;
+  setup.write();
+  const fs::path bundle = setup.evidence.folder;
+  const nlohmann::json attribution = nlohmann::json::parse(read_all(bundle / "attribution.json"));
+  ASSERT_EQ(attribution["proofs"].size(), 1u);
+  EXPECT_EQ(attribution["proofs"][0]["label"], "cohort:a");
+  EXPECT_EQ(attribution["suspect"]["attributed_to"], "cohort:a");
+  EXPECT_EQ(attribution["root"], setup.ring.root());
+  BundleVerifyOptions options;
+  options.public_key = setup.folder.path() / "signing.pub";
+  options.ring_root = setup.ring.root();
+  const BundleVerification good = verify_evidence_bundle(bundle, options, setup.keys);
+  EXPECT_TRUE(good.ok()) << joined(good.failures);
+  EXPECT_NE(joined(good.checked).find("reproduces results.json and attribution.json byte for byte"), std::string::npos);
+
+  nlohmann::json tampered = attribution;
+  tampered["proofs"][0]["leaf_index"] = 1;  // claim cohort:a sat where cohort:b sits
+  write_all(bundle / "attribution.json", tampered.dump(2));
+  resign(bundle, setup.folder.path() / "signing.pem");
+  const BundleVerification bad = verify_evidence_bundle(bundle, options, {});
+  ASSERT_EQ(bad.failures.size(), 1u) << joined(bad.failures);
+  EXPECT_NE(bad.failures[0].find("attribution.json: tampered or malformed inclusion proof: keyring proof for label "
+                                 "'cohort:a': the path does not lead to the proof's root"),
+            std::string::npos)
+      << bad.failures[0];
+}
+
+TEST(AttributionEvidence, TheWriterRefusesAClaimWithoutItsProofOrWithAnotherRingsProof) {
+  RingInvestigation setup;
+  setup.evidence.ring->proofs = {setup.ring.prove("cohort:b")};
+  try {
+    setup.write();
+    ADD_FAILURE() << "a bundle was written without the claimed label's proof";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("detected under cohort:a, but no inclusion proof of that label was given"), std::string::npos) << e.what();
+  }
+  const Keyring other = Keyring::generate(params_with(0.25, 2.0, 1, 5000), {"cohort:a", "cohort:b"});
+  setup.evidence.ring->proofs = {other.prove("cohort:a")};
+  EXPECT_THROW(setup.write(), Error);
+  EXPECT_FALSE(fs::exists(setup.evidence.folder)) << "nothing half-written";
+}
+
+}  // namespace
+}  // namespace tracemark

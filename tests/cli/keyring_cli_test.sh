@@ -93,4 +93,79 @@ expect 2 "label 'cohort:zzz' is not in keyring" -- "$tracemark" scan --keyring r
 expect 2 "--labels needs --keyring" -- "$tracemark" scan --key a.json --labels cohort:campaign-a --suspect clean.jsonl
 expect 2 "keyring file open.json is readable or writable by group or others" -- "$tracemark" scan --keyring open.json --suspect clean.jsonl
 
+# Evidence with attribution: the bundle carries the root, the claimed label's proof only (never a
+# secret), and the attribution; `evidence verify` checks the proofs and a tampered one fails.
+"$tracemark" evidence keygen --out sign.pem >/dev/null
+expect 0 "Evidence bundle written" -- "$tracemark" scan --keyring ring.json --suspect suspect-a.jsonl --control clean.jsonl \
+  --evidence bundle --signing-key sign.pem --include-inputs --no-pdf
+check "bundle has attribution.json" test -s bundle/attribution.json
+check "only the claimed label's proof is in the bundle" python3 -c '
+import json; a = json.load(open("bundle/attribution.json"))
+assert [p["label"] for p in a["proofs"]] == ["cohort:campaign-a"], a["proofs"]
+assert a["suspect"]["attributed_to"] == "cohort:campaign-a" and a["control"]["verdict"] == "none"
+assert [l["label"] for l in a["labels"] if l["claimed"]] == ["cohort:campaign-a"]
+assert "No evidence under cohort:campaign-b means" in a["explanation"]'
+check "no secret in the bundle" bash -c "! grep -rqF '$master' bundle && ! grep -rqF \"\$(python3 -c 'import json; print(json.load(open(\"key-a.json\"))[\"secret\"])')\" bundle"
+check "report.html has the attribution section and chart" grep -q 'id="chart-attribution"' bundle/report.html
+expect 0 "ok: attribution: ring tmr_[0-9a-f]{16}, root sha256:[0-9a-f]{64} \(the published root\); 1 claimed label\(s\) \(cohort:campaign-a\)" -- \
+  "$tracemark" evidence verify bundle --public-key sign.pem.pub --keyring-root "$root"
+other_root=$("$tracemark" keyring commit other.json)
+expect 2 "FAIL: attribution.json: the bundle's keyring root sha256:[0-9a-f]+ is not the published root" -- \
+  "$tracemark" evidence verify bundle --public-key sign.pem.pub --keyring-root "$other_root"
+subkeys=()
+for label in cohort:campaign-a cohort:campaign-b epoch:2026-03 model:v1 model:v2; do
+  "$tracemark" keyring derive ring.json "$label" --out "sub-$label.json" --force >/dev/null
+  subkeys+=(--key "sub-$label.json")
+done
+expect 0 "reproduces results.json and attribution.json byte for byte" -- \
+  "$tracemark" evidence verify bundle --public-key sign.pem.pub "${subkeys[@]}"
+cp -r bundle tampered-bundle
+python3 -c 'import json; p="tampered-bundle/attribution.json"; a=json.load(open(p)); a["proofs"][0]["path"][0]="0"*64; json.dump(a, open(p,"w"), indent=2)'
+expect 2 "FAIL: attribution.json: tampered or malformed inclusion proof: keyring proof for label 'cohort:campaign-a': the path does not lead to the proof's root" -- \
+  "$tracemark" evidence verify tampered-bundle --public-key sign.pem.pub
+rm -rf tampered-bundle && cp -r bundle tampered-bundle
+"$tracemark" keyring prove ring.json cohort:campaign-b --out proof-b.json >/dev/null
+python3 -c 'import json; p="tampered-bundle/attribution.json"; a=json.load(open(p)); a["proofs"][0]=json.load(open("proof-b.json")); json.dump(a, open(p,"w"), indent=2)'
+expect 2 "FAIL: attribution.json: holds an inclusion proof of cohort:campaign-b, which is not a claimed label" -- \
+  "$tracemark" evidence verify tampered-bundle --public-key sign.pem.pub
+rm -rf tampered-bundle && cp -r bundle tampered-bundle
+python3 -c 'import json; p="tampered-bundle/attribution.json"; a=json.load(open(p)); b=json.load(open("proof-b.json")); a["proofs"][0]["commitment"]=b["commitment"]; json.dump(a, open(p,"w"), indent=2)'
+expect 2 "FAIL: attribution.json: tampered or malformed inclusion proof" -- "$tracemark" evidence verify tampered-bundle --public-key sign.pem.pub
+rm -rf tampered-bundle && cp -r bundle tampered-bundle
+python3 -c 'import json; p="tampered-bundle/keys.json"; k=json.load(open(p)); k[0]["commitment"]=json.load(open("proof-b.json"))["commitment"]; json.dump(k, open(p,"w"), indent=2)'
+expect 2 "FAIL: attribution.json: the inclusion proof of cohort:campaign-a has leaf commitment sha256:[0-9a-f]+, not the commitment of the label's key in keys.json" -- \
+  "$tracemark" evidence verify tampered-bundle --public-key sign.pem.pub
+"$tracemark" scan --key key-a.json --suspect suspect-a.jsonl --evidence plain-bundle --signing-key sign.pem --no-pdf >/dev/null
+expect 2 "FAIL: attribution.json: missing, so the bundle has no keyring root" -- \
+  "$tracemark" evidence verify plain-bundle --public-key sign.pem.pub --keyring-root "$root"
+
+# A cohort's reference log: the exchanges of one cohort's accounts (campaigns --accounts-out format).
+python3 - <<'PY'
+import json
+with open("served-log.jsonl", "w") as out:
+    for cohort in "ab":
+        for i, line in enumerate(open(f"harvest-{cohort}.jsonl")):
+            record = json.loads(line)
+            out.write(json.dumps({"account": f"{cohort}-{i % 3}", "tokens": record["tokens"]}) + "\n")
+with open("cohorts.tsv", "w") as f:
+    f.write("# account\tcluster\n" + "".join(f"{c}-{i}\tcampaign-{c}\n" for c in "ab" for i in range(3)))
+PY
+expect 0 "Reference log restricted to a cohort of 3 accounts: 150 of its responses, [0-9]+ contexts of width 1 kept\." -- \
+  "$tracemark" scan --key key-a.json --suspect suspect-a.jsonl --reference-log served-log.jsonl --cohort-accounts cohorts.tsv --cohort campaign-a
+# With one-token contexts both cohorts were served every context: none is the cohort's alone (the
+# unit test covers the positive case with two-token contexts).
+expect 2 "no context is the cohort's alone; drop --only-cohort-contexts" -- \
+  "$tracemark" scan --key key-a.json --suspect suspect-a.jsonl --reference-log served-log.jsonl --cohort-accounts cohorts.tsv --cohort campaign-a --only-cohort-contexts
+expect 0 '"cohort_accounts": 3' -- "$tracemark" scan --key key-a.json --suspect suspect-a.jsonl --reference-log served-log.jsonl \
+  --cohort-accounts cohorts.tsv --cohort campaign-b --json
+printf 'a-0\tcampaign-a\na-0\tcampaign-b\n' >dup.tsv
+expect 2 "dup.tsv line 2 \(byte offset 15\): account 'a-0' is named twice \(first at line 1\)" -- \
+  "$tracemark" scan --key key-a.json --suspect suspect-a.jsonl --reference-log served-log.jsonl --cohort-accounts dup.tsv
+expect 2 "names no account of cluster 'campaign-z'" -- \
+  "$tracemark" scan --key key-a.json --suspect suspect-a.jsonl --reference-log served-log.jsonl --cohort-accounts cohorts.tsv --cohort campaign-z
+expect 2 "harvest-a.jsonl line 1 \(byte offset 0\): no \"account\"" -- \
+  "$tracemark" scan --key key-a.json --suspect suspect-a.jsonl --reference-log harvest-a.jsonl --cohort-accounts cohorts.tsv
+expect 2 "only-cohort-contexts requires --cohort-accounts|needs --cohort-accounts" -- \
+  "$tracemark" scan --key key-a.json --suspect suspect-a.jsonl --reference-log served-log.jsonl --only-cohort-contexts
+
 finish

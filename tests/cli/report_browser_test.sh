@@ -98,4 +98,16 @@ done
 key_id=$(python3 -c 'import json; print(json.load(open("ours.json"))["key_id"])')
 check "the PDF names the key" grep -q "$key_id" report.txt
 
+# With a keyring (issue 15): the attribution section's chart draws too (four charts), without errors.
+"$tracemark" keyring new --out ring.json --labels cohort:campaign-a,cohort:campaign-b,model:v1 --tokenizer gpt2 >/dev/null
+"$tracemark" keyring derive ring.json cohort:campaign-a --out campaign-a.json >/dev/null
+"$tracemark" synth --key campaign-a.json --out ring-marked.jsonl --count 30 --length 120 --seed 7 >/dev/null
+expect 0 "Evidence bundle written" -- "$tracemark" scan --keyring ring.json --suspect ring-marked.jsonl --control clean.jsonl \
+  --evidence ring-bundle --signing-key sign.pem --no-pdf
+chrome --dump-dom "file://$work/ring-bundle/report.html" >ring-dom.html
+check "four charts expected with a keyring" grep -q 'data-charts-expected="4"' ring-dom.html
+check "four charts drew with a keyring" grep -q 'data-charts-drawn="4"' ring-dom.html
+check "no errors with a keyring" grep -q 'data-errors="\[\]"' ring-dom.html
+check "the verdict in words" grep -q "Verdict: attributed to cohort:campaign-a" ring-dom.html
+
 finish

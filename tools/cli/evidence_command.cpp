@@ -80,6 +80,9 @@ void add_evidence_command(CLI::App& app) {
   verify_command->add_option("--key", verify->keys,
                              "watermark key files of the scan (all of them, in keys.json's order): re-run the scan on the "
                              "bundled inputs and check that every recorded figure is reproduced");
+  verify_command->add_option("--keyring-root", verify->bundle.ring_root,
+                             "the keyring root published before the scan (`tracemark keyring commit`): the bundle's "
+                             "attribution must be under that ring");
   verify_command->add_option("--tsa-ca", verify->tsa_ca, "CA certificates (PEM) of the timestamp authority, to check manifest.tsr's chain");
   add_threads_option(*verify_command, verify->bundle.threads, "worker threads for the re-run (results do not depend on it)");
   verify_command->callback([verify] { run_verify(*verify); });

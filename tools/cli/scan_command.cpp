@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "commands.hpp"
@@ -93,9 +94,19 @@ bool run_distributed_step(const ScanOptions& options, const std::vector<Watermar
   return true;
 }
 
+// The ring part of the bundle: the root, and a proof for every label scanned (the bundle keeps only
+// those of the labels whose evidence it claims).
+EvidenceRing evidence_ring(const Keyring& ring, const std::vector<std::string>& labels) {
+  EvidenceRing out{ring.ring_id(), ring.root(), labels, {}};
+  for (const std::string& label : labels) out.proofs.push_back(ring.prove(label));
+  return out;
+}
+
 void write_evidence(const ScanOptions& options, const SuspectScanner& scanner, const SuspectScanReport& report,
-                    const std::vector<WatermarkKey>& keys) {
+                    const std::vector<WatermarkKey>& keys, const std::optional<Keyring>& ring,
+                    const std::vector<std::string>& labels) {
   EvidenceOptions evidence = options.evidence;
+  if (ring) evidence.ring = evidence_ring(*ring, labels);
   evidence.folder = options.evidence_folder;
   evidence.signing_key = options.signing_key;
   evidence.investigation_log = options.investigation_log;
@@ -113,18 +124,18 @@ void write_evidence(const ScanOptions& options, const SuspectScanner& scanner, c
 }
 
 // Appends the subkeys of --keyring (the --labels, or every label) to `keys`; returns their labels.
-std::vector<std::string> add_ring_subkeys(const ScanOptions& options, std::vector<WatermarkKey>& keys) {
-  if (options.keyring.empty()) {
+std::vector<std::string> add_ring_subkeys(const ScanOptions& options, const std::optional<Keyring>& ring,
+                                          std::vector<WatermarkKey>& keys) {
+  if (!ring) {
     if (!options.labels.empty()) throw Error(ErrorCode::invalid_argument, "--labels needs --keyring RING");
     return {};
   }
-  const Keyring ring = Keyring::load(options.keyring);
-  std::vector<std::string> labels = options.labels.empty() ? ring.labels() : options.labels;
+  std::vector<std::string> labels = options.labels.empty() ? ring->labels() : options.labels;
   for (const std::string& label : labels) {
     if (std::count(labels.begin(), labels.end(), label) > 1) {
       throw Error(ErrorCode::invalid_argument, "--labels names " + label + " twice");
     }
-    keys.push_back(ring.derive(label));  // refuses labels not in the ring, naming the ring's labels
+    keys.push_back(ring->derive(label));  // refuses labels not in the ring, naming the ring's labels
   }
   return labels;
 }
@@ -161,7 +172,9 @@ void run_scan(ScanOptions options) {
   options.scan.token_source = parse_token_source(options.input);
   std::vector<WatermarkKey> keys;
   for (const std::string& path : options.keys) keys.push_back(WatermarkKey::load(path));
-  const std::vector<std::string> labels = add_ring_subkeys(options, keys);
+  std::optional<Keyring> ring;
+  if (!options.keyring.empty()) ring = Keyring::load(options.keyring);
+  const std::vector<std::string> labels = add_ring_subkeys(options, ring, keys);
   if (keys.empty()) throw Error(ErrorCode::invalid_argument, "give --key FILE or --keyring RING: nothing to scan with");
   options.scan.entropy_source = load_reference_entropy(options.steps.reference_model, options.steps.reference_top_k, keys);
   options.scan.syntax_aware = options.steps.syntax_aware;
@@ -188,7 +201,7 @@ void run_scan(ScanOptions options) {
     std::cout << scan_report_text(report, keys, options.alpha);
     if (!labels.empty()) print_attribution(report, labels, options.alpha);
   }
-  if (!options.evidence_folder.empty()) write_evidence(options, scanner, report, keys);
+  if (!options.evidence_folder.empty()) write_evidence(options, scanner, report, keys, ring, labels);
 }
 
 }  // namespace
@@ -213,6 +226,18 @@ void add_scan_command(CLI::App& app) {
   command->add_option("--reference-top", options->scan.reference_top,
                       "with --reference-log: keep only its N most frequent contexts")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
+  command->add_option("--cohort-accounts", options->scan.reference_cohort_path,
+                      "with --reference-log: a cohort's reference log, only the exchanges of these accounts (one a line, "
+                      "or ACCOUNT<TAB>CLUSTER as `campaigns --accounts-out` writes): attribution to a cohort even when "
+                      "all traffic used one key")
+      ->needs("--reference-log");
+  command->add_option("--cohort", options->scan.reference_cohort_cluster,
+                      "with --cohort-accounts: only the accounts of this cluster (the file's second column)")
+      ->needs("--cohort-accounts");
+  command->add_flag("--only-cohort-contexts", options->scan.only_cohort_contexts,
+                    "with --cohort-accounts: score only contexts that occur in the cohort's exchanges and in no other "
+                    "account's (a rule on contexts alone, so the test stays exact)")
+      ->needs("--cohort-accounts");
   command->add_option("--reference-filter-out", options->scan.reference_filter_out,
                       "with --reference-log: also write its context filter to FILE (an xor filter, about 1.23 bytes a "
                       "context), and scan with that filter exactly as later scans that load it")

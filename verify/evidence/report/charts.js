@@ -72,5 +72,29 @@
                          y: { title: { display: true, text: 'responses' } } } }
   }));
 
+  // 4. With a keyring: the effect under each label's key with its 95% interval (issue 15). One bar a
+  // label (and one beside it for the control), so each marker sits on its own bar.
+  if (data.attribution) {
+    var names = [], spans = [], effects = [], fills = [], edges = [];
+    data.attribution.suspect.forEach(function (row, i) {
+      names.push(data.attribution.control ? [row.label, 'suspect'] : row.label);
+      spans.push([row.lower, row.upper]); effects.push(row.effect);
+      fills.push(row.detected ? '#2c6fb7cc' : '#2c6fb733'); edges.push('#2c6fb7');
+      if (data.attribution.control) {
+        var c = data.attribution.control[i];
+        names.push([c.label, 'control']); spans.push([c.lower, c.upper]); effects.push(c.effect);
+        fills.push('#99999955'); edges.push('#999');
+      }
+    });
+    charts.push(new Chart(document.getElementById('chart-attribution'), {
+      data: { labels: names, datasets: [
+        { type: 'bar', label: '95% interval of the effect (filled: detected)', data: spans, backgroundColor: fills, borderColor: edges, borderWidth: 1, barPercentage: 0.5, order: 2 },
+        { type: 'scatter', label: 'observed effect', data: effects, backgroundColor: '#000', pointRadius: 4, pointStyle: 'rectRot', order: 0 },
+        { type: 'line', label: 'no effect (text unrelated to the key)', data: names.map(function () { return 0; }), borderColor: '#555', borderDash: [4, 3], pointRadius: 0, borderWidth: 1.5, order: 1 }
+      ] },
+      options: { scales: { y: { title: { display: true, text: 'effect: green rate minus gamma (points)' } } } }
+    }));
+  }
+
   window.tmSelfCheck(charts, charts.length);
 })();

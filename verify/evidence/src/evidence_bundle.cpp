@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bundle_manifest.hpp"
+#include "evidence_attribution.hpp"
 #include "evidence_report.hpp"
 #include "tracemark/json_input.hpp"
 #include "tracemark/verify/base64_sha256.hpp"
@@ -90,6 +91,7 @@ std::uint64_t request_nonce(std::string_view signature) {
 constexpr std::string_view kBundledTokenizerFolder = "inputs/tokenizer";
 
 std::string bundled_name(const std::string& role, const std::string& path) {
+  if (role == "cohort_accounts") return "inputs/cohort_accounts.tsv";  // a list of accounts, not JSON lines
   return "inputs/" + role + (path.size() > 3 && path.ends_with(".gz") ? ".jsonl.gz" : ".jsonl");
 }
 
@@ -113,6 +115,7 @@ std::vector<InputFile> input_files(const std::string& suspect_path, const Suspec
   add("prompts", options.prompts_path);
   add("reference_log", options.reference_log_path);
   add("reference_filter", options.reference_filter_path);
+  add("cohort_accounts", options.reference_cohort_path);
   return inputs;
 }
 
@@ -133,10 +136,14 @@ std::string token_source_name(TokenSource source) {
 }
 
 // Settings that change a test's figures (not alpha, which only reads them).
-// The step rules of issue 16 in use (an empty object when none): they change figures too.
+// The step rules of issue 16 in use, and a cohort's reference-log rule of issue 15 (an empty object
+// when none): they change figures too.
 nlohmann::ordered_json step_rules(const SuspectScanOptions& options) {
   nlohmann::ordered_json rules = nlohmann::ordered_json::object();
   if (options.syntax_aware) rules["syntax_aware"] = true;
+  // A cohort's reference log (issue 15): which accounts' exchanges made the filter.
+  if (!options.reference_cohort_cluster.empty()) rules["cohort_cluster"] = options.reference_cohort_cluster;
+  if (options.only_cohort_contexts) rules["only_cohort_contexts"] = true;
   if (options.entropy_source) rules["entropy_source"] = options.entropy_source->description();
   return rules;
 }
@@ -158,6 +165,9 @@ std::string test_id(const WatermarkKey& key, const std::string& role, const std:
   for (const char* used : {"prompts", "reference_log"}) {
     const InputFile* input = find_input(inputs, used);
     definition["inputs"][used] = input ? input->sha256 : "";
+  }
+  if (const InputFile* cohort = find_input(inputs, "cohort_accounts")) {  // only when used: other tests keep their identity
+    definition["inputs"]["cohort_accounts"] = cohort->sha256;
   }
   const InputFile* scanned = find_input(inputs, role);
   definition["inputs"][role] = scanned ? scanned->sha256 : "";
@@ -537,6 +547,7 @@ EvidenceResult write_evidence_bundle(const SuspectScanReport& report, std::span<
   write_into(out, "configuration.json", configuration_json(scan_options, options, created, inputs).dump(2) + "\n");
   write_into(out, kLog, log_text);
   write_into(out, "results.json", results_text(report, keys, options.alpha, summary, inputs));
+  if (options.ring) write_into(out, kAttributionFile, attribution_file_text(*options.ring, report, keys, options.alpha));
 
   // The report, then its PDF.
   EvidenceReportInput report_input;
@@ -549,6 +560,7 @@ EvidenceResult write_evidence_bundle(const SuspectScanReport& report, std::span<
   report_input.investigation = investigation_json(summary);
   report_input.tool_line = options.tool.name + " " + options.tool.version + " (build " + options.tool.build_id + ")";
   report_input.created_utc = created;
+  if (options.ring) report_input.ring = &*options.ring;
   const std::size_t key_index = strongest_key(report.suspect);
   std::optional<SuspectScanner> own_scanner;
   if (!scanner) scanner = &own_scanner.emplace(keys, scan_options);
@@ -694,6 +706,7 @@ void check_rerun(const fs::path& folder, std::span<const WatermarkKey> keys, con
     if (role == "prompts") scan.prompts_path = path;
     if (role == "reference_log") scan.reference_log_path = path;
     if (role == "reference_filter") scan.reference_filter_path = path;
+    if (role == "cohort_accounts") scan.reference_cohort_path = path;
     if (role == "tokenizer") bundled_tokenizer = path;
   }
   const nlohmann::json& settings = configuration.at("scan");
@@ -710,6 +723,8 @@ void check_rerun(const fs::path& folder, std::span<const WatermarkKey> keys, con
   if (settings.contains("step_rules")) {
     const nlohmann::json& rules = settings["step_rules"];
     scan.syntax_aware = rules.value("syntax_aware", false);
+    scan.reference_cohort_cluster = rules.value("cohort_cluster", std::string());
+    scan.only_cohort_contexts = rules.value("only_cohort_contexts", false);
     if (rules.contains("entropy_source")) {
       check.failures.push_back("configuration.json: the scan recomputed the protected model's entropy with " +
                                rules["entropy_source"].get<std::string>() +
@@ -735,6 +750,16 @@ void check_rerun(const fs::path& folder, std::span<const WatermarkKey> keys, con
                              first_difference(recorded, recomputed) + ")");
     return;
   }
+  if (fs::exists(folder / kAttributionFile)) {
+    const std::string recorded_attribution = read_file(folder / kAttributionFile);
+    const std::string recomputed_attribution =
+        attribution_file_text(read_evidence_ring(recorded_attribution), report, keys, alpha);
+    if (recomputed_attribution != recorded_attribution) {
+      check.failures.push_back(std::string(kAttributionFile) + ": the re-run with the given keys does not reproduce the "
+                               "recorded attribution (" + first_difference(recorded_attribution, recomputed_attribution) + ")");
+      return;
+    }
+  }
   // The log's last run must be this scan's tests with these exact counts.
   const nlohmann::json last = parse_json(log.back(), kLog);
   std::size_t t = 0;
@@ -750,7 +775,8 @@ void check_rerun(const fs::path& folder, std::span<const WatermarkKey> keys, con
   check_tests(report.suspect);
   if (report.control) check_tests(*report.control);
   if (check.failures.empty()) {
-    check.checked.push_back("re-run: the scan of the bundled inputs with the given keys reproduces results.json byte for byte");
+    check.checked.push_back(std::string("re-run: the scan of the bundled inputs with the given keys reproduces results.json") +
+                            (fs::exists(folder / kAttributionFile) ? " and attribution.json" : "") + " byte for byte");
   }
 }
 
@@ -822,6 +848,24 @@ BundleVerification verify_evidence_bundle(const fs::path& folder, const BundleVe
   }
   check.checked.push_back("digests: " + std::to_string(good) + " of " + std::to_string(listed.size()) +
                           " files listed in the manifest match their SHA-256");
+
+  // The keyring's proofs, when the scan attributed (checked even when a digest failed: a tampered
+  // proof is named as such).
+  if (listed.contains(kAttributionFile) && fs::is_regular_file(folder / kAttributionFile)) {
+    try {
+      nlohmann::json keys_json = nlohmann::json::array();
+      if (listed.contains("keys.json") && fs::is_regular_file(folder / "keys.json")) {
+        JsonProblem problem;
+        if (auto parsed = try_parse_json(read_file(folder / "keys.json"), problem)) keys_json = std::move(*parsed);
+      }
+      check_attribution_file(read_file(folder / kAttributionFile), keys_json, options.ring_root, check);
+    } catch (const Error& e) {
+      fail(e.what());
+    }
+  } else if (!options.ring_root.empty()) {
+    fail(std::string(kAttributionFile) + ": missing, so the bundle has no keyring root to compare with the published one "
+                                         "(the scan did not use --keyring)");
+  }
 
   // 3. The timestamp request (and reply).
   const std::string expected_request =

@@ -18,6 +18,7 @@
 
 #include <kainjow/mustache.hpp>
 
+#include "evidence_attribution.hpp"
 #include "report_assets.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/binomial.hpp"
@@ -126,6 +127,74 @@ std::string plain(Number value) {
   return out.str();
 }
 
+// The attribution section (issue 15): the chart's data (effect per label with its interval, in
+// points) and the page's rows and plain words.
+nlohmann::ordered_json attribution_chart_data(const Attribution& attribution) {
+  nlohmann::ordered_json labels = nlohmann::ordered_json::array();
+  for (const LabelFinding& f : attribution.labels) {
+    labels.push_back({{"label", f.label}, {"effect", 100 * f.result.effect}, {"lower", 100 * f.result.effect_interval.lower},
+                      {"upper", 100 * f.result.effect_interval.upper}, {"detected", f.detected}});
+  }
+  return labels;
+}
+
+void add_attribution_section(const EvidenceRing& ring, const SuspectScanReport& report, double alpha, Data& page,
+                             nlohmann::ordered_json& data) {
+  const Attribution suspect = evidence_attribution(ring, report.suspect, report, alpha);
+  data["attribution"] = {{"suspect", attribution_chart_data(suspect)}};
+  Data section;
+  section.set("ring_id", ring.ring_id);
+  section.set("root", ring.root);
+  section.set("verdict", attribution_verdict_text(suspect));
+  Data rows = list(), no_evidence = list();
+  for (const LabelFinding& f : suspect.labels) {
+    const KeyScanResult& r = f.result;
+    Data row;
+    row.set("label", f.label);
+    row.set("key_id", r.key_id);
+    row.set("scored", std::to_string(r.counts.scored));
+    row.set("green_rate", format_percent(r.green_rate));
+    row.set("effect", format_points(r.effect));
+    row.set("effect_lower", format_points(r.effect_interval.lower));
+    row.set("effect_upper", format_points(r.effect_interval.upper));
+    row.set("holm_p_value", format_p_value(r.holm_log10_p));
+    row.set("detected", f.detected);
+    std::string proof = "not revealed (no evidence claimed under this label)";
+    for (const KeyringProof& p : ring.proofs) {
+      if (p.label == f.label && f.detected) proof = "leaf " + std::to_string(p.leaf_index + 1) + " of " + std::to_string(p.leaf_count);
+    }
+    row.set("proof", proof);
+    rows.push_back(row);
+    if (!f.detected) {
+      Data sentence;
+      sentence.set("text", no_evidence_text(f));
+      no_evidence.push_back(sentence);
+    }
+  }
+  section.set("labels", rows);
+  section.set("no_evidence", no_evidence);
+  Data comparisons = list();
+  for (const LabelComparison& c : suspect.comparisons) {
+    Data row;
+    row.set("above", suspect.labels[c.above].label);
+    row.set("below", suspect.labels[c.below].label);
+    row.set("p_value", format_p_value(c.log10_p));
+    row.set("holm_p_value", format_p_value(c.holm_log10_p));
+    row.set("shown", c.holm_log10_p < std::log10(alpha));
+    comparisons.push_back(row);
+  }
+  section.set("comparisons", comparisons);
+  section.set("pairs", std::to_string(suspect.comparisons.size()));
+  if (report.control) {
+    const Attribution control = evidence_attribution(ring, *report.control, report, alpha);
+    data["attribution"]["control"] = attribution_chart_data(control);
+    section.set("control_verdict", attribution_verdict_text(control));
+  }
+  Data sections = list();
+  sections.push_back(section);
+  page.set("attribution", sections);
+}
+
 }  // namespace
 
 std::string render_evidence_report_html(const EvidenceReportInput& input, const std::string& chart_library) {
@@ -231,6 +300,7 @@ std::string render_evidence_report_html(const EvidenceReportInput& input, const 
     key_files.push_back(row);
   }
   page.set("key_files", key_files);
+  if (input.ring) add_attribution_section(*input.ring, report, input.alpha, page, data);
   page.set("terminal_text", input.terminal_text);
   return render_html_page({"report.html", report_assets::kTemplate, report_assets::kStyle, report_assets::kCharts},
                           std::move(page), data, chart_library);

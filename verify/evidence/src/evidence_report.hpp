@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tracemark/embed/key.hpp"
+#include "tracemark/verify/evidence_bundle.hpp"
 #include "tracemark/verify/html_page.hpp"  // pinned_chart_library
 #include "tracemark/verify/suspect_scan.hpp"
 
@@ -33,6 +34,7 @@ struct EvidenceReportInput {
   std::string tool_line;                 // "tracemark 0.1.0 (build ...)"
   std::string created_utc;
   std::vector<EvidenceReportExample> examples;
+  const EvidenceRing* ring = nullptr;  // with a keyring: the attribution section
 };
 
 std::string render_evidence_report_html(const EvidenceReportInput& input, const std::string& chart_library);

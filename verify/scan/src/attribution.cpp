@@ -69,18 +69,15 @@ Attribution attribute(std::span<const std::string> labels, std::span<const KeySc
   return out;
 }
 
-std::string attribution_text(const Attribution& attribution) {
-  const std::string alpha = format_p_value(std::log10(attribution.alpha));
-  std::string text = "Attribution over " + std::to_string(attribution.labels.size()) + " labels (each label's own test Holm-corrected "
-                     "over every key scanned; comparisons Holm-corrected over the " +
-                     std::to_string(attribution.comparisons.size()) + " ordered pairs; threshold " + alpha + "):\n";
-  for (const LabelFinding& f : attribution.labels) {
-    const KeyScanResult& r = f.result;
-    text += "  " + f.label + " (" + r.key_id + "): " + std::to_string(r.counts.scored) + " tuples, green " +
-            format_percent(r.green_rate) + ", effect " + format_points(r.effect) + " points [" +
-            format_points(r.effect_interval.lower) + ", " + format_points(r.effect_interval.upper) + "], p = " +
-            format_p_value(r.holm_log10_p) + (f.detected ? "  DETECTED" : "") + "\n";
-  }
+std::string attribution_label_line(const LabelFinding& f) {
+  const KeyScanResult& r = f.result;
+  return f.label + " (" + r.key_id + "): " + std::to_string(r.counts.scored) + " tuples, green " + format_percent(r.green_rate) +
+         ", effect " + format_points(r.effect) + " points [" + format_points(r.effect_interval.lower) + ", " +
+         format_points(r.effect_interval.upper) + "], p = " + format_p_value(r.holm_log10_p) + (f.detected ? "  DETECTED" : "");
+}
+
+std::string attribution_verdict_text(const Attribution& attribution) {
+  std::string text;
   switch (attribution.verdict) {
     case AttributionVerdict::single: {
       const LabelFinding& a = attribution.labels[*attribution.attributed];
@@ -112,14 +109,27 @@ std::string attribution_text(const Attribution& attribution) {
       text += "Verdict: attributed to none: no label's test reaches the threshold.\n";
       break;
   }
+  return text;
+}
+
+std::string no_evidence_text(const LabelFinding& f) {
+  const KeyScanResult& r = f.result;
+  return "No evidence under " + f.label + " means: with these " + std::to_string(r.counts.scored) +
+         " tuples, effects up to " + format_points(std::max(0.0, r.effect_interval.upper)) +
+         " points are still consistent with the data (95% interval), so learning from " + f.label +
+         "'s responses is not ruled out; an effect of " + format_points(f.minimum_detectable_effect) +
+         " points or more would have reached the threshold; " + tokens_needed_text(r) + ".";
+}
+
+std::string attribution_text(const Attribution& attribution) {
+  const std::string alpha = format_p_value(std::log10(attribution.alpha));
+  std::string text = "Attribution over " + std::to_string(attribution.labels.size()) + " labels (each label's own test Holm-corrected "
+                     "over every key scanned; comparisons Holm-corrected over the " +
+                     std::to_string(attribution.comparisons.size()) + " ordered pairs; threshold " + alpha + "):\n";
+  for (const LabelFinding& f : attribution.labels) text += "  " + attribution_label_line(f) + "\n";
+  text += attribution_verdict_text(attribution);
   for (const LabelFinding& f : attribution.labels) {
-    if (f.detected) continue;
-    const KeyScanResult& r = f.result;
-    text += "No evidence under " + f.label + " means: with these " + std::to_string(r.counts.scored) +
-            " tuples, effects up to " + format_points(std::max(0.0, r.effect_interval.upper)) +
-            " points are still consistent with the data (95% interval), so learning from " + f.label +
-            "'s responses is not ruled out; an effect of " + format_points(f.minimum_detectable_effect) +
-            " points or more would have reached the threshold; " + tokens_needed_text(r) + ".\n";
+    if (!f.detected) text += no_evidence_text(f) + "\n";
   }
   return text;
 }

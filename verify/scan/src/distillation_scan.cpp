@@ -68,6 +68,11 @@ void ReferenceContexts::keep_most_frequent(std::size_t n) {
   counts_ = std::unordered_map<std::uint64_t, std::uint64_t>(ranked.begin(), ranked.end());
 }
 
+std::uint64_t ReferenceContexts::remove_contexts_of(const ReferenceContexts& others) {
+  if (filter_ || others.filter_) throw Error(ErrorCode::invalid_argument, "contexts can only be removed from exact filters");
+  return std::erase_if(counts_, [&](const auto& entry) { return others.counts_.contains(entry.first); });
+}
+
 bool ReferenceContexts::contains(std::span<const std::uint32_t> context) const {
   if (filter_) return filter_->contains(context_fingerprint(context));
   return counts_.contains(context_fingerprint(context));

@@ -160,6 +160,10 @@ nlohmann::ordered_json scan_report_json(const SuspectScanReport& report, std::sp
     nlohmann::ordered_json entry = {{"context_width", log.context_width}, {"responses", log.responses}, {"contexts_kept", log.contexts}};
     if (log.entropy_threshold > 0.0) entry["entropy_threshold"] = log.entropy_threshold;
     if (log.approximate) entry["filter_false_positive_rate"] = log.false_positive_rate;  // a filter file's xor filter
+    if (log.cohort_accounts > 0) {  // a cohort's reference log (issue 15)
+      entry["cohort_accounts"] = log.cohort_accounts;
+      entry["shared_contexts_dropped"] = log.shared_contexts_dropped;
+    }
     out["reference_log"].push_back(entry);
   }
   out["suspect"] = file_json(report.suspect, report, alpha);
@@ -169,6 +173,13 @@ nlohmann::ordered_json scan_report_json(const SuspectScanReport& report, std::sp
 
 std::string scan_report_text(const SuspectScanReport& report, std::span<const WatermarkKey> keys, double alpha) {
   std::ostringstream out;
+  for (const ReferenceLogSummary& log : report.reference) {
+    if (log.cohort_accounts == 0) continue;
+    out << "Reference log restricted to a cohort of " << log.cohort_accounts << " accounts: " << log.responses
+        << " of its responses, " << log.contexts << " contexts of width " << log.context_width << " kept";
+    if (log.shared_contexts_dropped > 0) out << " (" << log.shared_contexts_dropped << " dropped: other accounts were served them too)";
+    out << ".\n";
+  }
   out << foreign_ids_note(report.suspect, "suspect");
   if (report.control) out << foreign_ids_note(*report.control, "control");
   for (std::size_t i = 0; i < report.suspect.keys.size(); ++i) {

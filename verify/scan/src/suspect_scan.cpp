@@ -9,6 +9,7 @@
 #include "tracemark/embed/scheme_catalog.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/audit_log_events.hpp"
+#include "tracemark/verify/cohort_accounts.hpp"
 #include "tracemark/verify/parallel_for.hpp"
 #include "tracemark/verify/reference_filter_file.hpp"
 #include "tracemark/verify/scan_partition.hpp"
@@ -310,6 +311,14 @@ SuspectScanner::SuspectScanner(std::span<const WatermarkKey> keys, const Suspect
                "--reference-log with the served responses' recorded entropy (generate or serve --record-entropy)");
     }
   }
+  if ((!options.reference_cohort_path.empty() || options.only_cohort_contexts) && options.reference_log_path.empty()) {
+    throw Error(ErrorCode::invalid_argument, "a cohort's reference log is the reference log restricted to the cohort's "
+                                             "accounts: give --reference-log LOG with --cohort-accounts");
+  }
+  if (options.only_cohort_contexts && options.reference_cohort_path.empty()) {
+    throw Error(ErrorCode::invalid_argument, "--only-cohort-contexts needs --cohort-accounts FILE: the cohort whose "
+                                             "own contexts are kept");
+  }
   if (!options.reference_filter_path.empty() && !options.reference_log_path.empty()) {
     throw Error(ErrorCode::invalid_argument, "give either a reference log or a reference filter file, not both");
   }
@@ -328,12 +337,34 @@ SuspectScanner::SuspectScanner(std::span<const WatermarkKey> keys, const Suspect
       const FilterKey filter_key{key.params().context_width, key.params().entropy_threshold};
       building.try_emplace(filter_key, std::make_shared<ReferenceContexts>(filter_key.first));
     }
+    const bool cohort = !options.reference_cohort_path.empty();
+    const std::vector<std::string> accounts =
+        cohort ? read_cohort_accounts(options.reference_cohort_path, options.reference_cohort_cluster).accounts
+               : std::vector<std::string>();
+    if (options.only_cohort_contexts && !cohort) {
+      throw Error(ErrorCode::invalid_argument, "keeping only a cohort's own contexts needs the cohort's accounts");
+    }
+    // With only_cohort_contexts: every context of the other accounts' exchanges, at any step.
+    std::map<std::uint32_t, ReferenceContexts> others;
+    if (options.only_cohort_contexts) {
+      for (const auto& [filter_key, filter] : building) others.try_emplace(filter_key.first, filter_key.first);
+    }
     JsonlReader reader(options.reference_log_path, options.max_record_bytes);
     JsonlLine line;
     // Our own log is read with "tokens" first: they are exactly the ids we served.
     const SuspectRecordDecoder log_decoder(tokenizer, TokenSource::automatic);
     while (reader.next_line(line)) {
       if (is_audit_event_line(line.text)) continue;  // a refused request, not a served response
+      if (cohort && !std::binary_search(accounts.begin(), accounts.end(),
+                                        record_account(reader, line))) {
+        if (options.only_cohort_contexts) {
+          const SuspectRecord other = log_decoder.decode(reader, line);
+          for (const auto& response : other.responses) {
+            for (auto& [width, contexts] : others) contexts.add_response(response);
+          }
+        }
+        continue;
+      }
       const SuspectRecord record = log_decoder.decode(reader, line);
       for (const auto& response : record.responses) {
         std::vector<float> computed;
@@ -365,13 +396,26 @@ SuspectScanner::SuspectScanner(std::span<const WatermarkKey> keys, const Suspect
                                                   " has no usable records (no response longer than the context width " +
                                                   std::to_string(filter_key.first) +
                                                   (filter_key.second > 0.0 ? " with a step at or above the entropy threshold" : "") +
+                                                  (cohort ? " among the cohort's exchanges" : "") +
                                                   "); without it no filter can be built, and "
                                                   "the scan does not silently run unfiltered: fix the log or drop "
                                                   "--reference-log");
       }
+      std::uint64_t dropped = 0;
+      if (options.only_cohort_contexts) {
+        dropped = filter->remove_contexts_of(others.at(filter_key.first));
+        if (filter->size() == 0) {
+          throw Error(ErrorCode::invalid_input, "reference log " + options.reference_log_path + ": every context of the "
+                                                    "cohort's exchanges also occurs in other accounts' exchanges, so no "
+                                                    "context is the cohort's alone; drop --only-cohort-contexts");
+        }
+      }
       filter->keep_most_frequent(options.reference_top);
       filters[filter_key] = filter;
-      report.reference.push_back({filter->responses(), filter_key.first, filter_key.second, filter->size()});
+      ReferenceLogSummary summary{filter->responses(), filter_key.first, filter_key.second, filter->size()};
+      summary.cohort_accounts = accounts.size();
+      summary.shared_contexts_dropped = dropped;
+      report.reference.push_back(summary);
     }
     if (!options.reference_filter_out.empty()) {
       filters = write_reference_filters(options.reference_filter_out, filters, options, keys, tokenizer.binding(),

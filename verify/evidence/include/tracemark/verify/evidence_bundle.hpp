@@ -8,6 +8,8 @@
 //   configuration.json   every setting of the scan, the tool's version and build id
 //   investigation.jsonl  every test run in the investigation (hash-chained, one run a line)
 //   results.json         every figure: the scan, per-response tallies, the investigation-wide Holm p
+//   attribution.json     with a keyring (issue 15): the ring's root, the claimed labels' inclusion
+//                        proofs and the attribution results (docs/METHOD.md, "Attribution in evidence")
 //   report.html          the report for readers (self-contained), report.pdf printed from it
 //   manifest.json        in-toto Statement v1 listing every file above with its SHA-256 (canonical JSON)
 //   manifest.dsse.json   DSSE envelope: the manifest's bytes signed with Ed25519
@@ -17,11 +19,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "tracemark/embed/key.hpp"
+#include "tracemark/embed/keyring.hpp"
 #include "tracemark/verify/suspect_scan.hpp"
 
 namespace tracemark {
@@ -38,6 +42,17 @@ enum class PdfMode {
   off,        // never print
 };
 
+// A scan with a keyring's subkeys: what the bundle needs to carry its attribution. The ring's
+// subkeys are the last labels.size() keys of the scan, in the order of `labels`. `proofs` are the
+// inclusion proofs of the labels whose evidence is claimed (Keyring::prove; public, never a
+// secret): each must check against `root` and name the commitment of its label's key in the scan.
+struct EvidenceRing {
+  std::string ring_id;
+  std::string root;  // "sha256:" + 64 hex digits: the ring's published root
+  std::vector<std::string> labels;
+  std::vector<KeyringProof> proofs;
+};
+
 struct EvidenceOptions {
   std::filesystem::path folder;       // created, or an earlier bundle of the same investigation (replaced)
   std::filesystem::path signing_key;  // Ed25519 private key (PEM, mode 0600)
@@ -48,6 +63,7 @@ struct EvidenceOptions {
   double alpha = 1e-6;
   std::string input_mode = "auto";  // as given to scan --input (recorded in the configuration)
   EvidenceToolInfo tool;
+  std::optional<EvidenceRing> ring;  // with a keyring: attribution.json and the report's attribution section
 };
 
 struct EvidenceResult {
@@ -105,6 +121,8 @@ struct BundleVerifyOptions {
   std::filesystem::path public_key;  // PEM of the Ed25519 key that signed the manifest
   std::filesystem::path tsa_ca;      // optional: CA certificates (PEM) of the timestamp authority
   unsigned threads = 1;              // for the re-run (results do not depend on it)
+  // Optional: the keyring root published beforehand; attribution.json's root must be it.
+  std::string ring_root;
 };
 
 struct BundleVerification {
@@ -114,7 +132,8 @@ struct BundleVerification {
 };
 
 // Recomputes every digest and checks the signature, the timestamp request (and reply when present)
-// and the investigation log's chain. With keys (the secrets), re-runs the scan on the bundled inputs
+// and the investigation log's chain; with attribution.json, every inclusion proof against the
+// bundle's root (and options.ring_root) and against the commitment of its label's key in keys.json. With keys (the secrets), re-runs the scan on the bundled inputs
 // and checks that results.json is reproduced byte for byte. Never throws for a damaged bundle: every
 // problem is a failure entry; throws only for an unreadable public key.
 BundleVerification verify_evidence_bundle(const std::filesystem::path& folder, const BundleVerifyOptions& options,

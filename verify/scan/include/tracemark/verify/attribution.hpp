@@ -56,8 +56,13 @@ struct Attribution {
 Attribution attribute(std::span<const std::string> labels, std::span<const KeyScanResult> results, double gamma,
                       double alpha);
 
-// The verdict and the per-label findings in plain words, for a terminal or a report.
+// The verdict and the per-label findings in plain words, for a terminal or a report: the label lines,
+// the verdict, then what "no evidence" means for each label not detected. The pieces are for the
+// report, which lays them out itself; attribution_text() is exactly them joined.
 std::string attribution_text(const Attribution& attribution);
+std::string attribution_label_line(const LabelFinding& finding);   // one line, no newline
+std::string attribution_verdict_text(const Attribution& attribution);  // "Verdict: ..." lines, each ending in a newline
+std::string no_evidence_text(const LabelFinding& finding);          // one sentence, no newline (for a label not detected)
 // Every figure, with format_p_value() strings in "p_value" and "holm_p_value" fields (write it with
 // dump_with_raw_p_values()).
 nlohmann::ordered_json attribution_json(const Attribution& attribution);

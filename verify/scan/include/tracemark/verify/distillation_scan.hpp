@@ -68,6 +68,9 @@ class ReferenceContexts {
   // deterministic). n = 0 keeps all.
   void keep_most_frequent(std::size_t n);
   bool contains(std::span<const std::uint32_t> context) const;
+  // Drops every context that `others` holds (both exact); returns how many were dropped. A rule on
+  // contexts alone, as every filter here.
+  std::uint64_t remove_contexts_of(const ReferenceContexts& others);
   std::size_t size() const noexcept { return filter_ ? filter_contexts_ : counts_.size(); }
   std::uint64_t responses() const noexcept { return responses_; }
   std::uint32_t context_width() const noexcept { return width_; }

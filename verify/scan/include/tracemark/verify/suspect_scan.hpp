@@ -21,6 +21,15 @@ struct SuspectScanOptions {
   std::string prompts_path;        // optional: prompts sent, matched to responses by "id"
   std::string reference_log_path;  // optional: our served responses believed harvested
   std::size_t reference_top = 0;   // with a reference log: keep its N most frequent contexts (0: all)
+  // A cohort's reference log (issue 15): with a reference log, only the exchanges whose "account" is
+  // in this cohort file (cohort_accounts.hpp; with reference_cohort_cluster, only that cluster's
+  // accounts) build the filter. Empty: every exchange. A rule on accounts, never on the key or the
+  // tokens (docs/METHOD.md, "A cohort's reference log").
+  std::string reference_cohort_path;
+  std::string reference_cohort_cluster;
+  // With a cohort: keep only the cohort's contexts that occur in no other account's
+  // exchange of the log (at any step): contexts only this cohort was served.
+  bool only_cohort_contexts = false;
   // With a reference log: also write its filters to this file (reference_filter_file.hpp) and scan
   // with those approximate filters, exactly as a later scan that loads the file does.
   std::string reference_filter_out;
@@ -88,6 +97,10 @@ struct ReferenceLogSummary {
   // with probability false_positive_rate.
   bool approximate = false;
   double false_positive_rate = 0;
+  // A cohort's reference log: the cohort's accounts, and (with only_cohort_contexts) how many of its
+  // contexts were dropped because another account's exchanges have them too.
+  std::uint64_t cohort_accounts = 0;
+  std::uint64_t shared_contexts_dropped = 0;
 };
 
 struct SuspectScanReport {
