@@ -27,6 +27,8 @@ packages=(
   golang-1.19-src
   # Campaign discovery (issue 14): community detection (igraph 0.10's Leiden).
   libigraph-dev
+  # Attacks (issue 17): WordNet 3.0's database files (/usr/share/wordnet) for synonym paraphrase.
+  wordnet-base
 )
 
 missing=()
