@@ -1,10 +1,12 @@
 #include "tracemark/attacks/green_list_stealing.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <xxhash.h>
 
 #include "tracemark/error.hpp"
+#include "tracemark/verify/binomial.hpp"
 
 namespace tracemark {
 namespace {
@@ -52,8 +54,9 @@ void StealingOptions::validate() const {
   if (!(min_ratio > 1.0)) {
     throw Error(ErrorCode::invalid_argument, "stealing ratio " + std::to_string(min_ratio) + " is out of range; use a value above 1");
   }
-  if (!(prior_weight > 0.0)) {
-    throw Error(ErrorCode::invalid_argument, "stealing prior weight " + std::to_string(prior_weight) + " must be above 0");
+  if (!(max_p > 0.0 && max_p <= 1.0)) {
+    throw Error(ErrorCode::invalid_argument, "stealing significance level " + std::to_string(max_p) +
+                                                 " is out of range; use a value in (0, 1]");
   }
 }
 
@@ -93,12 +96,6 @@ GreenListEstimate GreenListEstimate::estimate(const TokenDocuments& harvest, con
   // The reference is counted only after contexts the harvest holds (all the estimate needs).
   std::unordered_map<Pair, std::uint32_t, PairHash> reference_pairs;
   std::unordered_map<Context, std::uint64_t, ContextHash> reference_contexts;
-  std::vector<std::uint64_t> unigram(vocab_size, 0);
-  std::uint64_t reference_tokens = 0;
-  for (const auto& document : reference) {
-    for (std::uint32_t id : document) ++unigram[id];
-    reference_tokens += document.size();
-  }
   for_each_pair(reference, h, [&](const Pair& pair) {
     const Context context = context_of(pair);
     if (!harvest_contexts.contains(context)) return;
@@ -108,23 +105,25 @@ GreenListEstimate GreenListEstimate::estimate(const TokenDocuments& harvest, con
 
   GreenListEstimate estimate;
   estimate.context_width_ = h;
-  // Add-half smoothing keeps tokens the reference never holds finite (and small).
-  const double unigram_denominator = static_cast<double>(reference_tokens) + 0.5 * vocab_size;
+  const double log_max_p = std::log(options.max_p);
   for (const auto& [pair, count] : harvest_pairs) {
     if (count < options.min_count) continue;
     ++estimate.judged_pairs_;
     const Context context = context_of(pair);
-    const double harvest_frequency = static_cast<double>(count) / static_cast<double>(harvest_contexts[context]);
     const auto in_reference = reference_pairs.find(pair);
     const auto context_in_reference = reference_contexts.find(context);
-    const double pair_count = in_reference == reference_pairs.end() ? 0.0 : in_reference->second;
-    const double context_count = context_in_reference == reference_contexts.end() ? 0.0 : context_in_reference->second;
-    const double prior = (static_cast<double>(unigram[pair[3]]) + 0.5) / unigram_denominator;
-    const double reference_estimate = (pair_count + options.prior_weight * prior) / (context_count + options.prior_weight);
-    if (harvest_frequency >= options.min_ratio * reference_estimate) {
-      estimate.entries_[context].flagged.push_back(pair[3]);
-      ++estimate.flagged_pairs_;
-    }
+    if (context_in_reference == reference_contexts.end()) continue;
+    const std::uint64_t harvest_context = harvest_contexts[context];
+    const std::uint64_t reference_pair = in_reference == reference_pairs.end() ? 0 : in_reference->second;
+    const std::uint64_t reference_context = context_in_reference->second;
+    // Add-half smoothing keeps a pair the reference never holds finite.
+    const double harvest_frequency = (count + 0.5) / static_cast<double>(harvest_context);
+    const double reference_frequency = (static_cast<double>(reference_pair) + 0.5) / (static_cast<double>(reference_context) + 0.5);
+    if (harvest_frequency < options.min_ratio * reference_frequency) continue;
+    const double harvest_share = static_cast<double>(harvest_context) / static_cast<double>(harvest_context + reference_context);
+    if (log_binomial_upper_tail(count, count + reference_pair, harvest_share) > log_max_p) continue;
+    estimate.entries_[context].flagged.push_back(pair[3]);
+    ++estimate.flagged_pairs_;
   }
   for (auto& [context, entry] : estimate.entries_) std::sort(entry.flagged.begin(), entry.flagged.end());
   // Replacements: the reference's continuations of each flagged context that are not flagged,

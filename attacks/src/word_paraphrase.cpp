@@ -1,5 +1,6 @@
 #include "tracemark/attacks/word_paraphrase.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include "tracemark/error.hpp"

@@ -41,7 +41,7 @@ std::string lower(std::string word) {
 }  // namespace
 
 WordnetSynonyms::WordnetSynonyms(const std::filesystem::path& folder) : folder_(folder) {
-  for (std::uint8_t pos = 0; pos < kPartsOfSpeech.size(); ++pos) {
+  for (std::size_t pos = 0; pos < kPartsOfSpeech.size(); ++pos) {
     const std::filesystem::path index_path = folder / (std::string("index.") + kPartsOfSpeech[pos]);
     const std::filesystem::path data_path = folder / (std::string("data.") + kPartsOfSpeech[pos]);
     std::ifstream index(index_path);
@@ -62,7 +62,7 @@ WordnetSynonyms::WordnetSynonyms(const std::filesystem::path& folder) : folder_(
                                                   ": not a WordNet index line (lemma pos synset_cnt p_cnt ... "
                                                   "synset_offset); reinstall wordnet-base");
       }
-      if (is_plain_word(fields[0])) first_senses_[fields[0]].push_back(Sense{pos, offset});
+      if (is_plain_word(fields[0])) first_senses_[fields[0]].push_back(Sense{static_cast<std::uint8_t>(pos), offset});
     }
   }
 }

@@ -61,7 +61,7 @@ PY
 }
 
 # paraphrase
-expect 0 "paraphrase \(strength 1, seed 1\): wrote 20 responses to para.jsonl; words 180 edited 120 synonyms 120" -- \
+expect 0 "paraphrase \(strength 1, seed 1\): wrote 20 responses to para.jsonl; words 200 edited 60 synonyms 60 deletions 0 insertions 0 swaps 0 no_synonym 140" -- \
   "$tracemark" attack paraphrase --harvest text.jsonl --out para.jsonl --strength 1 --edits synonym --wordnet wn
 check "synonyms replace words, case and punctuation kept, stale ids dropped" python3 -c '
 import json
@@ -79,7 +79,7 @@ check "with --tokenizer the edited text is re-encoded" python3 -c '
 import json
 r = json.loads(open("para_ids.jsonl").readline())
 assert len(r["tokens"]) > 5 and r["tokenizer"]["name"] == "cl100k_base", r'
-expect 2 "--strength: Value 1.5 not in range 0 to 1" -- \
+expect 2 "--strength: Value 1.5 not in range 0.000000 to 1.000000" -- \
   "$tracemark" attack paraphrase --harvest text.jsonl --out x.jsonl --strength 1.5 --wordnet wn
 expect 2 "unknown word edit \"rotate\"" -- \
   "$tracemark" attack paraphrase --harvest text.jsonl --out x.jsonl --strength 0.5 --edits synonym,rotate --wordnet wn
@@ -116,7 +116,7 @@ b = [json.loads(l)["tokens"] for l in open("scrub0.jsonl")]
 assert a == b'
 expect 2 "--context-width: Value 4 not in range 0 to 3" -- \
   "$tracemark" attack scrub --harvest harvest.jsonl --reference reference.jsonl --vocab-size 60 --strength 1 --context-width 4 --out x.jsonl
-expect 2 "--strength: Value -0.1 not in range 0 to 1" -- \
+expect 2 "--strength: Value -0.1 not in range 0.000000 to 1.000000" -- \
   "$tracemark" attack scrub --harvest harvest.jsonl --reference reference.jsonl --vocab-size 60 --strength -0.1 --out x.jsonl
 expect 2 "harvest.jsonl line 1: token id 5[0-9] at position [0-9]+ is outside the vocabulary \(size 50\)" -- \
   "$tracemark" attack scrub --harvest harvest.jsonl --reference reference.jsonl --vocab-size 50 --strength 1 --out x.jsonl

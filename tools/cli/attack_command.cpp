@@ -7,6 +7,7 @@
 // `tracemark distill`. With --quality-model the harvest's perplexity before and after is reported:
 // part of what the attack costs the distiller (the student's perplexity is the other part).
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -89,21 +90,16 @@ void set_text(nlohmann::json& value, const std::string& text, const ModelVocabul
   }
 }
 
-struct QualityModel {
-  std::optional<NgramModel> model;
-  std::optional<ModelVocabulary> vocabulary;
-};
-
-// Perplexity of the records' responses under the quality model ("text" encoded with its tokenizer
-// when it has one, else "tokens").
-double harvest_perplexity(const QualityModel& quality, const std::vector<HarvestRecord>& records, const std::string& file) {
+// Perplexity of the records' responses under a reference model ("text" encoded with its tokenizer
+// when it has one, else "tokens"). file: the harvest the records were read from (for messages).
+double harvest_perplexity(const NgramModel& model, const ModelVocabulary& vocabulary,
+                          const std::vector<HarvestRecord>& records, const std::string& file) {
   double nats = 0;
   std::uint64_t tokens = 0;
   JsonlReader names(file);  // for error positions only
   for (const HarvestRecord& harvest : records) {
-    const std::vector<std::uint32_t> ids =
-        record_document(names, harvest.record, quality.vocabulary->encode, quality.vocabulary->vocab_size);
-    nats += sequence_nats(*quality.model, {}, ids);
+    const std::vector<std::uint32_t> ids = record_document(names, harvest.record, vocabulary.encode, vocabulary.vocab_size);
+    nats += sequence_nats(model, {}, ids);
     tokens += ids.size();
   }
   return tokens ? std::exp(nats / static_cast<double>(tokens)) : 0.0;
@@ -122,16 +118,16 @@ void write_harvest(const std::vector<HarvestRecord>& records, const AttackOption
 
 void report(const AttackOptions& options, const char* attack, nlohmann::ordered_json figures,
             const std::vector<HarvestRecord>& before, const std::vector<HarvestRecord>& after) {
-  figures = nlohmann::ordered_json{{"attack", attack}, {"strength", options.strength}, {"seed", options.seed},
-                                   {"harvest", options.harvest}, {"out", options.out}}
-                .update(figures);
+  nlohmann::ordered_json head{{"attack", attack}, {"strength", options.strength}, {"seed", options.seed},
+                              {"harvest", options.harvest}, {"out", options.out}};
+  head.update(figures);
+  figures = std::move(head);
   if (!options.quality_model.empty()) {
-    QualityModel quality;
-    quality.model.emplace(NgramModel::load(options.quality_model));
-    quality.vocabulary.emplace(vocabulary_of_model(*quality.model, options.quality_model));
+    const NgramModel model = NgramModel::load(options.quality_model);
+    const ModelVocabulary vocabulary = vocabulary_of_model(model, options.quality_model);
     figures["quality_model"] = options.quality_model;
-    figures["perplexity_before"] = harvest_perplexity(quality, before, options.harvest);
-    figures["perplexity_after"] = harvest_perplexity(quality, after, options.harvest);
+    figures["perplexity_before"] = harvest_perplexity(model, vocabulary, before, options.harvest);
+    figures["perplexity_after"] = harvest_perplexity(model, vocabulary, after, options.harvest);
   }
   if (options.json) {
     std::cout << figures.dump() << "\n";
@@ -302,6 +298,9 @@ void add_attack_command(CLI::App& app) {
   command->add_option("--min-ratio", scrub->stealing.min_ratio,
                       "flag a pair whose harvest frequency is at least this multiple of the reference's estimate")
       ->capture_default_str()->check(CLI::Range(1.000001, 1e6));
+  command->add_option("--max-p", scrub->stealing.max_p,
+                      "flag a pair only when its excess over the reference has a one-sided p-value at most this")
+      ->capture_default_str()->check(CLI::Range(1e-300, 1.0));
   command->callback([scrub] { run_scrub(*scrub); });
 }
 

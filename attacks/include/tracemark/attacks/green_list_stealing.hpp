@@ -2,9 +2,9 @@
 // Large Language Models", ICML 2024, in a simplified form of our own): a green-list watermark makes
 // the green tokens after each context more frequent in the teacher's responses than in ordinary
 // text. From the harvest alone and a clean reference text, the attacker flags (context, token)
-// pairs whose frequency after the context is at least min_ratio times what the reference predicts,
-// then rewrites the harvest so that flagged tokens are replaced by unflagged reference
-// continuations of the same context.
+// pairs that are over-represented after their context, by a margin (min_ratio) and beyond chance
+// (a one-sided conditional binomial test at level max_p), then rewrites the harvest so that
+// flagged tokens are replaced by unflagged reference continuations of the same context.
 //
 // The context width h the attacker assumes is a parameter (the key's width is secret; an attacker
 // tries several). Positions with fewer than h earlier tokens in their document are neither counted
@@ -26,10 +26,14 @@ namespace tracemark {
 struct StealingOptions {
   std::uint32_t context_width = 1;  // h the attacker assumes, 0 to 3
   std::uint32_t min_count = 2;      // a pair is judged only when the harvest holds it this often, >= 1
-  double min_ratio = 2.0;           // flag when harvest frequency / reference estimate >= this, > 1
-  // Weight of the reference's unigram distribution in its estimate after a context (Dirichlet
-  // smoothing, MacKay & Peto 1995): p_ref(t | c) = (n(c t) + mu p_uni(t)) / (n(c) + mu), > 0.
-  double prior_weight = 10.0;
+  // Flag when (n_H(c t) + 1/2) / n_H(c) >= min_ratio (n_R(c t) + 1/2) / (n_R(c) + 1/2), > 1
+  // (n_H: harvest counts, n_R: reference counts after the same context c) ...
+  double min_ratio = 2.0;
+  // ... and the harvest's share of the pair's occurrences is significant: given m = n_H(c t) +
+  // n_R(c t), P(X >= n_H(c t)) <= max_p for X ~ Binomial(m, n_H(c) / (n_H(c) + n_R(c))), the
+  // conditional test of equal rates (Przyborowski & Wilenski 1940). In (0, 1]. Contexts the
+  // reference never holds are never flagged (no evidence either way).
+  double max_p = 0.05;
 
   // Throws Error(invalid_argument) naming the parameter and its range.
   void validate() const;
