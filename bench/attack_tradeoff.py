@@ -12,8 +12,10 @@ students, through the tracemark command line.
   suspect   = SUSPECT_RESPONSES answers of the student (no key) to held-out nlp-corpus prompts
   evidence  = `scan --key` log10 p on the suspect, without and with --reference-log (the harvest
               as served, before the attack: the provider's log)
-  quality   = the student's perplexity on the Brown null split (human text no model saw), and the
-              attacked harvest's perplexity under a model of brown:heldout (attack --quality-model)
+  quality   = the student's perplexity on the Brown null split (human text no teacher or student
+              trained on), and the attacked harvest's perplexity under an order-3 model of that
+              same split (attack --quality-model). Scrub's reference text is brown:heldout, kept
+              apart from both, so its replacements are not scored by a model trained on them.
 
 Usage: bench/attack_tradeoff.py [--build build/release] [--work out/bench-attack] [--width 1]
        [--teacher-responses 778] [--suspect-responses 250] [--threads 2]
@@ -48,9 +50,9 @@ class AttackExperiment(Experiment):
         return out
 
     def eval_model(self):
-        out = self.path("eval-brown-heldout.tm")
+        out = self.path("eval-brown-null.tm")
         if not os.path.exists(out):
-            run([self.tm, "train", "--corpus", self.split("brown", "heldout"), "--tokenizer", "cl100k_base",
+            run([self.tm, "train", "--corpus", self.split("brown", "null"), "--tokenizer", "cl100k_base",
                  "--order", "3", "--out", out])
         return out
 
