@@ -30,12 +30,15 @@ with open("text.jsonl", "w") as f:
 def green(prev, tok): return (prev * 7919 + tok * 104729) % 4 == 0
 def sample(boost, seed, docs):
     r = random.Random(seed)
+    tables = []  # cumulative weights after each previous token
+    for prev in range(60):
+        w = [1.0 / (1 + (t + prev) % 60) * (math.exp(2) if boost and green(prev, t) else 1) for t in range(60)]
+        tables.append([sum(w[:i + 1]) for i in range(60)])
     out = []
     for d in range(docs):
         doc = [r.randrange(60)]
         while len(doc) < 200:
-            w = [1.0 / (1 + (t + doc[-1]) % 60) * (math.exp(2) if boost and green(doc[-1], t) else 1) for t in range(60)]
-            doc.append(r.choices(range(60), weights=w)[0])
+            doc.append(r.choices(range(60), cum_weights=tables[doc[-1]])[0])
         out.append(doc)
     return out
 with open("harvest.jsonl", "w") as f:
