@@ -29,6 +29,8 @@ packages=(
   libigraph-dev
   # Distributed scan (issue 20): Dask distributed runs tools/dask_scan.py's map, reduce and merge steps.
   python3-distributed
+  # Attacks (issue 17): WordNet 3.0's database files (/usr/share/wordnet) for synonym paraphrase.
+  wordnet-base
 )
 
 missing=()

@@ -340,4 +340,15 @@ void require_model_tokenizer(const NgramModel& model, const std::string& model_n
                                             "or train a model for this tokenizer");
 }
 
+double sequence_nats(const NgramModel& model, std::span<const std::uint32_t> context, std::span<const std::uint32_t> tokens) {
+  std::vector<std::uint32_t> history(context.begin(), context.end());
+  history.reserve(context.size() + tokens.size());
+  double nats = 0;
+  for (std::uint32_t token : tokens) {
+    nats -= std::log(model.probability(history, token));
+    history.push_back(token);
+  }
+  return nats;
+}
+
 }  // namespace tracemark

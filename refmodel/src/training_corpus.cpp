@@ -29,21 +29,7 @@ TokenDocuments read_jsonl(const std::filesystem::path& path, const TextEncoder& 
   TokenDocuments documents;
   JsonlReader reader(path);
   JsonlRecord record;
-  while (reader.next(record)) {
-    const auto& value = record.value;
-    const auto text = value.is_object() ? value.find("text") : value.end();
-    if (encoder && value.is_object() && text != value.end() && text->is_string()) {
-      documents.push_back(encoder(text->get_ref<const std::string&>()));
-    } else if (value.is_object() && value.contains("tokens")) {
-      documents.push_back(record_tokens(reader, record));
-    } else {
-      throw Error(ErrorCode::invalid_input,
-                  reader.where(record) + (encoder ? ": expected an object with \"text\" (a string) or \"tokens\" (ids)"
-                                                  : ": expected an object with \"tokens\" (ids); records with \"text\" "
-                                                    "need --tokenizer"));
-    }
-    check_ids(documents.back(), vocab_size, reader.where(record));
-  }
+  while (reader.next(record)) documents.push_back(record_document(reader, record, encoder, vocab_size));
   return documents;
 }
 
@@ -79,6 +65,25 @@ TokenDocuments read_plain_text(const std::filesystem::path& path, const TextEnco
 }
 
 }  // namespace
+
+std::vector<std::uint32_t> record_document(const JsonlReader& reader, const JsonlRecord& record,
+                                           const TextEncoder& encoder, std::uint32_t vocab_size) {
+  std::vector<std::uint32_t> document;
+  const auto& value = record.value;
+  const auto text = value.is_object() ? value.find("text") : value.end();
+  if (encoder && value.is_object() && text != value.end() && text->is_string()) {
+    document = encoder(text->get_ref<const std::string&>());
+  } else if (value.is_object() && value.contains("tokens")) {
+    document = record_tokens(reader, record);
+  } else {
+    throw Error(ErrorCode::invalid_input,
+                reader.where(record) + (encoder ? ": expected an object with \"text\" (a string) or \"tokens\" (ids)"
+                                                : ": expected an object with \"tokens\" (ids); records with \"text\" "
+                                                  "need --tokenizer"));
+  }
+  check_ids(document, vocab_size, reader.where(record));
+  return document;
+}
 
 std::filesystem::path resolve_corpus_argument(const std::string& argument) {
   static constexpr std::array<std::string_view, 6> kCorpora{"brown", "nlp-corpus", "spam-assassin",

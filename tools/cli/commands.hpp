@@ -20,6 +20,8 @@ void add_generate_command(CLI::App& app);
 void add_distill_command(CLI::App& app);
 void add_perplexity_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
+// What a distiller who knows about watermarks does to a harvest (issue 17).
+void add_attack_command(CLI::App& app);
 
 // Serving integration (issue 7).
 void add_serve_command(CLI::App& app);

@@ -67,12 +67,7 @@ void run_perplexity(const PerplexityOptions& options) {
   std::string rows;
   while (reader.next(record)) {
     ScoredRecord scored = read_record(reader, record, vocabulary);
-    std::vector<std::uint32_t> history = std::move(scored.context);
-    double nats = 0;
-    for (std::uint32_t token : scored.tokens) {
-      nats -= std::log(model.probability(history, token));
-      history.push_back(token);
-    }
+    const double nats = sequence_nats(model, scored.context, scored.tokens);
     ++records;
     total_nats += nats;
     total_tokens += scored.tokens.size();

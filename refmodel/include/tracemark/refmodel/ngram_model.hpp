@@ -105,6 +105,10 @@ class NgramModel {
   double unigram_plogp_ = 0;               // sum over w of P_1(w) ln P_1(w) (0 ln 0 = 0)
 };
 
+// The negative natural-log probability of `tokens` following `context` under the model (the sum
+// over tokens; context conditions the first tokens and is not scored): perplexity's numerator.
+double sequence_nats(const NgramModel& model, std::span<const std::uint32_t> context, std::span<const std::uint32_t> tokens);
+
 // Refuses a model whose tokenizer differs from the expected one (name and vocabulary digest):
 // Error(invalid_input) naming the model file, both tokenizers and what to do.
 void require_model_tokenizer(const NgramModel& model, const std::string& model_name,

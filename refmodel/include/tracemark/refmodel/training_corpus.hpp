@@ -25,6 +25,14 @@ using TokenDocuments = std::vector<std::vector<std::uint32_t>>;
 // tokens, an id >= vocab_size, or plain text without an encoder; Error(io) when unreadable.
 TokenDocuments read_corpus_file(const std::filesystem::path& path, const TextEncoder& encoder, std::uint32_t vocab_size);
 
+class JsonlReader;
+struct JsonlRecord;
+// The ids of one JSONL record as read_corpus_file reads it: "text" encoded when an encoder is
+// given and the record has text, else "tokens". Same errors as read_corpus_file, naming the
+// reader's file and line.
+std::vector<std::uint32_t> record_document(const JsonlReader& reader, const JsonlRecord& record,
+                                           const TextEncoder& encoder, std::uint32_t vocab_size);
+
 // Resolves a corpus argument. "CORPUS:SPLIT" with CORPUS one of brown, nlp-corpus, spam-assassin,
 // go-code, tool-calls, reasoning
 // and SPLIT one of train, heldout, null names the set-up's file
