@@ -129,18 +129,7 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 [[ -n $port ]] || die "serve did not start within 30 s (see $work/serve.out, $work/serve.err)"
-python3 - "$port" "$work/replay.jsonl" "$threads" <<'PY'
-import concurrent.futures, json, sys, urllib.request
-port, replay, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
-def send(line):
-    r = json.loads(line)
-    request = urllib.request.Request("http://127.0.0.1:%s%s" % (port, r["path"]), data=json.dumps(r["body"]).encode(),
-                                     headers={"Authorization": "Bearer " + r["key"], "Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=120) as response:
-        response.read()
-with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-    list(pool.map(send, open(replay).read().splitlines()))
-PY
+python3 tools/replay_requests.py "$port" "$work/replay.jsonl" "$threads"
 kill "$server_pid"
 wait "$server_pid" || true
 server_pid=""
