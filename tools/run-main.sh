@@ -184,7 +184,8 @@ for s in "${suspects[@]}"; do
   "$tracemark" scan --keyring "$work/ring.json" --suspect "$work/$s-answers.jsonl" --json > "$work/$s-scan.json"
   "$tracemark" scan --keyring "$work/ring.json" --suspect "$work/$s-answers.jsonl" > "$work/$s-scan.txt"
 done
-python3 - "$work" "$work/clusters.tsv" "${suspects[@]}" <<'PY'
+attributed=yes
+python3 - "$work" "$work/clusters.tsv" "${suspects[@]}" <<'PY' || attributed=no
 import decimal, json, sys
 work, clusters_path, suspects = sys.argv[1], sys.argv[2], sys.argv[3:]
 expected = {"student-" + c.split("\t")[0]: (c.split("\t")[1], c.split("\t")[2].strip()) for c in open(clusters_path)}
@@ -224,3 +225,4 @@ campaign; the control, trained on human text, is attributed to none. The evidenc
 inclusion proof of the claimed label only (no secret); \`evidence verify\` checks it against the root.
 Took $((SECONDS - start)) s. All files are in $work (ring.json, api-keys.txt and signing.pem are secret: mode 0600).
 EOF
+[[ $attributed == yes ]] || { echo "run-main: FAILED: a suspect was not attributed as expected (step 7 above)" >&2; exit 1; }
