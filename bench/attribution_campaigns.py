@@ -202,18 +202,22 @@ def main():
         needed.append({"answers": n, "scored": label["scored"], "log10_p": log10(label["holm_p_value"]),
                        "verdict": a["attributed_to"] or a["verdict"]})
     false = {"1e-6": 0, "0.05": 0}
-    scans = 0
+    scans = label_tests = raw_below_005 = 0  # each label's own test, uncorrected: its calibration
     for _ in range(rings):
         run(tracemark, "keyring", "new", "--out", "fresh.json", "--labels", LABELS, *TOKENIZER, "--force")
         for s in students:
             scans += 1
             for alpha in false:
-                false[alpha] += scan("fresh.json", f"suspect-{s}.jsonl", alpha)["attributed_to"] is not None
+                a = scan("fresh.json", f"suspect-{s}.jsonl", alpha)
+                false[alpha] += a["attributed_to"] is not None
+            label_tests += len(a["labels"])
+            raw_below_005 += sum(decimal.Decimal(str(l["p_value"])) < decimal.Decimal("0.05") for l in a["labels"])
     result = {"simulation": simulation, "found_before_release": {c: len(a) for c, a in found.items()},
               "campaigns": {k: {"cluster": campaign[k], "accounts": len(found[campaign[k]]), "operator": operator[k]} for k in campaign},
               "served": {f"{g} {l}": n for (g, l), n in sorted(served_labels.items())},
               "harvests": {s: {"responses": n, "tokens": t, "labels": dict(l)} for s, (n, t, l) in size.items()},
               "students": table, "tokens_needed": needed, "fresh_ring_scans": scans, "false_attributions": false,
+              "fresh_label_tests": label_tests, "fresh_label_p_below_0.05": raw_below_005,
               "seconds": round(time.time() - started)}
     json.dump(result, open("result.json", "w"), indent=1)
     if "--json" in sys.argv:
@@ -237,7 +241,8 @@ def main():
     for row in needed:
         print(f"| {row['answers']} | {row['scored']} | {row['log10_p']:.1f} | {row['verdict']} |")
     print(f"\nFresh rings: {rings} rings x 4 students = {scans} scans; false attributions at alpha 1e-6: {false['1e-6']}, "
-          f"at alpha 0.05: {false['0.05']} (nominal at most {0.05 * scans:.1f}). Took {result['seconds']} s.")
+          f"at alpha 0.05: {false['0.05']} (nominal at most {0.05 * scans:.1f}); single-label tests (uncorrected) with p < 0.05: "
+          f"{raw_below_005} of {label_tests} (nominal {0.05 * label_tests:.0f}). Took {result['seconds']} s.")
 
 
 if __name__ == "__main__":
