@@ -241,17 +241,7 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
   // The counts that do not depend on deduplication, per group, then given to each of its keys.
   std::vector<ScanCounts> group_counts(groups);
   for (const PreparedResponse& prepared : batch) {
-    for (std::size_t g = 0; g < groups; ++g) {
-      const PreparedResponse::GroupPart& part = prepared.parts[g];
-      ScanCounts& counts = group_counts[g];
-      ++counts.responses;
-      counts.tokens += prepared.tokens.size();
-      counts.skipped_prefix += part.skipped_prefix;
-      counts.skipped_prompt_window += part.skipped_prompt_window;
-      counts.skipped_filter += part.skipped_filter;
-      counts.skipped_low_entropy += part.skipped_low_entropy;
-      counts.skipped_syntax += part.skipped_syntax;
-    }
+    for (std::size_t g = 0; g < groups; ++g) add_undeduplicated_counts(group_counts[g], prepared, g);
   }
   // Deduplication, once per group: worker w owns the shards s with s % workers == w and walks the
   // whole batch in input order, so each shard sees its tuples in input order whatever the number of
@@ -451,6 +441,17 @@ std::vector<KeyScanResult> DistillationScan::results(const ScanSettings& setting
     counts.push_back(state.counts);
   }
   return key_scan_results(ids, gammas, counts, settings, gumbel_max);
+}
+
+void add_undeduplicated_counts(ScanCounts& counts, const PreparedResponse& prepared, std::size_t group) {
+  const PreparedResponse::GroupPart& part = prepared.parts[group];
+  ++counts.responses;
+  counts.tokens += prepared.tokens.size();
+  counts.skipped_prefix += part.skipped_prefix;
+  counts.skipped_prompt_window += part.skipped_prompt_window;
+  counts.skipped_filter += part.skipped_filter;
+  counts.skipped_low_entropy += part.skipped_low_entropy;
+  counts.skipped_syntax += part.skipped_syntax;
 }
 
 std::vector<KeyScanResult> key_scan_results(std::span<const std::string> key_ids, std::span<const double> gammas,

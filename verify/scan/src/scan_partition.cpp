@@ -259,14 +259,7 @@ void PartitionEmitter::add_batch(std::span<const PreparedResponse> batch) {
     if (prepared.parts.size() != templates_.size()) throw Error(ErrorCode::internal, "prepared response of another scan");
     for (std::size_t g = 0; g < templates_.size(); ++g) {
       const PreparedResponse::GroupPart& part = prepared.parts[g];
-      ScanCounts& counts = templates_[g].shard_counts;
-      ++counts.responses;
-      counts.tokens += prepared.tokens.size();
-      counts.skipped_prefix += part.skipped_prefix;
-      counts.skipped_prompt_window += part.skipped_prompt_window;
-      counts.skipped_filter += part.skipped_filter;
-      counts.skipped_low_entropy += part.skipped_low_entropy;
-      counts.skipped_syntax += part.skipped_syntax;
+      add_undeduplicated_counts(templates_[g].shard_counts, prepared, g);
       const std::uint32_t width = templates_[g].context_width;
       for (std::size_t j = 0; j < part.fingerprints.size(); ++j) {
         const std::uint32_t p = tuple_partition(part.fingerprints[j], partitions_);

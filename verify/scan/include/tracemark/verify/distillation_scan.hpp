@@ -133,6 +133,11 @@ struct PreparedResponse {
   std::vector<GroupPart> parts;       // one per group, in the scan's group order
 };
 
+// Adds what one prepared response contributes to group `group`'s counts before deduplication (one
+// response, its tokens and the tuples skipped by the step rules); the single-process scan and the
+// distributed one count through this, so their figures cannot drift apart.
+void add_undeduplicated_counts(ScanCounts& counts, const PreparedResponse& prepared, std::size_t group);
+
 // The figures of each key from its counts: the exact binomial test, the effect and its interval,
 // the tokens still needed, and Holm's correction over all of them. gammas[k] is key k's exact null
 // probability of green; the spans are parallel. gumbel_max[k] != 0 marks a gumbel-max key, tested by
