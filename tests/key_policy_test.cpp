@@ -150,6 +150,27 @@ TEST(KeyPolicy, RefusesMalformedFilesWithWhereAndWhatToDo) {
               ::testing::HasSubstr("gives only one of \"from\" and \"until\""));
 }
 
+TEST(KeyPolicy, RefusesHostileFiles) {
+  // Deep nesting, wrong types, numbers out of range and a truncated file: each a clear refusal.
+  std::string deep = with(R"(,"models":)");
+  deep.pop_back();
+  deep += std::string(5000, '[') + std::string(5000, ']') + "}";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {deep, "nested deeper than 128 levels"},
+      {with(R"(,"models":{"m":7})"), "models.m: must be a string, not 7"},
+      {with(R"(,"cohorts":{"label":"cohort:a"})"), "cohorts: must be an array"},
+      {R"({"format":"tracemark-key-policy","format_version":-1,"default":"global:main"})", "format_version: must be the number 1"},
+      {R"({"format":"tracemark-key-policy","format_version":1e300,"default":"global:main"})", "format_version: must be the number 1"},
+      {R"({"format":"tracemark-key-policy","format_version":1,"default":"glo)", "byte offset 66): not valid JSON"},
+      {with(R"(,"cohorts":[{"label":"cohort:a","accounts":[1,2]}])"), "cohorts[0].accounts[0]: must be a string, not 1"},
+  };
+  for (const auto& [text, expected] : cases) {
+    const std::string message = policy_error(text);
+    EXPECT_THAT(message, ::testing::HasSubstr("policy.json")) << text.substr(0, 200);
+    EXPECT_THAT(message, ::testing::HasSubstr(expected)) << text.substr(0, 200);
+  }
+}
+
 TEST(KeyPolicy, EveryLabelMustBeInTheRing) {
   TemporaryFolder folder;
   write(folder.path() / "flagged.tsv", kFlagged);
