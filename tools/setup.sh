@@ -31,6 +31,10 @@ packages=(
   python3-distributed
   # Attacks (issue 17): WordNet 3.0's database files (/usr/share/wordnet) for synonym paraphrase.
   wordnet-base
+  # Neural reference models (issue 17): libtorch (CPU) for the transformer teacher and students;
+  # OpenBLAS takes over libblas.so.3, which makes torch's matrix products about 9x faster here.
+  libtorch-dev
+  libopenblas0-pthread
 )
 
 missing=()

@@ -146,6 +146,12 @@ bool GreenListEstimate::is_flagged(std::span<const std::uint32_t> context, std::
   return entry != entries_.end() && std::binary_search(entry->second.flagged.begin(), entry->second.flagged.end(), token);
 }
 
+std::span<const std::uint32_t> GreenListEstimate::flagged_after(std::span<const std::uint32_t> context) const {
+  const auto entry = entries_.find(key(context));
+  if (entry == entries_.end()) return {};
+  return entry->second.flagged;
+}
+
 std::vector<std::pair<std::vector<std::uint32_t>, std::uint32_t>> GreenListEstimate::flagged() const {
   std::vector<std::pair<std::vector<std::uint32_t>, std::uint32_t>> pairs;
   for (const auto& [context, entry] : entries_) {

@@ -329,7 +329,11 @@ double NgramModel::probability(std::span<const std::uint32_t> history, std::uint
 
 void require_model_tokenizer(const NgramModel& model, const std::string& model_name,
                              const ModelTokenizerRecord& expected) {
-  const ModelTokenizerRecord& actual = model.tokenizer();
+  require_model_tokenizer(model.tokenizer(), model_name, expected);
+}
+
+void require_model_tokenizer(const ModelTokenizerRecord& actual, const std::string& model_name,
+                             const ModelTokenizerRecord& expected) {
   if (actual.name == expected.name && actual.vocab_sha256 == expected.vocab_sha256) return;
   auto describe = [](const ModelTokenizerRecord& t) {
     return t.name.empty() ? std::string("raw token ids (no tokenizer)")

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "ngram_decoding_session.hpp"
 #include "tracemark/embed/step_entropy.hpp"
 #include "tracemark/error.hpp"
 
@@ -35,9 +36,29 @@ std::vector<std::uint32_t> generate_response_streaming(const NgramModel& model, 
                                                        WatermarkProcessor* processor, GenerationScratch& scratch,
                                                        const std::function<bool(std::uint32_t)>& on_token,
                                                        std::vector<float>* step_entropy) {
+  NgramDecodingSession session(model, prompt, scratch.history, scratch.model);
+  return decode_response_streaming(session, prompt, options, rng, processor, scratch, on_token, step_entropy);
+}
+
+std::unique_ptr<DecodingSession> start_ngram_session(const NgramModel& model, std::span<const std::uint32_t> prompt,
+                                                     GenerationScratch& scratch) {
+  return std::make_unique<NgramDecodingSession>(model, prompt, scratch.history, scratch.model);
+}
+
+std::vector<std::uint32_t> decode_response(DecodingSession& session, std::span<const std::uint32_t> prompt,
+                                           const GenerationOptions& options, SplitMix64& rng,
+                                           WatermarkProcessor* processor, GenerationScratch& scratch,
+                                           std::vector<float>* step_entropy) {
+  return decode_response_streaming(session, prompt, options, rng, processor, scratch,
+                                   [](std::uint32_t) { return true; }, step_entropy);
+}
+
+std::vector<std::uint32_t> decode_response_streaming(DecodingSession& session, std::span<const std::uint32_t> prompt,
+                                                     const GenerationOptions& options, SplitMix64& rng,
+                                                     WatermarkProcessor* processor, GenerationScratch& scratch,
+                                                     const std::function<bool(std::uint32_t)>& on_token,
+                                                     std::vector<float>* step_entropy) {
   if (step_entropy) step_entropy->clear();
-  auto& history = scratch.history;
-  history.assign(prompt.begin(), prompt.end());
   if (processor) processor->reset(prompt);
   const SamplingOptions& sampling = options.sampling;
   std::vector<std::uint32_t> response;
@@ -46,21 +67,23 @@ std::vector<std::uint32_t> generate_response_streaming(const NgramModel& model, 
     std::uint32_t token = 0;
     const double uniform = rng.uniform();
     if (sampling.top_k > 0) {
-      model.top_candidates(history, sampling.top_k, scratch.candidates, scratch.model);
+      session.top_candidates(sampling.top_k, scratch.candidates);
       if (step_entropy) step_entropy->push_back(static_cast<float>(candidates_entropy(scratch.candidates)));
       if (processor) processor->apply(std::span<Candidate>(scratch.candidates));
       token = sample_from_candidates(scratch.candidates, sampling, uniform, scratch.sampler);
     } else {
-      scratch.logits.resize(model.vocab_size());
-      model.log_probabilities(history, scratch.logits, scratch.model);
+      scratch.logits.resize(session.vocab_size());
+      session.log_probabilities(scratch.logits);
       if (step_entropy) step_entropy->push_back(static_cast<float>(logits_entropy(scratch.logits)));
       if (processor) processor->apply(std::span<float>(scratch.logits));
       token = sample_from_logits(scratch.logits, sampling, uniform, scratch.sampler);
     }
     if (processor) processor->accept(token);
-    history.push_back(token);
     response.push_back(token);
+    // The session conditions on the token only when another step follows: a transformer's
+    // forward pass for a token nobody reads is wasted work.
     if (!on_token(token)) break;
+    if (step + 1 < options.max_tokens) session.accept(token);
   }
   return response;
 }

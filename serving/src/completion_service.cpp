@@ -4,7 +4,7 @@
 
 namespace tracemark::serving {
 
-CompletionService::CompletionService(NgramModel model, ModelTextCodec codec, std::uint32_t top_k)
+CompletionService::CompletionService(ReferenceModel model, ModelTextCodec codec, std::uint32_t top_k)
     : model_(std::move(model)), codec_(std::move(codec)), top_k_(top_k) {}
 
 std::vector<std::uint32_t> CompletionService::prompt_tokens(const CompletionRequest& request) const {
@@ -36,7 +36,8 @@ std::vector<std::uint32_t> CompletionService::generate(std::span<const std::uint
   std::unique_ptr<GenerationScratch> scratch = borrow_scratch();
   std::vector<std::uint32_t> tokens;
   try {
-    tokens = generate_response_streaming(model_, prompt, options, rng, &processor, *scratch, on_token, step_entropy);
+    const std::unique_ptr<DecodingSession> session = model_.start(prompt, *scratch);
+    tokens = decode_response_streaming(*session, prompt, options, rng, &processor, *scratch, on_token, step_entropy);
   } catch (...) {
     return_scratch(std::move(scratch));
     throw;

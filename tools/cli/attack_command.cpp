@@ -265,6 +265,7 @@ void add_common_options(CLI::App& command, AttackOptions& options, const std::st
 void add_attack_command(CLI::App& app) {
   CLI::App* attack = app.add_subcommand("attack", "transform a harvest as a distiller who knows about watermarks would");
   attack->require_subcommand(1);
+  add_attack_finetune_command(*attack);
 
   auto paraphrase = std::make_shared<AttackOptions>();
   CLI::App* command = attack->add_subcommand("paraphrase", "word-level paraphrase: synonyms, deletion, insertion, swaps");

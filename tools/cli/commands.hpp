@@ -22,6 +22,8 @@ void add_perplexity_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 // What a distiller who knows about watermarks does to a harvest (issue 17).
 void add_attack_command(CLI::App& app);
+// `attack finetune`, a subcommand of `attack` (attack_finetune_command.cpp).
+void add_attack_finetune_command(CLI::App& attack);
 
 // Serving integration (issue 7).
 void add_serve_command(CLI::App& app);

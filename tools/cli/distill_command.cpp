@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "shared_options.hpp"
 #include "model_vocabulary.hpp"
+#include "transformer_options.hpp"
 #include "tracemark/refmodel/distillation_mix.hpp"
 #include "tracemark/refmodel/ngram_counter.hpp"
 #include "tracemark/refmodel/ngram_model_writer.hpp"
@@ -23,6 +24,8 @@ struct DistillOptions {
   std::string tokenizer;
   std::optional<std::uint32_t> vocab_size;
   std::uint32_t order = 3;
+  std::string student = "ngram";
+  TransformerOptions transformer;
   std::string out;
   bool force = false;
 };
@@ -54,13 +57,19 @@ void run_distill(const DistillOptions& options) {
   const TokenDocuments teacher = read_all(options.teacher_outputs, vocabulary);
   const TokenDocuments clean = read_all(options.mix_clean, vocabulary);
   const DistillationMix mix = plan_distillation_mix(lengths(teacher), lengths(clean), options.fraction.value_or(1.0));
-  NgramCounter counter(options.order, vocabulary.vocab_size);
-  for (std::size_t i = 0; i < mix.teacher_documents; ++i) counter.add_document(teacher[i]);
-  for (std::size_t i = 0; i < mix.clean_documents; ++i) counter.add_document(clean[i]);
-  NgramTables tables = counter.build();
-  tables.unpredictable_ids = vocabulary.unpredictable_ids;
-  write_ngram_model(tables, vocabulary.record, options.out, options.force);
-  std::cout << "trained student " << options.out << " (order " << options.order << ") on " << mix.teacher_tokens
+  if (options.student == "transformer") {
+    TokenDocuments training(teacher.begin(), teacher.begin() + static_cast<std::ptrdiff_t>(mix.teacher_documents));
+    training.insert(training.end(), clean.begin(), clean.begin() + static_cast<std::ptrdiff_t>(mix.clean_documents));
+    train_transformer_file(training, vocabulary, options.transformer, options.out, options.force);
+  } else {
+    NgramCounter counter(options.order, vocabulary.vocab_size);
+    for (std::size_t i = 0; i < mix.teacher_documents; ++i) counter.add_document(teacher[i]);
+    for (std::size_t i = 0; i < mix.clean_documents; ++i) counter.add_document(clean[i]);
+    NgramTables tables = counter.build();
+    tables.unpredictable_ids = vocabulary.unpredictable_ids;
+    write_ngram_model(tables, vocabulary.record, options.out, options.force);
+  }
+  std::cout << "trained " << options.student << " student " << options.out << " on " << mix.teacher_tokens
             << " teacher tokens (" << mix.teacher_documents << " of " << teacher.size() << " responses) and "
             << mix.clean_tokens << " clean tokens (" << mix.clean_documents << " of " << clean.size()
             << " documents): watermarked fraction " << mix.watermarked_fraction() << "\n";
@@ -78,7 +87,12 @@ void add_distill_command(CLI::App& app) {
   add_tokenizer_option(*command, options->tokenizer,
                        "the student's tokenizer (may differ from the teacher's: responses' \"text\" is re-encoded)");
   add_vocab_size_option(*command, options->vocab_size, "without --tokenizer: vocabulary size of the token ids");
+  command->add_option("--student", options->student,
+                      "the student's kind: ngram (memorises the harvest: the best case for detection) or transformer "
+                      "(a small decoder-only network on libtorch, which generalises)")
+      ->capture_default_str()->check(CLI::IsMember({"ngram", "transformer"}));
   add_order_option(*command, options->order, "n-gram order of the student, 2 to 5");
+  add_transformer_options(*command, options->transformer);
   add_out_option(*command, options->out, "student model file to write");
   add_force_flag(*command, options->force, "an existing model file");
   command->callback([options] { run_distill(*options); });

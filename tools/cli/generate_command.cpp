@@ -15,6 +15,8 @@
 #include "commands.hpp"
 #include "shared_options.hpp"
 #include "model_vocabulary.hpp"
+#include "tracemark/attacks/inference_neutraliser.hpp"
+#include "tracemark/refmodel/reference_model.hpp"
 #include "tracemark/refmodel/response_generator.hpp"
 #include "tracemark/refmodel/tool_call_decoder.hpp"
 #include "tracemark/verify/token_byte_table.hpp"
@@ -38,7 +40,41 @@ struct GenerateOptions {
   bool force = false;
   bool record_entropy = false;  // "entropy": per-step entropy of the distribution served
   bool syntax_aware = false;    // the processor biases free tokens only (embed/token_syntax.hpp)
+  // The attack "neutralise at inference" (attacks/inference_neutraliser.hpp): off without a harvest.
+  std::string neutralise_harvest;
+  std::vector<std::string> neutralise_reference;
+  StealingOptions neutralise_stealing;
+  double neutralise_penalty = 4.0;
 };
+
+// The key-less green-list estimate the neutraliser penalises, from the harvest and clean text in
+// the model's ids; null when the attack is off.
+std::unique_ptr<const GreenListEstimate> neutralisation_estimate(const GenerateOptions& options,
+                                                                 const ModelVocabulary& vocabulary) {
+  if (options.neutralise_harvest.empty()) {
+    if (!options.neutralise_reference.empty()) {
+      throw Error(ErrorCode::invalid_argument, "--neutralise-reference needs --neutralise-harvest (the teacher's responses)");
+    }
+    return nullptr;
+  }
+  if (options.neutralise_reference.empty()) {
+    throw Error(ErrorCode::invalid_argument, "--neutralise-harvest needs --neutralise-reference (clean text to compare with)");
+  }
+  options.neutralise_stealing.validate();
+  if (!(options.neutralise_penalty >= 0 && options.neutralise_penalty <= 50)) {
+    throw Error(ErrorCode::invalid_argument, "--neutralise-penalty " + std::to_string(options.neutralise_penalty) +
+                                                 " is out of range; use 0 to 50");
+  }
+  auto read = [&](const std::string& file) {
+    return read_corpus_file(resolve_corpus_argument(file), vocabulary.encode, vocabulary.vocab_size);
+  };
+  TokenDocuments reference;
+  for (const std::string& file : options.neutralise_reference) {
+    for (auto& document : read(file)) reference.push_back(std::move(document));
+  }
+  return std::make_unique<const GreenListEstimate>(GreenListEstimate::estimate(
+      read(options.neutralise_harvest), reference, vocabulary.vocab_size, options.neutralise_stealing));
+}
 
 struct ModelPrompt {
   nlohmann::json id;
@@ -101,7 +137,7 @@ nlohmann::ordered_json tool_call_message(const ToolCallResponse& response, std::
   return message;
 }
 
-std::shared_ptr<const GreenListScheme> load_scheme(const std::string& key_path, const NgramModel& model,
+std::shared_ptr<const GreenListScheme> load_scheme(const std::string& key_path, const ReferenceModel& model,
                                                    const std::string& model_name) {
   if (key_path.empty()) return nullptr;
   const WatermarkKey key = WatermarkKey::load(key_path);
@@ -123,10 +159,13 @@ std::shared_ptr<const GreenListScheme> load_scheme(const std::string& key_path, 
 
 void run_generate(const GenerateOptions& options) {
   options.generation.validate();
-  const NgramModel model = NgramModel::load(options.model);
-  const ModelVocabulary vocabulary = vocabulary_of_model(model, options.model);
+  const ReferenceModel model = ReferenceModel::load(options.model);
+  const ModelVocabulary vocabulary = vocabulary_of_model(model.tokenizer(), model.vocab_size(), options.model);
+  // Worker threads each decode their own responses: a transformer's matrix products stay on one.
+  if (model.transformer() && options.threads > 1) set_neural_threads(1);
   const auto scheme = load_scheme(options.key, model, options.model);
   const std::vector<ModelPrompt> prompts = read_prompts(options.prompts, vocabulary, options.model);
+  const std::unique_ptr<const GreenListEstimate> neutralise = neutralisation_estimate(options, vocabulary);
   ProcessorOptions processor_options;
   std::vector<std::string> token_bytes;
   if (vocabulary.tokenizer) token_bytes = token_byte_table(*vocabulary.tokenizer, vocabulary.vocab_size);
@@ -139,6 +178,11 @@ void run_generate(const GenerateOptions& options) {
   }
   std::unique_ptr<ToolCallVocabulary> tool_vocabulary;
   if (std::any_of(prompts.begin(), prompts.end(), [](const ModelPrompt& p) { return !p.tools.empty(); })) {
+    if (!model.ngram()) {
+      throw Error(ErrorCode::invalid_argument, options.prompts + " asks for tool calls (\"tools\"), which the constrained "
+                                                   "decoder makes with an n-gram model only; " + options.model +
+                                                   " is a transformer: answer tool-call prompts with an n-gram model");
+    }
     tool_vocabulary = std::make_unique<ToolCallVocabulary>(token_bytes, vocabulary.encode);
   }
 
@@ -158,14 +202,19 @@ void run_generate(const GenerateOptions& options) {
         std::vector<float> entropy;
         std::optional<ToolCallResponse> tool_call;
         if (!prompts[i].tools.empty()) {
-          tool_call = generate_tool_call(model, *tool_vocabulary, prompts[i].tools, prompts[i].tokens,
+          tool_call = generate_tool_call(*model.ngram(), *tool_vocabulary, prompts[i].tools, prompts[i].tokens,
                                          options.generation.sampling, ToolCallLimits{}, rng,
                                          processor ? &*processor : nullptr, scratch);
           tokens = tool_call->tokens;
           entropy = tool_call->entropy;
         } else {
-          tokens = generate_response(model, prompts[i].tokens, options.generation, rng, processor ? &*processor : nullptr,
-                                     scratch, options.record_entropy ? &entropy : nullptr);
+          std::unique_ptr<DecodingSession> session = model.start(prompts[i].tokens, scratch);
+          if (neutralise) {
+            session = std::make_unique<NeutralisingSession>(std::move(session), *neutralise, options.neutralise_penalty,
+                                                            prompts[i].tokens);
+          }
+          tokens = decode_response(*session, prompts[i].tokens, options.generation, rng,
+                                   processor ? &*processor : nullptr, scratch, options.record_entropy ? &entropy : nullptr);
         }
         nlohmann::ordered_json record;
         // Without a tokenizer there is no text: "prompt" and "text" are left out rather than null,
@@ -213,7 +262,7 @@ void run_generate(const GenerateOptions& options) {
 void add_generate_command(CLI::App& app) {
   auto options = std::make_shared<GenerateOptions>();
   CLI::App* command = app.add_subcommand("generate", "answer prompts with a reference model, watermarked with --key");
-  command->add_option("--model", options->model, "model file from `tracemark train` or `tracemark distill`")->required();
+  command->add_option("--model", options->model, "model file from `tracemark train` or `tracemark distill` (n-gram or transformer)")->required();
   command->add_option("--prompts", options->prompts,
                       "JSON lines, each {\"id\", \"prompt\": text}, {\"id\", \"messages\": [{\"role\", \"content\"}]} or "
                       "{\"id\", \"prompt_tokens\": [ids]} (the formats probe and scan --prompts read); with \"tools\" (OpenAI "
@@ -240,6 +289,20 @@ void add_generate_command(CLI::App& app) {
                     "records it for keys with an entropy threshold (detect and scan read it)");
   command->add_flag("--syntax-aware", options->syntax_aware,
                     "bias only free tokens (identifiers, values, comments, prose), never syntax; needs a tokenizer");
+  const std::string attack = "Attack: neutralise an inherited watermark at inference";
+  command->add_option("--neutralise-harvest", options->neutralise_harvest,
+                      "the teacher's responses the model was distilled from: with clean text they give a key-less "
+                      "estimate of the green lists, whose tokens are then penalised (attacks/inference_neutraliser.hpp)")
+      ->group(attack);
+  command->add_option("--neutralise-reference", options->neutralise_reference,
+                      "clean text in the same language (corpus files, as for `tracemark train`)")
+      ->group(attack);
+  command->add_option("--neutralise-width", options->neutralise_stealing.context_width,
+                      "the context width h the attacker assumes, 0 to 3")
+      ->capture_default_str()->group(attack);
+  command->add_option("--neutralise-penalty", options->neutralise_penalty,
+                      "nats subtracted from flagged tokens' logits (the attack's strength), 0 to 50")
+      ->capture_default_str()->group(attack);
   command->callback([options] { run_generate(*options); });
 }
 

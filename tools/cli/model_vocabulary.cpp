@@ -75,15 +75,20 @@ ModelVocabulary vocabulary_for_training(const std::string& tokenizer_spec, std::
 }
 
 ModelVocabulary vocabulary_of_model(const NgramModel& model, const std::string& model_name) {
-  if (model.tokenizer().name.empty()) {
+  return vocabulary_of_model(model.tokenizer(), model.vocab_size(), model_name);
+}
+
+ModelVocabulary vocabulary_of_model(const ModelTokenizerRecord& tokenizer, std::uint32_t vocab_size,
+                                    const std::string& model_name) {
+  if (tokenizer.name.empty()) {
     ModelVocabulary vocabulary;
-    vocabulary.vocab_size = model.vocab_size();
+    vocabulary.vocab_size = vocab_size;
     return vocabulary;
   }
-  ModelVocabulary vocabulary = from_tokenizer(Tokenizer::load(model.tokenizer().spec));
-  require_model_tokenizer(model, model_name, vocabulary.record);
-  if (vocabulary.vocab_size != model.vocab_size()) {
-    throw Error(ErrorCode::invalid_input, model_name + " has a vocabulary of " + std::to_string(model.vocab_size()) +
+  ModelVocabulary vocabulary = from_tokenizer(Tokenizer::load(tokenizer.spec));
+  require_model_tokenizer(tokenizer, model_name, vocabulary.record);
+  if (vocabulary.vocab_size != vocab_size) {
+    throw Error(ErrorCode::invalid_input, model_name + " has a vocabulary of " + std::to_string(vocab_size) +
                                               " tokens, its tokenizer " + vocabulary.record.name + " one of " +
                                               std::to_string(vocabulary.vocab_size) + "; train the model again");
   }

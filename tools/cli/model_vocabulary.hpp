@@ -38,5 +38,8 @@ ModelVocabulary vocabulary_for_training(const std::string& tokenizer_spec, std::
 // when the tokenizer found differs, Error(io) when it cannot be found (the message says how to
 // fetch it).
 ModelVocabulary vocabulary_of_model(const NgramModel& model, const std::string& model_name);
+// The same for a model of any kind, from the tokenizer and vocabulary size its file records.
+ModelVocabulary vocabulary_of_model(const ModelTokenizerRecord& tokenizer, std::uint32_t vocab_size,
+                                    const std::string& model_name);
 
 }  // namespace tracemark::cli

@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "model_vocabulary.hpp"
 #include "tracemark/error.hpp"
+#include "tracemark/refmodel/reference_model.hpp"
 #include "tracemark/verify/jsonl_reader.hpp"
 
 namespace tracemark::cli {
@@ -58,8 +59,8 @@ ScoredRecord read_record(const JsonlReader& reader, const JsonlRecord& record, c
 }
 
 void run_perplexity(const PerplexityOptions& options) {
-  const NgramModel model = NgramModel::load(options.model);
-  const ModelVocabulary vocabulary = vocabulary_of_model(model, options.model);
+  const ReferenceModel model = ReferenceModel::load(options.model);
+  const ModelVocabulary vocabulary = vocabulary_of_model(model.tokenizer(), model.vocab_size(), options.model);
   JsonlReader reader(options.input);
   JsonlRecord record;
   double total_nats = 0;
@@ -67,7 +68,7 @@ void run_perplexity(const PerplexityOptions& options) {
   std::string rows;
   while (reader.next(record)) {
     ScoredRecord scored = read_record(reader, record, vocabulary);
-    const double nats = sequence_nats(model, scored.context, scored.tokens);
+    const double nats = model.sequence_nats(scored.context, scored.tokens);
     ++records;
     total_nats += nats;
     total_tokens += scored.tokens.size();
@@ -99,7 +100,7 @@ void run_perplexity(const PerplexityOptions& options) {
 void add_perplexity_command(CLI::App& app) {
   auto options = std::make_shared<PerplexityOptions>();
   CLI::App* command = app.add_subcommand("perplexity", "perplexity of responses under a reference model");
-  command->add_option("--model", options->model, "model file")->required();
+  command->add_option("--model", options->model, "model file (n-gram or transformer)")->required();
   command->add_option("--input", options->input,
                       "JSON lines from `tracemark generate` (\"tokens\", optional \"prompt_tokens\" as context); - for stdin")
       ->required();

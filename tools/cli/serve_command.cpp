@@ -78,8 +78,8 @@ void run_serve(ServeOptions options) {
 
   // Cheap checks first: a bad key file is reported before the model and tokenizer are loaded.
   const serving::ApiKeyTable api_keys = serving::ApiKeyTable::load(options.api_keys);
-  NgramModel model = NgramModel::load(options.model);
-  const ModelVocabulary vocabulary = vocabulary_of_model(model, options.model);
+  ReferenceModel model = ReferenceModel::load(options.model);
+  const ModelVocabulary vocabulary = vocabulary_of_model(model.tokenizer(), model.vocab_size(), options.model);
   if (!vocabulary.has_tokenizer()) {
     throw Error(ErrorCode::invalid_input, options.model + " was trained on raw token ids, but an OpenAI-compatible server "
                                                           "speaks text; train a model with `tracemark train --tokenizer NAME`");
@@ -150,7 +150,7 @@ void run_serve(ServeOptions options) {
 void add_serve_command(CLI::App& app) {
   auto options = std::make_shared<ServeOptions>();
   CLI::App* command = app.add_subcommand("serve", "serve a reference model over an OpenAI-compatible HTTP API, watermarked with --key or a keyring's subkeys");
-  command->add_option("--model", options->model, "model file from `tracemark train` (trained with --tokenizer)")->required();
+  command->add_option("--model", options->model, "model file from `tracemark train` or `distill`, n-gram or transformer (trained with --tokenizer)")->required();
   command->add_option("--key", options->key, "watermark key (its vocabulary must be the model's); or --keyring with --key-policy");
   command->add_option("--keyring", options->keyring, "keyring (from `tracemark keyring new`): each request is watermarked with "
                                                      "the subkey of the label --key-policy picks");

@@ -40,8 +40,8 @@ class ServeResponder {
  public:
   ServeResponder(const std::string& model_path, std::unique_ptr<KeySelector> keys, const std::string& key_source)
       : keys_(std::move(keys)) {
-    NgramModel model = NgramModel::load(model_path);
-    const ModelVocabulary vocabulary = vocabulary_of_model(model, model_path);
+    ReferenceModel model = ReferenceModel::load(model_path);
+    const ModelVocabulary vocabulary = vocabulary_of_model(model.tokenizer(), model.vocab_size(), model_path);
     if (!vocabulary.has_tokenizer()) {
       throw Error(ErrorCode::invalid_input, model_path + " was trained on raw token ids; --responses model needs a model "
                                                          "trained with `tracemark train --tokenizer NAME`");

@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "shared_options.hpp"
 #include "model_vocabulary.hpp"
+#include "transformer_options.hpp"
 #include "tracemark/refmodel/ngram_counter.hpp"
 #include "tracemark/refmodel/ngram_model_writer.hpp"
 
@@ -19,6 +20,8 @@ struct TrainOptions {
   std::string tokenizer;
   std::optional<std::uint32_t> vocab_size;
   std::uint32_t order = 3;
+  std::string kind = "ngram";
+  TransformerOptions transformer;
   std::string out;
   bool force = false;
 };
@@ -26,6 +29,16 @@ struct TrainOptions {
 void run_train(const TrainOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const ModelVocabulary vocabulary = vocabulary_for_training(options.tokenizer, options.vocab_size);
+  if (options.kind == "transformer") {
+    TokenDocuments documents;
+    for (const std::string& file : options.corpus) {
+      for (auto& document : read_corpus_file(resolve_corpus_argument(file), vocabulary.encode, vocabulary.vocab_size)) {
+        documents.push_back(std::move(document));
+      }
+    }
+    train_transformer_file(documents, vocabulary, options.transformer, options.out, options.force);
+    return;
+  }
   NgramCounter counter(options.order, vocabulary.vocab_size);
   for (const std::string& file : options.corpus) {
     for (const auto& document : read_corpus_file(resolve_corpus_argument(file), vocabulary.encode, vocabulary.vocab_size)) {
@@ -51,7 +64,7 @@ void run_train(const TrainOptions& options) {
 
 void add_train_command(CLI::App& app) {
   auto options = std::make_shared<TrainOptions>();
-  CLI::App* command = app.add_subcommand("train", "train the reference n-gram language model on a corpus");
+  CLI::App* command = app.add_subcommand("train", "train a reference language model (n-gram or transformer) on a corpus");
   command->add_option("--corpus", options->corpus,
                       "corpus files: plain UTF-8 text, documents separated by blank lines (needs --tokenizer); or "
                       "JSONL (name ending in .jsonl), one document per line, {\"text\": ...} or {\"tokens\": [ids]}; or "
@@ -60,7 +73,10 @@ void add_train_command(CLI::App& app) {
       ->required();
   add_tokenizer_option(*command, options->tokenizer, "the model's tokenizer");
   add_vocab_size_option(*command, options->vocab_size, "without --tokenizer: vocabulary size of the token ids");
+  command->add_option("--model", options->kind, "the model's kind: ngram (Kneser-Ney counts) or transformer (libtorch)")
+      ->capture_default_str()->check(CLI::IsMember({"ngram", "transformer"}));
   add_order_option(*command, options->order, "n-gram order, 2 to 5");
+  add_transformer_options(*command, options->transformer);
   add_out_option(*command, options->out, "model file to write");
   add_force_flag(*command, options->force, "an existing model file");
   command->callback([options] { run_train(*options); });

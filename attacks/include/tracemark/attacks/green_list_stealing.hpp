@@ -69,6 +69,8 @@ class GreenListEstimate {
   std::uint64_t judged_pairs() const noexcept { return judged_pairs_; }
   // context: exactly context_width() ids (the tokens before `token`).
   bool is_flagged(std::span<const std::uint32_t> context, std::uint32_t token) const;
+  // The tokens flagged after `context` (exactly context_width() ids), sorted; empty when none.
+  std::span<const std::uint32_t> flagged_after(std::span<const std::uint32_t> context) const;
   // Every flagged pair, for evaluation (context ids, then the token), in no particular order.
   std::vector<std::pair<std::vector<std::uint32_t>, std::uint32_t>> flagged() const;
 

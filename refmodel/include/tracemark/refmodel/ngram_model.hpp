@@ -113,5 +113,8 @@ double sequence_nats(const NgramModel& model, std::span<const std::uint32_t> con
 // Error(invalid_input) naming the model file, both tokenizers and what to do.
 void require_model_tokenizer(const NgramModel& model, const std::string& model_name,
                              const ModelTokenizerRecord& expected);
+// The same for a model of any kind, given the tokenizer its file records.
+void require_model_tokenizer(const ModelTokenizerRecord& actual, const std::string& model_name,
+                             const ModelTokenizerRecord& expected);
 
 }  // namespace tracemark

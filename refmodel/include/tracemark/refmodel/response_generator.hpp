@@ -4,9 +4,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <vector>
 
+#include "tracemark/refmodel/decoding_session.hpp"
 #include "tracemark/refmodel/ngram_model.hpp"
 #include "tracemark/refmodel/token_sampler.hpp"
 #include "tracemark/refmodel/synthetic_model.hpp"  // SplitMix64
@@ -56,5 +58,25 @@ std::vector<std::uint32_t> generate_response_streaming(const NgramModel& model, 
                                                        WatermarkProcessor* processor, GenerationScratch& scratch,
                                                        const std::function<bool(std::uint32_t)>& on_token,
                                                        std::vector<float>* step_entropy = nullptr);
+
+// An n-gram model's session after `prompt`, working in scratch.history and scratch.model (so
+// generate_response_streaming(model, ...) is decode_response_streaming over this session).
+std::unique_ptr<DecodingSession> start_ngram_session(const NgramModel& model, std::span<const std::uint32_t> prompt,
+                                                     GenerationScratch& scratch);
+
+// The loop itself, over any model kind: generate_response_streaming with a session started on the
+// prompt (the session's history is the prompt; the processor is reset with `prompt`). Uses only
+// scratch.sampler, scratch.logits and scratch.candidates.
+std::vector<std::uint32_t> decode_response_streaming(DecodingSession& session, std::span<const std::uint32_t> prompt,
+                                                     const GenerationOptions& options, SplitMix64& rng,
+                                                     WatermarkProcessor* processor, GenerationScratch& scratch,
+                                                     const std::function<bool(std::uint32_t)>& on_token,
+                                                     std::vector<float>* step_entropy = nullptr);
+
+// decode_response_streaming without a consumer: all max_tokens tokens.
+std::vector<std::uint32_t> decode_response(DecodingSession& session, std::span<const std::uint32_t> prompt,
+                                           const GenerationOptions& options, SplitMix64& rng,
+                                           WatermarkProcessor* processor, GenerationScratch& scratch,
+                                           std::vector<float>* step_entropy = nullptr);
 
 }  // namespace tracemark

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "tracemark/refmodel/ngram_model.hpp"
+#include "tracemark/refmodel/reference_model.hpp"
 #include "tracemark/refmodel/response_generator.hpp"
 #include "tracemark/serving/openai_protocol.hpp"
 #include "tracemark/embed/green_list_scheme.hpp"
@@ -27,7 +27,7 @@ struct ModelTextCodec {
 class CompletionService {
  public:
   // top_k: 0 for the whole vocabulary.
-  CompletionService(NgramModel model, ModelTextCodec codec, std::uint32_t top_k);
+  CompletionService(ReferenceModel model, ModelTextCodec codec, std::uint32_t top_k);
 
   // The prompt ids of a request (chat: the rendered conversation). Throws ApiError 400 for token ids
   // outside the vocabulary.
@@ -49,7 +49,7 @@ class CompletionService {
   std::unique_ptr<GenerationScratch> borrow_scratch() const;
   void return_scratch(std::unique_ptr<GenerationScratch> scratch) const;
 
-  NgramModel model_;
+  ReferenceModel model_;
   ModelTextCodec codec_;
   std::uint32_t top_k_;
   mutable std::mutex pool_mutex_;

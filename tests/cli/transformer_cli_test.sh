@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# CLI tests for the transformer reference model (issue 17): train --model transformer, generate
+# with and without a key (the watermark goes through the same processor), distill --student
+# transformer with a clean mix, perplexity, and the refusals: bad options, damaged or foreign model
+# files, an existing output, a diverging run that leaves no file.
+# Usage: transformer_cli_test.sh PATH/TO/tracemark
+set -u
+source "$(dirname "$0")/cli_test_lib.sh" "$1"
+field() {  # field NAME: the named number of the last JSON line on stdin
+  tail -1 | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"
+}
+
+# Token-id corpora: a skewed one with recurring phrases (the teacher's) and a second, different one
+# (the clean text a distiller mixes in).
+/usr/bin/python3 - <<'PY'
+import json, random
+r = random.Random(1)
+def corpus(name, documents, phrase):
+    with open(name, "w") as f:
+        for d in range(documents):
+            tokens = []
+            for i in range(120):
+                u = r.random()
+                tokens.append(int(u * u * 300))
+                if i % 4 == 0:
+                    tokens += phrase
+            f.write(json.dumps({"id": d, "tokens": tokens}) + "\n")
+corpus("teacher.jsonl", 60, [7, 8, 9])
+corpus("clean.jsonl", 60, [20, 21])
+with open("prompts.jsonl", "w") as f:
+    for i in range(24):
+        f.write(json.dumps({"id": "p%d" % i, "prompt_tokens": [i, 7, 8]}) + "\n")
+PY
+small="--layers 1 --width 32 --heads 2 --context-length 16 --batch-size 8 --torch-threads 1"
+
+expect 0 "trained a transformer \(1 layers, width 32, 2 heads, context 16, [0-9]+ parameters" -- \
+  "$tracemark" train --model transformer --corpus teacher.jsonl --vocab-size 400 $small --steps 120 --out teacher.tmodel
+expect 2 "already exists" -- "$tracemark" train --model transformer --corpus teacher.jsonl --vocab-size 400 $small --steps 1 --out teacher.tmodel
+expect 2 "--width 30 is not a multiple of --heads 4" -- \
+  "$tracemark" train --model transformer --corpus teacher.jsonl --vocab-size 400 --width 30 --heads 4 --out x.tmodel
+expect 2 "--layers 0.* is out of range" -- \
+  "$tracemark" train --model transformer --corpus teacher.jsonl --vocab-size 400 --layers 0 --out x.tmodel
+expect 2 "training diverged at step [0-9]+ of 400 .*lower --learning-rate" -- \
+  "$tracemark" train --model transformer --corpus teacher.jsonl --vocab-size 400 $small --steps 400 \
+  --learning-rate 10 --warmup-steps 0 --out x.tmodel
+check "a failed training leaves no model file" test ! -e x.tmodel
+
+# The teacher answers, watermarked and not; the key's green tokens are over-represented.
+expect 0 "" -- "$tracemark" keygen --out key.json --vocab-size 400 --context-width 1 --delta 3
+expect 0 "wrote 24 responses of 60 tokens to wm.jsonl \(watermarked\)" -- \
+  "$tracemark" generate --model teacher.tmodel --prompts prompts.jsonl --key key.json --max-tokens 60 --threads 2 --out wm.jsonl
+expect 0 "" -- "$tracemark" generate --model teacher.tmodel --prompts prompts.jsonl --max-tokens 60 --out plain.jsonl --top-k 40
+"$tracemark" generate --model teacher.tmodel --prompts prompts.jsonl --key key.json --max-tokens 60 --threads 1 --out wm1.jsonl >/dev/null
+check "generation does not depend on --threads" cmp -s wm.jsonl wm1.jsonl
+wm=$("$tracemark" detect --key key.json --input wm.jsonl --json | field log10_p)
+plain=$("$tracemark" detect --key key.json --input plain.jsonl --json | field log10_p)
+check "the teacher's watermark is detected (log10 p $wm)" /usr/bin/python3 -c "import sys; sys.exit(0 if $wm < -4 else 1)"
+check "unwatermarked answers are not flagged (log10 p $plain)" /usr/bin/python3 -c "import sys; sys.exit(0 if $plain > -2 else 1)"
+
+# A transformer student of the watermarked harvest mixed with clean text; perplexity of both kinds.
+expect 0 "trained transformer student student.tmodel on [0-9]+ teacher tokens .*watermarked fraction 0.5" -- \
+  "$tracemark" distill --student transformer --teacher-outputs wm.jsonl --mix-clean clean.jsonl --fraction 0.5 \
+  --vocab-size 400 $small --steps 30 --out student.tmodel
+ppl=$("$tracemark" perplexity --model teacher.tmodel --input plain.jsonl --json | field perplexity)
+check "the teacher finds its own answers probable (perplexity $ppl)" /usr/bin/python3 -c "import sys; sys.exit(0 if 1 < $ppl < 400 else 1)"
+expect 0 "perplexity [0-9.]+ .* under student.tmodel" -- "$tracemark" perplexity --model student.tmodel --input plain.jsonl
+expect 0 "trained an order-3" -- "$tracemark" train --corpus teacher.jsonl --vocab-size 400 --out ngram.tmlm
+
+# Damaged and foreign model files.
+/usr/bin/python3 -c 'b=bytearray(open("teacher.tmodel","rb").read()); b[len(b)//2]^=1; open("bad.tmodel","wb").write(b)'
+expect 2 "bad.tmodel: checksum mismatch" -- "$tracemark" generate --model bad.tmodel --prompts prompts.jsonl --out x.jsonl
+expect 2 "bad.tmodel: checksum mismatch" -- "$tracemark" perplexity --model bad.tmodel --input plain.jsonl
+head -c 100 teacher.tmodel > short.tmodel
+expect 2 "short.tmodel: the section lengths" -- "$tracemark" perplexity --model short.tmodel --input plain.jsonl
+expect 2 "prompts.jsonl is not a tracemark reference model" -- "$tracemark" perplexity --model prompts.jsonl --input plain.jsonl
+check "failed generations leave no output" test ! -e x.jsonl
+finish
