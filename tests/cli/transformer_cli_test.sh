@@ -74,4 +74,37 @@ head -c 100 teacher.tmodel > short.tmodel
 expect 2 "short.tmodel: the section lengths" -- "$tracemark" perplexity --model short.tmodel --input plain.jsonl
 expect 2 "prompts.jsonl is not a tracemark reference model" -- "$tracemark" perplexity --model prompts.jsonl --input plain.jsonl
 check "failed generations leave no output" test ! -e x.jsonl
+# serve answers over HTTP from a transformer trained with a tokenizer (gpt2's, from the set-up's
+# cache), watermarked, and the audit log records the answer.
+/usr/bin/python3 - <<'PY'
+import json, random
+r = random.Random(3)
+words = "the water river stone light house green field winter morning song road".split()
+with open("words.jsonl", "w") as f:
+    for d in range(80):
+        f.write(json.dumps({"text": " ".join(r.choice(words) for _ in range(60))}) + "\n")
+PY
+expect 0 "wrote text.tmodel" -- "$tracemark" train --model transformer --corpus words.jsonl --tokenizer gpt2 $small --steps 60 --out text.tmodel
+expect 0 "" -- "$tracemark" keygen --out gpt2key.json --tokenizer gpt2 --context-width 1
+api_key=sk-transformer-test-000000000000
+printf '%s alice\n' "$api_key" >keys.txt
+chmod 600 keys.txt
+"$tracemark" serve --model text.tmodel --key gpt2key.json --api-keys keys.txt --audit-log audit.jsonl --port 0 \
+  >serve.out 2>serve.err &
+server=$!
+port=""
+for _ in $(seq 1 100); do
+  port=$(grep -oE 'listening on http://127\.0\.0\.1:[0-9]+' serve.out 2>/dev/null | grep -oE '[0-9]+$')
+  [[ -n $port ]] && break
+  sleep 0.1
+done
+check "serve starts on a transformer model" test -n "$port"
+http 200 '"text":' -- -H "Authorization: Bearer $api_key" -H 'Content-Type: application/json' \
+  "http://127.0.0.1:$port/v1/completions" -d '{"model":"text","prompt":"the river","max_tokens":20,"seed":5}'
+kill "$server" 2>/dev/null
+wait "$server" 2>/dev/null
+check "the audit log records the transformer's answer" /usr/bin/python3 -c '
+import json
+log = [json.loads(l) for l in open("audit.jsonl")]
+assert len(log) == 1 and len(log[0]["tokens"]) == 20, log' 
 finish
