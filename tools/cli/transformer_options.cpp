@@ -36,10 +36,6 @@ void add_transformer_options(CLI::App& command, TransformerOptions& options) {
 
 void train_transformer_file(const TokenDocuments& documents, const ModelVocabulary& vocabulary,
                             const TransformerOptions& options, const std::string& out, bool force) {
-  if (!neural_models_available()) {
-    // Same message as every transformer entry point of such a build.
-    options.shape.validate();
-  }
   set_neural_threads(options.threads);
   TransformerTraining training = options.training;
   const bool terminal = isatty(STDERR_FILENO) != 0;

@@ -47,7 +47,7 @@ std::uint64_t get_u64(const std::string& in, std::size_t at) {
   return value;
 }
 
-nlohmann::ordered_json metadata_of(const TransformerModel::Impl& impl) {
+nlohmann::ordered_json metadata_of(const TransformerState& impl) {
   nlohmann::ordered_json meta;
   meta["kind"] = "transformer";
   meta["shape"] = {{"layers", impl.shape.layers},
@@ -70,7 +70,7 @@ nlohmann::ordered_json metadata_of(const TransformerModel::Impl& impl) {
 }
 
 // Reads the metadata's fields into impl; a missing or mistyped field is named.
-void read_metadata(const nlohmann::json& meta, TransformerModel::Impl& impl, const std::string& where) {
+void read_metadata(const nlohmann::json& meta, TransformerState& impl, const std::string& where) {
   try {
     if (meta.at("kind").get<std::string>() != "transformer") {
       throw Error(ErrorCode::invalid_input, where + ": metadata \"kind\" is not \"transformer\"");
@@ -107,10 +107,10 @@ void read_metadata(const nlohmann::json& meta, TransformerModel::Impl& impl, con
 
 }  // namespace
 
-void TransformerModel::save(const std::filesystem::path& path, bool overwrite) const {
-  const std::string metadata = metadata_of(*impl_).dump();
+void save_state(const TransformerState& state, const std::filesystem::path& path, bool overwrite) {
+  const std::string metadata = metadata_of(state).dump();
   torch::serialize::OutputArchive archive;
-  impl_->network->save(archive);
+  state.network->save(archive);
   std::ostringstream weights_stream;
   archive.save_to(weights_stream);
   const std::string weights = weights_stream.str();
@@ -127,7 +127,7 @@ void TransformerModel::save(const std::filesystem::path& path, bool overwrite) c
   write_file_atomically(path, bytes, 0644, overwrite);
 }
 
-TransformerModel TransformerModel::load(const std::filesystem::path& path) {
+std::unique_ptr<TransformerState> load_state(const std::filesystem::path& path) {
   const std::string name = path.string();
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw Error(ErrorCode::io, name + ": cannot open the model file");
@@ -164,7 +164,7 @@ TransformerModel TransformerModel::load(const std::filesystem::path& path) {
   if (std::memcmp(digest.data(), bytes.data() + checked.size(), kDigestBytes) != 0) {
     throw Error(ErrorCode::invalid_input, name + ": checksum mismatch: the model file is damaged; train it again");
   }
-  auto impl = std::make_unique<Impl>();
+  auto impl = std::make_unique<TransformerState>();
   nlohmann::json meta;
   try {
     meta = nlohmann::json::parse(bytes.begin() + kHeaderBytes,
@@ -184,7 +184,7 @@ TransformerModel TransformerModel::load(const std::filesystem::path& path) {
                                               e.what_without_backtrace() + ")");
   }
   impl->network->eval();
-  return TransformerModel(std::move(impl));
+  return impl;
 }
 
 }  // namespace tracemark

@@ -1,7 +1,11 @@
-// TransformerModel's state, shared by the files that train, store and run it.
+// The transformer plug-in's model state (libtracemark_torch.so), shared by the files that train,
+// store and run it. Only the plug-in sees libtorch; the rest of tracemark reaches it through
+// transformer_engine.hpp.
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <memory>
 #include <vector>
 
 #include "transformer_network.hpp"
@@ -9,7 +13,7 @@
 
 namespace tracemark {
 
-struct TransformerModel::Impl {
+struct TransformerState {
   // Compact ids 0 and 1 are the begin-of-document separator and the stand-in for prompt ids the
   // model never saw; neither is ever a prediction. Ids from 2 on are vocabulary[compact - 2].
   static constexpr std::int64_t kBeginDocument = 0;
@@ -41,5 +45,22 @@ struct TransformerModel::Impl {
   // Fills out (vocab_size entries) from the compact log-probabilities.
   void scatter(const std::vector<float>& compact, std::span<float> out) const;
 };
+
+// transformer_training.cpp: a new model trained on documents; further training of one.
+std::unique_ptr<TransformerState> train_state(const TokenDocuments& documents, std::uint32_t vocab_size,
+                                              std::span<const std::uint32_t> unpredictable_ids,
+                                              const ModelTokenizerRecord& tokenizer, const TransformerShape& shape,
+                                              const TransformerTraining& training);
+void fine_tune_state(std::unique_ptr<TransformerState>& state, const TokenDocuments& documents,
+                     const TransformerTraining& training);
+// transformer_file.cpp
+void save_state(const TransformerState& state, const std::filesystem::path& path, bool overwrite);
+std::unique_ptr<TransformerState> load_state(const std::filesystem::path& path);
+// transformer_model.cpp
+std::unique_ptr<DecodingSession> start_session(TransformerState& state, std::span<const std::uint32_t> prompt);
+double state_sequence_nats(TransformerState& state, std::span<const std::uint32_t> context,
+                           std::span<const std::uint32_t> tokens);
+void state_log_probabilities(TransformerState& state, std::span<const std::uint32_t> history, std::span<float> out);
+std::uint64_t parameter_count(const TransformerState& state);
 
 }  // namespace tracemark

@@ -15,16 +15,8 @@ constexpr float kMinusInfinity = -std::numeric_limits<float>::infinity();
 // (pieces are exact, see TransformerNetworkImpl::extend).
 constexpr std::int64_t kPieceLength = 512;
 
-void require_range(const char* option, double value, double low, double high) {
-  if (!(value >= low && value <= high)) {
-    throw Error(ErrorCode::invalid_argument, std::string(option) + " " + std::to_string(value) +
-                                                 " is out of range; use " + std::to_string(low) + " to " +
-                                                 std::to_string(high));
-  }
-}
-
 // The last row of the compact log-probabilities after feeding `history` (chunked, exact).
-torch::Tensor run_pieces(TransformerModel::Impl& impl, const torch::Tensor& ids, std::vector<neural::LayerCache>& caches) {
+torch::Tensor run_pieces(TransformerState& impl, const torch::Tensor& ids, std::vector<neural::LayerCache>& caches) {
   std::vector<torch::Tensor> rows;
   for (std::int64_t start = 0; start < ids.size(1); start += kPieceLength) {
     const std::int64_t length = std::min(kPieceLength, ids.size(1) - start);
@@ -35,7 +27,7 @@ torch::Tensor run_pieces(TransformerModel::Impl& impl, const torch::Tensor& ids,
 
 class TransformerSession final : public DecodingSession {
  public:
-  TransformerSession(TransformerModel::Impl& impl, std::span<const std::uint32_t> prompt) : impl_(impl) {
+  TransformerSession(TransformerState& impl, std::span<const std::uint32_t> prompt) : impl_(impl) {
     const torch::NoGradGuard no_gradients;
     const torch::Tensor logits = run_pieces(impl_, impl_.input_ids(prompt), caches_);
     current_ = impl_.token_log_probabilities(logits[logits.size(0) - 1]);
@@ -75,7 +67,7 @@ class TransformerSession final : public DecodingSession {
   }
 
  private:
-  TransformerModel::Impl& impl_;
+  TransformerState& impl_;
   std::vector<neural::LayerCache> caches_;
   std::vector<float> current_;  // smoothed log-probability of each vocabulary entry
   std::vector<std::uint32_t> order_;
@@ -83,29 +75,7 @@ class TransformerSession final : public DecodingSession {
 
 }  // namespace
 
-void TransformerShape::validate() const {
-  require_range("--layers", layers, 1, 48);
-  require_range("--heads", heads, 1, 64);
-  require_range("--width", width, 8, 4096);
-  require_range("--context-length", context_length, 2, 4096);
-  if (width % heads != 0) {
-    throw Error(ErrorCode::invalid_argument, "--width " + std::to_string(width) + " is not a multiple of --heads " +
-                                                 std::to_string(heads) + "; each head gets width / heads dimensions");
-  }
-}
-
-void TransformerTraining::validate() const {
-  require_range("--steps", steps, 1, 10'000'000);
-  require_range("--batch-size", batch_size, 1, 65'536);
-  if (!(learning_rate > 0 && learning_rate <= 10)) {
-    throw Error(ErrorCode::invalid_argument, "--learning-rate " + std::to_string(learning_rate) +
-                                                 " is out of range; use a value in (0, 10] (the default is 0.002)");
-  }
-  require_range("--warmup-steps", warmup_steps, 0, 10'000'000);
-  require_range("--weight-decay", weight_decay, 0, 1);
-}
-
-void TransformerModel::Impl::finish(const std::string& where) {
+void TransformerState::finish(const std::string& where) {
   shape.validate();
   if (vocab_size == 0) throw Error(ErrorCode::invalid_input, where + ": vocabulary size 0");
   auto sorted_below = [&](const std::vector<std::uint32_t>& ids) {
@@ -132,7 +102,7 @@ void TransformerModel::Impl::finish(const std::string& where) {
   for (std::uint32_t id : unpredictable) floor_log_probability[id] = kMinusInfinity;
 }
 
-torch::Tensor TransformerModel::Impl::input_ids(std::span<const std::uint32_t> history) const {
+torch::Tensor TransformerState::input_ids(std::span<const std::uint32_t> history) const {
   torch::Tensor ids = torch::empty({1, static_cast<std::int64_t>(history.size()) + 1}, torch::kInt64);
   auto* out = ids.data_ptr<std::int64_t>();
   out[0] = kBeginDocument;
@@ -147,7 +117,7 @@ torch::Tensor TransformerModel::Impl::input_ids(std::span<const std::uint32_t> h
   return ids;
 }
 
-std::vector<float> TransformerModel::Impl::token_log_probabilities(const torch::Tensor& logits) const {
+std::vector<float> TransformerState::token_log_probabilities(const torch::Tensor& logits) const {
   // The separator and the unknown stand-in are inputs only: never predicted.
   const torch::Tensor token_logits = logits.narrow(0, kFirstToken, compact_size() - kFirstToken).to(torch::kFloat64);
   const torch::Tensor p = torch::softmax(token_logits, 0).contiguous();
@@ -161,70 +131,50 @@ std::vector<float> TransformerModel::Impl::token_log_probabilities(const torch::
   return out;
 }
 
-void TransformerModel::Impl::scatter(const std::vector<float>& compact, std::span<float> out) const {
+void TransformerState::scatter(const std::vector<float>& compact, std::span<float> out) const {
   std::copy(floor_log_probability.begin(), floor_log_probability.end(), out.begin());
   for (std::size_t k = 0; k < compact.size(); ++k) out[vocabulary[k]] = compact[k];
 }
 
-TransformerModel::TransformerModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-TransformerModel::TransformerModel(TransformerModel&&) noexcept = default;
-TransformerModel& TransformerModel::operator=(TransformerModel&&) noexcept = default;
-TransformerModel::~TransformerModel() = default;
-
-std::uint32_t TransformerModel::vocab_size() const noexcept { return impl_->vocab_size; }
-std::uint32_t TransformerModel::compact_vocab_size() const noexcept {
-  return static_cast<std::uint32_t>(impl_->vocabulary.size());
-}
-std::uint64_t TransformerModel::parameter_count() const {
+std::uint64_t parameter_count(const TransformerState& state) {
   std::uint64_t count = 0;
-  for (const auto& parameter : impl_->network->parameters()) count += static_cast<std::uint64_t>(parameter.numel());
+  for (const auto& parameter : state.network->parameters()) count += static_cast<std::uint64_t>(parameter.numel());
   return count;
 }
-const TransformerShape& TransformerModel::shape() const noexcept { return impl_->shape; }
-const ModelTokenizerRecord& TransformerModel::tokenizer() const noexcept { return impl_->tokenizer; }
-const TransformerProvenance& TransformerModel::provenance() const noexcept { return impl_->provenance; }
-std::span<const std::uint32_t> TransformerModel::unpredictable_ids() const noexcept { return impl_->unpredictable; }
 
-std::unique_ptr<DecodingSession> TransformerModel::start(std::span<const std::uint32_t> prompt) const {
-  return std::make_unique<TransformerSession>(*impl_, prompt);
+std::unique_ptr<DecodingSession> start_session(TransformerState& state, std::span<const std::uint32_t> prompt) {
+  return std::make_unique<TransformerSession>(state, prompt);
 }
 
-double TransformerModel::sequence_nats(std::span<const std::uint32_t> context, std::span<const std::uint32_t> tokens) const {
+double state_sequence_nats(TransformerState& state, std::span<const std::uint32_t> context,
+                           std::span<const std::uint32_t> tokens) {
   if (tokens.empty()) return 0;
   std::vector<std::uint32_t> history(context.begin(), context.end());
   history.insert(history.end(), tokens.begin(), tokens.end());
   const torch::NoGradGuard no_gradients;
   std::vector<neural::LayerCache> caches;
   // Row r predicts history[r] (row 0 follows the separator); the scored rows start at the context.
-  const torch::Tensor logits = run_pieces(*impl_, impl_->input_ids(history), caches);
+  const torch::Tensor logits = run_pieces(state, state.input_ids(history), caches);
   double nats = 0;
   for (std::size_t i = 0; i < tokens.size(); ++i) {
-    const std::int32_t compact = impl_->compact_of[tokens[i]];
-    if (compact == Impl::kUnknown) {
-      nats -= static_cast<double>(impl_->floor_log_probability[tokens[i]]);  // +infinity for an unpredictable id
+    const std::int32_t compact = state.compact_of[tokens[i]];
+    if (compact == TransformerState::kUnknown) {
+      nats -= static_cast<double>(state.floor_log_probability[tokens[i]]);  // +infinity for an unpredictable id
       continue;
     }
-    const std::vector<float> row =
-        impl_->token_log_probabilities(logits[static_cast<std::int64_t>(context.size() + i)]);
-    nats -= static_cast<double>(row[static_cast<std::size_t>(compact - Impl::kFirstToken)]);
+    const std::vector<float> row = state.token_log_probabilities(logits[static_cast<std::int64_t>(context.size() + i)]);
+    nats -= static_cast<double>(row[static_cast<std::size_t>(compact - TransformerState::kFirstToken)]);
   }
   return nats;
 }
 
-void TransformerModel::log_probabilities(std::span<const std::uint32_t> history, std::span<float> out) const {
-  if (out.size() != impl_->vocab_size) {
+void state_log_probabilities(TransformerState& state, std::span<const std::uint32_t> history, std::span<float> out) {
+  if (out.size() != state.vocab_size) {
     throw Error(ErrorCode::invalid_argument, "log_probabilities: out must hold vocab_size() entries");
   }
   const torch::NoGradGuard no_gradients;
-  const torch::Tensor ids = impl_->input_ids(history);
-  const torch::Tensor logits = impl_->network->forward(ids)[0];
-  impl_->scatter(impl_->token_log_probabilities(logits[logits.size(0) - 1]), out);
+  const torch::Tensor logits = state.network->forward(state.input_ids(history))[0];
+  state.scatter(state.token_log_probabilities(logits[logits.size(0) - 1]), out);
 }
-
-void set_neural_threads(unsigned threads) {
-  if (threads > 0) torch::set_num_threads(static_cast<int>(threads));
-}
-
-bool neural_models_available() noexcept { return true; }
 
 }  // namespace tracemark

@@ -1,4 +1,4 @@
-// TransformerModel::train: next-token cross-entropy on random windows of the training stream, AdamW
+// train_state and fine_tune_state: next-token cross-entropy on random windows of the training stream, AdamW
 // with linear warm-up and cosine decay, gradients clipped to norm 1.
 #include <algorithm>
 #include <chrono>
@@ -16,11 +16,11 @@ namespace {
 
 // The documents as one stream of compact ids, each document preceded by the separator: a window
 // that crosses a boundary teaches the model that a document starts afresh after it.
-std::vector<std::int64_t> training_stream(const TokenDocuments& documents, const TransformerModel::Impl& impl) {
+std::vector<std::int64_t> training_stream(const TokenDocuments& documents, const TransformerState& impl) {
   std::vector<std::int64_t> stream;
   for (const auto& document : documents) {
     if (document.empty()) continue;
-    stream.push_back(TransformerModel::Impl::kBeginDocument);
+    stream.push_back(TransformerState::kBeginDocument);
     for (std::uint32_t id : document) stream.push_back(impl.compact_of[id]);
   }
   return stream;
@@ -36,7 +36,7 @@ double scheduled_rate(const TransformerTraining& training, std::uint32_t step) {
 
 // Trains impl.network (already built) on the documents; ids outside the model's vocabulary are
 // read as the unknown input and never a target. Adds to impl.provenance.
-void run_training(TransformerModel::Impl& impl, const TokenDocuments& documents, const TransformerTraining& training) {
+void run_training(TransformerState& impl, const TokenDocuments& documents, const TransformerTraining& training) {
   const std::vector<std::int64_t> stream = training_stream(documents, impl);
   // Windows of two attention spans, so that the later half of each trains positions that attend
   // to a full window, as they do when decoding; shorter when the data is.
@@ -72,7 +72,7 @@ void run_training(TransformerModel::Impl& impl, const TokenDocuments& documents,
     const torch::Tensor loss =
         torch::nn::functional::cross_entropy(logits.reshape({-1, impl.compact_size()}), targets.reshape({-1}),
                                              torch::nn::functional::CrossEntropyFuncOptions().ignore_index(
-                                                 TransformerModel::Impl::kUnknown));
+                                                 TransformerState::kUnknown));
     const double value = loss.item<double>();
     // Divergence: a non-finite loss, or one far worse than guessing uniformly (ln of the
     // vocabulary), which a sane run never reaches once started and an exploding one passes.
@@ -125,13 +125,13 @@ void run_training(TransformerModel::Impl& impl, const TokenDocuments& documents,
 
 }  // namespace
 
-TransformerModel TransformerModel::train(const TokenDocuments& documents, std::uint32_t vocab_size,
-                                         std::span<const std::uint32_t> unpredictable_ids,
-                                         const ModelTokenizerRecord& tokenizer, const TransformerShape& shape,
-                                         const TransformerTraining& training) {
+std::unique_ptr<TransformerState> train_state(const TokenDocuments& documents, std::uint32_t vocab_size,
+                                              std::span<const std::uint32_t> unpredictable_ids,
+                                              const ModelTokenizerRecord& tokenizer, const TransformerShape& shape,
+                                              const TransformerTraining& training) {
   shape.validate();
   training.validate();
-  auto impl = std::make_unique<Impl>();
+  auto impl = std::make_unique<TransformerState>();
   impl->shape = shape;
   impl->tokenizer = tokenizer;
   impl->vocab_size = vocab_size;
@@ -153,10 +153,11 @@ TransformerModel TransformerModel::train(const TokenDocuments& documents, std::u
   torch::manual_seed(training.seed);
   impl->network = neural::TransformerNetwork(shape, impl->compact_size());
   run_training(*impl, documents, training);
-  return TransformerModel(std::move(impl));
+  return impl;
 }
 
-void TransformerModel::fine_tune(const TokenDocuments& documents, const TransformerTraining& training) {
+void fine_tune_state(std::unique_ptr<TransformerState>& impl_, const TokenDocuments& documents,
+                     const TransformerTraining& training) {
   training.validate();
   for (const auto& document : documents) {
     for (std::uint32_t id : document) {
@@ -168,7 +169,7 @@ void TransformerModel::fine_tune(const TokenDocuments& documents, const Transfor
   }
   torch::manual_seed(training.seed);
   // Trained on a copy: a diverging run throws and leaves this model as it was.
-  auto copy = std::make_unique<Impl>(*impl_);
+  auto copy = std::make_unique<TransformerState>(*impl_);
   copy->network = neural::TransformerNetwork(copy->shape, copy->compact_size());
   {
     const torch::NoGradGuard no_gradients;

@@ -1,6 +1,8 @@
 // A small decoder-only transformer as a reference model: the neural teacher and the neural
-// student of the distillation experiments (issue 17). Built on libtorch (Debian's libtorch-dev);
-// this header hides it, so users of the model compile without torch's headers.
+// student of the distillation experiments (issue 17). Built on libtorch (Debian's libtorch-dev),
+// which lives in a plug-in loaded on first use (transformer_engine.hpp says why); this header hides
+// both, so users of the model compile without torch's headers and commands that never touch a
+// transformer never load libtorch.
 //
 // Architecture (docs/METHOD.md, "Neural reference models"): token embedding tied to the output
 // layer, pre-norm blocks of multi-head self-attention and a 4x GELU MLP, no position embedding but
@@ -76,6 +78,8 @@ struct TransformerProvenance {
 
 class TransformerModel {
  public:
+  // Every static function loads the plug-in on first use: Error(unsupported) saying what to do when
+  // it cannot be loaded (a build without libtorch, a missing or broken plug-in file).
   // Trains a new model on `documents` (ids < vocab_size; at least one non-empty document).
   // Throws Error(invalid_argument) for bad options or when training diverges (a non-finite loss,
   // or one above 4 ln(vocabulary) + 10, far worse than guessing: the message names the step and
@@ -123,18 +127,18 @@ class TransformerModel {
   // reference the cached decoding is tested against); out.size() == vocab_size().
   void log_probabilities(std::span<const std::uint32_t> history, std::span<float> out) const;
 
-  struct Impl;
+  explicit TransformerModel(std::unique_ptr<class TransformerEngine> engine);
 
  private:
-  explicit TransformerModel(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<TransformerEngine> engine_;
 };
 
 // Threads libtorch uses inside one operation (matrix products). Callers that run several
 // sessions on their own threads set 1. 0: libtorch's default (the cores).
 void set_neural_threads(unsigned threads);
 
-// True when this build has libtorch (the transformer can be trained and loaded).
+// True when the transformer plug-in can be loaded (this build has libtorch and the plug-in file is
+// where the build put it, or where TRACEMARK_TORCH_PLUGIN names it).
 bool neural_models_available() noexcept;
 
 }  // namespace tracemark
