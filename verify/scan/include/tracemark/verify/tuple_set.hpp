@@ -16,8 +16,9 @@ class TupleSet {
   // stored as 1 (0 marks an empty slot): a key-independent merge that can only drop a tuple.
   bool insert(std::uint64_t fingerprint);
   // Makes room for `count` more fingerprints without growing while they are inserted (a batch's
-  // candidates: at most 3/4 full after them). Memory is then at most 16 bytes per tuple held plus
-  // 11 bytes per fingerprint reserved for and found already present.
+  // candidates: at most 3/4 full after them). Growth is geometric (to at least twice the tuples
+  // held), so a long run of batches rehashes O(log n) times, not once per batch. Memory is then at
+  // most 16 bytes per tuple held plus 11 bytes per fingerprint reserved for and found already present.
   void reserve_more(std::size_t count);
   // Hints the processor to load the slot where `fingerprint` would start probing (a batch's next
   // tuples are prefetched while the current one is inserted: the set is far larger than the cache).
