@@ -160,7 +160,7 @@ void DistillationScan::walk_response(std::size_t g, std::span<const std::uint32_
   for (std::size_t i = 0; i < prefix; ++i) visit(i, TokenStatus::prefix, std::uint64_t{0});
   for (std::size_t i = prefix; i < response.size(); ++i) {
     const auto context = response.subspan(i - width, width);
-    const std::uint64_t fingerprint = tuple_fingerprint(context, response[i]);
+    const std::uint64_t fingerprint = window_fingerprint(response.subspan(i - width, width + 1));
     if (!prompt_windows.empty() && prompt_windows.contains(fingerprint)) {
       visit(i, TokenStatus::prompt_window, fingerprint);
     } else if (group.filter && !group.filter->contains(context)) {
@@ -259,48 +259,56 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
     std::vector<std::vector<NewTuple>> fresh;  // per group
     std::vector<std::uint64_t> repeated;       // per group
   };
-  // Each shard is sized once for the batch's candidates, so it does not grow (rehash) many times
-  // while they go in.
-  std::vector<std::array<std::size_t, kShards>> candidates(groups);
-  for (std::size_t g = 0; g < groups; ++g) {
-    candidates[g].fill(0);
-    for (const PreparedResponse& prepared : batch) {
-      for (std::uint64_t fingerprint : prepared.parts[g].fingerprints) ++candidates[g][fingerprint % kShards];
-    }
-  }
   std::vector<WorkerFinds> finds(workers);
-  parallel_for(workers, workers, [&](std::size_t w) {
-    WorkerFinds& mine = finds[w];
+  for (WorkerFinds& mine : finds) {
     mine.fresh.resize(groups);
     mine.repeated.assign(groups, 0);
-    for (std::size_t g = 0; g < groups; ++g) {
-      for (std::size_t shard = w; shard < kShards; shard += workers) {
-        groups_[g].shards[shard].reserve_more(candidates[g][shard]);
+  }
+  // Which worker owns each shard (a table lookup: a division per tuple showed in the profile).
+  std::array<std::uint8_t, kShards> owner;
+  for (std::size_t shard = 0; shard < kShards; ++shard) owner[shard] = static_cast<std::uint8_t>(shard % workers);
+  for (std::size_t g = 0; g < groups; ++g) {
+    // The group's candidates of the whole batch in one array, in input order, so the probe loop
+    // below can prefetch a fixed distance ahead across response boundaries (the table is far larger
+    // than the cache: each probe is a memory access, and only overlapping them hides their latency).
+    // Each shard is sized once for its share of them, so it does not grow while they go in.
+    std::vector<Candidate>& flat = candidate_scratch_;
+    flat.clear();
+    flat.reserve(tuples);
+    std::array<std::size_t, kShards> per_shard{};
+    for (std::size_t r = 0; r < batch.size(); ++r) {
+      const PreparedResponse::GroupPart& part = batch[r].parts[g];
+      for (std::size_t j = 0; j < part.fingerprints.size(); ++j) {
+        const std::uint64_t fingerprint = part.fingerprints[j];
+        ++per_shard[fingerprint % kShards];
+        flat.push_back({fingerprint, static_cast<std::uint32_t>(r), part.positions[j]});
       }
     }
-    // How far ahead a tuple's slot is prefetched: the sets are far larger than the cache.
-    constexpr std::size_t kAhead = 8;
-    for (std::size_t r = 0; r < batch.size(); ++r) {
-      for (std::size_t g = 0; g < groups; ++g) {
-        std::vector<TupleSet>& shards = groups_[g].shards;
-        const PreparedResponse::GroupPart& part = batch[r].parts[g];
-        for (std::size_t j = 0; j < part.fingerprints.size(); ++j) {
-          if (j + kAhead < part.fingerprints.size()) {
-            const std::uint64_t ahead = part.fingerprints[j + kAhead];
-            if ((ahead % kShards) % workers == w) shards[ahead % kShards].prefetch(ahead);
-          }
-          const std::uint64_t fingerprint = part.fingerprints[j];
-          const std::size_t shard = fingerprint % kShards;
-          if (shard % workers != w) continue;
-          if (shards[shard].insert(fingerprint)) {
-            mine.fresh[g].push_back({static_cast<std::uint32_t>(r), part.positions[j]});
-          } else {
-            ++mine.repeated[g];
-          }
+    std::vector<TupleSet>& shards = groups_[g].shards;
+    parallel_for(workers, workers, [&](std::size_t w) {
+      for (std::size_t shard = w; shard < kShards; shard += workers) shards[shard].reserve_more(per_shard[shard]);
+      std::vector<NewTuple>& fresh = finds[w].fresh[g];
+      std::uint64_t repeated = 0;
+      // How far ahead a tuple's slot is prefetched: enough probes in flight to cover a memory access.
+      constexpr std::size_t kAhead = 16;
+      const std::size_t count = flat.size();
+      for (std::size_t j = 0; j < count; ++j) {
+        if (j + kAhead < count) {
+          const std::uint64_t ahead = flat[j + kAhead].fingerprint;
+          if (owner[ahead % kShards] == w) shards[ahead % kShards].prefetch(ahead);
+        }
+        const Candidate& candidate = flat[j];
+        const std::size_t shard = candidate.fingerprint % kShards;
+        if (owner[shard] != w) continue;
+        if (shards[shard].insert(candidate.fingerprint)) {
+          fresh.push_back({candidate.response, candidate.position});
+        } else {
+          ++repeated;
         }
       }
-    }
-  });
+      finds[w].repeated[g] = repeated;
+    });
+  }
   // The counts every key of a group shares.
   for (std::size_t g = 0; g < groups; ++g) {
     for (const WorkerFinds& found : finds) {

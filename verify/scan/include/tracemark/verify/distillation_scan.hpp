@@ -254,7 +254,15 @@ class DistillationScan {
   // Throws Error(invalid_input) for the first id outside key k's vocabulary.
   void check_vocabulary(std::size_t k, std::span<const std::uint32_t> response) const;
 
-  static constexpr std::size_t kShards = 64;
+  // 16 shards: up to 16 merge threads, and shards large enough (7 MB each for 10M distinct tuples)
+  // to be backed by huge pages (zeroed_slots.hpp); which shard holds a tuple never changes a result.
+  static constexpr std::size_t kShards = 16;
+  // One of a batch's candidate tuples for one group, in input order (merge_batch).
+  struct Candidate {
+    std::uint64_t fingerprint;
+    std::uint32_t response;  // index in the batch
+    std::uint32_t position;  // of the tuple's token in the response
+  };
   struct Group {
     std::uint32_t context_width = 0;
     double entropy_threshold = 0;
@@ -270,6 +278,7 @@ class DistillationScan {
   std::vector<Group> groups_;
   std::vector<KeyState> states_;
   std::uint32_t smallest_vocab_ = 0;  // ids below it are in every key's vocabulary
+  std::vector<Candidate> candidate_scratch_;  // merge_batch's flattened candidates, kept between batches
 };
 
 }  // namespace tracemark
