@@ -243,85 +243,71 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
   for (const PreparedResponse& prepared : batch) {
     for (std::size_t g = 0; g < groups; ++g) add_undeduplicated_counts(group_counts[g], prepared, g);
   }
-  // Deduplication, once per group: worker w owns the shards s with s % workers == w and walks the
-  // whole batch in input order, so each shard sees its tuples in input order whatever the number of
-  // workers. It lists the tuples new to the scan as (response, position).
+  // Deduplication, once per group, radix-partitioned by shard: the batch's candidates are split
+  // into one list per shard (each in input order), and each shard's list is then inserted into
+  // that shard's table by whichever thread takes it. A shard sees its tuples in input order whatever
+  // the number of threads, so the tuples new to the scan are the same; they are listed per shard as
+  // (response, position). No thread walks tuples of shards it does not own, and a thread the system
+  // leaves waiting holds up only the shard it is on.
   std::size_t tuples = 0;
   for (const PreparedResponse& prepared : batch) {
     for (const auto& part : prepared.parts) tuples += part.fingerprints.size();
   }
-  const unsigned workers = tuples < 4096 ? 1u : std::max(1u, std::min<unsigned>(threads, kShards));
+  const unsigned workers = tuples < 4096 ? 1u : std::max(1u, threads);
   struct NewTuple {
     std::uint32_t response;
     std::uint32_t position;
   };
-  struct WorkerFinds {
-    std::vector<std::vector<NewTuple>> fresh;  // per group
-    std::vector<std::uint64_t> repeated;       // per group
-  };
-  std::vector<WorkerFinds> finds(workers);
-  for (WorkerFinds& mine : finds) {
-    mine.fresh.resize(groups);
-    mine.repeated.assign(groups, 0);
-  }
-  // Which worker owns each shard (a table lookup: a division per tuple showed in the profile).
-  std::array<std::uint8_t, kShards> owner;
-  for (std::size_t shard = 0; shard < kShards; ++shard) owner[shard] = static_cast<std::uint8_t>(shard % workers);
+  // Per group, per shard: the new tuples, and how many candidates were repeats.
+  std::vector<std::array<std::vector<NewTuple>, kShards>> fresh(groups);
+  std::vector<std::array<std::uint64_t, kShards>> repeated(groups);
+  std::array<std::vector<Candidate>, kShards>& lists = candidate_scratch_;
   for (std::size_t g = 0; g < groups; ++g) {
-    // The group's candidates of the whole batch in one array, in input order, so the probe loop
-    // below can prefetch a fixed distance ahead across response boundaries (the table is far larger
-    // than the cache: each probe is a memory access, and only overlapping them hides their latency).
-    // Each shard is sized once for its share of them, so it does not grow while they go in.
-    std::vector<Candidate>& flat = candidate_scratch_;
-    flat.clear();
-    flat.reserve(tuples);
-    std::array<std::size_t, kShards> per_shard{};
+    for (std::vector<Candidate>& list : lists) list.clear();
     for (std::size_t r = 0; r < batch.size(); ++r) {
       const PreparedResponse::GroupPart& part = batch[r].parts[g];
       for (std::size_t j = 0; j < part.fingerprints.size(); ++j) {
         const std::uint64_t fingerprint = part.fingerprints[j];
-        ++per_shard[fingerprint % kShards];
-        flat.push_back({fingerprint, static_cast<std::uint32_t>(r), part.positions[j]});
+        lists[fingerprint % kShards].push_back({fingerprint, static_cast<std::uint32_t>(r), part.positions[j]});
       }
     }
     std::vector<TupleSet>& shards = groups_[g].shards;
-    parallel_for(workers, workers, [&](std::size_t w) {
-      for (std::size_t shard = w; shard < kShards; shard += workers) shards[shard].reserve_more(per_shard[shard]);
-      std::vector<NewTuple>& fresh = finds[w].fresh[g];
-      std::uint64_t repeated = 0;
-      // How far ahead a tuple's slot is prefetched: enough probes in flight to cover a memory access.
+    parallel_for(kShards, workers, [&](std::size_t shard) {
+      const std::vector<Candidate>& list = lists[shard];
+      TupleSet& set = shards[shard];
+      // Sized once for the list, so the table does not grow while it goes in.
+      set.reserve_more(list.size());
+      std::vector<NewTuple>& found = fresh[g][shard];
+      found.reserve(list.size());
+      std::uint64_t repeats = 0;
+      // How far ahead a tuple's slot is prefetched: the table is far larger than the cache, so each
+      // probe is a memory access, and only overlapping them hides their latency.
       constexpr std::size_t kAhead = 16;
-      const std::size_t count = flat.size();
+      const std::size_t count = list.size();
       for (std::size_t j = 0; j < count; ++j) {
-        if (j + kAhead < count) {
-          const std::uint64_t ahead = flat[j + kAhead].fingerprint;
-          if (owner[ahead % kShards] == w) shards[ahead % kShards].prefetch(ahead);
-        }
-        const Candidate& candidate = flat[j];
-        const std::size_t shard = candidate.fingerprint % kShards;
-        if (owner[shard] != w) continue;
-        if (shards[shard].insert(candidate.fingerprint)) {
-          fresh.push_back({candidate.response, candidate.position});
+        if (j + kAhead < count) set.prefetch(list[j + kAhead].fingerprint);
+        if (set.insert(list[j].fingerprint)) {
+          found.push_back({list[j].response, list[j].position});
         } else {
-          ++repeated;
+          ++repeats;
         }
       }
-      finds[w].repeated[g] = repeated;
+      repeated[g][shard] = repeats;
     });
   }
   // The counts every key of a group shares.
   for (std::size_t g = 0; g < groups; ++g) {
-    for (const WorkerFinds& found : finds) {
-      group_counts[g].scored += found.fresh[g].size();
-      group_counts[g].skipped_repeated_tuple += found.repeated[g];
+    for (std::size_t shard = 0; shard < kShards; ++shard) {
+      group_counts[g].scored += fresh[g][shard].size();
+      group_counts[g].skipped_repeated_tuple += repeated[g][shard];
     }
   }
   if (tallies) {
     tallies->assign(states_.size(), std::vector<ResponseTally>(batch.size()));
     for (std::size_t g = 0; g < groups; ++g) {
       std::vector<std::uint32_t> scored(batch.size(), 0);
-      for (const WorkerFinds& found : finds) {
-        for (const NewTuple& tuple : found.fresh[g]) ++scored[tuple.response];
+      for (const std::vector<NewTuple>& found : fresh[g]) {
+        for (const NewTuple& tuple : found) ++scored[tuple.response];
       }
       for (std::size_t k : groups_[g].keys) {
         for (std::size_t r = 0; r < batch.size(); ++r) {
@@ -357,8 +343,8 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
   for (std::size_t g = 0; g < groups; ++g) {
     const Group& group = groups_[g];
     const std::size_t width = group.context_width;
-    // Fewer keys than threads (one key, typically): each key's chunk is cut into one slice per
-    // thread instead, so colouring is not left to one thread; only sums are kept, so the figures
+    // Fewer keys than threads (one key, typically): each key's chunk is cut into slices (four a
+    // thread) instead, so colouring is not left to one thread; only sums are kept, so the figures
     // are the same.
     // (Green-list keys only: a gumbel-max key colours its whole chunk on one thread.)
     const bool slice_tuples = threads > 1 && group.keys.size() < threads &&
@@ -369,9 +355,11 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
         for (std::size_t k : group.keys) {
           std::vector<std::uint8_t>& flags = green[green.size() == 1 ? 0 : k];
           flags.resize(tokens.size());
-          const std::size_t slice = (tokens.size() + threads - 1) / threads;
-          std::vector<std::size_t> found(threads, 0);
-          parallel_for(threads, threads, [&](std::size_t t) {
+          // Four slices a thread, so that a thread the system leaves waiting holds up little.
+          const std::size_t slices = 4 * std::size_t{threads};
+          const std::size_t slice = (tokens.size() + slices - 1) / slices;
+          std::vector<std::size_t> found(slices, 0);
+          parallel_for(slices, threads, [&](std::size_t t) {
             const std::size_t begin = std::min(tokens.size(), t * slice), end = std::min(tokens.size(), begin + slice);
             found[t] = states_[k].entry.scheme->green_flags(
                 std::span(contexts).subspan(begin * width, (end - begin) * width),
@@ -424,8 +412,8 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
       tokens.clear();
       responses.clear();
     };
-    for (const WorkerFinds& found : finds) {
-      for (const NewTuple& tuple : found.fresh[g]) {
+    for (const std::vector<NewTuple>& found : fresh[g]) {
+      for (const NewTuple& tuple : found) {
         const std::uint32_t* ids = batch[tuple.response].tokens.data();
         contexts.insert(contexts.end(), ids + (tuple.position - width), ids + tuple.position);
         tokens.push_back(ids[tuple.position]);
