@@ -10,7 +10,10 @@
 #               tools/dask_scan.py (8 partitions) on 1, 2 and 4 local workers against one process
 #               (--threads 1), same figures checked.
 # Inputs are generated once into WORK_DIR and reused. PARTS (default "suspect reference dask").
-# Usage: [SIZES=...] [REFS=...] [PARTS=...] bench/scan_growth.sh [WORK_DIR]
+# BASELINE=path/to/another/tracemark (a peer: an earlier commit) adds its suspect rows, run in turn
+# with this build's, for sizes up to BASELINE_MAX million tokens (default 10), and says whether each
+# `scan --json` output is byte-identical to this build's one-thread output of the same input.
+# Usage: [SIZES=...] [REFS=...] [PARTS=...] [BASELINE=...] bench/scan_growth.sh [WORK_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tracemark=$(realpath build/release/tools/tracemark)
@@ -19,6 +22,9 @@ sizes=${SIZES:-1 10 100}
 refs=${REFS:-1 10 100}
 dask_size=${DASK_SIZE:-10}
 parts=${PARTS:-suspect reference dask}
+baseline=${BASELINE:-}
+baseline_max=${BASELINE_MAX:-10}
+[[ -z $baseline || -x $baseline ]] || { echo "BASELINE=$baseline is not an executable" >&2; exit 2; }
 mkdir -p "$work"
 key=$work/key.json
 [[ -f $key ]] || "$tracemark" keygen --out "$key" --vocab-size 50257 --context-width 2 >/dev/null
@@ -38,31 +44,48 @@ import os
 os.replace(path + ".tmp", path)
 PY
 }
-# measure LABEL TOKENS command...: one table row: seconds, peak MB, M tokens/s.
+# measure LABEL TOKENS command...: one table row: seconds, user seconds, peak MB, M tokens/s, and MB
+# of input per second of wall clock and per CPU second (user + system) when INPUT_BYTES is set.
 measure() {
   local label=$1 tokens=$2
   shift 2
   /usr/bin/time -v "$@" >"$work/last.out" 2>"$work/last.time"
-  python3 - "$label" "$tokens" "$work/last.time" <<'PY'
-import re, sys
+  INPUT_BYTES=${INPUT_BYTES:-0} python3 - "$label" "$tokens" "$work/last.time" <<'PY'
+import os, re, sys
 label, tokens, path = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+size = float(os.environ["INPUT_BYTES"])
 text = open(path).read()
 clock = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", text)
 seconds = (int(clock.group(1) or 0) * 3600 + int(clock.group(2)) * 60 + float(clock.group(3)))
 rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1)) / 1024
 user = float(re.search(r"User time \(seconds\): ([\d.]+)", text).group(1))
-print(f"| {label} | {seconds:.2f} | {user:.2f} | {rss:.0f} | {tokens / seconds / 1e6:.2f} |")
+system = float(re.search(r"System time \(seconds\): ([\d.]+)", text).group(1))
+rates = f" {size / seconds / 1e6:.1f} | {size / max(user + system, 1e-9) / 1e6:.1f} |" if size else " | |"
+print(f"| {label} | {seconds:.2f} | {user:.2f} | {rss:.0f} | {tokens / seconds / 1e6:.2f} |{rates}")
 PY
 }
 echo "load average before: $(cut -d" " -f1-3 /proc/loadavg)"
-echo "| run | seconds | user seconds | peak MB | M tokens/s |"
-echo "|---|---|---|---|---|"
+echo "| run | seconds | user seconds | peak MB | M tokens/s | MB/s | MB per CPU second |"
+echo "|---|---|---|---|---|---|---|"
 if [[ " $parts " == *" suspect "* ]]; then
   for m in $sizes; do
     records "$work/suspect-$m.jsonl" "$m" "$m"
-    for threads in 1 2; do
-      measure "scan, $m M suspect tokens ($(du -m "$work/suspect-$m.jsonl" | cut -f1) MB), $threads thread(s)" "${m}000000" \
-        "$tracemark" scan --key "$key" --suspect "$work/suspect-$m.jsonl" --threads "$threads" --json
+    builds=("this build|$tracemark")
+    [[ -n $baseline && $m -le $baseline_max ]] && builds+=("BASELINE|$baseline")
+    for entry in "${builds[@]}"; do
+      IFS='|' read -r name binary <<< "$entry"
+      for threads in 1 2; do
+        INPUT_BYTES=$(stat -c %s "$work/suspect-$m.jsonl") measure \
+          "$name: scan, $m M suspect tokens ($(du -m "$work/suspect-$m.jsonl" | cut -f1) MB), $threads thread(s)" "${m}000000" \
+          "$binary" scan --key "$key" --suspect "$work/suspect-$m.jsonl" --threads "$threads" --json
+        if [[ $name == "this build" && $threads == 1 ]]; then
+          cp "$work/last.out" "$work/suspect-$m.this.json"
+        elif cmp -s "$work/last.out" "$work/suspect-$m.this.json"; then
+          echo "  (output byte-identical to this build's, 1 thread)"
+        else
+          echo "  (OUTPUT DIFFERS from this build's, 1 thread)"
+        fi
+      done
     done
   done
 fi

@@ -118,6 +118,13 @@ std::string excerpt_of(const Json& value, std::size_t max_chars) {
 }  // namespace
 
 std::optional<std::size_t> json_too_deep_at(std::string_view text, std::size_t max_depth) {
+  // The depth never exceeds the number of '[' and '{' bytes, wherever they are (strings included):
+  // when there are no more than max_depth of them, nothing can be too deep. A flat count (which the
+  // compiler vectorises) settles the common line, a record of ids (two openers), without the
+  // byte-by-byte walk outside strings below (4-6% of a scan of token-id records).
+  std::size_t openers = 0;
+  for (const char c : text) openers += static_cast<std::size_t>(c == '[') + static_cast<std::size_t>(c == '{');
+  if (openers <= max_depth) return std::nullopt;
   std::size_t depth = 0;
   std::optional<std::size_t> too_deep;
   visit_outside_strings(text, [&](std::size_t i) {

@@ -160,7 +160,7 @@ void DistillationScan::walk_response(std::size_t g, std::span<const std::uint32_
   for (std::size_t i = 0; i < prefix; ++i) visit(i, TokenStatus::prefix, std::uint64_t{0});
   for (std::size_t i = prefix; i < response.size(); ++i) {
     const auto context = response.subspan(i - width, width);
-    const std::uint64_t fingerprint = tuple_fingerprint(context, response[i]);
+    const std::uint64_t fingerprint = window_fingerprint(response.subspan(i - width, width + 1));
     if (!prompt_windows.empty() && prompt_windows.contains(fingerprint)) {
       visit(i, TokenStatus::prompt_window, fingerprint);
     } else if (group.filter && !group.filter->contains(context)) {
@@ -243,77 +243,113 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
   for (const PreparedResponse& prepared : batch) {
     for (std::size_t g = 0; g < groups; ++g) add_undeduplicated_counts(group_counts[g], prepared, g);
   }
-  // Deduplication, once per group: worker w owns the shards s with s % workers == w and walks the
-  // whole batch in input order, so each shard sees its tuples in input order whatever the number of
-  // workers. It lists the tuples new to the scan as (response, position).
+  // Deduplication, once per group, radix-partitioned by shard: the batch's candidates are split
+  // into one list per shard (each in input order), and each shard's list is then inserted into
+  // that shard's table by whichever thread takes it. A shard sees its tuples in input order whatever
+  // the number of threads, so the tuples new to the scan are the same; they are listed per shard as
+  // (response, position). No thread walks tuples of shards it does not own, and a thread the system
+  // leaves waiting holds up only the shard it is on.
   std::size_t tuples = 0;
   for (const PreparedResponse& prepared : batch) {
     for (const auto& part : prepared.parts) tuples += part.fingerprints.size();
   }
-  const unsigned workers = tuples < 4096 ? 1u : std::max(1u, std::min<unsigned>(threads, kShards));
+  const unsigned workers = tuples < 4096 ? 1u : std::max(1u, threads);
   struct NewTuple {
     std::uint32_t response;
     std::uint32_t position;
   };
-  struct WorkerFinds {
-    std::vector<std::vector<NewTuple>> fresh;  // per group
-    std::vector<std::uint64_t> repeated;       // per group
-  };
-  // Each shard is sized once for the batch's candidates, so it does not grow (rehash) many times
-  // while they go in.
-  std::vector<std::array<std::size_t, kShards>> candidates(groups);
+  // Per group, per shard: the new tuples, and how many candidates were repeats.
+  std::vector<std::array<std::vector<NewTuple>, kShards>> fresh(groups);
+  std::vector<std::array<std::uint64_t, kShards>> repeated(groups);
+  std::array<std::vector<Candidate>, kShards>& lists = candidate_scratch_;
+  // How far ahead a tuple's slot is prefetched: the table is far larger than the cache, so each
+  // probe is a memory access, and only overlapping them hides their latency.
+  constexpr std::size_t kAhead = 16;
   for (std::size_t g = 0; g < groups; ++g) {
-    candidates[g].fill(0);
-    for (const PreparedResponse& prepared : batch) {
-      for (std::uint64_t fingerprint : prepared.parts[g].fingerprints) ++candidates[g][fingerprint % kShards];
-    }
-  }
-  std::vector<WorkerFinds> finds(workers);
-  parallel_for(workers, workers, [&](std::size_t w) {
-    WorkerFinds& mine = finds[w];
-    mine.fresh.resize(groups);
-    mine.repeated.assign(groups, 0);
-    for (std::size_t g = 0; g < groups; ++g) {
-      for (std::size_t shard = w; shard < kShards; shard += workers) {
-        groups_[g].shards[shard].reserve_more(candidates[g][shard]);
+    std::vector<TupleSet>& shards = groups_[g].shards;
+    if (workers == 1) {
+      // One thread: straight from the prepared responses, without the lists' copy (which cost
+      // about 5% of a one-thread scan of a large batch); the new tuples are listed in input order
+      // under shard 0. A second cursor runs kAhead candidates ahead, across responses, to prefetch.
+      std::array<std::size_t, kShards> per_shard{};
+      for (const PreparedResponse& prepared : batch) {
+        for (std::uint64_t fingerprint : prepared.parts[g].fingerprints) ++per_shard[fingerprint % kShards];
       }
-    }
-    // How far ahead a tuple's slot is prefetched: the sets are far larger than the cache.
-    constexpr std::size_t kAhead = 8;
-    for (std::size_t r = 0; r < batch.size(); ++r) {
-      for (std::size_t g = 0; g < groups; ++g) {
-        std::vector<TupleSet>& shards = groups_[g].shards;
+      for (std::size_t shard = 0; shard < kShards; ++shard) shards[shard].reserve_more(per_shard[shard]);
+      std::size_t ahead_r = 0, ahead_j = 0;
+      auto skip_empty = [&] {
+        while (ahead_r < batch.size() && ahead_j >= batch[ahead_r].parts[g].fingerprints.size()) {
+          ++ahead_r;
+          ahead_j = 0;
+        }
+      };
+      skip_empty();
+      for (std::size_t n = 0; n < kAhead && ahead_r < batch.size(); ++n) {
+        ++ahead_j;
+        skip_empty();
+      }
+      std::vector<NewTuple>& found = fresh[g][0];
+      std::uint64_t repeats = 0;
+      for (std::size_t r = 0; r < batch.size(); ++r) {
         const PreparedResponse::GroupPart& part = batch[r].parts[g];
         for (std::size_t j = 0; j < part.fingerprints.size(); ++j) {
-          if (j + kAhead < part.fingerprints.size()) {
-            const std::uint64_t ahead = part.fingerprints[j + kAhead];
-            if ((ahead % kShards) % workers == w) shards[ahead % kShards].prefetch(ahead);
+          if (ahead_r < batch.size()) {
+            const std::uint64_t ahead = batch[ahead_r].parts[g].fingerprints[ahead_j];
+            shards[ahead % kShards].prefetch(ahead);
+            ++ahead_j;
+            skip_empty();
           }
           const std::uint64_t fingerprint = part.fingerprints[j];
-          const std::size_t shard = fingerprint % kShards;
-          if (shard % workers != w) continue;
-          if (shards[shard].insert(fingerprint)) {
-            mine.fresh[g].push_back({static_cast<std::uint32_t>(r), part.positions[j]});
+          if (shards[fingerprint % kShards].insert(fingerprint)) {
+            found.push_back({static_cast<std::uint32_t>(r), part.positions[j]});
           } else {
-            ++mine.repeated[g];
+            ++repeats;
           }
         }
       }
+      repeated[g][0] = repeats;
+      continue;
     }
-  });
+    for (std::vector<Candidate>& list : lists) list.clear();
+    for (std::size_t r = 0; r < batch.size(); ++r) {
+      const PreparedResponse::GroupPart& part = batch[r].parts[g];
+      for (std::size_t j = 0; j < part.fingerprints.size(); ++j) {
+        const std::uint64_t fingerprint = part.fingerprints[j];
+        lists[fingerprint % kShards].push_back({fingerprint, static_cast<std::uint32_t>(r), part.positions[j]});
+      }
+    }
+    parallel_for(kShards, workers, [&](std::size_t shard) {
+      const std::vector<Candidate>& list = lists[shard];
+      TupleSet& set = shards[shard];
+      // Sized once for the list, so the table does not grow while it goes in.
+      set.reserve_more(list.size());
+      std::vector<NewTuple>& found = fresh[g][shard];
+      std::uint64_t repeats = 0;
+      const std::size_t count = list.size();
+      for (std::size_t j = 0; j < count; ++j) {
+        if (j + kAhead < count) set.prefetch(list[j + kAhead].fingerprint);
+        if (set.insert(list[j].fingerprint)) {
+          found.push_back({list[j].response, list[j].position});
+        } else {
+          ++repeats;
+        }
+      }
+      repeated[g][shard] = repeats;
+    });
+  }
   // The counts every key of a group shares.
   for (std::size_t g = 0; g < groups; ++g) {
-    for (const WorkerFinds& found : finds) {
-      group_counts[g].scored += found.fresh[g].size();
-      group_counts[g].skipped_repeated_tuple += found.repeated[g];
+    for (std::size_t shard = 0; shard < kShards; ++shard) {
+      group_counts[g].scored += fresh[g][shard].size();
+      group_counts[g].skipped_repeated_tuple += repeated[g][shard];
     }
   }
   if (tallies) {
     tallies->assign(states_.size(), std::vector<ResponseTally>(batch.size()));
     for (std::size_t g = 0; g < groups; ++g) {
       std::vector<std::uint32_t> scored(batch.size(), 0);
-      for (const WorkerFinds& found : finds) {
-        for (const NewTuple& tuple : found.fresh[g]) ++scored[tuple.response];
+      for (const std::vector<NewTuple>& found : fresh[g]) {
+        for (const NewTuple& tuple : found) ++scored[tuple.response];
       }
       for (std::size_t k : groups_[g].keys) {
         for (std::size_t r = 0; r < batch.size(); ++r) {
@@ -349,8 +385,8 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
   for (std::size_t g = 0; g < groups; ++g) {
     const Group& group = groups_[g];
     const std::size_t width = group.context_width;
-    // Fewer keys than threads (one key, typically): each key's chunk is cut into one slice per
-    // thread instead, so colouring is not left to one thread; only sums are kept, so the figures
+    // Fewer keys than threads (one key, typically): each key's chunk is cut into slices (four a
+    // thread) instead, so colouring is not left to one thread; only sums are kept, so the figures
     // are the same.
     // (Green-list keys only: a gumbel-max key colours its whole chunk on one thread.)
     const bool slice_tuples = threads > 1 && group.keys.size() < threads &&
@@ -361,9 +397,11 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
         for (std::size_t k : group.keys) {
           std::vector<std::uint8_t>& flags = green[green.size() == 1 ? 0 : k];
           flags.resize(tokens.size());
-          const std::size_t slice = (tokens.size() + threads - 1) / threads;
-          std::vector<std::size_t> found(threads, 0);
-          parallel_for(threads, threads, [&](std::size_t t) {
+          // Four slices a thread, so that a thread the system leaves waiting holds up little.
+          const std::size_t slices = 4 * std::size_t{threads};
+          const std::size_t slice = (tokens.size() + slices - 1) / slices;
+          std::vector<std::size_t> found(slices, 0);
+          parallel_for(slices, threads, [&](std::size_t t) {
             const std::size_t begin = std::min(tokens.size(), t * slice), end = std::min(tokens.size(), begin + slice);
             found[t] = states_[k].entry.scheme->green_flags(
                 std::span(contexts).subspan(begin * width, (end - begin) * width),
@@ -416,8 +454,8 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
       tokens.clear();
       responses.clear();
     };
-    for (const WorkerFinds& found : finds) {
-      for (const NewTuple& tuple : found.fresh[g]) {
+    for (const std::vector<NewTuple>& found : fresh[g]) {
+      for (const NewTuple& tuple : found) {
         const std::uint32_t* ids = batch[tuple.response].tokens.data();
         contexts.insert(contexts.end(), ids + (tuple.position - width), ids + tuple.position);
         tokens.push_back(ids[tuple.position]);

@@ -4,7 +4,10 @@
 #include <string>
 #include <vector>
 
+// Inlined XXH3 (the same function as the library's): the scan fingerprints every suspect token.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
+#include <bit>
 
 #include "tracemark/embed/token_bytes.hpp"
 #include "tracemark/error.hpp"
@@ -30,6 +33,14 @@ std::uint64_t tuple_fingerprint(std::span<const std::uint32_t> context, std::uin
   ids[width] = token;
   std::uint8_t bytes[4 * kMaxHashedIds];
   return XXH3_64bits(bytes, encode_ids_little_endian(std::span<const std::uint32_t>(ids, width + 1), bytes));
+}
+
+std::uint64_t window_fingerprint(std::span<const std::uint32_t> window) noexcept {
+  if (window.empty()) return tuple_fingerprint({}, 0);  // not a tuple; defined for completeness
+  if constexpr (std::endian::native == std::endian::little) {
+    if (window.size() <= kMaxHashedIds) return XXH3_64bits(window.data(), 4 * window.size());
+  }
+  return tuple_fingerprint(window.first(window.size() - 1), window.back());
 }
 
 GreenListDetector::GreenListDetector(std::shared_ptr<const GreenListScheme> scheme) : scheme_(std::move(scheme)) {

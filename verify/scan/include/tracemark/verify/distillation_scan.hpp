@@ -13,6 +13,7 @@
 //     before it. Selecting on our logged (context, token) tuples would not be valid.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -178,7 +179,8 @@ struct ResponseTally {
 // its own gives (the deduplication decides from the tuples alone, never from a colour).
 //
 // The deduplication set is split into shards by the fingerprint's low bits, so that a batch can be
-// merged by several threads at once (each owns some shards and walks the batch in input order).
+// merged by several threads at once (the batch's tuples are first split into one list per shard, in
+// input order; each shard's list then goes into its table on one thread).
 // Every figure is then the same for any thread count: a tuple is scored by its first occurrence in
 // input order, and whether it is green depends only on the tuple.
 class DistillationScan {
@@ -254,7 +256,16 @@ class DistillationScan {
   // Throws Error(invalid_input) for the first id outside key k's vocabulary.
   void check_vocabulary(std::size_t k, std::span<const std::uint32_t> response) const;
 
-  static constexpr std::size_t kShards = 64;
+  // 16 shards: up to 16 merge threads at once, and shards large enough (7 MB each for 10M distinct
+  // tuples) to be backed by huge pages (zeroed_slots.hpp); which shard holds a tuple never changes
+  // a result.
+  static constexpr std::size_t kShards = 16;
+  // One of a batch's candidate tuples for one group, in input order (merge_batch).
+  struct Candidate {
+    std::uint64_t fingerprint;
+    std::uint32_t response;  // index in the batch
+    std::uint32_t position;  // of the tuple's token in the response
+  };
   struct Group {
     std::uint32_t context_width = 0;
     double entropy_threshold = 0;
@@ -270,6 +281,7 @@ class DistillationScan {
   std::vector<Group> groups_;
   std::vector<KeyState> states_;
   std::uint32_t smallest_vocab_ = 0;  // ids below it are in every key's vocabulary
+  std::array<std::vector<Candidate>, kShards> candidate_scratch_;  // merge_batch's per-shard lists, kept between batches
 };
 
 }  // namespace tracemark

@@ -36,6 +36,10 @@ struct ScoreCounts {
 // collision (about n^2 / 2^65 for n tuples) can only drop a tuple, which does not depend on the key
 // and so cannot bias the test.
 std::uint64_t tuple_fingerprint(std::span<const std::uint32_t> context, std::uint32_t token) noexcept;
+// The same value for a tuple whose context and token lie next to each other in memory (a window of a
+// response: tuple_fingerprint(window.first(size - 1), window.back())), hashed in place where the
+// ids are already the little-endian bytes hashed (the scan's per-token path: no copy, XXH3 inlined).
+std::uint64_t window_fingerprint(std::span<const std::uint32_t> window) noexcept;
 
 // Which steps of a document may be scored, decided without the key (so the test stays exact):
 // by the protected model's entropy at each step and by the syntax rule. Empty: every step.

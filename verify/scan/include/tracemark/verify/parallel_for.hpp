@@ -1,8 +1,11 @@
-// Fork-join over an index range with a fixed, static partition: each index is processed by exactly
-// one thread and its result stored at its index, so outputs never depend on the thread count.
+// Fork-join over an index range: each index is processed by exactly one thread and its result
+// stored at its index, so outputs never depend on the thread count or on which thread took which
+// index. Indices are handed out one at a time from a shared counter (not in fixed slices), so a
+// thread that the system leaves waiting (a shared machine) does not hold up the others' share.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <exception>
 #include <thread>
@@ -10,15 +13,18 @@
 
 namespace tracemark {
 
-// Calls work(i) for every i in [0, count) on up to `threads` threads (0 or 1: the calling thread).
-// If any call throws, the exception of the smallest failing index is rethrown after all threads
-// finish, so the error reported does not depend on scheduling either.
+// Calls work(i) for every i in [0, count) on up to `threads` threads (0 or 1: the calling thread,
+// in order). If any call throws, the exception of the smallest failing index is rethrown after all
+// threads finish (every index is still processed), so the error reported does not depend on
+// scheduling either.
 template <typename Work>
 void parallel_for(std::size_t count, unsigned threads, Work&& work) {
   threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(std::max<std::size_t>(count, 1))));
   std::vector<std::exception_ptr> errors(count);
-  auto run_range = [&](std::size_t begin, std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i) {
+  std::atomic<std::size_t> next{0};
+  auto run = [&] {
+    for (std::size_t i = next.fetch_add(1, std::memory_order_relaxed); i < count;
+         i = next.fetch_add(1, std::memory_order_relaxed)) {
       try {
         work(i);
       } catch (...) {
@@ -27,14 +33,11 @@ void parallel_for(std::size_t count, unsigned threads, Work&& work) {
     }
   };
   if (threads == 1) {
-    run_range(0, count);
+    run();
   } else {
     std::vector<std::jthread> pool;
-    const std::size_t chunk = (count + threads - 1) / threads;
-    for (unsigned t = 0; t < threads; ++t) {
-      const std::size_t begin = std::min(count, t * chunk), end = std::min(count, begin + chunk);
-      if (begin < end) pool.emplace_back(run_range, begin, end);
-    }
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(run);
+    run();  // the calling thread works too
   }  // jthreads join here
   for (const std::exception_ptr& error : errors) {
     if (error) std::rethrow_exception(error);
