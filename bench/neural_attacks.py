@@ -12,7 +12,7 @@ made (its work folder holds the harvest, the key and the students).
   quality     the answers' perplexity under an order-3 model of the Brown null split (text no model
               here trained on), and for finetune also the student's own perplexity on that split
 
-Usage: bench/neural_attacks.py [--build build/release] [--work out/bench-neural] [--fraction 0.25]
+Usage: bench/neural_attacks.py [--build build/release] [--work out/bench-neural] [--fraction 0.25] [--kind transformer]
        [--finetune-steps 100,300,1000] [--penalties 1,2,4,8] [--suspect-responses 500] [--width 2]
 """
 import argparse
@@ -51,7 +51,7 @@ class AttackExperiment(Experiment):
                 "seconds": round(time.time() - started, 1)}
 
     def rows(self):
-        student = self.path(f"student-transformer-{self.o.fraction}.tm")
+        student = self.path(f"student-{self.o.kind}-{self.o.fraction}.tm")
         harvest = self.path("harvest.jsonl")
         key = self.keygen(f"neural-h{self.o.width}", self.o.width)
         for path in [student, harvest, key]:
@@ -60,16 +60,16 @@ class AttackExperiment(Experiment):
         prompts = self.prompts("nlp-corpus-heldout.jsonl", self.o.suspect_responses, "s")
         rows = []
         started = time.time()
-        rows.append(self.row("none", 0, student, self.answers(student, prompts, "none"), harvest, key, started))
+        rows.append(self.row("none", 0, student, self.answers(student, prompts, f"{self.o.kind}-{self.o.fraction}-none"), harvest, key, started))
         print(json.dumps(rows[-1]), flush=True)
         for penalty in self.o.penalties:
             started = time.time()
-            answers = self.answers(student, prompts, f"neutralise-{penalty}",
+            answers = self.answers(student, prompts, f"{self.o.kind}-{self.o.fraction}-neutralise-{penalty}",
                                    ["--neutralise-harvest", harvest, "--neutralise-reference", self.split("brown", "heldout"),
                                     "--neutralise-width", str(self.o.width), "--neutralise-penalty", str(penalty)])
             rows.append(self.row("neutralise", penalty, student, answers, harvest, key, started))
             print(json.dumps(rows[-1]), flush=True)
-        for steps in self.o.finetune_steps:
+        for steps in self.o.finetune_steps if self.o.kind == "transformer" else []:
             started = time.time()
             tuned = self.path(f"student-finetuned-{steps}.tm")
             if not os.path.exists(tuned):
@@ -96,6 +96,8 @@ def main():
     parser.add_argument("--build", default="build/release")
     parser.add_argument("--work", default="out/bench-neural")
     parser.add_argument("--fraction", default="0.25")
+    parser.add_argument("--kind", default="transformer", choices=["transformer", "ngram"],
+                        help="the student attacked (finetune applies to transformers only)")
     parser.add_argument("--width", type=int, default=2)
     parser.add_argument("--finetune-steps", default="100,300,1000")
     parser.add_argument("--penalties", default="1,2,4,8")
@@ -109,7 +111,7 @@ def main():
     options.order = 3
     experiment = AttackExperiment(options)
     rows = experiment.rows()
-    with open(experiment.path("attacks.json"), "w") as f:
+    with open(experiment.path(f"attacks-{options.kind}-{options.fraction}.json"), "w") as f:
         json.dump({"settings": vars(options), "rows": rows}, f, indent=1)
     print(table(rows))
 
