@@ -3,6 +3,7 @@
 #                                            when $expect_log names a file, the output is appended to it
 #   check "description" condition...        any condition
 #   http STATUS "PATTERN" -- curl args...   HTTP status and body pattern of a curl request (20 s at most)
+#   serve_port FILE                          the port a `serve --port 0` announced in FILE
 #   finish                                   prints "N passed, N failed" and sets the exit status
 # Each script runs in a fresh temporary folder, removed at exit; $tracemark is the binary.
 tracemark=$(realpath "$1")
@@ -50,6 +51,18 @@ http() {
   else
     passed=$((passed + 1))
   fi
+}
+
+# serve_port FILE: the port `tracemark serve --port 0` announced in FILE (its stdout), waiting up to
+# 10 s; empty when it never did.
+serve_port() {
+  local port=""
+  for _ in $(seq 1 100); do
+    port=$(grep -oE 'listening on http://127\.0\.0\.1:[0-9]+' "$1" 2>/dev/null | grep -oE '[0-9]+$')
+    [[ -n $port ]] && break
+    sleep 0.1
+  done
+  echo "$port"
 }
 
 finish() {

@@ -265,12 +265,7 @@ chmod 600 keys.txt
   --threads 2 --max-body 400000 --request-timeout 2 >serve.out 2>serve.err &
 server_pid=$!
 pids+=("$server_pid")
-port=""
-for _ in $(seq 1 100); do
-  port=$(grep -oE 'listening on http://127\.0\.0\.1:[0-9]+' serve.out 2>/dev/null | grep -oE '[0-9]+$')
-  [[ -n $port ]] && break
-  sleep 0.1
-done
+port=$(serve_port serve.out)
 if [[ -z $port ]]; then
   echo "FAIL: serve did not start:"
   cat serve.out serve.err

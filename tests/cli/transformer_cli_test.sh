@@ -92,12 +92,7 @@ chmod 600 keys.txt
 "$tracemark" serve --model text.tmodel --key gpt2key.json --api-keys keys.txt --audit-log audit.jsonl --port 0 \
   >serve.out 2>serve.err &
 server=$!
-port=""
-for _ in $(seq 1 100); do
-  port=$(grep -oE 'listening on http://127\.0\.0\.1:[0-9]+' serve.out 2>/dev/null | grep -oE '[0-9]+$')
-  [[ -n $port ]] && break
-  sleep 0.1
-done
+port=$(serve_port serve.out)
 check "serve starts on a transformer model" test -n "$port"
 http 200 '"text":' -- -H "Authorization: Bearer $api_key" -H 'Content-Type: application/json' \
   "http://127.0.0.1:$port/v1/completions" -d '{"model":"text","prompt":"the river","max_tokens":20,"seed":5}'
