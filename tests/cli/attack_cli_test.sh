@@ -124,6 +124,34 @@ expect 2 "--strength: Value -0.1 not in range 0.000000 to 1.000000" -- \
 expect 2 "harvest.jsonl line 1: token id 5[0-9] at position [0-9]+ is outside the vocabulary \(size 50\)" -- \
   "$tracemark" attack scrub --harvest harvest.jsonl --reference reference.jsonl --vocab-size 50 --strength 1 --out x.jsonl
 
+# neutralisation at inference: a student of the harvest, sampled with the estimate's green tokens
+# penalised, answers with fewer of them; the same student without the penalty keeps them.
+expect 0 "" -- "$tracemark" train --corpus harvest.jsonl --vocab-size 60 --order 2 --out student.tmlm
+python3 -c '
+import json
+with open("student-prompts.jsonl", "w") as f:
+    for i in range(40):
+        f.write(json.dumps({"id": i, "prompt_tokens": [i % 50]}) + "\n")'
+expect 0 "" -- "$tracemark" generate --model student.tmlm --prompts student-prompts.jsonl --max-tokens 100 --out plain-answers.jsonl
+expect 0 "" -- "$tracemark" generate --model student.tmlm --prompts student-prompts.jsonl --max-tokens 100 \
+  --neutralise-harvest harvest.jsonl --neutralise-reference reference.jsonl --neutralise-width 1 --neutralise-penalty 8 \
+  --out neutral-answers.jsonl
+expect 0 "" -- "$tracemark" generate --model student.tmlm --prompts student-prompts.jsonl --max-tokens 100 --top-k 10 \
+  --neutralise-harvest harvest.jsonl --neutralise-reference reference.jsonl --neutralise-width 1 --neutralise-penalty 8 \
+  --out neutral-topk.jsonl
+plain=$(green_rate plain-answers.jsonl)
+neutral=$(green_rate neutral-answers.jsonl)
+topk=$(green_rate neutral-topk.jsonl)
+check "neutralisation lowers the student's green rate by 0.1 or more ($plain -> $neutral, top-k $topk)" \
+  python3 -c "assert $neutral < $plain - 0.1 and $topk < $plain - 0.1"
+expect 2 "--neutralise-penalty 60.* is out of range; use 0 to 50" -- "$tracemark" generate --model student.tmlm \
+  --prompts student-prompts.jsonl --neutralise-harvest harvest.jsonl --neutralise-reference reference.jsonl \
+  --neutralise-penalty 60 --out x.jsonl
+expect 2 "--neutralise-harvest needs --neutralise-reference" -- "$tracemark" generate --model student.tmlm \
+  --prompts student-prompts.jsonl --neutralise-harvest harvest.jsonl --out x.jsonl
+expect 2 "built without libtorch|cannot open the model file" -- "$tracemark" attack finetune --model absent.tm \
+  --corpus reference.jsonl --steps 10 --out x.tm
+
 # quality cost: the harvest's perplexity under a reference model, before and after
 expect 0 "" -- "$tracemark" train --corpus reference.jsonl --vocab-size 60 --order 2 --out ref.tmlm
 expect 0 "" -- "$tracemark" attack scrub --harvest harvest.jsonl --reference reference.jsonl --vocab-size 60 --strength 1 \

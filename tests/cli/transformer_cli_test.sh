@@ -66,6 +66,17 @@ check "the teacher finds its own answers probable (perplexity $ppl)" /usr/bin/py
 expect 0 "perplexity [0-9.]+ .* under student.tmodel" -- "$tracemark" perplexity --model student.tmodel --input plain.jsonl
 expect 0 "trained an order-3" -- "$tracemark" train --corpus teacher.jsonl --vocab-size 400 --out ngram.tmlm
 
+# attack finetune: more training on clean text; the file records it; bad strengths are refused.
+expect 0 "finetune \(strength 10 steps\): wrote tuned.tmodel; final loss [0-9.]+ nats/token; fine-tuning steps in all 10" -- \
+  "$tracemark" attack finetune --model student.tmodel --corpus clean.jsonl --steps 10 --torch-threads 1 --out tuned.tmodel
+expect 0 "fine-tuning steps in all 15" -- \
+  "$tracemark" attack finetune --model tuned.tmodel --corpus clean.jsonl --steps 5 --torch-threads 1 --out tuned2.tmodel
+expect 2 "--steps 0.* is out of range" -- \
+  "$tracemark" attack finetune --model student.tmodel --corpus clean.jsonl --steps 0 --out x.tmodel
+expect 2 "ngram.tmlm is an n-gram model file, not a transformer model file" -- \
+  "$tracemark" attack finetune --model ngram.tmlm --corpus clean.jsonl --steps 5 --out x.tmodel
+check "refused fine-tunings leave no model file" test ! -e x.tmodel
+
 # Damaged and foreign model files.
 /usr/bin/python3 -c 'b=bytearray(open("teacher.tmodel","rb").read()); b[len(b)//2]^=1; open("bad.tmodel","wb").write(b)'
 expect 2 "bad.tmodel: checksum mismatch" -- "$tracemark" generate --model bad.tmodel --prompts prompts.jsonl --out x.jsonl
