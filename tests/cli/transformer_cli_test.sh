@@ -84,6 +84,34 @@ expect 2 "bad.tmodel: checksum mismatch" -- "$tracemark" perplexity --model bad.
 head -c 100 teacher.tmodel > short.tmodel
 expect 2 "short.tmodel: the section lengths" -- "$tracemark" perplexity --model short.tmodel --input plain.jsonl
 expect 2 "prompts.jsonl is not a tracemark reference model" -- "$tracemark" perplexity --model prompts.jsonl --input plain.jsonl
+# Crafted files whose checksum is valid: the metadata is checked field by field all the same.
+/usr/bin/python3 - <<'PY'
+import hashlib, json, struct
+b = open("teacher.tmodel", "rb").read()
+meta_len, weights_len = struct.unpack("<QQ", b[16:32])
+meta, weights = json.loads(b[32:32 + meta_len]), b[32 + meta_len:-32]
+def write(name, metadata_bytes, weights_bytes=weights):
+    body = b[:16] + struct.pack("<QQ", len(metadata_bytes), len(weights_bytes)) + metadata_bytes + weights_bytes
+    open(name, "wb").write(body + hashlib.sha256(body).digest())
+def variant(name, change):
+    m = json.loads(json.dumps(meta)); change(m); write(name, json.dumps(m).encode())
+variant("types.tmodel", lambda m: m["shape"].__setitem__("layers", "three"))
+variant("range.tmodel", lambda m: m["shape"].__setitem__("layers", 0))
+variant("huge.tmodel", lambda m: m.__setitem__("vocab_size", 10 ** 30))
+variant("ids.tmodel", lambda m: m["vocabulary"].append(10 ** 6))
+variant("missing.tmodel", lambda m: m.pop("provenance"))
+variant("shape.tmodel", lambda m: m["shape"].__setitem__("width", 64))
+write("deep.tmodel", b"[" * 5000 + b"]" * 5000)
+write("nometa.tmodel", b"")
+PY
+expect 2 "types.tmodel: metadata field of the wrong type: \"layers\" must be an integer from 0 to 4294967295, not \"three\"" -- "$tracemark" perplexity --model types.tmodel --input plain.jsonl
+expect 2 "range.tmodel.*--layers 0.* is out of range" -- "$tracemark" perplexity --model range.tmodel --input plain.jsonl
+expect 2 "huge.tmodel: metadata field of the wrong type: \"vocab_size\" must be an integer from 0 to 4294967295" -- "$tracemark" perplexity --model huge.tmodel --input plain.jsonl
+expect 2 "ids.tmodel: the model's vocabulary must be sorted, unique ids below 400" -- "$tracemark" perplexity --model ids.tmodel --input plain.jsonl
+expect 2 "missing.tmodel: metadata field missing" -- "$tracemark" perplexity --model missing.tmodel --input plain.jsonl
+expect 2 "shape.tmodel: the weights do not fit the recorded shape" -- "$tracemark" perplexity --model shape.tmodel --input plain.jsonl
+expect 2 "deep.tmodel metadata: not valid JSON at byte offset" -- "$tracemark" perplexity --model deep.tmodel --input plain.jsonl
+expect 2 "nometa.tmodel metadata: not valid JSON" -- "$tracemark" perplexity --model nometa.tmodel --input plain.jsonl
 check "failed generations leave no output" test ! -e x.jsonl
 # serve answers over HTTP from a transformer trained with a tokenizer (gpt2's, from the set-up's
 # cache), watermarked, and the audit log records the answer.

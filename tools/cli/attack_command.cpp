@@ -218,12 +218,7 @@ void run_scrub(const AttackOptions& options) {
       harvest.push_back(record_document(names, record.record, vocabulary.encode, vocabulary.vocab_size));
     }
   }
-  TokenDocuments reference;
-  for (const std::string& file : options.reference) {
-    for (auto& document : read_corpus_file(resolve_corpus_argument(file), vocabulary.encode, vocabulary.vocab_size)) {
-      reference.push_back(std::move(document));
-    }
-  }
+  const TokenDocuments reference = read_corpora(options.reference, vocabulary);
   const GreenListEstimate estimate = GreenListEstimate::estimate(harvest, reference, vocabulary.vocab_size, options.stealing);
   std::vector<HarvestRecord> after = before;
   ScrubCounts counts;

@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "model_vocabulary.hpp"
 #include "shared_options.hpp"
+#include "transformer_options.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/refmodel/transformer_model.hpp"
 
@@ -26,19 +27,10 @@ struct FinetuneOptions {
 void run_finetune(const FinetuneOptions& options) {
   TransformerModel model = TransformerModel::load(options.model);
   const ModelVocabulary vocabulary = vocabulary_of_model(model.tokenizer(), model.vocab_size(), options.model);
-  TokenDocuments documents;
-  for (const std::string& file : options.corpus) {
-    for (auto& document : read_corpus_file(resolve_corpus_argument(file), vocabulary.encode, vocabulary.vocab_size)) {
-      documents.push_back(std::move(document));
-    }
-  }
+  const TokenDocuments documents = read_corpora(options.corpus, vocabulary);
   set_neural_threads(options.threads);
   TransformerTraining training = options.training;
-  training.on_progress = [](const TransformerTraining::Progress& p) {
-    if (p.step == p.steps || p.step % std::max<std::uint32_t>(1, p.steps / 10) == 0) {
-      std::cerr << "fine-tuning step " << p.step << "/" << p.steps << "  loss " << p.loss << "\n";
-    }
-  };
+  training.on_progress = training_progress_printer();
   model.fine_tune(documents, training);
   model.save(options.out, options.force);
   std::cout << "finetune (strength " << options.training.steps << " steps): wrote " << options.out

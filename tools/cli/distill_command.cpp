@@ -30,16 +30,6 @@ struct DistillOptions {
   bool force = false;
 };
 
-TokenDocuments read_all(const std::vector<std::string>& files, const ModelVocabulary& vocabulary) {
-  TokenDocuments documents;
-  for (const std::string& file : files) {
-    for (auto& document : read_corpus_file(resolve_corpus_argument(file), vocabulary.encode, vocabulary.vocab_size)) {
-      documents.push_back(std::move(document));
-    }
-  }
-  return documents;
-}
-
 std::vector<std::size_t> lengths(const TokenDocuments& documents) {
   std::vector<std::size_t> result;
   for (const auto& document : documents) result.push_back(document.size());
@@ -54,8 +44,8 @@ void run_distill(const DistillOptions& options) {
   const ModelVocabulary vocabulary = vocabulary_for_training(options.tokenizer, options.vocab_size);
   // The teacher's responses (their "tokens"; with a tokenizer, their "text" re-encoded, so the
   // student's tokenizer may differ from the teacher's).
-  const TokenDocuments teacher = read_all(options.teacher_outputs, vocabulary);
-  const TokenDocuments clean = read_all(options.mix_clean, vocabulary);
+  const TokenDocuments teacher = read_corpora(options.teacher_outputs, vocabulary);
+  const TokenDocuments clean = read_corpora(options.mix_clean, vocabulary);
   const DistillationMix mix = plan_distillation_mix(lengths(teacher), lengths(clean), options.fraction.value_or(1.0));
   if (options.student == "transformer") {
     TokenDocuments training(teacher.begin(), teacher.begin() + static_cast<std::ptrdiff_t>(mix.teacher_documents));

@@ -65,15 +65,10 @@ std::unique_ptr<const GreenListEstimate> neutralisation_estimate(const GenerateO
     throw Error(ErrorCode::invalid_argument, "--neutralise-penalty " + std::to_string(options.neutralise_penalty) +
                                                  " is out of range; use 0 to 50");
   }
-  auto read = [&](const std::string& file) {
-    return read_corpus_file(resolve_corpus_argument(file), vocabulary.encode, vocabulary.vocab_size);
-  };
-  TokenDocuments reference;
-  for (const std::string& file : options.neutralise_reference) {
-    for (auto& document : read(file)) reference.push_back(std::move(document));
-  }
-  return std::make_unique<const GreenListEstimate>(GreenListEstimate::estimate(
-      read(options.neutralise_harvest), reference, vocabulary.vocab_size, options.neutralise_stealing));
+  return std::make_unique<const GreenListEstimate>(
+      GreenListEstimate::estimate(read_corpora({options.neutralise_harvest}, vocabulary),
+                                  read_corpora(options.neutralise_reference, vocabulary), vocabulary.vocab_size,
+                                  options.neutralise_stealing));
 }
 
 struct ModelPrompt {

@@ -95,4 +95,14 @@ ModelVocabulary vocabulary_of_model(const ModelTokenizerRecord& tokenizer, std::
   return vocabulary;
 }
 
+TokenDocuments read_corpora(const std::vector<std::string>& arguments, const ModelVocabulary& vocabulary) {
+  TokenDocuments documents;
+  for (const std::string& argument : arguments) {
+    for (auto& document : read_corpus_file(resolve_corpus_argument(argument), vocabulary.encode, vocabulary.vocab_size)) {
+      documents.push_back(std::move(document));
+    }
+  }
+  return documents;
+}
+
 }  // namespace tracemark::cli

@@ -42,4 +42,8 @@ ModelVocabulary vocabulary_of_model(const NgramModel& model, const std::string& 
 ModelVocabulary vocabulary_of_model(const ModelTokenizerRecord& tokenizer, std::uint32_t vocab_size,
                                     const std::string& model_name);
 
+// Every document of the corpus arguments (paths or CORPUS:SPLIT, as `tracemark train` takes them),
+// in order, in the vocabulary's ids (text encoded with its tokenizer).
+TokenDocuments read_corpora(const std::vector<std::string>& arguments, const ModelVocabulary& vocabulary);
+
 }  // namespace tracemark::cli

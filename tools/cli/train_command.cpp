@@ -30,13 +30,8 @@ void run_train(const TrainOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const ModelVocabulary vocabulary = vocabulary_for_training(options.tokenizer, options.vocab_size);
   if (options.kind == "transformer") {
-    TokenDocuments documents;
-    for (const std::string& file : options.corpus) {
-      for (auto& document : read_corpus_file(resolve_corpus_argument(file), vocabulary.encode, vocabulary.vocab_size)) {
-        documents.push_back(std::move(document));
-      }
-    }
-    train_transformer_file(documents, vocabulary, options.transformer, options.out, options.force);
+    train_transformer_file(read_corpora(options.corpus, vocabulary), vocabulary, options.transformer, options.out,
+                           options.force);
     return;
   }
   NgramCounter counter(options.order, vocabulary.vocab_size);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
 namespace tracemark::cli {
 namespace {
@@ -34,23 +35,27 @@ void add_transformer_options(CLI::App& command, TransformerOptions& options) {
   add("--torch-threads", options.threads, "threads for libtorch's matrix products; 0: all cores");
 }
 
-void train_transformer_file(const TokenDocuments& documents, const ModelVocabulary& vocabulary,
-                            const TransformerOptions& options, const std::string& out, bool force) {
-  set_neural_threads(options.threads);
-  TransformerTraining training = options.training;
+std::function<void(const TransformerTraining::Progress&)> training_progress_printer() {
   const bool terminal = isatty(STDERR_FILENO) != 0;
-  std::uint32_t next_line = 0;
-  training.on_progress = [&](const TransformerTraining::Progress& p) {
+  auto next_line = std::make_shared<std::uint32_t>(0);
+  return [terminal, next_line](const TransformerTraining::Progress& p) {
     if (terminal) {
       std::fprintf(stderr, "\rstep %u/%u  loss %.3f  %.0f tokens/s  %s left   ", p.step, p.steps, p.loss,
                    p.tokens_per_second, duration(p.seconds_left).c_str());
       if (p.step == p.steps) std::fputc('\n', stderr);
-    } else if (p.step >= next_line || p.step == p.steps) {
+    } else if (p.step >= *next_line || p.step == p.steps) {
       std::fprintf(stderr, "step %u/%u  loss %.3f  %.0f tokens/s  %s left\n", p.step, p.steps, p.loss,
                    p.tokens_per_second, duration(p.seconds_left).c_str());
-      next_line = p.step + std::max<std::uint32_t>(1, p.steps / 10);
+      *next_line = p.step + std::max<std::uint32_t>(1, p.steps / 10);
     }
   };
+}
+
+void train_transformer_file(const TokenDocuments& documents, const ModelVocabulary& vocabulary,
+                            const TransformerOptions& options, const std::string& out, bool force) {
+  set_neural_threads(options.threads);
+  TransformerTraining training = options.training;
+  training.on_progress = training_progress_printer();
   const TransformerModel model = TransformerModel::train(documents, vocabulary.vocab_size, vocabulary.unpredictable_ids,
                                                          vocabulary.record, options.shape, training);
   model.save(out, force);

@@ -20,6 +20,9 @@ struct TransformerOptions {
 // --weight-decay --train-seed --torch-threads, in an option group of their own.
 void add_transformer_options(CLI::App& command, TransformerOptions& options);
 
+// Prints training progress on stderr: one updating line on a terminal, a line per tenth otherwise.
+std::function<void(const TransformerTraining::Progress&)> training_progress_printer();
+
 // Trains on documents, writes `out` (nothing when training fails), prints progress on stderr
 // (one updating line on a terminal, a line per tenth otherwise) and a summary on stdout.
 void train_transformer_file(const TokenDocuments& documents, const ModelVocabulary& vocabulary,

@@ -10,6 +10,8 @@
 
 #include <array>
 #include <cstring>
+#include <limits>
+#include <stdexcept>
 #include <fstream>
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -18,6 +20,7 @@
 #include "transformer_impl.hpp"
 #include "tracemark/atomic_file.hpp"
 #include "tracemark/error.hpp"
+#include "tracemark/json_input.hpp"
 #include "tracemark/refmodel/ngram_file_format.hpp"
 
 namespace tracemark {
@@ -69,6 +72,29 @@ nlohmann::ordered_json metadata_of(const TransformerState& impl) {
   return meta;
 }
 
+// An unsigned integer field no larger than T holds: a float, a negative number or 1e30 is refused,
+// not converted (nlohmann's get<> would wrap or truncate them).
+struct FieldError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+template <typename T>
+T unsigned_field(const nlohmann::json& value, const char* field) {
+  if (!value.is_number_unsigned() || value.get<std::uint64_t>() > std::numeric_limits<T>::max()) {
+    throw FieldError(std::string("\"") + field + "\" must be an integer from 0 to " +
+                     std::to_string(std::numeric_limits<T>::max()) + ", not " + value.dump());
+  }
+  return static_cast<T>(value.get<std::uint64_t>());
+}
+
+std::vector<std::uint32_t> id_list(const nlohmann::json& value, const char* field) {
+  if (!value.is_array()) throw FieldError(std::string("\"") + field + "\" must be an array of ids");
+  std::vector<std::uint32_t> ids;
+  ids.reserve(value.size());
+  for (const auto& id : value) ids.push_back(unsigned_field<std::uint32_t>(id, field));
+  return ids;
+}
+
 // Reads the metadata's fields into impl; a missing or mistyped field is named.
 void read_metadata(const nlohmann::json& meta, TransformerState& impl, const std::string& where) {
   try {
@@ -76,27 +102,31 @@ void read_metadata(const nlohmann::json& meta, TransformerState& impl, const std
       throw Error(ErrorCode::invalid_input, where + ": metadata \"kind\" is not \"transformer\"");
     }
     const auto& shape = meta.at("shape");
-    impl.shape.layers = shape.at("layers").get<std::uint32_t>();
-    impl.shape.width = shape.at("width").get<std::uint32_t>();
-    impl.shape.heads = shape.at("heads").get<std::uint32_t>();
-    impl.shape.context_length = shape.at("context_length").get<std::uint32_t>();
-    impl.vocab_size = meta.at("vocab_size").get<std::uint32_t>();
-    impl.vocabulary = meta.at("vocabulary").get<std::vector<std::uint32_t>>();
-    impl.unpredictable = meta.at("unpredictable_ids").get<std::vector<std::uint32_t>>();
+    impl.shape.layers = unsigned_field<std::uint32_t>(shape.at("layers"), "layers");
+    impl.shape.width = unsigned_field<std::uint32_t>(shape.at("width"), "width");
+    impl.shape.heads = unsigned_field<std::uint32_t>(shape.at("heads"), "heads");
+    impl.shape.context_length = unsigned_field<std::uint32_t>(shape.at("context_length"), "context_length");
+    impl.vocab_size = unsigned_field<std::uint32_t>(meta.at("vocab_size"), "vocab_size");
+    impl.vocabulary = id_list(meta.at("vocabulary"), "vocabulary");
+    impl.unpredictable = id_list(meta.at("unpredictable_ids"), "unpredictable_ids");
     const auto& tokenizer = meta.at("tokenizer");
     impl.tokenizer.name = tokenizer.at("name").get<std::string>();
     impl.tokenizer.spec = tokenizer.at("spec").get<std::string>();
     impl.tokenizer.vocab_sha256 = tokenizer.at("vocab_sha256").get<std::string>();
     const auto& provenance = meta.at("provenance");
-    impl.provenance.training_tokens = provenance.at("training_tokens").get<std::uint64_t>();
-    impl.provenance.training_documents = provenance.at("training_documents").get<std::uint64_t>();
-    impl.provenance.steps = provenance.at("steps").get<std::uint32_t>();
+    impl.provenance.training_tokens = unsigned_field<std::uint64_t>(provenance.at("training_tokens"), "training_tokens");
+    impl.provenance.training_documents =
+        unsigned_field<std::uint64_t>(provenance.at("training_documents"), "training_documents");
+    impl.provenance.steps = unsigned_field<std::uint32_t>(provenance.at("steps"), "steps");
     impl.provenance.final_loss = provenance.at("final_loss").get<double>();
     impl.provenance.epochs = provenance.at("epochs").get<double>();
-    impl.provenance.seed = provenance.at("seed").get<std::uint64_t>();
-    impl.provenance.fine_tuning_steps = provenance.at("fine_tuning_steps").get<std::uint32_t>();
+    impl.provenance.seed = unsigned_field<std::uint64_t>(provenance.at("seed"), "seed");
+    impl.provenance.fine_tuning_steps =
+        unsigned_field<std::uint32_t>(provenance.at("fine_tuning_steps"), "fine_tuning_steps");
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorCode::invalid_input, where + ": metadata field missing or of the wrong type (" + e.what() + ")");
+  } catch (const FieldError& e) {
+    throw Error(ErrorCode::invalid_input, where + ": metadata field of the wrong type: " + e.what());
   }
   try {
     impl.finish(where);
@@ -165,20 +195,26 @@ std::unique_ptr<TransformerState> load_state(const std::filesystem::path& path) 
     throw Error(ErrorCode::invalid_input, name + ": checksum mismatch: the model file is damaged; train it again");
   }
   auto impl = std::make_unique<TransformerState>();
-  nlohmann::json meta;
-  try {
-    meta = nlohmann::json::parse(bytes.begin() + kHeaderBytes,
-                                 bytes.begin() + static_cast<std::ptrdiff_t>(kHeaderBytes + metadata_length));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorCode::invalid_input, name + ": the metadata is not valid JSON (" + e.what() + ")");
-  }
+  // The project's one JSON reader: its depth limit and finite numbers hold here too, although the
+  // checksum already vouches for the bytes (a crafted file can carry a valid checksum).
+  const nlohmann::json meta =
+      parse_json(std::string_view(bytes).substr(kHeaderBytes, metadata_length), name + " metadata");
   read_metadata(meta, *impl, name);
   impl->network = neural::TransformerNetwork(impl->shape, impl->compact_size());
+  std::vector<std::vector<std::int64_t>> expected;  // libtorch's load adopts the archive's shapes silently
+  for (const auto& parameter : impl->network->parameters()) expected.push_back(parameter.sizes().vec());
   try {
     torch::serialize::InputArchive archive;
     std::istringstream weights(bytes.substr(kHeaderBytes + metadata_length, weights_length));
     archive.load_from(weights);
     impl->network->load(archive);
+    const auto loaded = impl->network->parameters();
+    for (std::size_t i = 0; i < loaded.size(); ++i) {
+      if (loaded[i].sizes().vec() != expected[i]) {
+        throw Error(ErrorCode::invalid_input, name + ": the weights do not fit the recorded shape (parameter " +
+                                                  std::to_string(i) + " has another size)");
+      }
+    }
   } catch (const c10::Error& e) {
     throw Error(ErrorCode::invalid_input, name + ": the weights do not fit the recorded shape (" +
                                               e.what_without_backtrace() + ")");

@@ -76,7 +76,11 @@ class TransformerSession final : public DecodingSession {
 }  // namespace
 
 void TransformerState::finish(const std::string& where) {
-  shape.validate();
+  try {
+    shape.validate();
+  } catch (const Error& e) {
+    throw Error(ErrorCode::invalid_input, where + ": " + e.what());
+  }
   if (vocab_size == 0) throw Error(ErrorCode::invalid_input, where + ": vocabulary size 0");
   auto sorted_below = [&](const std::vector<std::uint32_t>& ids) {
     for (std::size_t i = 0; i < ids.size(); ++i) {
