@@ -99,7 +99,7 @@ TEST(SyntaxAwareProcessor, LeavesTheSyntaxTokensProbabilityAsItWas) {
   auto scheme = std::make_shared<const GreenListScheme>(golden_key(with_threshold(0.0, 8)));
   auto syntax = std::make_shared<const TokenSyntax>(
       std::vector<std::string>{"{", "}", " a", " b", " c", " d", ",", " e"});
-  WatermarkProcessor processor(scheme, {std::nullopt, syntax});
+  WatermarkProcessor processor(scheme, {std::nullopt, syntax, std::nullopt});
   const std::uint32_t prompt[] = {2, 3};
   processor.reset(prompt);
   std::vector<float> logits = {0.5f, -0.2f, 0.1f, 0.3f, -1.0f, 0.0f, 0.7f, 0.2f};
@@ -218,7 +218,7 @@ TEST(ToolCallDecoder, EveryAnswerParsesAndMatchesItsSchema) {
   const auto syntax = std::make_shared<const TokenSyntax>(token_byte_table(*tokenizer, tokenizer->vocab_size()));
   for (std::uint64_t seed = 0; seed < 8; ++seed) {
     SplitMix64 rng(seed);
-    WatermarkProcessor processor(scheme, {std::nullopt, syntax});
+    WatermarkProcessor processor(scheme, {std::nullopt, syntax, std::nullopt});
     const ToolCallResponse response = generate_tool_call(model, vocabulary, schemas, prompt, SamplingOptions{}, {}, rng,
                                                          &processor, scratch);
     const auto schema = std::find_if(schemas.begin(), schemas.end(), [&](const ToolSchema& s) { return s.name == response.function_name; });

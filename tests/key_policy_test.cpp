@@ -195,14 +195,14 @@ TEST(KeySelector, SelectsDerivedSubkeysAndReloadsAtomically) {
   EXPECT_EQ(bob.key_id, ring.derive("cohort:a").key_id());
   EXPECT_EQ(selector.select(KeyRequest{"alice", "m", 0}).key_id, ring.derive("global:main").key_id());
   // The subkey is derived once: every request of a label shares one scheme.
-  EXPECT_EQ(selector.select(KeyRequest{"bob", "m", 1}).scheme.get(), bob.scheme.get());
+  EXPECT_EQ(selector.select(KeyRequest{"bob", "m", 1}).scheme.green_list.get(), bob.scheme.green_list.get());
 
   // A valid new policy takes effect for later selections; a request's key already chosen is kept.
   write(policy_path, with(R"(,"cohorts":[{"label":"cohort:b","accounts":["bob"]}])"));
   EXPECT_THAT(selector.reload(), ::testing::HasSubstr("cohort:b = " + ring.derive("cohort:b").key_id()));
   EXPECT_EQ(selector.select(KeyRequest{"bob", "m", 0}).label, "cohort:b");
   EXPECT_EQ(bob.label, "cohort:a");
-  EXPECT_NE(bob.scheme, nullptr);
+  EXPECT_NE(bob.scheme.green_list, nullptr);
 
   // A bad policy (a label not in the ring; malformed JSON) is refused and the old one stays.
   write(policy_path, with(R"(,"cohorts":[{"label":"cohort:c","accounts":["bob"]}])"));

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tracemark/embed/green_list_scheme.hpp"
+#include "tracemark/embed/serving_scheme.hpp"
 #include "tracemark/embed/key.hpp"
 #include "tracemark/embed/keyring.hpp"
 #include "tracemark/embed/watermark_processor.hpp"
@@ -23,7 +24,7 @@
 
 struct tm_key {
   tracemark::WatermarkKey key;
-  std::shared_ptr<const tracemark::GreenListScheme> scheme;
+  tracemark::ServingScheme scheme;  // the key's scheme (a keyring's subkeys: the green list)
 };
 
 // The ring and the subkeys derived so far, by label (derived on first use, then shared).
@@ -89,8 +90,15 @@ tm_status null_argument(const char* function, const char* name) noexcept {
   return fail(TM_INVALID_ARGUMENT, function, std::string(name) + " is NULL; pass a valid pointer");
 }
 
+// A green-list-only entry point given a key of another scheme.
+tm_status green_list_only(const char* function, const tm_key& key) {
+  return fail(TM_INVALID_ARGUMENT, function,
+              "key " + key.key.key_id() + " is a '" + key.key.params().scheme + "' key; " + function +
+                  " works with 'kgw-green-list' keys only (a sampling scheme's text is scored by `tracemark detect`)");
+}
+
 tm_status make_key(tracemark::WatermarkKey&& key, tm_key** out) {
-  auto scheme = std::make_shared<const tracemark::GreenListScheme>(key);
+  auto scheme = tracemark::ServingScheme::for_key(key);
   *out = new tm_key{std::move(key), std::move(scheme)};
   return TM_OK;
 }
@@ -101,7 +109,7 @@ const tm_key& subkey_of(const tm_keyring& ring, std::string_view label) {
   const auto found = ring.subkeys.find(label);
   if (found != ring.subkeys.end()) return *found->second;
   tracemark::WatermarkKey key = ring.ring.derive(label);
-  auto scheme = std::make_shared<const tracemark::GreenListScheme>(key);
+  auto scheme = tracemark::ServingScheme::for_key(key);
   auto made = std::make_unique<const tm_key>(tm_key{std::move(key), std::move(scheme)});
   return *ring.subkeys.emplace(std::string(label), std::move(made)).first->second;
 }
@@ -109,7 +117,7 @@ const tm_key& subkey_of(const tm_keyring& ring, std::string_view label) {
 // Checks a logits row length against the key's vocabulary; returns the number of entries to bias.
 tm_status check_logits_length(const tm_processor& processor, std::size_t n_logits, const char* function,
                               const std::string& where) {
-  const std::size_t vocab = processor.processor.scheme().vocab_size();
+  const std::size_t vocab = processor.processor.vocab_size();
   if (n_logits < vocab || (n_logits > vocab && !processor.params.allow_padded_logits)) {
     return fail(TM_INVALID_ARGUMENT, function,
                 where + "the logits array has " + std::to_string(n_logits) + " entries but the key's vocabulary has " +
@@ -229,7 +237,7 @@ tm_status tm_key_get_info(const tm_key* key, tm_key_info* out) {
     info.context_width = params.context_width;
     info.scheme_version = params.scheme_version;
     info.gamma = params.gamma;
-    info.null_green_probability = key->scheme->null_green_probability();
+    info.null_green_probability = key->scheme.green_list ? key->scheme.green_list->null_green_probability() : 0.0;
     info.delta = params.delta;
     std::snprintf(info.key_id, sizeof info.key_id, "%s", key->key.key_id().c_str());
     write_extensible(info, out, out->size);
@@ -347,7 +355,7 @@ tm_status tm_processor_apply(tm_processor* processor, float* logits, size_t n_lo
   if (logits == nullptr) return null_argument(function, "logits");
   return guarded(function, [&] {
     if (tm_status status = check_logits_length(*processor, n_logits, function, ""); status != TM_OK) return status;
-    processor->processor.apply(std::span<float>(logits, processor->processor.scheme().vocab_size()));
+    processor->processor.apply(std::span<float>(logits, processor->processor.vocab_size()));
     return TM_OK;
   });
 }
@@ -357,7 +365,7 @@ tm_status tm_processor_apply_candidates(tm_processor* processor, tm_candidate* c
   if (processor == nullptr) return null_argument(function, "processor");
   if (candidates == nullptr && count > 0) return null_argument(function, "candidates");
   return guarded(function, [&] {
-    const std::uint32_t vocab = processor->processor.scheme().vocab_size();
+    const std::uint32_t vocab = processor->processor.vocab_size();
     for (std::size_t i = 0; i < count; ++i) {
       if (candidates[i].id >= vocab) {
         return fail(TM_INVALID_ARGUMENT, function,
@@ -385,6 +393,36 @@ tm_status tm_processor_accept(tm_processor* processor, uint32_t token) {
   });
 }
 
+int tm_processor_chooses_token(const tm_processor* processor) {
+  return processor != nullptr && processor->processor.chooses_token() ? 1 : 0;
+}
+
+tm_status tm_processor_choose(tm_processor* processor, const float* logits, size_t n_logits, uint32_t* token) {
+  constexpr const char* function = "tm_processor_choose";
+  if (processor == nullptr) return null_argument(function, "processor");
+  if (logits == nullptr) return null_argument(function, "logits");
+  if (token == nullptr) return null_argument(function, "token");
+  return guarded(function, [&] {
+    if (tm_status status = check_logits_length(*processor, n_logits, function, ""); status != TM_OK) return status;
+    *token = processor->processor.choose(std::span<const float>(logits, n_logits));
+    return TM_OK;
+  });
+}
+
+tm_status tm_processor_choose_candidates(tm_processor* processor, const tm_candidate* candidates, size_t count,
+                                         uint32_t* token) {
+  constexpr const char* function = "tm_processor_choose_candidates";
+  if (processor == nullptr) return null_argument(function, "processor");
+  if (candidates == nullptr && count > 0) return null_argument(function, "candidates");
+  if (token == nullptr) return null_argument(function, "token");
+  return guarded(function, [&] {
+    processor->scratch.resize(count);
+    for (std::size_t i = 0; i < count; ++i) processor->scratch[i] = {candidates[i].id, candidates[i].logit};
+    *token = processor->processor.choose(std::span<const tracemark::Candidate>(processor->scratch));
+    return TM_OK;
+  });
+}
+
 int tm_processor_will_bias(const tm_processor* processor) {
   return processor != nullptr && processor->processor.will_bias() ? 1 : 0;
 }
@@ -405,7 +443,7 @@ tm_status tm_processor_apply_batch(tm_processor* const* processors, size_t batch
       if (processor == nullptr) continue;
       const std::string where = "row " + std::to_string(row) + ": ";
       if (tm_status status = check_logits_length(*processor, n_logits, function, where); status != TM_OK) return status;
-      processor->processor.apply(std::span<float>(logits + row * row_stride, processor->processor.scheme().vocab_size()));
+      processor->processor.apply(std::span<float>(logits + row * row_stride, processor->processor.vocab_size()));
     }
     return TM_OK;
   });
@@ -455,7 +493,8 @@ tm_status detect_with(const char* function, const tm_key* key, const uint32_t* t
                     "tm_detect_with_entropy (tm_processor_last_step reports it while serving)");
   }
   return guarded(function, [&] {
-    tracemark::GreenListDetector detector(key->scheme);
+    if (!key->scheme.green_list) return green_list_only(function, *key);
+    tracemark::GreenListDetector detector(key->scheme.green_list);
     tracemark::StepSelection selection;
     if (threshold > 0.0) selection = {std::span<const float>(entropy, count), threshold, nullptr};
     const tracemark::ScoreCounts counts = detector.add_document(std::span<const std::uint32_t>(tokens, count), selection);
@@ -504,7 +543,8 @@ tm_status tm_key_export_token_values(const tm_key* key, uint32_t* out, size_t co
   if (key == nullptr) return null_argument(function, "key");
   if (out == nullptr && count > 0) return null_argument(function, "out");
   return guarded(function, [&] {
-    const std::span<const std::uint32_t> values = key->scheme->token_values();
+    if (!key->scheme.green_list) return green_list_only(function, *key);
+    const std::span<const std::uint32_t> values = key->scheme.green_list->token_values();
     if (values.empty()) {
       return fail(TM_UNSUPPORTED, function,
                   "key " + key->key.key_id() + " uses kgw-green-list version " +

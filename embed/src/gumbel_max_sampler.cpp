@@ -1,6 +1,7 @@
 #include "tracemark/embed/gumbel_max_sampler.hpp"
 
 #include <array>
+#include <string>
 
 #include "crypto.hpp"
 #include "tracemark/error.hpp"
@@ -35,12 +36,27 @@ void GumbelMaxSampler::refresh_current_context() {
   current_seen_ = seen_seeds_.contains(current_seed_);
 }
 
+void GumbelMaxSampler::set_keyed_fraction(double fraction) {
+  if (!(fraction > 0.0 && fraction <= 1.0)) {
+    throw Error(ErrorCode::invalid_argument, "keyed fraction " + std::to_string(fraction) +
+                                                 " is out of range; use a share of steps in (0, 1]");
+  }
+  keyed_fraction_ = fraction;
+}
+
+bool GumbelMaxSampler::keyed_this_step() {
+  if (!will_key()) return false;
+  if (keyed_fraction_ >= 1.0) return true;  // no coin: the stream stays as it was without the option
+  return std::uniform_real_distribution<double>(0.0, 1.0)(request_random_) < keyed_fraction_;
+}
+
 std::uint32_t GumbelMaxSampler::choose(std::span<const float> logits) {
-  return will_key() ? scheme_->choose_token(current_seed_, logits) : scheme_->choose_token_unkeyed(request_random_, logits);
+  return keyed_this_step() ? scheme_->choose_token(current_seed_, logits)
+                           : scheme_->choose_token_unkeyed(request_random_, logits);
 }
 
 std::uint32_t GumbelMaxSampler::choose(std::span<const Candidate> candidates) {
-  return will_key() ? scheme_->choose_candidate(current_seed_, candidates)
+  return keyed_this_step() ? scheme_->choose_candidate(current_seed_, candidates)
                     : scheme_->choose_candidate_unkeyed(request_random_, candidates);
 }
 

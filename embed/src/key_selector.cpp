@@ -6,7 +6,7 @@ namespace tracemark {
 
 KeySelector::KeySelector(const WatermarkKey& key) : params_(key.params()) {
   auto state = std::make_shared<State>();
-  state->keys.emplace("", ServingKey{"", key.key_id(), std::make_shared<const GreenListScheme>(key)});
+  state->keys.emplace("", ServingKey{"", key.key_id(), ServingScheme::for_key(key)});
   state_.store(std::move(state));
 }
 
@@ -28,7 +28,7 @@ std::shared_ptr<const KeySelector::State> KeySelector::load_state(const State* p
       }
     }
     const WatermarkKey key = ring_->derive(label);
-    state->keys.emplace(label, ServingKey{label, key.key_id(), std::make_shared<const GreenListScheme>(key)});
+    state->keys.emplace(label, ServingKey{label, key.key_id(), ServingScheme::for_key(key)});
   }
   return state;
 }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "tracemark/embed/step_entropy.hpp"
 #include "tracemark/error.hpp"
@@ -38,6 +39,10 @@ void bias_free_entries(std::size_t count, IdOf id_of, LogitOf logit_of, IsFree i
 WatermarkProcessor::WatermarkProcessor(std::shared_ptr<const GreenListScheme> scheme, ProcessorOptions options)
     : scheme_(std::move(scheme)), syntax_(std::move(options.syntax)) {
   if (!scheme_) throw Error(ErrorCode::invalid_argument, "WatermarkProcessor needs a scheme");
+  if (options.keyed_fraction) {
+    throw Error(ErrorCode::invalid_argument, "a keyed fraction belongs to sampling schemes (gumbel-max); the green list "
+                                             "biases every step its context allows");
+  }
   threshold_ = options.entropy_threshold.value_or(scheme_->entropy_threshold());
   if (!(threshold_ >= 0.0 && threshold_ <= 64.0)) {
     throw Error(ErrorCode::invalid_argument, "entropy threshold must be between 0 and 64 nats");
@@ -50,7 +55,38 @@ WatermarkProcessor::WatermarkProcessor(std::shared_ptr<const GreenListScheme> sc
   reset();
 }
 
-void WatermarkProcessor::reset(std::span<const std::uint32_t> prompt) {
+WatermarkProcessor::WatermarkProcessor(const ServingScheme& scheme, ProcessorOptions options) {
+  if (scheme.green_list) {
+    *this = WatermarkProcessor(scheme.green_list, std::move(options));
+    return;
+  }
+  if (!scheme.gumbel_max) throw Error(ErrorCode::invalid_argument, "WatermarkProcessor needs a scheme");
+  if (options.entropy_threshold || options.syntax) {
+    throw Error(ErrorCode::invalid_argument,
+                "an entropy threshold and the syntax rule belong to the green list; a gumbel-max key is "
+                "distortion-free (it changes no token's probability), so serve it without them");
+  }
+  sampler_.emplace(scheme.gumbel_max);
+  if (options.keyed_fraction) sampler_->set_keyed_fraction(*options.keyed_fraction);
+}
+
+const GreenListScheme& WatermarkProcessor::scheme() const {
+  if (!scheme_) {
+    throw Error(ErrorCode::invalid_argument, "this processor serves a '" + std::string(kGumbelMaxSchemeName) +
+                                                 "' key, which has no green list");
+  }
+  return *scheme_;
+}
+
+std::uint32_t WatermarkProcessor::vocab_size() const noexcept {
+  return sampler_ ? sampler_->scheme().vocab_size() : scheme_->vocab_size();
+}
+
+void WatermarkProcessor::reset(std::span<const std::uint32_t> prompt, std::optional<std::uint64_t> request_seed) {
+  if (sampler_) {
+    sampler_->reset(prompt, request_seed);
+    return;
+  }
   const std::size_t width = scheme_->context_width();
   const std::size_t take = std::min(width, prompt.size());
   context_.assign(prompt.end() - static_cast<std::ptrdiff_t>(take), prompt.end());
@@ -87,13 +123,35 @@ void WatermarkProcessor::bias_step(Measure measure, BiasAll bias_all, BiasFree b
   last_biased_ = true;
 }
 
-void WatermarkProcessor::apply(std::span<float> logits) const {
-  if (logits.size() < scheme_->vocab_size()) {
-    throw Error(ErrorCode::invalid_argument, "a logits row of " + std::to_string(logits.size()) +
+void WatermarkProcessor::require_row(std::size_t length) const {
+  if (length < vocab_size()) {
+    throw Error(ErrorCode::invalid_argument, "a logits row of " + std::to_string(length) +
                                                  " entries is shorter than the key's vocabulary (" +
-                                                 std::to_string(scheme_->vocab_size()) +
+                                                 std::to_string(vocab_size()) +
                                                  " ids); pass the whole row (padding columns after it are left alone)");
   }
+}
+
+std::uint32_t WatermarkProcessor::choose(std::span<const float> logits) {
+  if (!sampler_) {
+    throw Error(ErrorCode::invalid_argument, "a green-list processor biases logits and does not choose tokens; "
+                                             "sample from the biased logits (chooses_token() is false)");
+  }
+  require_row(logits.size());
+  return sampler_->choose(logits);
+}
+
+std::uint32_t WatermarkProcessor::choose(std::span<const Candidate> candidates) {
+  if (!sampler_) {
+    throw Error(ErrorCode::invalid_argument, "a green-list processor biases logits and does not choose tokens; "
+                                             "sample from the biased candidates (chooses_token() is false)");
+  }
+  return sampler_->choose(candidates);
+}
+
+void WatermarkProcessor::apply(std::span<float> logits) const {
+  require_row(logits.size());
+  if (sampler_) return;
   bias_step([&] { return logits_entropy(logits.first(scheme_->vocab_size())); }, [&] { scheme_->bias_logits(current_seed_, logits); },
             [&] {
               bias_free_entries(
@@ -105,6 +163,7 @@ void WatermarkProcessor::apply(std::span<float> logits) const {
 }
 
 void WatermarkProcessor::apply(std::span<Candidate> candidates) const {
+  if (sampler_) return;  // choose() checks the ids
   if (will_bias()) {
     for (const Candidate& candidate : candidates) {
       if (candidate.id >= scheme_->vocab_size()) {
@@ -125,6 +184,10 @@ void WatermarkProcessor::apply(std::span<Candidate> candidates) const {
 }
 
 void WatermarkProcessor::accept(std::uint32_t token) {
+  if (sampler_) {
+    sampler_->accept(token);
+    return;
+  }
   if (syntax_) syntax_->advance(syntax_state_, token);
   const std::size_t width = scheme_->context_width();
   if (width == 0) return;

@@ -59,8 +59,14 @@ std::vector<std::uint32_t> decode_response_streaming(DecodingSession& session, s
                                                      const std::function<bool(std::uint32_t)>& on_token,
                                                      std::vector<float>* step_entropy) {
   if (step_entropy) step_entropy->clear();
-  if (processor) processor->reset(prompt);
   const SamplingOptions& sampling = options.sampling;
+  // A sampling scheme (Gumbel-max) replaces the sampler's randomness with the key's; its unkeyed
+  // steps draw from a stream seeded here, so a response still depends only on the rng's seed.
+  // Greedy decoding has no randomness to replace: the scheme then only follows the context.
+  const bool scheme_chooses = processor && processor->chooses_token() && sampling.temperature > 0.0;
+  if (processor) {
+    processor->reset(prompt, processor->chooses_token() ? std::optional<std::uint64_t>(rng.next()) : std::nullopt);
+  }
   std::vector<std::uint32_t> response;
   response.reserve(options.max_tokens);
   for (std::size_t step = 0; step < options.max_tokens; ++step) {
@@ -69,14 +75,24 @@ std::vector<std::uint32_t> decode_response_streaming(DecodingSession& session, s
     if (sampling.top_k > 0) {
       session.top_candidates(sampling.top_k, scratch.candidates);
       if (step_entropy) step_entropy->push_back(static_cast<float>(candidates_entropy(scratch.candidates)));
-      if (processor) processor->apply(std::span<Candidate>(scratch.candidates));
-      token = sample_from_candidates(scratch.candidates, sampling, uniform, scratch.sampler);
+      if (scheme_chooses) {
+        shape_candidates_for_choice(scratch.candidates, sampling, scratch.sampler);
+        token = processor->choose(std::span<const Candidate>(scratch.candidates));
+      } else {
+        if (processor) processor->apply(std::span<Candidate>(scratch.candidates));
+        token = sample_from_candidates(scratch.candidates, sampling, uniform, scratch.sampler);
+      }
     } else {
       scratch.logits.resize(session.vocab_size());
       session.log_probabilities(scratch.logits);
       if (step_entropy) step_entropy->push_back(static_cast<float>(logits_entropy(scratch.logits)));
-      if (processor) processor->apply(std::span<float>(scratch.logits));
-      token = sample_from_logits(scratch.logits, sampling, uniform, scratch.sampler);
+      if (scheme_chooses) {
+        shape_logits_for_choice(scratch.logits, sampling, scratch.sampler);
+        token = processor->choose(std::span<const float>(scratch.logits));
+      } else {
+        if (processor) processor->apply(std::span<float>(scratch.logits));
+        token = sample_from_logits(scratch.logits, sampling, uniform, scratch.sampler);
+      }
     }
     if (processor) processor->accept(token);
     response.push_back(token);

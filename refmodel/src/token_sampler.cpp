@@ -4,6 +4,7 @@
 #include <bit>
 #include <cmath>
 #include <iterator>
+#include <limits>
 #include <string>
 
 #include "tracemark/error.hpp"
@@ -80,7 +81,66 @@ std::uint32_t sample_sorted(std::span<const Candidate> sorted, const SamplingOpt
   return sorted[keep - 1].id;  // rounding: target within the last ulp of total
 }
 
+// How many of the sorted candidates the nucleus keeps: the smallest prefix whose softmax mass at
+// the temperature reaches top_p (all of them when top_p is 1). sample_sorted's rule.
+std::size_t nucleus_size(std::span<const Candidate> sorted, const SamplingOptions& options, std::vector<double>& weights) {
+  if (options.top_p >= 1.0) return sorted.size();
+  const double top = sorted.front().logit;
+  weights.resize(sorted.size());
+  double total = 0;
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    weights[i] = std::exp((static_cast<double>(sorted[i].logit) - top) / options.temperature);
+    total += weights[i];
+  }
+  double mass = 0;
+  std::size_t keep = 0;
+  while (keep < sorted.size()) {
+    mass += weights[keep++];
+    if (mass >= options.top_p * total) break;
+  }
+  return keep;
+}
+
+void require_positive_temperature(const SamplingOptions& options) {
+  if (!(options.temperature > 0.0)) {
+    throw Error(ErrorCode::invalid_argument, "a sampling scheme draws at a positive temperature; greedy decoding "
+                                             "(temperature 0) has no randomness for the key to replace");
+  }
+}
+
 }  // namespace
+
+void shape_logits_for_choice(std::span<float> logits, const SamplingOptions& options, SamplerScratch& scratch) {
+  if (logits.empty()) throw Error(ErrorCode::invalid_argument, "cannot sample from an empty vocabulary");
+  require_positive_temperature(options);
+  if (options.top_p < 1.0) {
+    scratch.sorted.resize(logits.size());
+    for (std::size_t i = 0; i < logits.size(); ++i) scratch.sorted[i] = {static_cast<std::uint32_t>(i), logits[i]};
+    std::sort(scratch.sorted.begin(), scratch.sorted.end(), before);
+    const std::size_t keep = nucleus_size(scratch.sorted, options, scratch.weights);
+    for (std::size_t i = keep; i < scratch.sorted.size(); ++i) {
+      logits[scratch.sorted[i].id] = -std::numeric_limits<float>::infinity();
+    }
+  }
+  if (options.temperature != 1.0) {
+    const auto inverse_temperature = static_cast<float>(1.0 / options.temperature);
+    for (float& logit : logits) logit *= inverse_temperature;
+  }
+}
+
+void shape_candidates_for_choice(std::vector<Candidate>& candidates, const SamplingOptions& options,
+                                 SamplerScratch& scratch) {
+  if (candidates.empty()) throw Error(ErrorCode::invalid_argument, "cannot sample from an empty candidate list");
+  require_positive_temperature(options);
+  if (options.top_p < 1.0) {
+    std::sort(candidates.begin(), candidates.end(), before);
+    candidates.resize(nucleus_size(candidates, options, scratch.weights));
+  }
+  if (options.temperature != 1.0) {
+    const auto inverse_temperature = static_cast<float>(1.0 / options.temperature);
+    for (Candidate& candidate : candidates) candidate.logit *= inverse_temperature;
+  }
+}
 
 void SamplingOptions::validate() const {
   if (!(temperature >= 0.0 && temperature <= 100.0)) {

@@ -49,6 +49,12 @@ class Decoding {
   Decoding(const NgramModel& model, const ToolCallVocabulary& vocabulary, std::span<const std::uint32_t> prompt,
            const SamplingOptions& sampling, SplitMix64& rng, WatermarkProcessor* processor, GenerationScratch& scratch)
       : model_(model), vocabulary_(vocabulary), sampling_(sampling), rng_(rng), processor_(processor), scratch_(scratch) {
+    if (processor_ && processor_->chooses_token()) {
+      // The constrained decoder samples inside its grammar itself; it has no keyed choice.
+      throw Error(ErrorCode::invalid_argument, "tool-call answers are watermarked with a green-list key only; this key's "
+                                               "scheme chooses the token (gumbel-max): answer tool-call prompts with a "
+                                               "kgw-green-list key");
+    }
     scratch_.history.assign(prompt.begin(), prompt.end());
     if (processor_) processor_->reset(prompt);
   }

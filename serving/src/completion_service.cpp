@@ -22,7 +22,7 @@ std::vector<std::uint32_t> CompletionService::prompt_tokens(const CompletionRequ
 
 std::vector<std::uint32_t> CompletionService::generate(std::span<const std::uint32_t> prompt, const CompletionRequest& request,
                                                        std::uint64_t seed,
-                                                       const std::shared_ptr<const GreenListScheme>& scheme,
+                                                       const ServingScheme& scheme,
                                                        const std::function<bool(std::uint32_t)>& on_token,
                                                        std::vector<float>* step_entropy) const {
   GenerationOptions options;

@@ -40,6 +40,7 @@ struct GenerateOptions {
   bool force = false;
   bool record_entropy = false;  // "entropy": per-step entropy of the distribution served
   bool syntax_aware = false;    // the processor biases free tokens only (embed/token_syntax.hpp)
+  std::optional<double> keyed_fraction;  // sampling schemes: share of keyable steps keyed
   // The attack "neutralise at inference" (attacks/inference_neutraliser.hpp): off without a harvest.
   std::string neutralise_harvest;
   std::vector<std::string> neutralise_reference;
@@ -132,9 +133,9 @@ nlohmann::ordered_json tool_call_message(const ToolCallResponse& response, std::
   return message;
 }
 
-std::shared_ptr<const GreenListScheme> load_scheme(const std::string& key_path, const ReferenceModel& model,
+ServingScheme load_scheme(const std::string& key_path, const ReferenceModel& model,
                                                    const std::string& model_name) {
-  if (key_path.empty()) return nullptr;
+  if (key_path.empty()) return {};
   const WatermarkKey key = WatermarkKey::load(key_path);
   const SchemeParams& params = key.params();
   if (params.vocab_size != model.vocab_size()) {
@@ -149,7 +150,7 @@ std::shared_ptr<const GreenListScheme> load_scheme(const std::string& key_path, 
                                               ", but " + model_name + " uses " +
                                               (model.tokenizer().name.empty() ? "raw token ids" : model.tokenizer().name));
   }
-  return std::make_shared<const GreenListScheme>(key);
+  return ServingScheme::for_key(key);
 }
 
 void run_generate(const GenerateOptions& options) {
@@ -164,6 +165,11 @@ void run_generate(const GenerateOptions& options) {
   ProcessorOptions processor_options;
   std::vector<std::string> token_bytes;
   if (vocabulary.tokenizer) token_bytes = token_byte_table(*vocabulary.tokenizer, vocabulary.vocab_size);
+  if (options.keyed_fraction && !scheme.gumbel_max) {
+    throw Error(ErrorCode::invalid_argument, "--keyed-fraction applies to a gumbel-max --key, which chooses the tokens; "
+                                             "drop it, or give a key made with `tracemark keygen --scheme gumbel-max`");
+  }
+  processor_options.keyed_fraction = options.keyed_fraction;
   if (options.syntax_aware) {
     if (!vocabulary.tokenizer) {
       throw Error(ErrorCode::invalid_argument, "--syntax-aware reads the tokens' bytes, but " + options.model +
@@ -192,7 +198,7 @@ void run_generate(const GenerateOptions& options) {
       for (std::size_t i = next++; i < prompts.size(); i = next++) {
         SplitMix64 rng(response_stream_seed(options.seed, i));
         std::optional<WatermarkProcessor> processor;
-        if (scheme) processor.emplace(scheme, processor_options);
+        if (!scheme.empty()) processor.emplace(scheme, processor_options);
         std::vector<std::uint32_t> tokens;
         std::vector<float> entropy;
         std::optional<ToolCallResponse> tool_call;
@@ -248,7 +254,7 @@ void run_generate(const GenerateOptions& options) {
   const double tokens = static_cast<double>(prompts.size() * options.generation.max_tokens);
   std::cout << "wrote " << prompts.size() << " responses of " << options.generation.max_tokens << " tokens"
             << (tool_vocabulary ? " (tool-call answers: as long as their call)" : "") << " to "
-            << options.out << (scheme ? " (watermarked)" : " (not watermarked)") << "; " << tokens / seconds
+            << options.out << (!scheme.empty() ? " (watermarked)" : " (not watermarked)") << "; " << tokens / seconds
             << " tokens/s with " << options.threads << " thread(s)\n";
 }
 
@@ -282,6 +288,9 @@ void add_generate_command(CLI::App& app) {
   command->add_flag("--record-entropy", options->record_entropy,
                     "add \"entropy\": the entropy (nats) of each step's distribution before the watermark, as serving "
                     "records it for keys with an entropy threshold (detect and scan read it)");
+  command->add_option("--keyed-fraction", options->keyed_fraction,
+                      "gumbel-max keys: the share of steps chosen with the key (0, 1]; the rest are drawn from the "
+                      "request's own randomness, so repeated prompts get different answers (default 1: every step)");
   command->add_flag("--syntax-aware", options->syntax_aware,
                     "bias only free tokens (identifiers, values, comments, prose), never syntax; needs a tokenizer");
   const std::string attack = "Attack: neutralise an inherited watermark at inference";

@@ -200,8 +200,10 @@ def detect(key, token_ids, entropy=None):
 
 class Processor:
     """Watermarking state for one sequence: reset(prompt); loop { apply(logits); sample; accept(token) }.
+    With a sampling scheme's key (gumbel-max; chooses_token is True) the processor picks the token:
+    loop { token = choose(final logits); accept(token) }, an exact draw from their softmax.
     Not thread-safe. allow_padded_logits: logits rows may be wider than the key's vocabulary (padding
-    entries are left unchanged)."""
+    entries are left unchanged, and never chosen)."""
 
     def __init__(self, key, prompt=None, allow_padded_logits=True, _handle=None):
         self.key = key
@@ -229,6 +231,32 @@ class Processor:
     @property
     def will_bias(self):
         return bool(_native.lib.tm_processor_will_bias(self._handle))
+
+    @property
+    def chooses_token(self):
+        """True for a sampling scheme: call choose() instead of sampling from apply()'s logits."""
+        return bool(_native.lib.tm_processor_chooses_token(self._handle))
+
+    def choose(self, logits):
+        """The token a sampling scheme picks from a 1-D logits row (after temperature, top-k, top-p;
+        -inf entries are never chosen). Any array-like or torch tensor; returns an int."""
+        if _is_torch(logits):
+            logits = logits.detach().to("cpu").float().numpy()
+        row = np.ascontiguousarray(np.asarray(logits, dtype=np.float32).reshape(-1))
+        token = ctypes.c_uint32()
+        check(_native.lib.tm_processor_choose(self._handle, _pointer(row), row.size, ctypes.byref(token)))
+        return int(token.value)
+
+    def choose_candidates(self, ids, logits):
+        """The token a sampling scheme picks among candidates (ids and logits, any order, any subset)."""
+        ids = _token_array(ids)
+        candidates = np.empty(ids.size, dtype=_CANDIDATE_DTYPE)
+        candidates["id"] = ids
+        candidates["logit"] = np.asarray(logits, dtype=np.float32).reshape(-1)
+        token = ctypes.c_uint32()
+        check(_native.lib.tm_processor_choose_candidates(self._handle, _pointer(candidates), ids.size,
+                                                         ctypes.byref(token)))
+        return int(token.value)
 
     @property
     def last_step(self):

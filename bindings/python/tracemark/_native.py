@@ -141,6 +141,12 @@ _declarations = {
     "tm_processor_apply_candidates": (_c_status, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]),
     "tm_processor_accept": (_c_status, [ctypes.c_void_p, ctypes.c_uint32]),
     "tm_processor_will_bias": (ctypes.c_int, [ctypes.c_void_p]),
+    # Sampling schemes: the processor picks the token (issue 18).
+    "tm_processor_chooses_token": (ctypes.c_int, [ctypes.c_void_p]),
+    "tm_processor_choose": (_c_status, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
+                                        ctypes.POINTER(ctypes.c_uint32)]),
+    "tm_processor_choose_candidates": (_c_status, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
+                                                   ctypes.POINTER(ctypes.c_uint32)]),
     "tm_processor_apply_batch": (_c_status, [ctypes.POINTER(ctypes.c_void_p), ctypes.c_size_t, ctypes.c_void_p,
                                              ctypes.c_size_t, ctypes.c_size_t]),
     "tm_processor_accept_batch": (_c_status, [ctypes.POINTER(ctypes.c_void_p), ctypes.c_size_t, ctypes.c_void_p]),

@@ -87,7 +87,7 @@ typedef struct tm_key_info {
   uint32_t context_width;  /* h: previous tokens that seed the green list (0 = one fixed list) */
   uint32_t scheme_version; /* version of the kgw-green-list scheme */
   double gamma;            /* green fraction chosen at keygen */
-  double null_green_probability; /* the exact null probability detection uses */
+  double null_green_probability; /* the exact null probability detection uses (0 for a gumbel-max key) */
   double delta;            /* logit bias added to green tokens */
   char key_id[32];         /* "tmk_" + 16 hex digits, NUL-terminated */
 } tm_key_info;
@@ -154,6 +154,20 @@ TM_API tm_status tm_processor_apply_candidates(tm_processor* processor, tm_candi
 
 /* Records the sampled token and moves to the next step. */
 TM_API tm_status tm_processor_accept(tm_processor* processor, uint32_t token);
+
+/* Sampling schemes (gumbel-max keys). Such a processor does not bias (tm_processor_apply only checks
+ * the length and leaves the logits as they are): it picks the token itself, an exact draw from the
+ * softmax of the logits given, with the key's randomness at keyed steps:
+ *   tm_processor_reset(p, prompt);  loop { tm_processor_choose(p, final logits, n, &token); tm_processor_accept(p, token); }
+ * Give the logits after temperature, top-k, top-p and penalties (entries of -INFINITY are never
+ * chosen). tm_processor_chooses_token says which kind a processor is (1: call tm_processor_choose).
+ * The choose functions on a green-list processor are TM_INVALID_ARGUMENT. */
+TM_API int tm_processor_chooses_token(const tm_processor* processor);
+/* *token is the chosen id (< vocab_size; padding columns with allow_padded_logits are never chosen). */
+TM_API tm_status tm_processor_choose(tm_processor* processor, const float* logits, size_t n_logits, uint32_t* token);
+/* The choice among candidates (any order, any subset); an id >= vocab_size is TM_INVALID_ARGUMENT. */
+TM_API tm_status tm_processor_choose_candidates(tm_processor* processor, const tm_candidate* candidates, size_t count,
+                                                uint32_t* token);
 
 /* 1 if the context allows a bias at the current step, 0 if not (context not yet full, or a
  * context already used in this response: those are left unbiased and the detector skips them).

@@ -35,7 +35,17 @@ class GumbelMaxSampler {
   // request seed drives the unkeyed steps; nullopt draws one from OpenSSL's CSPRNG.
   void reset(std::span<const std::uint32_t> prompt = {}, std::optional<std::uint64_t> request_seed = std::nullopt);
 
-  // Whether the current step is keyed (context full and not yet seen in this response).
+  // The share of keyable steps that are keyed; the others draw from the request's stream (a coin
+  // from that stream per step). 1 (the default) keys every keyable step. A context-seeded choice
+  // is a function of the context, so with 1 every request with the same prompt gets the same
+  // answer; a lower share trades evidence per token (the unkeyed steps score as null text) for
+  // diversity across repeated prompts. The detector needs no change: it scores every first
+  // occurrence of a context, and an unkeyed step's token does not depend on the key.
+  // Error(invalid_argument) outside (0, 1].
+  void set_keyed_fraction(double fraction);
+  double keyed_fraction() const noexcept { return keyed_fraction_; }
+
+  // Whether the current step is keyable (context full and not yet seen in this response).
   bool will_key() const noexcept { return context_full_ && !current_seen_; }
   std::uint64_t current_seed() const noexcept { return current_seed_; }
 
@@ -54,7 +64,10 @@ class GumbelMaxSampler {
   void refresh_current_context();
 
   std::shared_ptr<const GumbelMaxScheme> scheme_;
+  bool keyed_this_step();
+
   std::mt19937_64 request_random_;
+  double keyed_fraction_ = 1.0;
   std::vector<std::uint32_t> context_;  // the last min(h, known) ids, oldest first
   bool context_full_ = false;
   bool current_seen_ = false;

@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "tracemark/embed/green_list_scheme.hpp"
+#include "tracemark/embed/serving_scheme.hpp"
 #include "tracemark/embed/key.hpp"
 #include "tracemark/embed/key_policy.hpp"
 #include "tracemark/embed/keyring.hpp"
@@ -21,7 +21,7 @@ namespace tracemark {
 struct ServingKey {
   std::string label;   // the keyring label; empty for a fixed key
   std::string key_id;  // the key's public id (tmk_...), what audit lines record
-  std::shared_ptr<const GreenListScheme> scheme;
+  ServingScheme scheme;  // a keyring's subkeys are green-list keys; a fixed key may be of any scheme
 };
 
 // Thread-safe: select() may run on any number of threads while reload() runs on another. A request

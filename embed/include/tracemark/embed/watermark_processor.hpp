@@ -1,7 +1,15 @@
-// Per-response watermarking state for a serving engine's decoding loop:
+// Per-response watermarking state for a serving engine's decoding loop, for any scheme:
 //
 //   processor.reset(prompt_ids);
-//   loop: processor.apply(logits);  sample token;  processor.accept(token);
+//   loop: processor.apply(logits);
+//         token = processor.chooses_token() ? processor.choose(logits) : sample(logits);
+//         processor.accept(token);
+//
+// The green list biases the logits and leaves the sampling to the engine. A sampling scheme
+// (Gumbel-max, gumbel_max_sampler.hpp) is distortion-free: apply() leaves the logits alone and
+// choose() draws the token exactly from their softmax with the key's randomness, so the engine hands
+// over its final logits (after temperature, top-k, top-p and penalties) and takes the token back,
+// as a sampler plug-in of an inference engine does. The rest of this comment is about the green list.
 //
 // apply() adds delta to the green logits of the current context, unless the context (the last h
 // tokens) was already the context of an earlier step of this response: repeated contexts are left
@@ -24,16 +32,22 @@
 #include <vector>
 
 #include "tracemark/embed/green_list_scheme.hpp"
+#include "tracemark/embed/gumbel_max_sampler.hpp"
+#include "tracemark/embed/serving_scheme.hpp"
 #include "tracemark/embed/token_syntax.hpp"
 
 namespace tracemark {
 
 struct ProcessorOptions {
   // nats; nullopt takes the key's (SchemeParams::entropy_threshold). The detector scores by the
-  // key's threshold, so another value here only makes sense for experiments.
+  // key's threshold, so another value here only makes sense for experiments. Green list only.
   std::optional<double> entropy_threshold;
-  // The syntax rule over the key's vocabulary; null biases every token.
+  // The syntax rule over the key's vocabulary; null biases every token. Green list only: a
+  // sampling scheme never changes any token's probability, syntax or not.
   std::shared_ptr<const TokenSyntax> syntax;
+  // Sampling schemes only (GumbelMaxSampler::set_keyed_fraction): the share of keyable steps keyed;
+  // nullopt keys them all.
+  std::optional<double> keyed_fraction;
 };
 
 // Not thread-safe: one processor per sequence. Copying is cheap (the scheme is shared, immutable)
@@ -41,20 +55,36 @@ struct ProcessorOptions {
 class WatermarkProcessor {
  public:
   explicit WatermarkProcessor(std::shared_ptr<const GreenListScheme> scheme, ProcessorOptions options = {});
+  // Either scheme. Error(invalid_argument) for an empty ServingScheme, or for a sampling scheme
+  // with an entropy threshold or a syntax rule (they are the green list's).
+  explicit WatermarkProcessor(const ServingScheme& scheme, ProcessorOptions options = {});
 
   // Starts a response. The last h ids of the prompt seed the first contexts; they do not count as
-  // seen contexts. An empty prompt means no bias until h tokens have been accepted.
-  void reset(std::span<const std::uint32_t> prompt = {});
+  // seen contexts. An empty prompt means no bias until h tokens have been accepted. request_seed
+  // drives a sampling scheme's unkeyed steps (repeated contexts); nullopt draws one from OpenSSL's
+  // CSPRNG. The green list has no randomness of its own and ignores it.
+  void reset(std::span<const std::uint32_t> prompt = {}, std::optional<std::uint64_t> request_seed = std::nullopt);
 
-  // Whether the context allows a bias at the current step (full and not repeated); apply() may
-  // still leave the step alone for its entropy or syntax (last_step_biased() says).
-  bool will_bias() const noexcept { return context_full_ && !current_seen_; }
+  // Whether this scheme picks the token (call choose()) rather than biasing the logits.
+  bool chooses_token() const noexcept { return sampler_.has_value(); }
+  // A sampling scheme's choice from the final logits (indexed by id, at least vocab_size() long;
+  // padding columns and -infinity entries never chosen) or from candidates (any order, any
+  // subset). An exact draw from their softmax; keyed when will_bias(), else from the request's
+  // stream. Error(invalid_argument) for a green-list processor (it does not choose), a short row,
+  // an id outside the vocabulary, or nothing choosable.
+  std::uint32_t choose(std::span<const float> logits);
+  std::uint32_t choose(std::span<const Candidate> candidates);
+
+  // Whether the context allows a bias (a sampling scheme: a keyed choice) at the current step (full
+  // and not repeated); apply() may still leave the step alone for its entropy or syntax
+  // (last_step_biased() says).
+  bool will_bias() const noexcept { return sampler_ ? sampler_->will_key() : context_full_ && !current_seen_; }
   // The current context's seed (meaningful when will_bias()): what a device-resident bias needs
   // from the host each step (bindings/python/tracemark/device.py).
-  std::uint64_t current_seed() const noexcept { return current_seed_; }
+  std::uint64_t current_seed() const noexcept { return sampler_ ? sampler_->current_seed() : current_seed_; }
 
-  // Full-vocabulary logits indexed by token id. The one rule for their length, whatever the key's
-  // scheme version: at least the key's vocabulary size, else Error(invalid_argument) (a shorter row
+  // Full-vocabulary logits indexed by token id. A sampling scheme only checks the length. The one
+  // rule for their length, whatever the key's scheme and version: at least the key's vocabulary size, else Error(invalid_argument) (a shorter row
   // would leave part of the vocabulary unwatermarked); entries at or beyond the vocabulary size
   // (padding columns of an output layer rounded up, for example to a multiple of 64) are left
   // unchanged. The length is checked at every step, whether or not this step biases.
@@ -72,7 +102,9 @@ class WatermarkProcessor {
   // Records the sampled token and moves to the next step.
   void accept(std::uint32_t token);
 
-  const GreenListScheme& scheme() const noexcept { return *scheme_; }
+  // The green-list scheme; Error(invalid_argument) for a sampling scheme's processor.
+  const GreenListScheme& scheme() const;
+  std::uint32_t vocab_size() const noexcept;
 
  private:
   void refresh_current_context();
@@ -81,7 +113,10 @@ class WatermarkProcessor {
   template <typename Measure, typename BiasAll, typename BiasFree>
   void bias_step(Measure measure, BiasAll bias_all, BiasFree bias_free) const;
 
-  std::shared_ptr<const GreenListScheme> scheme_;
+  void require_row(std::size_t length) const;
+
+  std::shared_ptr<const GreenListScheme> scheme_;  // null for a sampling scheme
+  std::optional<GumbelMaxSampler> sampler_;        // set for a sampling scheme (the rest is unused)
   double threshold_ = 0;
   std::shared_ptr<const TokenSyntax> syntax_;
   SyntaxState syntax_state_;

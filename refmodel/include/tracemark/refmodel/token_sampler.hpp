@@ -36,4 +36,13 @@ std::uint32_t sample_from_logits(std::span<const float> logits, const SamplingOp
 std::uint32_t sample_from_candidates(std::span<const Candidate> candidates, const SamplingOptions& options,
                                      double uniform, SamplerScratch& scratch);
 
+// What a sampling scheme (WatermarkProcessor::choose) draws from, so that its exact draw from the
+// softmax is the draw sample_from_logits/_candidates would make: logits divided by the temperature
+// and, with top_p < 1, the ids outside the nucleus (the same set sample_from_* keeps) removed:
+// set to -infinity in a full row, erased from a candidate array. Needs temperature > 0 (greedy
+// decoding has no randomness to key). Error(invalid_argument) for an empty row or array.
+void shape_logits_for_choice(std::span<float> logits, const SamplingOptions& options, SamplerScratch& scratch);
+void shape_candidates_for_choice(std::vector<Candidate>& candidates, const SamplingOptions& options,
+                                 SamplerScratch& scratch);
+
 }  // namespace tracemark

@@ -13,7 +13,7 @@
 #include "tracemark/refmodel/reference_model.hpp"
 #include "tracemark/refmodel/response_generator.hpp"
 #include "tracemark/serving/openai_protocol.hpp"
-#include "tracemark/embed/green_list_scheme.hpp"
+#include "tracemark/embed/serving_scheme.hpp"
 
 namespace tracemark::serving {
 
@@ -34,11 +34,11 @@ class CompletionService {
   std::vector<std::uint32_t> prompt_tokens(const CompletionRequest& request) const;
 
   // Generates request.max_tokens tokens after the prompt with the request's sampling settings,
-  // watermarked with `scheme` (not null: serve always watermarks), calling on_token for each as soon
+  // watermarked with `scheme` (not empty: serve always watermarks; any scheme), calling on_token for each as soon
   // as it is sampled; stops early when on_token returns false. The output depends only on (prompt,
   // settings, seed, key).
   std::vector<std::uint32_t> generate(std::span<const std::uint32_t> prompt, const CompletionRequest& request,
-                                      std::uint64_t seed, const std::shared_ptr<const GreenListScheme>& scheme,
+                                      std::uint64_t seed, const ServingScheme& scheme,
                                       const std::function<bool(std::uint32_t)>& on_token,
                                       std::vector<float>* step_entropy = nullptr) const;
 

@@ -1,0 +1,27 @@
+// One key's scheme as the serving side holds it: built once per key (a Gumbel-max key expands a
+// keyed value per vocabulary id, an AES key schedule), then shared by every request and thread.
+// Exactly one member is set; WatermarkProcessor takes either.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "tracemark/embed/green_list_scheme.hpp"
+#include "tracemark/embed/gumbel_max_scheme.hpp"
+#include "tracemark/embed/key.hpp"
+
+namespace tracemark {
+
+struct ServingScheme {
+  std::shared_ptr<const GreenListScheme> green_list;  // biases logits; the engine samples
+  std::shared_ptr<const GumbelMaxScheme> gumbel_max;  // chooses the token itself
+
+  // The key's scheme, by the catalogue (scheme_catalog.hpp): any known scheme and version.
+  static ServingScheme for_key(const WatermarkKey& key);
+
+  bool empty() const noexcept { return !green_list && !gumbel_max; }
+  std::uint32_t vocab_size() const noexcept;
+  std::uint32_t context_width() const noexcept;
+};
+
+}  // namespace tracemark

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# CLI tests for serving a gumbel-max key (issue 18): generate and serve choose each token with the
+# key (WatermarkProcessor::choose), on the full-vocabulary and top-k paths and under temperature and
+# top-p; detect finds the answers and a fresh key does not; the same seed gives the same answers;
+# a green-list-only path (tool calls) refuses the key with a message naming its scheme.
+# Usage: gumbel_serving_cli_test.sh PATH/TO/tracemark
+set -u
+source "$(dirname "$0")/cli_test_lib.sh" "$1"
+last_log10p() { tail -1 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["log10_p"])'; }
+below() { /usr/bin/python3 -c "import sys; sys.exit(0 if $1 < $2 else 1)"; }
+
+# A token-id corpus with some entropy per step (uniform-ish over a few hundred ids) and prompts.
+/usr/bin/python3 - <<'PY'
+import json, random
+r = random.Random(7)
+with open("corpus.jsonl", "w") as f:
+    for d in range(200):
+        f.write(json.dumps({"id": d, "tokens": [int(r.random() ** 1.5 * 300) for _ in range(200)]}) + "\n")
+with open("prompts.jsonl", "w") as f:
+    for i in range(30):
+        f.write(json.dumps({"id": "p%d" % i, "prompt_tokens": [i, i + 1, i + 2]}) + "\n")
+with open("tools.jsonl", "w") as f:
+    f.write(json.dumps({"id": "t", "prompt_tokens": [1, 2], "tools": [{"type": "function", "function": {
+        "name": "f", "parameters": {"type": "object", "properties": {"a": {"type": "string"}}}}}]}) + "\n")
+PY
+expect 0 "" -- "$tracemark" train --corpus corpus.jsonl --vocab-size 400 --order 2 --out model.tmlm
+expect 0 "" -- "$tracemark" keygen --scheme gumbel-max --out ours.json --vocab-size 400
+expect 0 "" -- "$tracemark" keygen --scheme gumbel-max --out fresh.json --vocab-size 400
+
+expect 0 "\(watermarked\)" -- "$tracemark" generate --model model.tmlm --key ours.json --prompts prompts.jsonl \
+  --max-tokens 60 --seed 3 --out full.jsonl
+ours=$("$tracemark" detect --key ours.json --input full.jsonl --json | last_log10p)
+check "detect finds full-vocabulary gumbel-max answers (log10 p $ours)" below "$ours" -20
+fresh=$("$tracemark" detect --key fresh.json --input full.jsonl --json | last_log10p)
+check "a fresh key does not (log10 p $fresh)" below -3 "$fresh"
+expect 0 "" -- "$tracemark" generate --model model.tmlm --key ours.json --prompts prompts.jsonl \
+  --max-tokens 60 --seed 3 --out again.jsonl
+check "the same seed gives the same answers" cmp -s full.jsonl again.jsonl
+
+expect 0 "" -- "$tracemark" generate --model model.tmlm --key ours.json --prompts prompts.jsonl \
+  --max-tokens 60 --seed 3 --top-k 40 --temperature 0.8 --top-p 0.9 --out shaped.jsonl
+shaped=$("$tracemark" detect --key ours.json --input shaped.jsonl --json | last_log10p)
+check "top-k 40, temperature 0.8, top-p 0.9 answers are found (log10 p $shaped)" below "$shaped" -10
+expect 0 "" -- "$tracemark" generate --model model.tmlm --prompts prompts.jsonl --max-tokens 60 --seed 3 --out clean.jsonl
+clean=$("$tracemark" detect --key ours.json --input clean.jsonl --json | last_log10p)
+check "unwatermarked answers are not flagged (log10 p $clean)" below -3 "$clean"
+expect 0 "" -- "$tracemark" generate --model model.tmlm --key ours.json --prompts prompts.jsonl \
+  --max-tokens 20 --temperature 0 --out greedy.jsonl
+expect 0 "" -- "$tracemark" generate --model model.tmlm --prompts prompts.jsonl --max-tokens 20 --temperature 0 --out greedy-clean.jsonl
+check "greedy decoding is the model's argmax with or without the key" /usr/bin/python3 -c '
+import json
+a = [json.loads(l)["tokens"] for l in open("greedy.jsonl")]
+b = [json.loads(l)["tokens"] for l in open("greedy-clean.jsonl")]
+assert a == b'
+# Repeated prompts: with every step keyed, the answers to one prompt are one answer; a keyed
+# fraction of 0.5 gives different answers that detect still finds.
+/usr/bin/python3 -c '
+import json
+with open("same.jsonl", "w") as f:
+    for i in range(12):
+        f.write(json.dumps({"id": "s%d" % i, "prompt_tokens": [4, 5, 6]}) + "\n")'
+expect 0 "" -- "$tracemark" generate --model model.tmlm --key ours.json --prompts same.jsonl --max-tokens 60 --out same-all.jsonl
+expect 0 "" -- "$tracemark" generate --model model.tmlm --key ours.json --prompts same.jsonl --max-tokens 60 \
+  --keyed-fraction 0.5 --out same-half.jsonl
+distinct() { /usr/bin/python3 -c 'import json,sys; print(len({tuple(json.loads(l)["tokens"]) for l in open(sys.argv[1])}))' "$1"; }
+check "every step keyed: one answer for a repeated prompt ($(distinct same-all.jsonl) distinct)" test "$(distinct same-all.jsonl)" = 1
+check "keyed fraction 0.5: different answers ($(distinct same-half.jsonl) distinct of 12)" test "$(distinct same-half.jsonl)" -ge 10
+expect 0 "" -- "$tracemark" generate --model model.tmlm --key ours.json --prompts prompts.jsonl \
+  --max-tokens 60 --seed 3 --keyed-fraction 0.5 --out half.jsonl
+half=$("$tracemark" detect --key ours.json --input half.jsonl --json | last_log10p)
+check "half-keyed answers are found, with less evidence (log10 p $half against $ours)" \
+  /usr/bin/python3 -c "import sys; sys.exit(0 if $half < -8 and $half > $ours else 1)"
+expect 2 "--keyed-fraction applies to a gumbel-max --key" -- "$tracemark" generate --model model.tmlm \
+  --prompts prompts.jsonl --keyed-fraction 0.5 --out bad.jsonl
+expect 2 "keyed fraction 0.000000 is out of range" -- "$tracemark" generate --model model.tmlm --key ours.json \
+  --prompts prompts.jsonl --keyed-fraction 0 --out bad.jsonl
+check "refused runs leave no output" test ! -e bad.jsonl
+
+# serve chooses with the key too (a model with a tokenizer: gpt2's, from the set-up's cache): the
+# audit log's answers are found by detect.
+/usr/bin/python3 - <<'PY'
+import json, random
+r = random.Random(3)
+words = ("the water river stone light house green field winter morning song road cloud bread iron "
+         "glass window mountain forest letter garden silver paper summer candle bridge market").split()
+with open("words.jsonl", "w") as f:
+    for d in range(300):
+        f.write(json.dumps({"text": " ".join(r.choice(words) for _ in range(80))}) + "\n")
+PY
+expect 0 "" -- "$tracemark" train --corpus words.jsonl --tokenizer gpt2 --order 2 --out text.tmlm
+expect 0 "" -- "$tracemark" keygen --scheme gumbel-max --tokenizer gpt2 --out served.json
+expect 2 "tool-call answers are watermarked with a green-list key only" -- \
+  "$tracemark" generate --model text.tmlm --key served.json --prompts tools.jsonl --out tools-out.jsonl
+check "the refused run leaves no output" test ! -e tools-out.jsonl
+api_key=sk-gumbel-serving-test-0000000000
+printf '%s alice\n' "$api_key" >keys.txt
+chmod 600 keys.txt
+"$tracemark" serve --model text.tmlm --key served.json --api-keys keys.txt --audit-log audit.jsonl --port 0 \
+  >serve.out 2>serve.err &
+server=$!
+port=$(serve_port serve.out)
+check "serve starts with a gumbel-max key" test -n "$port"
+for i in 1 2 3 4 5 6; do
+  http 200 '"text":' -- -H "Authorization: Bearer $api_key" -H 'Content-Type: application/json' \
+    "http://127.0.0.1:$port/v1/completions" -d "{\"model\":\"text\",\"prompt\":\"the river $i\",\"max_tokens\":80,\"seed\":$i}"
+done
+kill "$server" 2>/dev/null
+wait "$server" 2>/dev/null
+/usr/bin/python3 -c '
+import json
+with open("served.jsonl", "w") as out:
+    for line in open("audit.jsonl"):
+        out.write(json.dumps({"tokens": json.loads(line)["tokens"]}) + "\n")'
+served=$("$tracemark" detect --key served.json --input served.jsonl --json | last_log10p)
+check "detect finds served gumbel-max answers (log10 p $served)" below "$served" -10
+finish
