@@ -8,8 +8,10 @@ whole experiment runs through the tracemark command line, as an analyst would.
               gumbel-max v1, and any --extra-scheme NAME:KEYGEN-ARGS (a scheme added later)
   answers   = --harvest-responses answers (200 tokens, top-k 40, seed 1000) to Brown held-out
               prompts, with each key and without one (same prompts, same seed)
-  quality   = perplexity ratio: exp(mean over prompts of ln ppl(watermarked) - ln ppl(unwatermarked)),
-              both under the teacher itself, paired by prompt; 95% normal interval over prompts
+  quality   = perplexity ratio under the teacher itself, with --quality-keys keys each answering its
+              own share of the prompts: exp(mean over keys of the key's mean over its prompts of
+              ln ppl(watermarked) - ln ppl(unwatermarked), paired by prompt); 95% t interval over keys
+              (the key is the unit: one key's answers share its choices wherever contexts recur)
   diversity = --repeat-prompts prompts asked --repeats times each (one stream per request):
               distinct 3-grams over all 3-grams of a prompt's answers (mean over prompts), and the
               fraction of pairs of answers to one prompt that are identical
@@ -24,7 +26,7 @@ whole experiment runs through the tracemark command line, as an analyst would.
 
 Usage: bench/scheme_tradeoff.py [--build build/release] [--work out/bench-schemes] [--order 3]
        [--harvest-responses 1000] [--suspect-responses 500] [--repeat-prompts 20] [--repeats 8]
-       [--fractions 1,0.25,0.05] [--fresh-keys 200] [--threads 2] [--extra-scheme NAME:ARGS]...
+       [--fractions 1,0.25,0.05] [--fresh-keys 200] [--quality-keys 10] [--threads 2] [--extra-scheme NAME:ARGS]...
 Writes results.json into the work folder (a rerun reuses the files already made) and prints
 Markdown tables.
 """
@@ -40,11 +42,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from scan_validity_power import Experiment, run  # noqa: E402  (shared command helpers)
 
 RESPONSE_TOKENS = 200
+# name: (keygen arguments, extra generate arguments)
 SCHEMES = {
-    "kgw-green-list v2": ["--gamma", "0.25", "--delta", "2", "--scheme-version", "2"],
-    "kgw-green-list v3": ["--gamma", "0.25", "--delta", "2", "--scheme-version", "3"],
-    "gumbel-max v1": ["--scheme", "gumbel-max"],
+    "kgw-green-list v2": (["--gamma", "0.25", "--delta", "2", "--scheme-version", "2"], []),
+    "kgw-green-list v3": (["--gamma", "0.25", "--delta", "2", "--scheme-version", "3"], []),
+    "gumbel-max v1": (["--scheme", "gumbel-max"], []),
+    "gumbel-max v1, keyed fraction 0.5": (["--scheme", "gumbel-max"], ["--keyed-fraction", "0.5"]),
 }
+
+
+# Two-sided 95% quantiles of Student's t by degrees of freedom (1..30), for intervals over keys.
+T975 = [None, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+        2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
 
 
 def jsonl(path):
@@ -59,8 +68,18 @@ def ks_distance(p_values):
 
 
 class SchemeExperiment(Experiment):
+    def generate(self, model, prompts, out, seed, key=None, extra=()):
+        if os.path.exists(out):
+            return out
+        args = [self.tm, "generate", "--model", model, "--prompts", prompts, "--out", out, "--max-tokens",
+                RESPONSE_TOKENS, "--top-k", "40", "--seed", seed, "--threads", self.threads, *extra]
+        if key:
+            args += ["--key", key]
+        run(args)
+        return out
+
     def scheme_key(self, name, args, index=None):
-        tag = name.replace(" ", "-") + ("" if index is None else f"-fresh{index}")
+        tag = name.split(",")[0].replace(" ", "-") + ("" if index is None else f"-fresh{index}")
         out = self.path("keys", tag + ".json")
         os.makedirs(os.path.dirname(out), exist_ok=True)
         if not os.path.exists(out):
@@ -72,14 +91,42 @@ class SchemeExperiment(Experiment):
         lines = run([self.tm, command, flag, model_or_key, "--input", answers, "--json"]).strip().splitlines()
         return [json.loads(line) for line in lines[:-1]]
 
-    def quality(self, teacher, marked, clean):
-        ours = [r["nats_per_token"] for r in self.per_record("perplexity", teacher, marked)]
-        base = [r["nats_per_token"] for r in self.per_record("perplexity", teacher, clean)]
-        differences = [a - b for a, b in zip(ours, base)]
-        mean = statistics.fmean(differences)
-        half = 1.96 * statistics.stdev(differences) / math.sqrt(len(differences))
+    def subset(self, prompts, k):
+        """Every --quality-keys-th prompt, from the k-th on (disjoint subsets for the quality keys)."""
+        out = self.path(f"prompts-quality-{k}-of-{self.o.quality_keys}.jsonl")
+        if not os.path.exists(out):
+            with open(prompts) as f, open(out, "w") as g:
+                for i, line in enumerate(f):
+                    if i % self.o.quality_keys == k:
+                        g.write(line)
+        return out
+
+    def quality(self, teacher, prompts, name, args, serving):
+        """Perplexity ratio with --quality-keys keys, each answering its own share of the prompts.
+
+        Answers under one key are not independent samples: a context that recurs across prompts
+        gets the same keyed choice every time, so an interval over prompts under one key is too
+        narrow (and a distortion-free scheme is unbiased over keys, not for one key). The unit here
+        is the key: per key, the mean over its prompts of ln ppl(watermarked) - ln ppl(unwatermarked)
+        (paired by prompt, same stream); the ratio is exp of the mean over keys, with a 95% t interval
+        over keys."""
+        per_key, marked_all, clean_all = [], [], []
+        tag = name.replace(",", "").replace(" ", "-")
+        for k in range(self.o.quality_keys):
+            share = self.subset(prompts, k)
+            clean = self.generate(teacher, share, self.path(f"quality-clean-{k}.jsonl"), 1000)
+            key = self.scheme_key(name, args, f"q{k}")
+            marked = self.generate(teacher, share, self.path(f"quality-{tag}-{k}.jsonl"), 1000, key, serving)
+            ours = [r["nats_per_token"] for r in self.per_record("perplexity", teacher, marked)]
+            base = [r["nats_per_token"] for r in self.per_record("perplexity", teacher, clean)]
+            per_key.append(statistics.fmean(a - b for a, b in zip(ours, base)))
+            marked_all += ours
+            clean_all += base
+        mean = statistics.fmean(per_key)
+        half = T975[len(per_key) - 1] * statistics.stdev(per_key) / math.sqrt(len(per_key))
         return {"ppl_ratio": math.exp(mean), "ppl_low": math.exp(mean - half), "ppl_high": math.exp(mean + half),
-                "ppl_marked": math.exp(statistics.fmean(ours)), "ppl_clean": math.exp(statistics.fmean(base))}
+                "ppl_marked": math.exp(statistics.fmean(marked_all)), "ppl_clean": math.exp(statistics.fmean(clean_all)),
+                "ppl_per_key": [math.exp(d) for d in per_key]}
 
     def diversity(self, answers):
         by_prompt = {}
@@ -118,7 +165,7 @@ class SchemeExperiment(Experiment):
         schemes = dict(SCHEMES)
         for extra in self.o.extra_scheme:
             name, _, args = extra.partition(":")
-            schemes[name] = args.split()
+            schemes[name] = (args.split(), [])
         teacher = self.teacher()
         harvest_prompts = self.prompts("brown-heldout.jsonl", self.o.harvest_responses, "t")
         suspect_prompts = self.prompts("nlp-corpus-heldout.jsonl", self.o.suspect_responses, "s")
@@ -130,13 +177,14 @@ class SchemeExperiment(Experiment):
         null_text = self.tokenized("brown", "null")
         rows = [{"scheme": "none (unwatermarked)", **self.diversity(clean_repeats),
                  "fpr_clean": None}]
-        for name, args in schemes.items():
+        for name, (args, serving) in schemes.items():
             started = time.time()
-            tag = name.replace(" ", "-")
+            tag = name.replace(",", "").replace(" ", "-")
             key = self.scheme_key(name, args)
-            marked = self.generate(teacher, harvest_prompts, self.path(f"answers-{tag}.jsonl"), 1000, key)
-            marked_repeats = self.generate(teacher, repeats, self.path(f"repeats-{tag}.jsonl"), 3000, key)
-            row = {"scheme": name, **self.quality(teacher, marked, clean), **self.diversity(marked_repeats),
+            marked = self.generate(teacher, harvest_prompts, self.path(f"answers-{tag}.jsonl"), 1000, key, serving)
+            marked_repeats = self.generate(teacher, repeats, self.path(f"repeats-{tag}.jsonl"), 3000, key, serving)
+            row = {"scheme": name, **self.quality(teacher, harvest_prompts, name, args, serving),
+                   **self.diversity(marked_repeats),
                    "tpr": self.detection_rates(key, marked), "fpr_clean": self.detection_rates(key, clean)}
             for fraction in self.o.fractions:
                 student = self.student(marked, fraction, self.path(f"student-{tag}-{fraction:g}.tm"))
@@ -145,8 +193,12 @@ class SchemeExperiment(Experiment):
                     sample = self.head(suspect, tokens // RESPONSE_TOKENS, self.path(f"suspect-{tag}-{fraction:g}-{tokens}.jsonl"))
                     result = self.scan_keys([key], sample)[0]
                     row[f"student_{fraction:g}_{tokens // 1000}k"] = result["log10_p"]
-            fresh = [self.scheme_key(name, args, i) for i in range(self.o.fresh_keys)]
+            # Validity is a property of the key and the detector, not of how answers were served: a
+            # serving variant of a scheme already measured shares its figures.
+            fresh = [] if serving else [self.scheme_key(name, args, i) for i in range(self.o.fresh_keys)]
             for null_name, null_input in (("brown_null", null_text), ("clean_student", clean_suspect)):
+                if not fresh:
+                    continue
                 p_values = [10 ** k["log10_p"] for k in self.scan_keys(fresh, null_input)]
                 row[f"{null_name}_under_05"] = sum(p < 0.05 for p in p_values) / len(p_values)
                 row[f"{null_name}_under_01"] = sum(p < 0.01 for p in p_values) / len(p_values)
@@ -177,6 +229,8 @@ class SchemeExperiment(Experiment):
         print(f"\n| scheme | Brown null: p < 0.05 / < 0.01 / KS ({n} keys) | clean student: p < 0.05 / < 0.01 / KS |")
         print("|---|---|---|")
         for r in rows[1:]:
+            if "brown_null_ks" not in r:
+                continue
             print(f"| {r['scheme']} | {r['brown_null_under_05']:.3f} / {r['brown_null_under_01']:.3f} / "
                   f"{r['brown_null_ks']:.3f} | {r['clean_student_under_05']:.3f} / {r['clean_student_under_01']:.3f} / "
                   f"{r['clean_student_ks']:.3f} |")
@@ -193,6 +247,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=8)
     parser.add_argument("--fractions", type=lambda s: [float(x) for x in s.split(",")], default=[1.0, 0.25, 0.05])
     parser.add_argument("--fresh-keys", type=int, default=200)
+    parser.add_argument("--quality-keys", type=int, default=10, help="2 to 31")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--extra-scheme", action="append", default=[])
     parser.add_argument("--prompts-dir", default=None)

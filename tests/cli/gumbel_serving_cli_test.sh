@@ -52,6 +52,21 @@ import json
 a = [json.loads(l)["tokens"] for l in open("greedy.jsonl")]
 b = [json.loads(l)["tokens"] for l in open("greedy-clean.jsonl")]
 assert a == b'
+# Entropy-weighted detection reads the per-step entropy serving recorded; records without it, and
+# green-list keys, are refused.
+expect 0 "" -- "$tracemark" generate --model model.tmlm --key ours.json --prompts prompts.jsonl \
+  --max-tokens 60 --seed 3 --record-entropy --out entropy.jsonl
+weighted=$("$tracemark" detect --key ours.json --input entropy.jsonl --json --entropy-weighted | last_log10p)
+check "entropy-weighted detection finds the answers (log10 p $weighted)" below "$weighted" -20
+expect 0 '"weighting":"entropy"' -- "$tracemark" detect --key ours.json --input entropy.jsonl --json --entropy-weighted
+weighted_fresh=$("$tracemark" detect --key fresh.json --input entropy.jsonl --json --entropy-weighted | last_log10p)
+check "and not with a fresh key (log10 p $weighted_fresh)" below -3 "$weighted_fresh"
+expect 2 "full.jsonl line 1: --entropy-weighted needs each record's per-step \"entropy\"" -- \
+  "$tracemark" detect --key ours.json --input full.jsonl --entropy-weighted
+expect 0 "" -- "$tracemark" keygen --out green.json --vocab-size 400
+expect 2 "--entropy-weighted applies to gumbel-max keys" -- \
+  "$tracemark" detect --key green.json --input entropy.jsonl --entropy-weighted
+
 # Repeated prompts: with every step keyed, the answers to one prompt are one answer; a keyed
 # fraction of 0.5 gives different answers that detect still finds.
 /usr/bin/python3 -c '

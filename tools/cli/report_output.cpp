@@ -39,4 +39,19 @@ std::string result_json_line(nlohmann::ordered_json head, const GumbelScoreCount
   return with_p_value(head, test.log10_p);
 }
 
+std::string result_json_line(nlohmann::ordered_json head, const GumbelScoreCounts& counts,
+                             const WeightedExponentialTest& test) {
+  head["tokens"] = counts.tokens;
+  head["scored"] = counts.scored;
+  head["weighting"] = "entropy";
+  head["weighted_score"] = counts.weighted_score;
+  head["weight_sum"] = test.weight_sum;
+  head["log10_p"] = test.log10_p;
+  head["p_bound"] = "chernoff";
+  head["skipped_prefix"] = counts.skipped_prefix;
+  head["skipped_repeated_context"] = counts.skipped_repeated_context;
+  head["skipped_repeated_tuple"] = counts.skipped_repeated_tuple;
+  return with_p_value(head, test.log10_p);
+}
+
 }  // namespace tracemark::cli

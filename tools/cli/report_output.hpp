@@ -16,5 +16,9 @@ namespace tracemark::cli {
 std::string result_json_line(nlohmann::ordered_json head, const ScoreCounts& counts, const BinomialTest& test);
 // The same for a Gumbel-max key: the score sum and its Gamma tail in place of green and z.
 std::string result_json_line(nlohmann::ordered_json head, const GumbelScoreCounts& counts, const GammaTest& test);
+// Entropy-weighted: "weighting": "entropy", the weighted score and its null mean, and the weighted
+// test's p-value (a Chernoff bound) as the only p-value, so no reader picks the better of two.
+std::string result_json_line(nlohmann::ordered_json head, const GumbelScoreCounts& counts,
+                             const WeightedExponentialTest& test);
 
 }  // namespace tracemark::cli

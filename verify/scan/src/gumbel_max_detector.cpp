@@ -1,5 +1,6 @@
 #include "tracemark/verify/gumbel_max_detector.hpp"
 
+#include <cmath>
 #include <string>
 #include <unordered_set>
 
@@ -15,6 +16,8 @@ GumbelScoreCounts& GumbelScoreCounts::operator+=(const GumbelScoreCounts& other)
   skipped_repeated_tuple += other.skipped_repeated_tuple;
   scored += other.scored;
   score += other.score;
+  weighted_score += other.weighted_score;
+  weights.insert(weights.end(), other.weights.begin(), other.weights.end());
   return *this;
 }
 
@@ -22,7 +25,19 @@ GumbelMaxDetector::GumbelMaxDetector(std::shared_ptr<const GumbelMaxScheme> sche
   if (!scheme_) throw Error(ErrorCode::invalid_argument, "GumbelMaxDetector needs a scheme");
 }
 
-GumbelScoreCounts GumbelMaxDetector::add_document(std::span<const std::uint32_t> tokens) {
+GumbelScoreCounts GumbelMaxDetector::add_document(std::span<const std::uint32_t> tokens, std::span<const float> weights) {
+  if (!weights.empty()) {
+    if (weights.size() != tokens.size()) {
+      throw Error(ErrorCode::invalid_input, std::to_string(weights.size()) + " step weights for " +
+                                                std::to_string(tokens.size()) + " tokens; give one weight per token");
+    }
+    for (std::size_t i = 0; i < weights.size(); ++i) {
+      if (!(weights[i] >= 0.0f) || !std::isfinite(weights[i])) {
+        throw Error(ErrorCode::invalid_input, "step weight " + std::to_string(weights[i]) + " at position " +
+                                                  std::to_string(i) + " is not a finite non-negative number");
+      }
+    }
+  }
   const std::size_t width = scheme_->context_width();
   const std::uint32_t vocab = scheme_->vocab_size();
   for (std::size_t i = 0; i < tokens.size(); ++i) {
@@ -51,9 +66,17 @@ GumbelScoreCounts GumbelMaxDetector::add_document(std::span<const std::uint32_t>
     // pooled set, across documents, can find a repeated tuple.
     ++document.scored;
     document.score += score;
+    if (!weights.empty()) {
+      document.weighted_score += static_cast<double>(weights[i]) * score;
+      document.weights.push_back(weights[i]);
+    }
     if (pooled_tuples_.insert(fingerprint)) {
       ++pooled_delta.scored;
       pooled_delta.score += score;
+      if (!weights.empty()) {
+        pooled_delta.weighted_score += static_cast<double>(weights[i]) * score;
+        pooled_delta.weights.push_back(weights[i]);
+      }
     } else {
       ++pooled_delta.skipped_repeated_tuple;
     }

@@ -12,9 +12,11 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "tracemark/embed/gumbel_max_scheme.hpp"
 #include "tracemark/verify/gamma_tail.hpp"
+#include "tracemark/verify/weighted_exponential_tail.hpp"
 #include "tracemark/verify/tuple_set.hpp"
 
 namespace tracemark {
@@ -27,6 +29,10 @@ struct GumbelScoreCounts {
   std::uint64_t skipped_repeated_tuple = 0;
   std::uint64_t scored = 0;
   double score = 0;  // sum of -ln(1 - r) over the scored tuples
+  // Entropy weighting (add_document with weights): sum of w * -ln(1 - r), and the weight of each
+  // scored tuple (the Chernoff bound needs them all). Empty when no weights were given.
+  double weighted_score = 0;
+  std::vector<float> weights;
 
   GumbelScoreCounts& operator+=(const GumbelScoreCounts& other);
 };
@@ -39,10 +45,18 @@ class GumbelMaxDetector {
   // Scores one document; returns its own counts and adds its tuples to the pooled counts.
   // Error(invalid_input) for a token id outside the key's vocabulary (id and position named; the
   // caller adds the file and line).
-  GumbelScoreCounts add_document(std::span<const std::uint32_t> tokens);
+  // weights: empty, or one per token (for entropy weighting, the entropy in nats of the protected
+  // model's distribution at that step, which does not depend on the key): each scored tuple then
+  // also adds weight * score to weighted_score. A tuple keeps the weight of the step that scored it.
+  // Error(invalid_input) when the lengths differ or a weight is negative or not finite.
+  GumbelScoreCounts add_document(std::span<const std::uint32_t> tokens, std::span<const float> weights = {});
 
   const GumbelScoreCounts& pooled() const noexcept { return pooled_; }
   static GammaTest test(const GumbelScoreCounts& counts) { return gamma_test(counts.score, counts.scored); }
+  // The entropy-weighted test (weighted_exponential_tail.hpp): valid, conservative.
+  static WeightedExponentialTest weighted_test(const GumbelScoreCounts& counts) {
+    return weighted_exponential_test(counts.weights, counts.weighted_score);
+  }
   const GumbelMaxScheme& scheme() const noexcept { return *scheme_; }
 
  private:
