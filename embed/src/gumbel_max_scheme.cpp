@@ -6,6 +6,7 @@
 #include <string>
 
 #include "context_prf.hpp"
+#include "gumbel_full_row.hpp"
 #include "crypto.hpp"
 #include "tracemark/embed/scheme_catalog.hpp"
 #include "tracemark/error.hpp"
@@ -100,6 +101,30 @@ double GumbelMaxScheme::score(std::uint64_t seed, std::uint32_t token) const noe
 
 std::uint32_t GumbelMaxScheme::choose_token(std::uint64_t seed, std::span<const float> logits) const {
   check_logits_row(logits, vocab_size_);
+  // Two passes (gumbel_full_row.hpp): approximate keys, then the exact keys of the few ids that
+  // could be the largest. The result is the definition's (the loop below), which stays the
+  // fallback when a logit is +infinity.
+  thread_local std::vector<float> keys;
+  keys.resize(vocab_size_);
+  const float largest = gumbel_detail::approximate_keys(logits.data(), token_values_.data(), vocab_size_, seed, keys.data());
+  if (largest == -std::numeric_limits<float>::infinity()) {
+    throw Error(ErrorCode::invalid_argument, "every logit is -infinity or NaN: there is no token to choose");
+  }
+  if (largest < std::numeric_limits<float>::infinity()) {
+    const double margin = 2 * gumbel_detail::kGumbelApproximationError + 0x1p-22 * (std::abs(static_cast<double>(largest)) + 1);
+    const double threshold = static_cast<double>(largest) - margin;
+    double best = -std::numeric_limits<double>::infinity();
+    std::uint32_t chosen = 0;
+    for (std::uint32_t t = 0; t < vocab_size_; ++t) {
+      if (!(static_cast<double>(keys[t]) >= threshold)) continue;
+      const double key = static_cast<double>(logits[t]) - std::log(-std::log(uniform(seed, t)));
+      if (key > best) {
+        best = key;
+        chosen = t;
+      }
+    }
+    return chosen;
+  }
   return gumbel_argmax(
       vocab_size_, [](std::size_t i) { return static_cast<std::uint32_t>(i); }, [&](std::size_t i) { return logits[i]; },
       [&](std::uint32_t id) { return uniform(seed, id); });

@@ -51,9 +51,12 @@ class GumbelMaxScheme {
     x ^= x >> 31;
     return x;
   }
-  // The top 53 bits as a double strictly inside (0, 1).
+  // The top 53 bits k as a double strictly inside (0, 1): (k + 1/2) 2^-53 as double arithmetic
+  // rounds it (above 1/2 the half is rounded to even, so r lies on the 2^-53 grid), with the top k,
+  // which would round to exactly 1 (an infinite score), held at 1 - 2^-53.
   static double unit_interval(std::uint64_t bits) noexcept {
-    return (static_cast<double>(bits >> 11) + 0.5) * 0x1p-53;
+    const double r = (static_cast<double>(bits >> 11) + 0.5) * 0x1p-53;
+    return r < 1.0 ? r : 1.0 - 0x1p-53;
   }
   // r(c, t) for a context seed and a token id < vocab_size() (callers check ids).
   double uniform(std::uint64_t seed, std::uint32_t token) const noexcept {
