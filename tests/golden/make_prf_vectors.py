@@ -70,7 +70,7 @@ R64 = lambda t: struct.unpack_from("<Q", tv, 8 * t)[0]
 rows = []
 for c in contexts:
     seed = prf_seed(prf, c, 2)
-    rs = [((mix64(seed ^ R64(t)) >> 11) + 0.5) * 2.0**-53 for t in tokens]
+    rs = [min(((mix64(seed ^ R64(t)) >> 11) + 0.5) * 2.0**-53, 1 - 2.0**-53) for t in tokens]  # unit_interval: the top draw held below 1
     rows.append({"context": c, "seed": format(seed, "016x"),
                  "tokens": [[t, r.hex(), (-math.log1p(-r)).hex()] for t, r in zip(tokens, rs)]})
 out["gumbel_max_v1"] = {"context_width": 2, "vocab_size": 50257, "contexts": rows}
