@@ -4,8 +4,9 @@
 
 namespace tracemark::serving {
 
-CompletionService::CompletionService(ReferenceModel model, ModelTextCodec codec, std::uint32_t top_k)
-    : model_(std::move(model)), codec_(std::move(codec)), top_k_(top_k) {}
+CompletionService::CompletionService(ReferenceModel model, ModelTextCodec codec, std::uint32_t top_k,
+                                     ProcessorOptions processor)
+    : model_(std::move(model)), codec_(std::move(codec)), top_k_(top_k), processor_options_(std::move(processor)) {}
 
 std::vector<std::uint32_t> CompletionService::prompt_tokens(const CompletionRequest& request) const {
   if (request.endpoint == Endpoint::chat_completions) return codec_.encode(render_chat_prompt(request.messages));
@@ -32,7 +33,7 @@ std::vector<std::uint32_t> CompletionService::generate(std::span<const std::uint
   options.sampling.top_k = top_k_;
   options.validate();
   SplitMix64 rng(response_stream_seed(seed, 0));
-  WatermarkProcessor processor(scheme);
+  WatermarkProcessor processor(scheme, processor_options_);
   std::unique_ptr<GenerationScratch> scratch = borrow_scratch();
   std::vector<std::uint32_t> tokens;
   try {

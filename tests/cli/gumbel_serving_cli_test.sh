@@ -115,12 +115,33 @@ chmod 600 keys.txt
 server=$!
 port=$(serve_port serve.out)
 check "serve starts with a gumbel-max key" test -n "$port"
+completion() {  # completion PORT PROMPT SEED MAX_TOKENS: the answer's text
+  curl -s --max-time 20 -H "Authorization: Bearer $api_key" -H 'Content-Type: application/json' \
+    "http://127.0.0.1:$1/v1/completions" -d "{\"model\":\"text\",\"prompt\":\"$2\",\"max_tokens\":$4,\"seed\":$3}" |
+    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["choices"][0]["text"])'
+}
+# (Only until a context repeats inside the answer, where the request's own randomness takes over: two
+# tokens after "stone road" cannot repeat a context.)
+check "every step keyed: the same prompt starts the same answer whatever the seed" \
+  test "$(completion "$port" "the stone road" 1 2)" = "$(completion "$port" "the stone road" 2 2)"
 for i in 1 2 3 4 5 6; do
   http 200 '"text":' -- -H "Authorization: Bearer $api_key" -H 'Content-Type: application/json' \
     "http://127.0.0.1:$port/v1/completions" -d "{\"model\":\"text\",\"prompt\":\"the river $i\",\"max_tokens\":80,\"seed\":$i}"
 done
 kill "$server" 2>/dev/null
 wait "$server" 2>/dev/null
+"$tracemark" serve --model text.tmlm --key served.json --api-keys keys.txt --audit-log audit-half.jsonl --port 0 \
+  --keyed-fraction 0.5 >serve-half.out 2>serve-half.err &
+server=$!
+port=$(serve_port serve-half.out)
+check "serve starts with --keyed-fraction 0.5" test -n "$port"
+check "keyed fraction 0.5: the same prompt gets different answers for different seeds" \
+  test "$(completion "$port" "the stone road" 1 30)" != "$(completion "$port" "the stone road" 2 30)"
+kill "$server" 2>/dev/null
+wait "$server" 2>/dev/null
+expect 0 "" -- "$tracemark" keygen --out green-gpt2.json --tokenizer gpt2
+expect 2 "--keyed-fraction applies to a gumbel-max --key" -- "$tracemark" serve --model text.tmlm --key green-gpt2.json \
+  --api-keys keys.txt --audit-log audit-refused.jsonl --port 0 --keyed-fraction 0.5
 /usr/bin/python3 -c '
 import json
 with open("served.jsonl", "w") as out:

@@ -35,6 +35,7 @@ struct ServeOptions {
   std::string model_name;
   serving::ServerSettings server;
   std::uint32_t top_k = 0;
+  std::optional<double> keyed_fraction;  // gumbel-max keys: share of keyable steps keyed
   bool audit_fsync = false;
   std::vector<std::string> trusted_proxies;
 };
@@ -89,6 +90,10 @@ void run_serve(ServeOptions options) {
       options.keyring.empty() ? std::make_unique<KeySelector>(WatermarkKey::load(options.key))
                               : std::make_unique<KeySelector>(Keyring::load(options.keyring), options.keyring, options.key_policy);
   KeySelector& keys = *selector;
+  if (options.keyed_fraction && keys.params().scheme != kGumbelMaxSchemeName) {
+    throw Error(ErrorCode::invalid_argument, "--keyed-fraction applies to a gumbel-max --key, which chooses the tokens; "
+                                             "drop it, or serve a key made with `tracemark keygen --scheme gumbel-max`");
+  }
   const std::string& key_source = options.keyring.empty() ? options.key : options.keyring;
   if (keys.params().vocab_size != model.vocab_size()) {
     throw Error(ErrorCode::invalid_input, key_source + ": the key's vocabulary size " + std::to_string(keys.params().vocab_size) +
@@ -111,7 +116,9 @@ void run_serve(ServeOptions options) {
     throw Error(ErrorCode::invalid_argument, "--default-max-tokens is larger than --max-tokens-limit");
   }
   serving::ModelTextCodec codec{vocabulary.encode, vocabulary.decode};
-  const serving::CompletionService service(std::move(model), std::move(codec), options.top_k);
+  ProcessorOptions processor_options;
+  processor_options.keyed_fraction = options.keyed_fraction;
+  const serving::CompletionService service(std::move(model), std::move(codec), options.top_k, processor_options);
   serving::OpenAiServer server(options.server, service, keys, api_keys, audit_log);
   const int port = server.bind();
   const bool ipv6 = options.server.host.find(':') != std::string::npos;
@@ -177,6 +184,9 @@ void add_serve_command(CLI::App& app) {
   command->add_flag("--record-entropy", options->server.record_entropy,
                     "audit lines carry \"entropy\": each step's entropy before the watermark, which detect and scan read "
                     "for keys with an entropy threshold (no reference model needed)");
+  command->add_option("--keyed-fraction", options->keyed_fraction,
+                      "gumbel-max --key: the share of steps chosen with the key (0, 1]; the rest use the request's own "
+                      "randomness, so repeated prompts get different answers (default 1: every step)");
   command->add_option("--top-k", options->top_k, "sample among the model's k most probable tokens (faster); 0: whole vocabulary")
       ->capture_default_str();
   command->add_option("--read-timeout", options->server.read_timeout_seconds, "seconds to wait for a client's request")

@@ -14,6 +14,7 @@
 #include "tracemark/refmodel/response_generator.hpp"
 #include "tracemark/serving/openai_protocol.hpp"
 #include "tracemark/embed/serving_scheme.hpp"
+#include "tracemark/embed/watermark_processor.hpp"
 
 namespace tracemark::serving {
 
@@ -27,7 +28,8 @@ struct ModelTextCodec {
 class CompletionService {
  public:
   // top_k: 0 for the whole vocabulary.
-  CompletionService(ReferenceModel model, ModelTextCodec codec, std::uint32_t top_k);
+  // processor: options every request's WatermarkProcessor gets (a gumbel-max key's keyed fraction).
+  CompletionService(ReferenceModel model, ModelTextCodec codec, std::uint32_t top_k, ProcessorOptions processor = {});
 
   // The prompt ids of a request (chat: the rendered conversation). Throws ApiError 400 for token ids
   // outside the vocabulary.
@@ -52,6 +54,7 @@ class CompletionService {
   ReferenceModel model_;
   ModelTextCodec codec_;
   std::uint32_t top_k_;
+  ProcessorOptions processor_options_;
   mutable std::mutex pool_mutex_;
   mutable std::vector<std::unique_ptr<GenerationScratch>> pool_;
 };
