@@ -64,10 +64,18 @@ with open("'"$work"'/suspect.jsonl", "w") as f:
 "$tracemark" keygen --out "$work/k2.json" --vocab-size 50257 --context-width 2 --force >/dev/null
 "$tracemark" keygen --out "$work/v1k1.json" --vocab-size 50257 --context-width 1 --scheme-version 1 --force >/dev/null
 "$tracemark" keygen --out "$work/v1k2.json" --vocab-size 50257 --context-width 2 --scheme-version 1 --force >/dev/null
+# Issue 18: the PRF-seeded schemes (green list 3: AES-128 context seeds; gumbel-max: the same seeds
+# and an Exp(1) score per tuple).
+"$tracemark" keygen --out "$work/v3k1.json" --vocab-size 50257 --context-width 1 --scheme-version 3 --force >/dev/null
+"$tracemark" keygen --out "$work/v3k2.json" --vocab-size 50257 --context-width 2 --scheme-version 3 --force >/dev/null
+"$tracemark" keygen --out "$work/gk1.json" --vocab-size 50257 --context-width 1 --scheme gumbel-max --force >/dev/null
+"$tracemark" keygen --out "$work/gk2.json" --vocab-size 50257 --context-width 2 --scheme gumbel-max --force >/dev/null
 bytes=$(stat -c %s "$work/suspect.jsonl")
 tokens=$((20000 * 200))
 token_configs=("this build, version 2|$tracemark|--key $work/k1.json --key $work/k2.json --suspect $work/suspect.jsonl"
-  "this build, version 1|$tracemark|--key $work/v1k1.json --key $work/v1k2.json --suspect $work/suspect.jsonl")
+  "this build, version 1|$tracemark|--key $work/v1k1.json --key $work/v1k2.json --suspect $work/suspect.jsonl"
+  "this build, version 3|$tracemark|--key $work/v3k1.json --key $work/v3k2.json --suspect $work/suspect.jsonl"
+  "this build, gumbel-max|$tracemark|--key $work/gk1.json --key $work/gk2.json --suspect $work/suspect.jsonl")
 [[ -n ${BASELINE:-} ]] && token_configs+=("BASELINE, version 1|$BASELINE|--key $work/v1k1.json --key $work/v1k2.json --suspect $work/suspect.jsonl")
 timing_table "$bytes" "$tokens" "MB/s" "${token_configs[@]}"
 

@@ -51,27 +51,40 @@ float largest(std::span<const float> values) {
 
 bool before(const Candidate& a, const Candidate& b) { return a.logit != b.logit ? a.logit > b.logit : a.id < b.id; }
 
+// The unnormalised softmax weights of sorted candidates at the temperature (> 0), into weights;
+// returns their total.
+double softmax_weights(std::span<const Candidate> sorted, double temperature, std::vector<double>& weights) {
+  const double top = sorted.front().logit;
+  weights.resize(sorted.size());
+  double total = 0;
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    weights[i] = std::exp((static_cast<double>(sorted[i].logit) - top) / temperature);
+    total += weights[i];
+  }
+  return total;
+}
+
+// The nucleus of sorted candidates: the smallest prefix whose weight reaches top_p of the total
+// (all of them when top_p is 1). Returns its length and sets total to its weight.
+std::size_t nucleus_prefix(const std::vector<double>& weights, double top_p, double& total) {
+  if (top_p >= 1.0) return weights.size();
+  double mass = 0;
+  std::size_t keep = 0;
+  while (keep < weights.size()) {
+    mass += weights[keep++];
+    if (mass >= top_p * total) break;
+  }
+  total = mass;
+  return keep;
+}
+
 // Samples from candidates sorted by before(): greedy, or softmax at the temperature truncated to
 // the nucleus.
 std::uint32_t sample_sorted(std::span<const Candidate> sorted, const SamplingOptions& options, double uniform,
                             std::vector<double>& weights) {
   if (options.temperature == 0.0) return sorted.front().id;
-  const double top = sorted.front().logit;
-  weights.resize(sorted.size());
-  double total = 0;
-  for (std::size_t i = 0; i < sorted.size(); ++i) {
-    weights[i] = std::exp((static_cast<double>(sorted[i].logit) - top) / options.temperature);
-    total += weights[i];
-  }
-  std::size_t keep = sorted.size();
-  if (options.top_p < 1.0) {
-    double mass = 0;
-    for (keep = 0; keep < sorted.size();) {
-      mass += weights[keep++];
-      if (mass >= options.top_p * total) break;
-    }
-    total = mass;
-  }
+  double total = softmax_weights(sorted, options.temperature, weights);
+  const std::size_t keep = nucleus_prefix(weights, options.top_p, total);
   const double target = uniform * total;
   double cumulative = 0;
   for (std::size_t i = 0; i < keep; ++i) {
@@ -81,24 +94,11 @@ std::uint32_t sample_sorted(std::span<const Candidate> sorted, const SamplingOpt
   return sorted[keep - 1].id;  // rounding: target within the last ulp of total
 }
 
-// How many of the sorted candidates the nucleus keeps: the smallest prefix whose softmax mass at
-// the temperature reaches top_p (all of them when top_p is 1). sample_sorted's rule.
+// How many of the sorted candidates the nucleus keeps (sample_sorted's rule); temperature > 0.
 std::size_t nucleus_size(std::span<const Candidate> sorted, const SamplingOptions& options, std::vector<double>& weights) {
   if (options.top_p >= 1.0) return sorted.size();
-  const double top = sorted.front().logit;
-  weights.resize(sorted.size());
-  double total = 0;
-  for (std::size_t i = 0; i < sorted.size(); ++i) {
-    weights[i] = std::exp((static_cast<double>(sorted[i].logit) - top) / options.temperature);
-    total += weights[i];
-  }
-  double mass = 0;
-  std::size_t keep = 0;
-  while (keep < sorted.size()) {
-    mass += weights[keep++];
-    if (mass >= options.top_p * total) break;
-  }
-  return keep;
+  double total = softmax_weights(sorted, options.temperature, weights);
+  return nucleus_prefix(weights, options.top_p, total);
 }
 
 void require_positive_temperature(const SamplingOptions& options) {
