@@ -8,6 +8,7 @@
 #include "tracemark/verify/gamma_tail.hpp"
 #include "tracemark/verify/green_list_detector.hpp"
 #include "tracemark/verify/gumbel_max_detector.hpp"
+#include "tracemark/verify/tournament_detector.hpp"
 
 namespace tracemark::cli {
 
@@ -16,5 +17,9 @@ namespace tracemark::cli {
 std::string result_json_line(nlohmann::ordered_json head, const ScoreCounts& counts, const BinomialTest& test);
 // The same for a Gumbel-max key: the score sum and its Gamma tail in place of green and z.
 std::string result_json_line(nlohmann::ordered_json head, const GumbelScoreCounts& counts, const GammaTest& test);
+// The same for a SynthID tournament key: the g-values equal to 1 among scored * m, their mean and
+// the exact binomial tail at 1/2.
+std::string result_json_line(nlohmann::ordered_json head, const TournamentScoreCounts& counts, const BinomialTest& test,
+                             double mean_g);
 
 }  // namespace tracemark::cli
