@@ -16,10 +16,12 @@
 #include <vector>
 
 #include "tracemark/embed/gumbel_max_sampler.hpp"
+#include "tracemark/embed/tournament_sampler.hpp"
 #include "tracemark/embed/watermark_processor.hpp"
 #include "tracemark/refmodel/synthetic_model.hpp"
 #include "tracemark/verify/green_list_detector.hpp"
 #include "tracemark/verify/gumbel_max_detector.hpp"
+#include "tracemark/verify/tournament_detector.hpp"
 
 namespace {
 
@@ -44,6 +46,23 @@ double mean_nll(const SyntheticModel& model, const std::vector<std::uint32_t>& t
     history.push_back(token);
   }
   return sum / static_cast<double>(tokens.size());
+}
+
+// `length` tokens from the model with a sampler-scheme's sampler (GumbelMaxSampler or
+// TournamentSampler: one interface), request seed given.
+template <typename Sampler>
+std::vector<std::uint32_t> sample_with(const SyntheticModel& model, Sampler& sampler, std::size_t length,
+                                       std::uint64_t request_seed) {
+  sampler.reset({}, request_seed);
+  std::vector<std::uint32_t> tokens;
+  std::vector<float> logits(model.vocab_size());
+  for (std::size_t step = 0; step < length; ++step) {
+    model.logits(tokens, logits);
+    const std::uint32_t token = sampler.choose(std::span<const float>(logits));
+    sampler.accept(token);
+    tokens.push_back(token);
+  }
+  return tokens;
 }
 
 double ks_distance_from_uniform(std::vector<double> p) {
@@ -78,6 +97,10 @@ int main(int argc, char** argv) {
   gumbel.gamma = gumbel.delta = 0.0;
   gumbel.vocab_size = vocab;
   schemes.push_back({"gumbel-max v1 (h 2)", gumbel});
+  SchemeParams tournament = gumbel;
+  tournament.scheme = std::string(kTournamentSchemeName);
+  tournament.tournament_layers = kTournamentDefaultLayers;
+  schemes.push_back({"synthid-tournament v1 (m 30, h 2)", tournament});
 
   std::printf("Synthetic model: vocab %u, Zipf exponent %.2f, %zu-token responses, %d fresh keys per scheme.\n\n", vocab,
               zipf, length, keys);
@@ -95,17 +118,17 @@ int main(int argc, char** argv) {
       const std::vector<std::uint32_t> clean = model.generate(length, null_rng, nullptr);
       std::vector<std::uint32_t> marked;
       double null_p_value = 1, marked_log10 = 0;
-      if (scheme.params.scheme == kGumbelMaxSchemeName) {
+      if (scheme.params.scheme == kTournamentSchemeName) {
+        auto tournament_scheme = std::make_shared<const TournamentScheme>(key);
+        TournamentSampler sampler(tournament_scheme);
+        marked = sample_with(model, sampler, length, 0xabc0000ULL + static_cast<std::uint64_t>(k));
+        TournamentDetector null_detector(tournament_scheme), marked_detector(tournament_scheme);
+        null_p_value = null_detector.test(null_detector.add_document(clean)).p_value;
+        marked_log10 = marked_detector.test(marked_detector.add_document(marked)).log10_p;
+      } else if (scheme.params.scheme == kGumbelMaxSchemeName) {
         auto gumbel_scheme = std::make_shared<const GumbelMaxScheme>(key);
         GumbelMaxSampler sampler(gumbel_scheme);
-        sampler.reset({}, 0xabc0000ULL + static_cast<std::uint64_t>(k));
-        std::vector<float> logits(vocab);
-        for (std::size_t step = 0; step < length; ++step) {
-          model.logits(marked, logits);
-          const std::uint32_t token = sampler.choose(std::span<const float>(logits));
-          sampler.accept(token);
-          marked.push_back(token);
-        }
+        marked = sample_with(model, sampler, length, 0xabc0000ULL + static_cast<std::uint64_t>(k));
         null_p_value = GumbelMaxDetector::test(GumbelMaxDetector(gumbel_scheme).add_document(clean)).p_value;
         marked_log10 = GumbelMaxDetector::test(GumbelMaxDetector(gumbel_scheme).add_document(marked)).log10_p;
       } else {

@@ -138,6 +138,47 @@ TEST(Tournament, ClosedFormEqualsTheEnumeratedTournament) {
   }
 }
 
+// The closed form one layer at a time, straight from its definition (the scheme goes in blocks of
+// layers through histograms; both must agree).
+std::vector<double> per_layer_recursion(const TournamentScheme& scheme, std::uint64_t seed,
+                                        std::span<const Candidate> candidates) {
+  std::vector<double> p = softmax(candidates);
+  for (std::uint32_t l = 0; l < scheme.layers(); ++l) {
+    double mean_g = 0;
+    for (std::size_t x = 0; x < p.size(); ++x) mean_g += p[x] * static_cast<double>((scheme.g_values(seed, candidates[x].id) >> l) & 1);
+    for (std::size_t x = 0; x < p.size(); ++x) {
+      p[x] *= 1.0 + static_cast<double>((scheme.g_values(seed, candidates[x].id) >> l) & 1) - mean_g;
+    }
+  }
+  return p;
+}
+
+TEST(Tournament, BlockedFormEqualsThePerLayerRecursionForEveryLayerCount) {
+  // 300 candidates with spread logits; layer counts that fill 8-bit blocks exactly, end inside one,
+  // and use all 64 bits.
+  std::mt19937 random(30);  // fixed seed: 30
+  std::vector<Candidate> candidates;
+  for (std::uint32_t t = 0; t < 300; ++t) {
+    candidates.push_back({t * 3 + 1, static_cast<float>(random() % 2000) / 250.0f - 4.0f});
+  }
+  for (std::uint32_t layers : {1u, 2u, 7u, 8u, 9u, 16u, 17u, 30u, 56u, 57u, 63u, 64u}) {
+    const TournamentScheme scheme(golden_key(tournament_params(2, 1000, layers)));
+    for (std::uint32_t c = 0; c < 5; ++c) {
+      const std::uint32_t context[] = {c, 7};
+      const std::uint64_t seed = scheme.context_seed(context);
+      const std::vector<double> blocked = scheme.final_distribution(seed, candidates);
+      const std::vector<double> reference = per_layer_recursion(scheme, seed, candidates);
+      double total = 0;
+      for (std::size_t x = 0; x < candidates.size(); ++x) {
+        total += blocked[x];
+        ASSERT_NEAR(blocked[x], reference[x], 1e-12 * std::max(1e-3, reference[x]) + 1e-300)
+            << "layers " << layers << " context " << c << " candidate " << x;
+      }
+      EXPECT_NEAR(total, 1.0, 1e-12);
+    }
+  }
+}
+
 TEST(Tournament, KeyedDrawsFollowTheClosedFormAndSimulatedTournaments) {
   // Chi-square of 40000 keyed draws against p_m (one context), and of 40000 simulated explicit
   // tournaments (random leaves, random tie breaks) against the same p_m. 5 candidates, 4 df:

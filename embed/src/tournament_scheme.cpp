@@ -1,5 +1,7 @@
 #include "tracemark/embed/tournament_scheme.hpp"
 
+#include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <limits>
@@ -65,26 +67,59 @@ double softmax_weights(std::size_t count, LogitOf logit_of, std::vector<double>&
 }
 
 // The m layers in place on unnormalised weights w with g-values g (bit l = layer l); returns the
-// new total. Each layer is one pass: it applies factor 1 + g_l - G_l and accumulates G_{l+1} and the
-// total of the updated weights for the next layer (renormalising by the running total, so rounding
-// never accumulates into the distribution).
+// new total. Exact, and a few passes over the row rather than one per layer: the layers go in blocks
+// of kBlockBits. For a block starting at layer L, one pass histograms the mass of p_L over the
+// 2^kBlockBits patterns of bits L .. L+kBlockBits-1; G_L, G_{L+1}, ... then follow from the histogram
+// alone (a token's weight within the block depends only on its pattern), which gives each pattern's
+// product of factors (1 + g - G) over the block; the next pass multiplies every weight by its
+// pattern's product and histograms the next block's patterns on the way.
+constexpr unsigned kBlockBits = 8;
+constexpr std::size_t kPatterns = std::size_t{1} << kBlockBits;
+
+// The pattern of bits [first, first + kBlockBits) of g (bits at or above 64 read as 0).
+inline std::size_t pattern_of(std::uint64_t g, unsigned first) noexcept {
+  return first < 64 ? static_cast<std::size_t>((g >> first) & (kPatterns - 1)) : 0;
+}
+
+// From the block's histogram of mass by pattern, the product of the block's `count` layer factors
+// for each pattern (layers first .. first+count-1 in the pattern's bits 0 .. count-1).
+std::array<double, kPatterns> block_factors(const std::array<double, kPatterns>& mass, unsigned count) {
+  std::array<double, kPatterns> weight = mass;  // mass of p_{L+j} by pattern, as j advances
+  std::array<double, kPatterns> product;
+  product.fill(1.0);
+  for (unsigned j = 0; j < count; ++j) {
+    double total = 0, ones = 0;
+    for (std::size_t q = 0; q < kPatterns; ++q) {
+      total += weight[q];
+      ones += (q >> j & 1) ? weight[q] : 0.0;
+    }
+    const double mean_g = ones / total;  // G_{L+j}
+    for (std::size_t q = 0; q < kPatterns; ++q) {
+      const double factor = 1.0 + static_cast<double>(q >> j & 1) - mean_g;
+      weight[q] *= factor;
+      product[q] *= factor;
+    }
+  }
+  return product;
+}
+
 double play_tournament(std::span<double> w, std::span<const std::uint64_t> g, std::uint32_t layers, double total) {
   const std::size_t n = w.size();
-  double g_mass = 0;  // sum of w over the entries with g_0 = 1
-  for (std::size_t i = 0; i < n; ++i) g_mass += (g[i] & 1) ? w[i] : 0.0;
-  for (std::uint32_t l = 0; l < layers; ++l) {
-    const double mean_g = g_mass / total;  // G_l
-    const double factor[2] = {1.0 - mean_g, 2.0 - mean_g};
-    const std::uint64_t next_bit = l + 1 < 64 ? std::uint64_t{1} << (l + 1) : 0;  // layer l + 1's bit
-    double next_total = 0, next_g_mass = 0;
+  std::array<double, kPatterns> mass{};
+  for (std::size_t i = 0; i < n; ++i) mass[pattern_of(g[i], 0)] += w[i];
+  for (unsigned first = 0; first < layers; first += kBlockBits) {
+    const unsigned count = std::min<unsigned>(kBlockBits, layers - first);
+    const std::array<double, kPatterns> product = block_factors(mass, count);
+    const unsigned next = first + kBlockBits;
+    const bool more = next < layers;
+    mass.fill(0.0);
+    total = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      const double updated = w[i] * factor[(g[i] >> l) & 1];
+      const double updated = w[i] * product[pattern_of(g[i], first)];
       w[i] = updated;
-      next_total += updated;
-      next_g_mass += (g[i] & next_bit) ? updated : 0.0;
+      total += updated;
+      if (more) mass[pattern_of(g[i], next)] += updated;
     }
-    total = next_total;
-    g_mass = next_g_mass;
   }
   return total;
 }

@@ -28,9 +28,9 @@ expect 2 "--entropy-threshold belongs to the green list" -- \
 expect 2 "--layers belongs to the synthid-tournament scheme" -- \
   "$tracemark" keygen --scheme gumbel-max --layers 30 --out bad.json --vocab-size 3000
 expect 2 "--layers belongs to the synthid-tournament scheme" -- "$tracemark" keygen --layers 30 --out bad.json --vocab-size 3000
-expect 2 "between 1 and 64 tournament layers (got 65)" -- \
+expect 2 "between 1 and 64 tournament layers .got 65." -- \
   "$tracemark" keygen --scheme synthid-tournament --layers 65 --out bad.json --vocab-size 3000
-expect 2 "between 1 and 64 tournament layers (got 0)" -- \
+expect 2 "between 1 and 64 tournament layers .got 0." -- \
   "$tracemark" keygen --scheme synthid-tournament --layers 0 --out bad.json --vocab-size 3000
 expect 2 "scheme version 2 of 'synthid-tournament' is not supported" -- \
   "$tracemark" keygen --scheme synthid-tournament --scheme-version 2 --out bad.json --vocab-size 3000
