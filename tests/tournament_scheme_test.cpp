@@ -154,16 +154,17 @@ std::vector<double> per_layer_recursion(const TournamentScheme& scheme, std::uin
 }
 
 TEST(Tournament, BlockedFormEqualsThePerLayerRecursionForEveryLayerCount) {
-  // 300 candidates with spread logits; layer counts that fill 8-bit blocks exactly, end inside one,
-  // and use all 64 bits.
+  // Rows of 20, 300 and 5000 candidates (blocks of 1, 4 and 8 layers) with spread logits; layer
+  // counts that fill blocks exactly, end inside one, and use all 64 bits.
   std::mt19937 random(30);  // fixed seed: 30
-  std::vector<Candidate> candidates;
-  for (std::uint32_t t = 0; t < 300; ++t) {
-    candidates.push_back({t * 3 + 1, static_cast<float>(random() % 2000) / 250.0f - 4.0f});
-  }
-  for (std::uint32_t layers : {1u, 2u, 7u, 8u, 9u, 16u, 17u, 30u, 56u, 57u, 63u, 64u}) {
-    const TournamentScheme scheme(golden_key(tournament_params(2, 1000, layers)));
-    for (std::uint32_t c = 0; c < 5; ++c) {
+  for (std::uint32_t size : {20u, 300u, 5000u})
+  for (std::uint32_t layers : {1u, 2u, 3u, 4u, 5u, 7u, 8u, 9u, 16u, 17u, 30u, 56u, 57u, 63u, 64u}) {
+    std::vector<Candidate> candidates;
+    for (std::uint32_t t = 0; t < size; ++t) {
+      candidates.push_back({t * 3 + 1, static_cast<float>(random() % 2000) / 250.0f - 4.0f});
+    }
+    const TournamentScheme scheme(golden_key(tournament_params(2, 16000, layers)));
+    for (std::uint32_t c = 0; c < 3; ++c) {
       const std::uint32_t context[] = {c, 7};
       const std::uint64_t seed = scheme.context_seed(context);
       const std::vector<double> blocked = scheme.final_distribution(seed, candidates);
@@ -172,7 +173,7 @@ TEST(Tournament, BlockedFormEqualsThePerLayerRecursionForEveryLayerCount) {
       for (std::size_t x = 0; x < candidates.size(); ++x) {
         total += blocked[x];
         ASSERT_NEAR(blocked[x], reference[x], 1e-12 * std::max(1e-3, reference[x]) + 1e-300)
-            << "layers " << layers << " context " << c << " candidate " << x;
+            << "size " << size << " layers " << layers << " context " << c << " candidate " << x;
       }
       EXPECT_NEAR(total, 1.0, 1e-12);
     }

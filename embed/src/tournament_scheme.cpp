@@ -68,57 +68,67 @@ double softmax_weights(std::size_t count, LogitOf logit_of, std::vector<double>&
 
 // The m layers in place on unnormalised weights w with g-values g (bit l = layer l); returns the
 // new total. Exact, and a few passes over the row rather than one per layer: the layers go in blocks
-// of kBlockBits. For a block starting at layer L, one pass histograms the mass of p_L over the
-// 2^kBlockBits patterns of bits L .. L+kBlockBits-1; G_L, G_{L+1}, ... then follow from the histogram
-// alone (a token's weight within the block depends only on its pattern), which gives each pattern's
-// product of factors (1 + g - G) over the block; the next pass multiplies every weight by its
-// pattern's product and histograms the next block's patterns on the way.
-constexpr unsigned kBlockBits = 8;
-constexpr std::size_t kPatterns = std::size_t{1} << kBlockBits;
+// of b bits. For a block starting at layer L, one pass histograms the mass of p_L over the 2^b
+// patterns of bits L .. L+b-1; G_L, G_{L+1}, ... then follow from the histogram alone (within the
+// block a token's weight depends only on its pattern), which gives each pattern's product of the
+// factors (1 + g - G) over the block; the next pass multiplies every weight by its pattern's product
+// and histograms the next block's patterns on the way. A block costs about 2 b 2^b operations on the
+// histogram besides its pass, so b grows with the row: 8 bits (256 bins) for long rows, 4 for
+// candidate arrays of a few hundred, 1 (the per-layer recursion itself) for a handful.
+constexpr unsigned kMaxBlockBits = 8;
+constexpr std::size_t kMaxPatterns = std::size_t{1} << kMaxBlockBits;
+using PatternTable = std::array<double, kMaxPatterns>;
 
-// The pattern of bits [first, first + kBlockBits) of g (bits at or above 64 read as 0).
-inline std::size_t pattern_of(std::uint64_t g, unsigned first) noexcept {
-  return first < 64 ? static_cast<std::size_t>((g >> first) & (kPatterns - 1)) : 0;
+unsigned block_bits_for(std::size_t entries) noexcept { return entries >= 4096 ? 8 : entries >= 64 ? 4 : 1; }
+
+// The pattern of bits [first, first + bits) of g (bits at or above 64 read as 0).
+inline std::size_t pattern_of(std::uint64_t g, unsigned first, std::uint64_t mask) noexcept {
+  return first < 64 ? static_cast<std::size_t>((g >> first) & mask) : 0;
 }
 
-// From the block's histogram of mass by pattern, the product of the block's `count` layer factors
-// for each pattern (layers first .. first+count-1 in the pattern's bits 0 .. count-1).
-std::array<double, kPatterns> block_factors(const std::array<double, kPatterns>& mass, unsigned count) {
-  std::array<double, kPatterns> weight = mass;  // mass of p_{L+j} by pattern, as j advances
-  std::array<double, kPatterns> product;
-  product.fill(1.0);
+// From the block's histogram of mass by pattern (2^bits bins), the product of the block's `count`
+// layer factors for each pattern (layers L .. L+count-1 in the pattern's bits 0 .. count-1).
+// Only the first `patterns` entries of each table are used (and touched: a small row plays many
+// small blocks).
+void block_factors(const PatternTable& mass, std::size_t patterns, unsigned count, PatternTable& product) {
+  PatternTable weight;  // mass of p_{L+j} by pattern, as j advances
+  std::copy_n(mass.begin(), patterns, weight.begin());
+  std::fill_n(product.begin(), patterns, 1.0);
   for (unsigned j = 0; j < count; ++j) {
     double total = 0, ones = 0;
-    for (std::size_t q = 0; q < kPatterns; ++q) {
+    for (std::size_t q = 0; q < patterns; ++q) {
       total += weight[q];
       ones += (q >> j & 1) ? weight[q] : 0.0;
     }
     const double mean_g = ones / total;  // G_{L+j}
-    for (std::size_t q = 0; q < kPatterns; ++q) {
+    for (std::size_t q = 0; q < patterns; ++q) {
       const double factor = 1.0 + static_cast<double>(q >> j & 1) - mean_g;
       weight[q] *= factor;
       product[q] *= factor;
     }
   }
-  return product;
 }
 
 double play_tournament(std::span<double> w, std::span<const std::uint64_t> g, std::uint32_t layers, double total) {
   const std::size_t n = w.size();
-  std::array<double, kPatterns> mass{};
-  for (std::size_t i = 0; i < n; ++i) mass[pattern_of(g[i], 0)] += w[i];
-  for (unsigned first = 0; first < layers; first += kBlockBits) {
-    const unsigned count = std::min<unsigned>(kBlockBits, layers - first);
-    const std::array<double, kPatterns> product = block_factors(mass, count);
-    const unsigned next = first + kBlockBits;
+  const unsigned bits = block_bits_for(n);
+  const std::size_t patterns = std::size_t{1} << bits;
+  const std::uint64_t mask = patterns - 1;
+  PatternTable mass, product;
+  std::fill_n(mass.begin(), patterns, 0.0);
+  for (std::size_t i = 0; i < n; ++i) mass[pattern_of(g[i], 0, mask)] += w[i];
+  for (unsigned first = 0; first < layers; first += bits) {
+    const unsigned count = std::min<unsigned>(bits, layers - first);
+    block_factors(mass, patterns, count, product);
+    const unsigned next = first + bits;
     const bool more = next < layers;
-    mass.fill(0.0);
+    std::fill_n(mass.begin(), patterns, 0.0);
     total = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      const double updated = w[i] * product[pattern_of(g[i], first)];
+      const double updated = w[i] * product[pattern_of(g[i], first, mask)];
       w[i] = updated;
       total += updated;
-      if (more) mass[pattern_of(g[i], next)] += updated;
+      if (more) mass[pattern_of(g[i], next, mask)] += updated;
     }
   }
   return total;
