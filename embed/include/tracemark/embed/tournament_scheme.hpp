@@ -77,8 +77,10 @@ class TournamentScheme {
   // The keyed choice over full-vocabulary logits indexed by id: the tournament's closed form, then
   // one draw from p_m with `random` (the request's stream). Needs logits.size() >= vocab_size()
   // (Error(invalid_argument) otherwise); columns past the vocabulary (padding) are never chosen, nor
-  // are entries of -infinity or NaN (masked) unless every entry is, which is Error(invalid_argument).
-  // Consumes exactly one value of `random`.
+  // are entries of -infinity or NaN (masked) unless every entry is, which is Error(invalid_argument),
+  // as is a logit of +infinity (the softmax is undefined). Consumes exactly one value of `random`.
+  // Cost: a few passes over the row (tournament_scheme.cpp: the layers go in blocks through
+  // histograms), dominated by the softmax's exp.
   std::uint32_t choose_token(std::uint64_t seed, std::span<const float> logits, std::mt19937_64& random,
                              Workspace& workspace) const;
   // The keyed choice among candidates (any order, any subset); returns the chosen id. Error for an
