@@ -233,8 +233,8 @@ TEST(Tournament, KeyedDrawsFollowTheClosedFormAndSimulatedTournaments) {
 }
 
 TEST(Tournament, DistortionFreeInExpectationOverKeys) {
-  // Averaged over 20000 independent context seeds (a fresh key per context is the same law: seeds
-  // are PRF outputs), p_m equals p_0: each coordinate within 5 standard errors. And the keyed draw
+  // Averaged over 20000 independent context seeds of one key, and over 3000 fresh keys, p_m equals
+  // p_0: each coordinate within 5 standard errors. And the keyed draw
   // itself (key and request randomness together) follows the softmax: counts within 5 sd.
   const TournamentScheme scheme(golden_key(tournament_params(1, 6, 30)));
   const std::vector<Candidate> candidates = {{0, 1.5f}, {1, 0.0f}, {2, -1.0f}, {3, 2.2f}, {4, -3.0f}};
@@ -253,6 +253,23 @@ TEST(Tournament, DistortionFreeInExpectationOverKeys) {
     const double mean = sum[x] / n;
     const double se = std::sqrt((sum_sq[x] / n - mean * mean) / n);
     EXPECT_NEAR(mean, p0[x], 5 * se + 1e-12) << "token " << x << " (se " << se << ")";
+  }
+  // The same over 3000 fresh keys (one context each): the law over keys itself.
+  std::vector<double> key_sum(p0.size(), 0.0), key_sum_sq(p0.size(), 0.0);
+  const std::size_t fresh_keys = 3000;
+  for (std::size_t k = 0; k < fresh_keys; ++k) {
+    const TournamentScheme fresh(WatermarkKey::generate(tournament_params(1, 6, 30)));
+    const std::uint32_t context[] = {0};
+    const std::vector<double> pm = fresh.final_distribution(fresh.context_seed(context), candidates);
+    for (std::size_t x = 0; x < pm.size(); ++x) {
+      key_sum[x] += pm[x];
+      key_sum_sq[x] += pm[x] * pm[x];
+    }
+  }
+  for (std::size_t x = 0; x < p0.size(); ++x) {
+    const double mean = key_sum[x] / fresh_keys;
+    const double se = std::sqrt((key_sum_sq[x] / fresh_keys - mean * mean) / fresh_keys);
+    EXPECT_NEAR(mean, p0[x], 5 * se + 1e-12) << "fresh keys, token " << x << " (se " << se << ")";
   }
   std::vector<float> logits = {1.5f, 0.0f, -1.0f, 2.2f, -3.0f, -std::numeric_limits<float>::infinity()};
   std::mt19937_64 random(5);  // fixed seed: 5
