@@ -117,6 +117,38 @@ std::vector<double> enumerated_tournament(const TournamentScheme& scheme, std::u
   return winner;
 }
 
+TEST(Tournament, MatchesGoldenVectors) {
+  // Computed outside tracemark (tests/golden/make_prf_vectors.py, Python's `cryptography`): context
+  // seeds, the 30 g-values and their count per tuple, and p_m on six candidates for m = 1, 3, 30
+  // by the per-layer recursion in 100-digit decimals (from the same double p_0). With 30 layers
+  // nearly all the mass goes to one candidate and the others keep probabilities from 1e-34 down to
+  // 1e-59: those must still be right to 1e-12 relative (1 - G is never computed by cancellation).
+  const nlohmann::json golden = testing::load_golden("prf_vectors.json")["synthid_tournament_v1"];
+  const TournamentScheme scheme(golden_key(tournament_params(2, 50257, 30)));
+  for (const auto& row : golden["contexts"]) {
+    const std::vector<std::uint32_t> context = row["context"].get<std::vector<std::uint32_t>>();
+    const std::uint64_t seed = scheme.context_seed(context);
+    EXPECT_EQ(seed, std::stoull(row["seed"].get<std::string>(), nullptr, 16));
+    for (const auto& token : row["tokens"]) {
+      const std::uint32_t id = token[0].get<std::uint32_t>();
+      EXPECT_EQ(scheme.g_values(seed, id), std::stoull(token[1].get<std::string>(), nullptr, 16)) << "token " << id;
+      EXPECT_EQ(scheme.score(seed, id), token[2].get<std::uint32_t>()) << "token " << id;
+    }
+  }
+  const auto& final = golden["final_distribution"];
+  std::vector<Candidate> candidates;
+  for (const auto& c : final["candidates"]) candidates.push_back({c[0].get<std::uint32_t>(), c[1].get<float>()});
+  const std::vector<std::uint32_t> context = final["context"].get<std::vector<std::uint32_t>>();
+  for (const auto& [layers, expected] : final["p_by_layers"].items()) {
+    const TournamentScheme with_layers(golden_key(tournament_params(2, 50257, static_cast<std::uint32_t>(std::stoul(layers)))));
+    const std::vector<double> p = with_layers.final_distribution(with_layers.context_seed(context), candidates);
+    for (std::size_t x = 0; x < candidates.size(); ++x) {
+      const double want = std::strtod(expected[x].get<std::string>().c_str(), nullptr);
+      EXPECT_NEAR(p[x], want, 1e-12 * want + 1e-300) << "layers " << layers << " candidate " << x;
+    }
+  }
+}
+
 TEST(Tournament, ClosedFormEqualsTheEnumeratedTournament) {
   // Up to 3 layers (8 leaves) over 4 candidates: 4^8 leaf assignments, exactly; under two keys,
   // 30 contexts each for 1 and 2 layers and 4 for 3 layers (the enumeration is slow on purpose).

@@ -95,16 +95,16 @@ void block_factors(const PatternTable& mass, std::size_t patterns, unsigned coun
   std::copy_n(mass.begin(), patterns, weight.begin());
   std::fill_n(product.begin(), patterns, 1.0);
   for (unsigned j = 0; j < count; ++j) {
-    double total = 0, ones = 0;
+    double ones = 0, zeros = 0;
+    for (std::size_t q = 0; q < patterns; ++q) (q >> j & 1 ? ones : zeros) += weight[q];
+    // The factors 1 + g - G_{L+j} as zeros / total and 1 + zeros / total: computing 1 - G as
+    // 1 - ones / total would cancel when G is near 1 and lose the relative precision of the small
+    // probabilities that layer leaves.
+    const double without = zeros / (ones + zeros);  // 1 - G_{L+j}
+    const double factor[2] = {without, 1.0 + without};
     for (std::size_t q = 0; q < patterns; ++q) {
-      total += weight[q];
-      ones += (q >> j & 1) ? weight[q] : 0.0;
-    }
-    const double mean_g = ones / total;  // G_{L+j}
-    for (std::size_t q = 0; q < patterns; ++q) {
-      const double factor = 1.0 + static_cast<double>(q >> j & 1) - mean_g;
-      weight[q] *= factor;
-      product[q] *= factor;
+      weight[q] *= factor[q >> j & 1];
+      product[q] *= factor[q >> j & 1];
     }
   }
 }
