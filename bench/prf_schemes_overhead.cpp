@@ -2,7 +2,8 @@
 //   1. one context seed: keyed XXH3 (green list v2) vs the AES-128 PRF (green list v3, gumbel-max);
 //   2. the scan's batched colouring (GreenListScheme::green_flags) with v2 vs v3 keys, tuples/s;
 //   3. a serving step on the full vocabulary: memset floor, green list v2 and v3 (bias + accept), and
-//      gumbel-max (choose + accept); and on top-40 / top-1024 candidate arrays.
+//      gumbel-max (choose + accept); and on top-40 / top-1024 candidate arrays;
+//   4. the same steps with the synthid-tournament sampler (m = 30 and m = 8 layers).
 // Times are the thread's CPU time (median of repetitions). Usage: prf_schemes_overhead [--quick]
 #include <algorithm>
 #include <ctime>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "tracemark/embed/gumbel_max_sampler.hpp"
+#include "tracemark/embed/tournament_sampler.hpp"
 #include "tracemark/embed/watermark_processor.hpp"
 
 namespace {
@@ -53,6 +55,13 @@ tracemark::SchemeParams gumbel(std::uint32_t vocab) {
   params.scheme_version = 1;
   params.gamma = params.delta = 0.0;
   params.vocab_size = vocab;
+  return params;
+}
+
+tracemark::SchemeParams tournament(std::uint32_t vocab, std::uint32_t layers) {
+  tracemark::SchemeParams params = gumbel(vocab);
+  params.scheme = std::string(tracemark::kTournamentSchemeName);
+  params.tournament_layers = layers;
   return params;
 }
 
@@ -105,6 +114,7 @@ int main(int argc, char** argv) {
               "| gumbel / floor | gumbel / green v2 | gumbel, definition's scalar loop (us/step) | scalar / two-pass "
               "| gumbel top-40 (us/step) | gumbel top-1024 (us/step) | green v2 top-40 (us/step) |\n"
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  std::string tournament_rows;
   for (std::uint32_t v : {32768u, 131072u}) {
     std::vector<float> logits(v);
     std::mt19937 random(1);  // fixed seed: 1
@@ -177,6 +187,37 @@ int main(int argc, char** argv) {
                 g3, g3 / g2, gumbel_full, gumbel_full / floor, gumbel_full / g2, gumbel_scalar, gumbel_scalar / gumbel_full,
                 gumbel40, gumbel1024, green40);
     std::fflush(stdout);
+    // 4: the tournament sampler, same logits and candidate arrays.
+    char row[512];
+    double full[2] = {0, 0}, top40_time = 0, top1024_time = 0;
+    for (int which = 0; which < 2; ++which) {
+      tracemark::TournamentSampler tournament_sampler(std::make_shared<const tracemark::TournamentScheme>(
+          WatermarkKey::generate(tournament(v, which == 0 ? 30 : 8))));
+      tournament_sampler.reset(prompt, 5);
+      full[which] = per_step([&] {
+        sink += tournament_sampler.choose(std::span<const float>(logits));
+        tournament_sampler.accept(token_at(step++, v));
+      });
+      if (which != 0) continue;
+      top40_time = per_step([&] {
+        sink += tournament_sampler.choose(std::span<const tracemark::Candidate>(top40));
+        tournament_sampler.accept(token_at(step++, v));
+      });
+      top1024_time = per_step([&] {
+        sink += tournament_sampler.choose(std::span<const tracemark::Candidate>(top1024));
+        tournament_sampler.accept(token_at(step++, v));
+      });
+    }
+    std::snprintf(row, sizeof row, "| %u | %.2f | %.2f | %.1f | %.1f | %.1fx | %.1fx | %.2fx | %.3f | %.2f |\n", v, floor, g2,
+                  gumbel_full, full[0], full[0] / floor, full[0] / g2, full[0] / gumbel_full, top40_time, top1024_time);
+    tournament_rows += row;
+    std::snprintf(row, sizeof row, "| %u (m 8) | %.2f | %.2f | %.1f | %.1f | %.1fx | %.1fx | %.2fx | | |\n", v, floor, g2,
+                  gumbel_full, full[1], full[1] / floor, full[1] / g2, full[1] / gumbel_full);
+    tournament_rows += row;
   }
+  std::printf("\n| vocab | memset floor (us/step) | green v2 (us/step) | gumbel full (us/step) | tournament m 30 full (us/step) "
+              "| tournament / floor | tournament / green v2 | tournament / gumbel | tournament top-40 (us/step) "
+              "| tournament top-1024 (us/step) |\n|---|---|---|---|---|---|---|---|---|---|\n%s",
+              tournament_rows.c_str());
   if (sink == 42) std::printf("\n");  // keeps the work observable
 }

@@ -119,7 +119,7 @@ TEST(PrfSchemes, KeysAreRefusedByAnotherSchemesCodePath) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("needs a 'gumbel-max' key"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(scheme_kind("synthid-tournament"), Error);
+  EXPECT_THROW(scheme_kind("synthid-tournament-v9"), Error);
 }
 
 TEST(PrfSchemes, GumbelKeyFilesRoundTripAndForeignFieldsAreRefused) {
@@ -311,8 +311,8 @@ TEST(PrfSchemes, DistillationScanScoresGumbelKeysBesideGreenListKeys) {
   scan.add_response(responses.front(), {});  // a repeat: every tuple already scored
   const std::vector<KeyScanResult> results = scan.results({});
   ASSERT_EQ(results.size(), 2u);
-  EXPECT_FALSE(results[0].gumbel_max);
-  EXPECT_TRUE(results[1].gumbel_max);
+  EXPECT_EQ(results[0].scheme, SchemeKind::green_list);
+  EXPECT_EQ(results[1].scheme, SchemeKind::gumbel_max);
   EXPECT_EQ(results[0].counts.scored, results[1].counts.scored) << "the dedup never looks at the key";
   EXPECT_GE(results[1].counts.skipped_repeated_tuple, responses.front().size() - 2);
   const GammaTest expected = gamma_test(results[1].counts.score, results[1].counts.scored);

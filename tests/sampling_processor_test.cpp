@@ -15,6 +15,7 @@
 #include "refmodel_test_support.hpp"
 #include "test_support.hpp"
 #include "tracemark/embed/gumbel_max_sampler.hpp"
+#include "tracemark/embed/tournament_sampler.hpp"
 #include "tracemark/embed/serving_scheme.hpp"
 #include "tracemark/embed/token_syntax.hpp"
 #include "tracemark/embed/watermark_processor.hpp"
@@ -86,6 +87,36 @@ TEST(SamplingProcessor, ChoosesWhatTheSamplerChoosesAndLeavesLogitsAlone) {
   EXPECT_THROW(processor.apply(std::span<float>(short_row)), Error) << "short row";
   EXPECT_THROW(processor.choose(std::span<const Candidate>(std::vector<Candidate>{{40, 0.0f}})), Error) << "id outside";
   EXPECT_THROW((void)processor.scheme(), Error) << "a gumbel-max processor has no green list";
+}
+
+TEST(SamplingProcessor, TournamentKeysChooseThroughTheSameInterface) {
+  SchemeParams params = gumbel_params(1, 64);
+  params.scheme = std::string(kTournamentSchemeName);
+  params.tournament_layers = 12;
+  const ServingScheme scheme = ServingScheme::for_key(WatermarkKey::generate(params));
+  ASSERT_TRUE(scheme.tournament && !scheme.gumbel_max && !scheme.green_list);
+  EXPECT_EQ(scheme.vocab_size(), 64u);
+  WatermarkProcessor processor(scheme);
+  TournamentSampler sampler(scheme.tournament);
+  EXPECT_TRUE(processor.chooses_token());
+  processor.reset(std::vector<std::uint32_t>{3}, 17);
+  sampler.reset(std::vector<std::uint32_t>{3}, 17);
+  std::vector<float> logits(64);
+  for (std::size_t i = 0; i < logits.size(); ++i) logits[i] = static_cast<float>(std::cos(0.3 * static_cast<double>(i)));
+  for (int step = 0; step < 100; ++step) {
+    const std::vector<float> before = logits;
+    processor.apply(std::span<float>(logits));
+    ASSERT_EQ(logits, before);
+    ASSERT_EQ(processor.will_bias(), sampler.will_key());
+    const std::uint32_t token = processor.choose(std::span<const float>(logits));
+    ASSERT_EQ(token, sampler.choose(std::span<const float>(logits))) << "step " << step;
+    processor.accept(token);
+    sampler.accept(token);
+  }
+  EXPECT_THROW((void)processor.scheme(), Error);
+  ProcessorOptions fraction;
+  fraction.keyed_fraction = 0.5;
+  EXPECT_THROW(WatermarkProcessor(scheme, fraction), Error) << "the tournament already draws with the request's stream";
 }
 
 TEST(SamplingProcessor, GreenListProcessorDoesNotChooseAndSamplingSchemesRefuseGreenListOptions) {

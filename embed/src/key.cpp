@@ -62,19 +62,30 @@ void SchemeParams::validate() const {
                                             "' is not supported by this build (it knows versions 1 to " +
                                             std::to_string(latest) + "); upgrade tracemark");
   }
-  if (scheme == kGumbelMaxSchemeName) {
+  const SchemeKind kind = scheme_kind(scheme);
+  if (kind == SchemeKind::tournament) {
+    if (tournament_layers < 1 || tournament_layers > kTournamentMaxLayers) {
+      throw Error(ErrorCode::invalid_argument, "the synthid-tournament scheme needs between 1 and " +
+                                                   std::to_string(kTournamentMaxLayers) + " tournament layers (got " +
+                                                   std::to_string(tournament_layers) + ")");
+    }
+  } else if (tournament_layers != 0) {
+    throw Error(ErrorCode::invalid_argument, "tournament layers belong to the synthid-tournament scheme; a '" + scheme +
+                                                 "' key has none (it must be 0)");
+  }
+  if (kind != SchemeKind::green_list) {
     if (gamma != 0.0 || delta != 0.0) {
-      throw Error(ErrorCode::invalid_argument, "the gumbel-max scheme has no gamma or delta (both must be 0)");
+      throw Error(ErrorCode::invalid_argument, "the " + scheme + " scheme has no gamma or delta (both must be 0)");
     }
     if (entropy_threshold != 0.0) {
-      throw Error(ErrorCode::invalid_argument, "the gumbel-max scheme has no entropy threshold (it must be 0)");
+      throw Error(ErrorCode::invalid_argument, "the " + scheme + " scheme has no entropy threshold (it must be 0)");
     }
     if (context_width < 1) {
       // With no context every step would share one seed: the key would pick the same ranking each step.
-      throw Error(ErrorCode::invalid_argument, "the gumbel-max scheme needs a context width of at least 1");
+      throw Error(ErrorCode::invalid_argument, "the " + scheme + " scheme needs a context width of at least 1");
     }
     if (vocab_size > kGreenListSchemeV2MaxVocabulary) {
-      throw Error(ErrorCode::invalid_argument, "the gumbel-max scheme keeps 8 bytes per token id and allows at most " +
+      throw Error(ErrorCode::invalid_argument, "the " + scheme + " scheme keeps 8 bytes per token id and allows at most " +
                                                    std::to_string(kGreenListSchemeV2MaxVocabulary) + " ids (got " +
                                                    std::to_string(vocab_size) + ")");
     }
@@ -164,6 +175,11 @@ std::string WatermarkKey::commitment_hex() const {
   if (params_.entropy_threshold > 0.0) {
     append_string(message, "entropy_threshold");
     append_u64(message, std::bit_cast<std::uint64_t>(params_.entropy_threshold));
+  }
+  // Likewise only for tournament keys (no other scheme has layers), so earlier keys keep theirs.
+  if (params_.tournament_layers > 0) {
+    append_string(message, "tournament_layers");
+    append_u32(message, params_.tournament_layers);
   }
   std::string hex = to_hex(sha256(message));
   crypto::cleanse(message);

@@ -25,6 +25,7 @@ Json params_to_json(const SchemeParams& params) {
   }
   // Written only when used, so keys without it stay byte-identical to earlier builds' keys.
   if (params.entropy_threshold > 0.0) scheme["entropy_threshold"] = params.entropy_threshold;
+  if (params.scheme == kTournamentSchemeName) scheme["tournament_layers"] = params.tournament_layers;
   Json tokenizer = nullptr;
   if (params.tokenizer) tokenizer = {{"name", params.tokenizer->name}, {"vocab_sha256", params.tokenizer->vocab_sha256}};
   return {{"scheme", scheme}, {"tokenizer", tokenizer}};
@@ -67,7 +68,14 @@ SchemeParams KeyFileReader::params(const Json& file) const {
   // The name decides which fields the scheme has; an unknown name is refused here, never read as
   // another scheme's key.
   try {
-    if (scheme_kind(params.scheme) == SchemeKind::green_list) {
+    const SchemeKind kind = scheme_kind(params.scheme);
+    if (kind == SchemeKind::tournament) {
+      params.tournament_layers = uint_field(scheme, "tournament_layers", "scheme.tournament_layers");
+    } else if (scheme.contains("tournament_layers")) {
+      fail(ErrorCode::invalid_input, "field 'scheme.tournament_layers' does not belong to a '" + params.scheme +
+                                         "' key; the file was edited or corrupted");
+    }
+    if (kind == SchemeKind::green_list) {
       params.gamma = number_field(scheme, "gamma", "scheme.gamma");
       params.delta = number_field(scheme, "delta", "scheme.delta");
     } else {

@@ -7,21 +7,32 @@ namespace tracemark {
 SchemeKind scheme_kind(std::string_view name) {
   if (name == kGreenListSchemeName) return SchemeKind::green_list;
   if (name == kGumbelMaxSchemeName) return SchemeKind::gumbel_max;
+  if (name == kTournamentSchemeName) return SchemeKind::tournament;
   throw Error(ErrorCode::unsupported, "unknown scheme '" + std::string(name) + "'; this build knows '" +
-                                          std::string(kGreenListSchemeName) + "' and '" +
-                                          std::string(kGumbelMaxSchemeName) + "'");
+                                          std::string(kGreenListSchemeName) + "', '" + std::string(kGumbelMaxSchemeName) +
+                                          "' and '" + std::string(kTournamentSchemeName) + "'");
 }
 
 std::string_view scheme_name(SchemeKind kind) noexcept {
-  return kind == SchemeKind::green_list ? kGreenListSchemeName : kGumbelMaxSchemeName;
+  switch (kind) {
+    case SchemeKind::green_list: return kGreenListSchemeName;
+    case SchemeKind::gumbel_max: return kGumbelMaxSchemeName;
+    case SchemeKind::tournament: return kTournamentSchemeName;
+  }
+  return kGreenListSchemeName;  // unreachable: every kind is listed above
 }
 
 std::uint32_t latest_scheme_version(std::string_view name) {
-  return scheme_kind(name) == SchemeKind::green_list ? kGreenListSchemeLatestVersion : kGumbelMaxSchemeLatestVersion;
+  switch (scheme_kind(name)) {
+    case SchemeKind::green_list: return kGreenListSchemeLatestVersion;
+    case SchemeKind::gumbel_max: return kGumbelMaxSchemeLatestVersion;
+    case SchemeKind::tournament: return kTournamentSchemeLatestVersion;
+  }
+  return 0;  // unreachable
 }
 
 bool uses_prf_context_seeds(const SchemeParams& params) {
-  return scheme_kind(params.scheme) == SchemeKind::gumbel_max || params.scheme_version >= 3;
+  return scheme_kind(params.scheme) != SchemeKind::green_list || params.scheme_version >= 3;
 }
 
 void require_scheme(const WatermarkKey& key, SchemeKind expected, std::string_view code_path) {

@@ -13,16 +13,23 @@ ServingScheme ServingScheme::for_key(const WatermarkKey& key) {
     case SchemeKind::gumbel_max:
       scheme.gumbel_max = std::make_shared<const GumbelMaxScheme>(key);
       break;
+    case SchemeKind::tournament:
+      scheme.tournament = std::make_shared<const TournamentScheme>(key);
+      break;
   }
   return scheme;
 }
 
 std::uint32_t ServingScheme::vocab_size() const noexcept {
-  return green_list ? green_list->vocab_size() : gumbel_max ? gumbel_max->vocab_size() : 0;
+  if (green_list) return green_list->vocab_size();
+  if (gumbel_max) return gumbel_max->vocab_size();
+  return tournament ? tournament->vocab_size() : 0;
 }
 
 std::uint32_t ServingScheme::context_width() const noexcept {
-  return green_list ? green_list->context_width() : gumbel_max ? gumbel_max->context_width() : 0;
+  if (green_list) return green_list->context_width();
+  if (gumbel_max) return gumbel_max->context_width();
+  return tournament ? tournament->context_width() : 0;
 }
 
 }  // namespace tracemark

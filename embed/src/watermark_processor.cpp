@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <type_traits>
 
 #include "tracemark/embed/step_entropy.hpp"
 #include "tracemark/error.hpp"
@@ -60,31 +61,47 @@ WatermarkProcessor::WatermarkProcessor(const ServingScheme& scheme, ProcessorOpt
     *this = WatermarkProcessor(scheme.green_list, std::move(options));
     return;
   }
-  if (!scheme.gumbel_max) throw Error(ErrorCode::invalid_argument, "WatermarkProcessor needs a scheme");
+  if (!scheme.gumbel_max && !scheme.tournament) throw Error(ErrorCode::invalid_argument, "WatermarkProcessor needs a scheme");
   if (options.entropy_threshold || options.syntax) {
     throw Error(ErrorCode::invalid_argument,
-                "an entropy threshold and the syntax rule belong to the green list; a gumbel-max key is "
-                "distortion-free (it changes no token's probability), so serve it without them");
+                "an entropy threshold and the syntax rule belong to the green list; a sampling scheme's key "
+                "(gumbel-max, synthid-tournament) is served without them");
   }
-  sampler_.emplace(scheme.gumbel_max);
-  if (options.keyed_fraction) sampler_->set_keyed_fraction(*options.keyed_fraction);
+  if (scheme.gumbel_max) {
+    GumbelMaxSampler& sampler = sampler_.emplace<GumbelMaxSampler>(scheme.gumbel_max);
+    if (options.keyed_fraction) sampler.set_keyed_fraction(*options.keyed_fraction);
+    return;
+  }
+  if (options.keyed_fraction) {
+    throw Error(ErrorCode::invalid_argument, "a keyed fraction applies to gumbel-max keys; a synthid-tournament key "
+                                             "already draws every step with the request's own randomness");
+  }
+  sampler_.emplace<TournamentSampler>(scheme.tournament);
 }
 
 const GreenListScheme& WatermarkProcessor::scheme() const {
   if (!scheme_) {
-    throw Error(ErrorCode::invalid_argument, "this processor serves a '" + std::string(kGumbelMaxSchemeName) +
-                                                 "' key, which has no green list");
+    const std::string_view name = std::holds_alternative<GumbelMaxSampler>(sampler_) ? kGumbelMaxSchemeName
+                                                                                      : kTournamentSchemeName;
+    throw Error(ErrorCode::invalid_argument, "this processor serves a '" + std::string(name) + "' key, which has no green list");
   }
   return *scheme_;
 }
 
 std::uint32_t WatermarkProcessor::vocab_size() const noexcept {
-  return sampler_ ? sampler_->scheme().vocab_size() : scheme_->vocab_size();
+  if (scheme_) return scheme_->vocab_size();
+  return std::visit([](const auto& sampler) -> std::uint32_t {
+    if constexpr (std::is_same_v<std::decay_t<decltype(sampler)>, std::monostate>) {
+      return 0;
+    } else {
+      return sampler.scheme().vocab_size();
+    }
+  }, sampler_);
 }
 
 void WatermarkProcessor::reset(std::span<const std::uint32_t> prompt, std::optional<std::uint64_t> request_seed) {
-  if (sampler_) {
-    sampler_->reset(prompt, request_seed);
+  if (chooses_token()) {
+    with_sampler([&](auto& sampler) { sampler.reset(prompt, request_seed); });
     return;
   }
   const std::size_t width = scheme_->context_width();
@@ -133,25 +150,29 @@ void WatermarkProcessor::require_row(std::size_t length) const {
 }
 
 std::uint32_t WatermarkProcessor::choose(std::span<const float> logits) {
-  if (!sampler_) {
+  if (!chooses_token()) {
     throw Error(ErrorCode::invalid_argument, "a green-list processor biases logits and does not choose tokens; "
                                              "sample from the biased logits (chooses_token() is false)");
   }
   require_row(logits.size());
-  return sampler_->choose(logits);
+  std::uint32_t token = 0;
+  with_sampler([&](auto& sampler) { token = sampler.choose(logits); });
+  return token;
 }
 
 std::uint32_t WatermarkProcessor::choose(std::span<const Candidate> candidates) {
-  if (!sampler_) {
+  if (!chooses_token()) {
     throw Error(ErrorCode::invalid_argument, "a green-list processor biases logits and does not choose tokens; "
                                              "sample from the biased candidates (chooses_token() is false)");
   }
-  return sampler_->choose(candidates);
+  std::uint32_t token = 0;
+  with_sampler([&](auto& sampler) { token = sampler.choose(candidates); });
+  return token;
 }
 
 void WatermarkProcessor::apply(std::span<float> logits) const {
   require_row(logits.size());
-  if (sampler_) return;
+  if (chooses_token()) return;
   bias_step([&] { return logits_entropy(logits.first(scheme_->vocab_size())); }, [&] { scheme_->bias_logits(current_seed_, logits); },
             [&] {
               bias_free_entries(
@@ -163,7 +184,7 @@ void WatermarkProcessor::apply(std::span<float> logits) const {
 }
 
 void WatermarkProcessor::apply(std::span<Candidate> candidates) const {
-  if (sampler_) return;  // choose() checks the ids
+  if (chooses_token()) return;  // choose() checks the ids
   if (will_bias()) {
     for (const Candidate& candidate : candidates) {
       if (candidate.id >= scheme_->vocab_size()) {
@@ -184,8 +205,8 @@ void WatermarkProcessor::apply(std::span<Candidate> candidates) const {
 }
 
 void WatermarkProcessor::accept(std::uint32_t token) {
-  if (sampler_) {
-    sampler_->accept(token);
+  if (chooses_token()) {
+    with_sampler([&](auto& sampler) { sampler.accept(token); });
     return;
   }
   if (syntax_) syntax_->advance(syntax_state_, token);

@@ -52,7 +52,7 @@ class Decoding {
     if (processor_ && processor_->chooses_token()) {
       // The constrained decoder samples inside its grammar itself; it has no keyed choice.
       throw Error(ErrorCode::invalid_argument, "tool-call answers are watermarked with a green-list key only; this key's "
-                                               "scheme chooses the token (gumbel-max): answer tool-call prompts with a "
+                                               "scheme chooses the token (gumbel-max, synthid-tournament): answer tool-call prompts with a "
                                                "kgw-green-list key");
     }
     scratch_.history.assign(prompt.begin(), prompt.end());

@@ -85,6 +85,20 @@ expect 0 "" -- "$tracemark" generate --model model.tmlm --key ours.json --prompt
 half=$("$tracemark" detect --key ours.json --input half.jsonl --json | last_log10p)
 check "half-keyed answers are found, with less evidence (log10 p $half against $ours)" \
   /usr/bin/python3 -c "import sys; sys.exit(0 if $half < -8 and $half > $ours else 1)"
+# A synthid-tournament key goes through the same processor: found by detect, and a repeated prompt
+# gets different answers (every step draws with the request's own randomness).
+expect 0 "" -- "$tracemark" keygen --scheme synthid-tournament --layers 30 --out tournament.json --vocab-size 400
+expect 0 "\(watermarked\)" -- "$tracemark" generate --model model.tmlm --key tournament.json --prompts prompts.jsonl \
+  --max-tokens 60 --seed 3 --out tournament-answers.jsonl
+tournament=$("$tracemark" detect --key tournament.json --input tournament-answers.jsonl --json | last_log10p)
+check "detect finds tournament answers (log10 p $tournament)" below "$tournament" -10
+tournament_fresh=$("$tracemark" detect --key ours.json --input tournament-answers.jsonl --json | last_log10p)
+check "a gumbel-max key does not (log10 p $tournament_fresh)" below -3 "$tournament_fresh"
+expect 0 "" -- "$tracemark" generate --model model.tmlm --key tournament.json --prompts same.jsonl --max-tokens 60 --out same-tournament.jsonl
+check "tournament: different answers to a repeated prompt ($(distinct same-tournament.jsonl) distinct of 12)" \
+  test "$(distinct same-tournament.jsonl)" -ge 10
+expect 2 "--keyed-fraction applies to a gumbel-max --key" -- "$tracemark" generate --model model.tmlm --key tournament.json \
+  --prompts prompts.jsonl --keyed-fraction 0.5 --out bad.jsonl
 expect 2 "--keyed-fraction applies to a gumbel-max --key" -- "$tracemark" generate --model model.tmlm \
   --prompts prompts.jsonl --keyed-fraction 0.5 --out bad.jsonl
 expect 2 "keyed fraction 0.000000 is out of range" -- "$tracemark" generate --model model.tmlm --key ours.json \

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Known-answer vectors for the PRF-seeded schemes (kgw-green-list v3, gumbel-max v1), computed
+"""Known-answer vectors for the PRF-seeded schemes (kgw-green-list v3, gumbel-max v1, synthid-tournament v1), computed
 outside tracemark with the `cryptography` package (HKDF-SHA256, AES-128-ECB, AES-256-CTR) from the
 definitions in docs/METHOD.md. Secret = bytes 0x00..0x1f. Writes prf_vectors.json beside this file.
 Run: python3 tests/golden/make_prf_vectors.py"""
 import json, math, os, struct
+from decimal import Decimal, getcontext
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -74,6 +75,40 @@ for c in contexts:
     rows.append({"context": c, "seed": format(seed, "016x"),
                  "tokens": [[t, r.hex(), (-math.log1p(-r)).hex()] for t, r in zip(tokens, rs)]})
 out["gumbel_max_v1"] = {"context_width": 2, "vocab_size": 50257, "contexts": rows}
+
+# synthid-tournament v1: h 2, vocab 50257, m 30. g-values: the 30 low bits of mix64(seed ^ R[t]);
+# the closed form p_{l+1} = p_l (1 + g_l - G_l) one layer at a time on a few candidates.
+LAYERS = 30
+prf = hkdf("tracemark/v1/synthid-tournament/context-prf", 16)
+tv = keystream(hkdf("tracemark/v1/synthid-tournament/token-values", 32), 8 * 50257)
+R64 = lambda t: struct.unpack_from("<Q", tv, 8 * t)[0]
+g_of = lambda seed, t: mix64(seed ^ R64(t)) & ((1 << LAYERS) - 1)
+rows = []
+for c in contexts:
+    seed = prf_seed(prf, c, 2)
+    rows.append({"context": c, "seed": format(seed, "016x"),
+                 "tokens": [[t, format(g_of(seed, t), "08x"), bin(g_of(seed, t)).count("1")] for t in tokens]})
+candidates = [[0, 0.5], [1, -1.25], [2, 2.0], [13, 0.0], [1000, 1.5], [50256, -0.75]]
+seed = prf_seed(prf, [1, 2], 2)
+
+
+def final_distribution(layers):
+    # p_0 from the doubles exp(logit - max) as tracemark computes them, then every layer in
+    # 100-digit decimal arithmetic, rounded to double once at the end.
+    getcontext().prec = 100
+    top = max(logit for _, logit in candidates)
+    weights = [Decimal(math.exp(logit - top)) for _, logit in candidates]
+    p = [w / sum(weights) for w in weights]
+    for layer in range(layers):
+        bits = [(g_of(seed, t) >> layer) & 1 for t, _ in candidates]
+        mean_g = sum(pi * b for pi, b in zip(p, bits))
+        p = [pi * (1 + b - mean_g) for pi, b in zip(p, bits)]
+    return [float(x).hex() for x in p]
+
+
+out["synthid_tournament_v1"] = {"context_width": 2, "vocab_size": 50257, "tournament_layers": LAYERS, "contexts": rows,
+                                "final_distribution": {"context": [1, 2], "candidates": candidates,
+                                                       "p_by_layers": {str(m): final_distribution(m) for m in (1, 3, 30)}}}
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "prf_vectors.json"), "w") as f:
     json.dump(out, f, indent=1)

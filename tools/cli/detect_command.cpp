@@ -12,6 +12,7 @@
 #include "tracemark/verify/green_list_detector.hpp"
 #include "tracemark/verify/gumbel_max_detector.hpp"
 #include "tracemark/verify/jsonl_reader.hpp"
+#include "tracemark/verify/tournament_detector.hpp"
 #include "tracemark/verify/suspect_records.hpp"
 #include "tracemark/verify/suspect_scan.hpp"
 #include "reference_entropy.hpp"
@@ -141,9 +142,83 @@ void run_detect_gumbel(const DetectOptions& options, const WatermarkKey& key) {
             << "p is the probability that text written without this key scores at least this much.\n";
 }
 
+std::string tournament_table_row(const std::string& id, const TournamentScoreCounts& counts, const BinomialTest& test,
+                                 double mean_g) {
+  char line[256];
+  std::snprintf(line, sizeof line, "%-16.16s %8llu %8llu %10llu %8.4f  %s", id.c_str(),
+                static_cast<unsigned long long>(counts.tokens), static_cast<unsigned long long>(counts.scored),
+                static_cast<unsigned long long>(counts.g_ones), mean_g, format_p_value(test.log10_p).c_str());
+  return line;
+}
+
+// A SynthID tournament key: each distinct (context, token) scores its m g-values; the number of
+// ones over n tuples is Binomial(n m, 1/2) under the null. No entropy threshold or syntax rule.
+void run_detect_tournament(const DetectOptions& options, const WatermarkKey& key) {
+  if (!options.steps.reference_model.empty() || options.steps.syntax_aware) {
+    throw Error(ErrorCode::invalid_argument, "key " + key.key_id() + " is a 'synthid-tournament' key: it scores every "
+                                             "step, so --reference-model and --syntax-aware do not apply; leave them out");
+  }
+  TournamentDetector detector(std::make_shared<const TournamentScheme>(key));
+  const KeyTokenizer tokenizer(std::span<const WatermarkKey>(&key, 1), options.tokenizer);
+  const SuspectRecordDecoder decoder(tokenizer, TokenSource::automatic);
+  JsonlReader reader(options.input, options.max_record_bytes);
+  std::string rows;
+  if (!options.json) {
+    char header[128];
+    std::snprintf(header, sizeof header, "%-16s %8s %8s %10s %8s  %s\n", "id", "tokens", "scored", "g-ones", "mean-g",
+                  "p-value");
+    rows += header;
+  }
+  JsonlLine line;
+  std::uint64_t records = 0;
+  while (reader.next_line(line)) {
+    const SuspectRecord record = decoder.decode(reader, line);
+    TournamentScoreCounts counts;
+    try {
+      for (const auto& tokens : record.responses) counts += detector.add_document(tokens);
+    } catch (const Error& e) {
+      throw Error(e.code(), reader.name() + " line " + std::to_string(line.line) + ": " + e.what() +
+                                "; were these ids made with the key's tokenizer and vocabulary?");
+    }
+    ++records;
+    const BinomialTest test = detector.test(counts);
+    if (options.json) {
+      const nlohmann::json id = record.id_is_number ? nlohmann::json::parse(record.id) : nlohmann::json(record.id);
+      rows += result_json_line({{"id", id}}, counts, test, detector.mean_g(counts)) + "\n";
+    } else {
+      rows += tournament_table_row(record.id, counts, test, detector.mean_g(counts)) + "\n";
+    }
+  }
+  std::cout << rows;
+  const TournamentScoreCounts& pooled_counts = detector.pooled();
+  const BinomialTest pooled = detector.test(pooled_counts);
+  if (options.json) {
+    std::cout << result_json_line({{"summary", true}, {"key_id", key.key_id()}, {"records", records}}, pooled_counts,
+                                  pooled, detector.mean_g(pooled_counts))
+              << "\n";
+    return;
+  }
+  const std::uint32_t m = detector.scheme().layers();
+  std::cout << tournament_table_row("pooled", pooled_counts, pooled, detector.mean_g(pooled_counts)) << "\n\n"
+            << "Pooled over " << records << " records with synthid-tournament key " << key.key_id() << " (" << m
+            << " layers): " << pooled_counts.scored << " distinct (context, token) tuples scored, " << pooled_counts.g_ones
+            << " of their " << pooled_counts.scored * m << " g-values are 1 (chance: half), p = "
+            << format_p_value(pooled.log10_p) << ".\n"
+            << "p is the probability that text written without this key has at least this many g-values of 1.\n";
+}
+
 void run_detect(const DetectOptions& options) {
   const WatermarkKey key = WatermarkKey::load(options.key);
-  if (scheme_kind(key.params().scheme) == SchemeKind::gumbel_max) return run_detect_gumbel(options, key);
+  switch (scheme_kind(key.params().scheme)) {
+    case SchemeKind::gumbel_max: return run_detect_gumbel(options, key);
+    case SchemeKind::tournament:
+      if (options.entropy_weighted) {
+        throw Error(ErrorCode::invalid_argument, "--entropy-weighted applies to gumbel-max keys; key " + key.key_id() +
+                                                     " is a synthid-tournament key, scored by its exact binomial test");
+      }
+      return run_detect_tournament(options, key);
+    case SchemeKind::green_list: break;
+  }
   if (options.entropy_weighted) {
     throw Error(ErrorCode::invalid_argument, "--entropy-weighted applies to gumbel-max keys; key " + key.key_id() +
                                                  " is a green-list key, whose entropy rule is the key's threshold");

@@ -19,9 +19,11 @@ struct KeyParameterOptions {
   CLI::Option* delta = nullptr;
   CLI::Option* entropy_threshold = nullptr;
   CLI::Option* scheme_version = nullptr;
+  CLI::Option* layers = nullptr;  // --layers: synthid-tournament only (others refuse it)
 };
 
-// --scheme, --gamma, --delta, --context-width, --entropy-threshold, --scheme-version, --vocab-size, --tokenizer.
+// --scheme, --gamma, --delta, --context-width, --entropy-threshold, --scheme-version, --layers, --vocab-size,
+// --tokenizer.
 void add_key_parameter_options(CLI::App& command, KeyParameterOptions& options);
 
 // The parameters with the tokenizer's name, digest and vocabulary size filled in. Throws

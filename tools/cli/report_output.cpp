@@ -54,4 +54,18 @@ std::string result_json_line(nlohmann::ordered_json head, const GumbelScoreCount
   return with_p_value(head, test.log10_p);
 }
 
+std::string result_json_line(nlohmann::ordered_json head, const TournamentScoreCounts& counts, const BinomialTest& test,
+                             double mean_g) {
+  head["tokens"] = counts.tokens;
+  head["scored"] = counts.scored;
+  head["g_values"] = test.scored;
+  head["g_ones"] = counts.g_ones;
+  head["mean_g"] = mean_g;
+  head["log10_p"] = test.log10_p;
+  head["skipped_prefix"] = counts.skipped_prefix;
+  head["skipped_repeated_context"] = counts.skipped_repeated_context;
+  head["skipped_repeated_tuple"] = counts.skipped_repeated_tuple;
+  return with_p_value(head, test.log10_p);
+}
+
 }  // namespace tracemark::cli

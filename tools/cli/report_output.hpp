@@ -8,6 +8,7 @@
 #include "tracemark/verify/gamma_tail.hpp"
 #include "tracemark/verify/green_list_detector.hpp"
 #include "tracemark/verify/gumbel_max_detector.hpp"
+#include "tracemark/verify/tournament_detector.hpp"
 
 namespace tracemark::cli {
 
@@ -20,5 +21,9 @@ std::string result_json_line(nlohmann::ordered_json head, const GumbelScoreCount
 // test's p-value (a Chernoff bound) as the only p-value, so no reader picks the better of two.
 std::string result_json_line(nlohmann::ordered_json head, const GumbelScoreCounts& counts,
                              const WeightedExponentialTest& test);
+// The same for a SynthID tournament key: the g-values equal to 1 among scored * m, their mean and
+// the exact binomial tail at 1/2.
+std::string result_json_line(nlohmann::ordered_json head, const TournamentScoreCounts& counts, const BinomialTest& test,
+                             double mean_g);
 
 }  // namespace tracemark::cli

@@ -12,6 +12,7 @@
 #include "tracemark/embed/gumbel_max_sampler.hpp"
 #include "tracemark/embed/key.hpp"
 #include "tracemark/embed/scheme_catalog.hpp"
+#include "tracemark/embed/tournament_sampler.hpp"
 #include "tracemark/error.hpp"
 
 namespace tracemark::cli {
@@ -38,14 +39,16 @@ void run_synth(const SynthOptions& options) {
     model_options.vocab_size = key->params().vocab_size;
   }
   const SyntheticModel model(model_options);
-  const bool gumbel = key && scheme_kind(key->params().scheme) == SchemeKind::gumbel_max;
+  const SchemeKind kind = key ? scheme_kind(key->params().scheme) : SchemeKind::green_list;
   std::shared_ptr<const GreenListScheme> scheme;
   std::shared_ptr<const GumbelMaxScheme> gumbel_scheme;
-  if (key && gumbel) gumbel_scheme = std::make_shared<const GumbelMaxScheme>(*key);
-  if (key && !gumbel) scheme = std::make_shared<const GreenListScheme>(*key);
-  // Gumbel-max: the key is the sampler (choose, accept); the request seed drives repeated contexts.
-  auto sample_gumbel = [&](std::size_t i) {
-    GumbelMaxSampler sampler(gumbel_scheme);
+  std::shared_ptr<const TournamentScheme> tournament_scheme;
+  if (key && kind == SchemeKind::gumbel_max) gumbel_scheme = std::make_shared<const GumbelMaxScheme>(*key);
+  if (key && kind == SchemeKind::tournament) tournament_scheme = std::make_shared<const TournamentScheme>(*key);
+  if (key && kind == SchemeKind::green_list) scheme = std::make_shared<const GreenListScheme>(*key);
+  // Gumbel-max and tournament: the key is the sampler (choose, accept); the request seed drives the
+  // draws the key does not make. Both samplers have one interface.
+  auto sample_with = [&](auto& sampler, std::size_t i) {
     sampler.reset({}, options.seed * 0x9e3779b97f4a7c15ULL + i);
     std::vector<std::uint32_t> tokens;
     std::vector<float> logits(model.vocab_size());
@@ -66,8 +69,16 @@ void run_synth(const SynthOptions& options) {
     SplitMix64 rng(options.seed * 0x9e3779b97f4a7c15ULL + i);
     std::optional<WatermarkProcessor> processor;
     if (scheme) processor.emplace(scheme);
-    std::vector<std::uint32_t> tokens =
-        gumbel ? sample_gumbel(i) : model.generate(options.length, rng, processor ? &*processor : nullptr);
+    std::vector<std::uint32_t> tokens;
+    if (gumbel_scheme) {
+      GumbelMaxSampler sampler(gumbel_scheme);
+      tokens = sample_with(sampler, i);
+    } else if (tournament_scheme) {
+      TournamentSampler sampler(tournament_scheme);
+      tokens = sample_with(sampler, i);
+    } else {
+      tokens = model.generate(options.length, rng, processor ? &*processor : nullptr);
+    }
     if (i < 8 && !tokens.empty()) {
       entropy_sum += model.entropy(std::span<const std::uint32_t>(tokens).first(tokens.size() / 2));
       ++entropy_samples;

@@ -13,6 +13,7 @@
 #include "tracemark/error.hpp"
 #include "tracemark/verify/holm.hpp"
 #include "tracemark/verify/parallel_for.hpp"
+#include "tracemark/verify/tournament_detector.hpp"
 
 namespace tracemark {
 
@@ -82,7 +83,9 @@ DistillationScan::DistillationScan(std::vector<KeyEntry> keys) {
   if (keys.empty()) throw Error(ErrorCode::invalid_argument, "a scan needs at least one key");
   smallest_vocab_ = std::numeric_limits<std::uint32_t>::max();
   for (KeyEntry& key : keys) {
-    if (!key.scheme == !key.gumbel) throw Error(ErrorCode::invalid_argument, "scan key needs exactly one scheme");
+    if (int{key.scheme != nullptr} + int{key.gumbel != nullptr} + int{key.tournament != nullptr} != 1) {
+      throw Error(ErrorCode::invalid_argument, "scan key needs exactly one scheme");
+    }
     if (key.filter && key.filter->context_width() != key.context_width()) {
       throw Error(ErrorCode::invalid_argument, "reference contexts of width " +
                                                    std::to_string(key.filter->context_width()) + " for key " +
@@ -213,10 +216,12 @@ std::vector<TokenStatus> DistillationScan::token_statuses(std::size_t k, std::sp
   check_vocabulary(k, response);
   const KeyEntry& entry = states_.at(k).entry;
   const std::size_t width = entry.context_width();
-  // Green list: green or red. Gumbel-max (display only; the test uses the scores): "green" for r > 1/2.
+  // Green list: green or red. Gumbel-max and tournament (display only; their tests use the scores):
+  // "green" for r > 1/2, or for more than half of the m g-values 1.
   auto hit = [&](std::span<const std::uint32_t> context, std::uint32_t token) {
     if (entry.scheme) return entry.scheme->is_green(entry.scheme->context_seed(context), token);
-    return entry.gumbel->uniform(entry.gumbel->context_seed(context), token) > 0.5;
+    if (entry.gumbel) return entry.gumbel->uniform(entry.gumbel->context_seed(context), token) > 0.5;
+    return 2 * entry.tournament->score(entry.tournament->context_seed(context), token) > entry.tournament->layers();
   };
   std::vector<TokenStatus> statuses(response.size(), TokenStatus::prefix);
   walk_response(states_.at(k).group, response, prompt, steps, [&](std::size_t i, TokenStatus status, std::uint64_t fingerprint) {
@@ -388,7 +393,7 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
     // Fewer keys than threads (one key, typically): each key's chunk is cut into slices (four a
     // thread) instead, so colouring is not left to one thread; only sums are kept, so the figures
     // are the same.
-    // (Green-list keys only: a gumbel-max key colours its whole chunk on one thread.)
+    // (Green-list keys only: a gumbel-max or tournament key colours its whole chunk on one thread.)
     const bool slice_tuples = threads > 1 && group.keys.size() < threads &&
                               std::all_of(group.keys.begin(), group.keys.end(),
                                           [&](std::size_t k) { return states_[k].entry.scheme != nullptr; });
@@ -426,10 +431,32 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
             for (std::size_t j = 0; j < flags.size(); ++j) tally[responses[j]].green += flags[j];
             return;
           }
-          // Gumbel-max: seeds 1024 tuples at a time through the batched PRF (a stack buffer: fresh
-          // heap memory per chunk costs page faults), then one score per tuple.
+          // Gumbel-max and tournament: seeds 1024 tuples at a time through the batched PRF (a stack
+          // buffer: fresh heap memory per chunk costs page faults), then one score per tuple.
           constexpr std::size_t kBlock = 1024;
           std::array<std::uint64_t, kBlock> seeds;
+          if (entry.tournament) {
+            const TournamentScheme& tournament = *entry.tournament;
+            std::uint64_t ones_sum = 0, above_half = 0;
+            for (std::size_t start = 0; start < tokens.size(); start += kBlock) {
+              const std::size_t block = std::min(kBlock, tokens.size() - start);
+              tournament.context_seeds(std::span<const std::uint32_t>(contexts).subspan(start * width, block * width),
+                                       std::span<std::uint64_t>(seeds.data(), block));
+              for (std::size_t j = start; j < start + block; ++j) {
+                const std::uint32_t ones = tournament.score(seeds[j - start], tokens[j]);
+                const bool above = 2 * ones > tournament.layers();
+                ones_sum += ones;
+                above_half += above;
+                if (tallies) {
+                  (*tallies)[k][responses[j]].g_ones += ones;
+                  (*tallies)[k][responses[j]].green += above;
+                }
+              }
+            }
+            states_[k].counts.g_ones += ones_sum;
+            states_[k].counts.green += above_half;
+            return;
+          }
           double sum = 0;
           std::uint64_t above_half = 0;
           for (std::size_t start = 0; start < tokens.size(); start += kBlock) {
@@ -470,15 +497,15 @@ void DistillationScan::merge_batch(std::span<const PreparedResponse> batch, unsi
 std::vector<KeyScanResult> DistillationScan::results(const ScanSettings& settings) const {
   std::vector<std::string> ids;
   std::vector<double> gammas;
-  std::vector<std::uint8_t> gumbel_max;
+  std::vector<KeyStatistic> statistics;
   std::vector<ScanCounts> counts;
   for (const KeyState& state : states_) {
     ids.push_back(state.entry.key_id);
     gammas.push_back(state.entry.scheme ? state.entry.scheme->null_green_probability() : 0.0);
-    gumbel_max.push_back(state.entry.gumbel ? 1 : 0);
+    statistics.push_back({state.entry.kind(), state.entry.tournament ? state.entry.tournament->layers() : 0u});
     counts.push_back(state.counts);
   }
-  return key_scan_results(ids, gammas, counts, settings, gumbel_max);
+  return key_scan_results(ids, gammas, counts, settings, statistics);
 }
 
 void add_undeduplicated_counts(ScanCounts& counts, const PreparedResponse& prepared, std::size_t group) {
@@ -494,9 +521,9 @@ void add_undeduplicated_counts(ScanCounts& counts, const PreparedResponse& prepa
 
 std::vector<KeyScanResult> key_scan_results(std::span<const std::string> key_ids, std::span<const double> gammas,
                                             std::span<const ScanCounts> counts, const ScanSettings& settings,
-                                            std::span<const std::uint8_t> gumbel_max) {
+                                            std::span<const KeyStatistic> statistics) {
   if (gammas.size() != key_ids.size() || counts.size() != key_ids.size() ||
-      (!gumbel_max.empty() && gumbel_max.size() != key_ids.size())) {
+      (!statistics.empty() && statistics.size() != key_ids.size())) {
     throw Error(ErrorCode::internal, "key_scan_results: key ids, gammas and counts differ in length");
   }
   std::vector<KeyScanResult> results;
@@ -506,10 +533,34 @@ std::vector<KeyScanResult> key_scan_results(std::span<const std::string> key_ids
     KeyScanResult result;
     result.key_id = key_ids[k];
     result.counts = state_counts;
-    if (!gumbel_max.empty() && gumbel_max[k]) {
+    const KeyStatistic statistic = statistics.empty() ? KeyStatistic{} : statistics[k];
+    result.scheme = statistic.scheme;
+    if (statistic.scheme == SchemeKind::tournament) {
+      // Tournament: the m g-values of each scored tuple are fair coins under the null, so their
+      // total is Binomial(n m, 1/2); the effect is mean g - 1/2.
+      const std::uint32_t m = statistic.tournament_layers;
+      if (m < 1) throw Error(ErrorCode::internal, "key_scan_results: a tournament key without layers");
+      result.tournament_layers = m;
+      result.test = tournament_test(state_counts.g_ones, state_counts.scored, m);
+      if (state_counts.scored > 0) {
+        result.green_rate = tournament_mean_g(state_counts.g_ones, state_counts.scored, m);
+        result.effect = result.green_rate - 0.5;
+        // Tokens to reach the target at the observed mean g: the binomial's trials are g-values.
+        if (auto needed = tuples_needed_for(result.green_rate, 0.5, settings.target_p)) {
+          const double scored_per_token =
+              static_cast<double>(state_counts.scored) / static_cast<double>(std::max<std::uint64_t>(1, state_counts.tokens));
+          const double more_tuples = static_cast<double>(*needed) / m - static_cast<double>(state_counts.scored);
+          result.further_tokens_needed =
+              more_tuples <= 0 ? 0 : static_cast<std::uint64_t>(std::ceil(more_tuples / scored_per_token));
+        }
+      }
+      log_p.push_back(result.test.log_p);
+      results.push_back(result);
+      continue;
+    }
+    if (statistic.scheme == SchemeKind::gumbel_max) {
       // Gumbel-max: the sum of -ln(1 - r) over the scored tuples is Gamma(n, 1) under the null.
       const GammaTest gamma = gamma_test(state_counts.score, state_counts.scored);
-      result.gumbel_max = true;
       result.test.scored = gamma.scored;
       result.test.green = state_counts.green;
       result.test.log_p = gamma.log_p;

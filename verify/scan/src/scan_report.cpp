@@ -31,7 +31,7 @@ nlohmann::ordered_json key_result_json(const KeyScanResult& r, double gamma, dou
       {"further_tokens_needed", r.further_tokens_needed ? nlohmann::ordered_json(*r.further_tokens_needed) : nullptr},
       {"verdict", scan_verdict(r, gamma, keys, alpha)},
   };
-  if (r.gumbel_max) {
+  if (r.scheme == SchemeKind::gumbel_max) {
     // A gumbel-max key's statistic is the score sum (null Gamma(scored, 1)); the green-list fields
     // have no meaning for it and are replaced.
     for (const char* field : {"green", "gamma", "green_rate", "effect", "effect_ci95", "z", "further_tokens_needed"}) {
@@ -40,6 +40,15 @@ nlohmann::ordered_json key_result_json(const KeyScanResult& r, double gamma, dou
     out["scheme"] = "gumbel-max";
     out["score"] = r.counts.score;
     out["mean_score"] = r.green_rate;
+  }
+  if (r.scheme == SchemeKind::tournament) {
+    // A tournament key's statistic is the number of g-values equal to 1 (null Binomial(scored m, 1/2));
+    // the green-list fields are replaced by it, its mean g and the effect mean g - 1/2.
+    for (const char* field : {"green", "gamma", "green_rate", "effect_ci95", "z"}) out.erase(field);
+    out["scheme"] = std::string(kTournamentSchemeName);
+    out["tournament_layers"] = r.tournament_layers;
+    out["g_ones"] = r.counts.g_ones;
+    out["mean_g"] = r.green_rate;
   }
   // Only with the entropy rule or the syntax rule, so earlier reports keep their exact shape.
   if (r.counts.skipped_low_entropy > 0) out["skipped_low_entropy"] = r.counts.skipped_low_entropy;
@@ -101,9 +110,14 @@ std::string scan_verdict(const KeyScanResult& result, double gamma, std::size_t 
     return "Nothing was scored, so there is no evidence either way (p = 1): every token was dropped by the rules "
            "listed above. Scan more responses, or relax the reference-log filter (--reference-log, --reference-top).";
   }
-  if (result.gumbel_max) {
-    const std::string scores = "mean score " + std::to_string(result.green_rate) + " per tuple against 1 by chance, over " +
-                               std::to_string(result.counts.scored) + " tuples";
+  if (result.scheme != SchemeKind::green_list) {
+    const std::string scores =
+        result.scheme == SchemeKind::gumbel_max
+            ? "mean score " + std::to_string(result.green_rate) + " per tuple against 1 by chance, over " +
+                  std::to_string(result.counts.scored) + " tuples"
+            : "mean g " + std::to_string(result.green_rate) + " against 0.5 by chance, over " +
+                  std::to_string(result.counts.scored) + " tuples of " + std::to_string(result.tournament_layers) +
+                  " g-values";
     if (result.holm_log10_p < std::log10(alpha)) {
       return "Consistent with training on text watermarked with this key: p = " + p + correction + "; " + scores +
              ". Text not derived from our watermarked outputs would score at least this much with probability p.";
@@ -141,6 +155,14 @@ nlohmann::ordered_json scan_report_json(const SuspectScanReport& report, std::sp
     if (key.params().scheme == kGumbelMaxSchemeName) {
       out["key_parameters"].push_back({{"key_id", key.key_id()},
                                        {"scheme", key.params().scheme},
+                                       {"context_width", key.params().context_width},
+                                       {"vocab_size", key.params().vocab_size}});
+      continue;
+    }
+    if (key.params().scheme == kTournamentSchemeName) {
+      out["key_parameters"].push_back({{"key_id", key.key_id()},
+                                       {"scheme", key.params().scheme},
+                                       {"tournament_layers", key.params().tournament_layers},
                                        {"context_width", key.params().context_width},
                                        {"vocab_size", key.params().vocab_size}});
       continue;
@@ -185,8 +207,10 @@ std::string scan_report_text(const SuspectScanReport& report, std::span<const Wa
   for (std::size_t i = 0; i < report.suspect.keys.size(); ++i) {
     const KeyScanResult& r = report.suspect.keys[i];
     out << "Key " << r.key_id << " (" << keys[i].params().context_width << "-token context, ";
-    if (r.gumbel_max) {
+    if (r.scheme == SchemeKind::gumbel_max) {
       out << "gumbel-max)\n";
+    } else if (r.scheme == SchemeKind::tournament) {
+      out << "synthid-tournament, " << r.tournament_layers << " layers)\n";
     } else {
       out << "gamma " << report.gammas[i] << ")\n";
     }
@@ -197,8 +221,11 @@ std::string scan_report_text(const SuspectScanReport& report, std::span<const Wa
         << " outside the reference log";
     if (r.counts.skipped_low_entropy > 0) out << ", " << r.counts.skipped_low_entropy << " low-entropy steps";
     if (r.counts.skipped_syntax > 0) out << ", " << r.counts.skipped_syntax << " syntax tokens";
-    if (r.gumbel_max) {
+    if (r.scheme == SchemeKind::gumbel_max) {
       out << "; " << r.counts.scored << " scored, score " << r.counts.score << "\n";
+    } else if (r.scheme == SchemeKind::tournament) {
+      out << "; " << r.counts.scored << " scored, " << r.counts.g_ones << " of " << r.counts.scored * r.tournament_layers
+          << " g-values 1\n";
     } else {
       out << "; " << r.counts.scored << " scored, " << r.counts.green << " green\n";
     }
@@ -207,7 +234,9 @@ std::string scan_report_text(const SuspectScanReport& report, std::span<const Wa
     if (report.control) {
       const KeyScanResult& c = report.control->keys[i];
       out << "  control (known clean): " << c.counts.scored << " scored, "
-          << (c.gumbel_max ? "mean score " + std::to_string(c.green_rate) : "green rate " + format_percent(c.green_rate))
+          << (c.scheme == SchemeKind::gumbel_max   ? "mean score " + std::to_string(c.green_rate)
+              : c.scheme == SchemeKind::tournament ? "mean g " + std::to_string(c.green_rate)
+                                                   : "green rate " + format_percent(c.green_rate))
           << ", p = " << format_p_value(c.holm_log10_p) << "\n";
       if (c.holm_log10_p < std::log10(alpha)) {
         out << "  WARNING: the known-clean control is flagged too. The set-up is suspect (for example the prompts "

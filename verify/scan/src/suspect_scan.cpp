@@ -11,6 +11,7 @@
 #include "tracemark/verify/audit_log_events.hpp"
 #include "tracemark/verify/cohort_accounts.hpp"
 #include "tracemark/verify/parallel_for.hpp"
+#include "tracemark/verify/tournament_detector.hpp"
 #include "tracemark/verify/reference_filter_file.hpp"
 #include "tracemark/verify/scan_partition.hpp"
 #include "tracemark/sha256.hpp"
@@ -160,9 +161,16 @@ FileScanResult scan_file(const std::string& path, const std::vector<Distillation
     }
     for (std::size_t k = 0; k < keys.size(); ++k) {
       const ScanCounts& counts = scan.counts(k);
-      const double log10_p = keys[k].scheme
-                                 ? binomial_test(counts.green, counts.scored, keys[k].scheme->null_green_probability()).log10_p
-                                 : gamma_test(counts.score, counts.scored).log10_p;
+      double log10_p = 0;
+      switch (keys[k].kind()) {
+        case SchemeKind::green_list:
+          log10_p = binomial_test(counts.green, counts.scored, keys[k].scheme->null_green_probability()).log10_p;
+          break;
+        case SchemeKind::gumbel_max: log10_p = gamma_test(counts.score, counts.scored).log10_p; break;
+        case SchemeKind::tournament:
+          log10_p = tournament_test(counts.g_ones, counts.scored, keys[k].tournament->layers()).log10_p;
+          break;
+      }
       result.traces[k].push_back({counts.responses, counts.tokens, counts.scored, counts.green, log10_p});
     }
   };
@@ -425,11 +433,19 @@ SuspectScanner::SuspectScanner(std::span<const WatermarkKey> keys, const Suspect
   for (const WatermarkKey& key : keys) {
     const FilterKey filter_key{key.params().context_width, key.params().entropy_threshold};
     auto filter = filters.contains(filter_key) ? filters[filter_key] : nullptr;
-    if (scheme_kind(key.params().scheme) == SchemeKind::gumbel_max) {
-      // Gumbel-max: no green fraction (its null is Gamma(n, 1)); 0 stands in the gammas list.
-      report.gammas.push_back(0.0);
-      setup.entries.push_back({key.key_id(), nullptr, filter, 0.0, std::make_shared<const GumbelMaxScheme>(key)});
-      continue;
+    switch (scheme_kind(key.params().scheme)) {
+      case SchemeKind::gumbel_max:
+        // Gumbel-max: no green fraction (its null is Gamma(n, 1)); 0 stands in the gammas list.
+        report.gammas.push_back(0.0);
+        setup.entries.push_back({key.key_id(), nullptr, filter, 0.0, std::make_shared<const GumbelMaxScheme>(key)});
+        continue;
+      case SchemeKind::tournament:
+        // Tournament: its null is Binomial(n m, 1/2) over the g-values; 0 stands in the gammas list.
+        report.gammas.push_back(0.0);
+        setup.entries.push_back(
+            {key.key_id(), nullptr, filter, 0.0, nullptr, std::make_shared<const TournamentScheme>(key)});
+        continue;
+      case SchemeKind::green_list: break;
     }
     auto scheme = std::make_shared<const GreenListScheme>(key);
     report.gammas.push_back(scheme->null_green_probability());

@@ -25,6 +25,12 @@ inline constexpr std::uint32_t kGreenListSchemeLatestVersion = 3;
 // or delta (both 0 in its SchemeParams and absent from its key file).
 inline constexpr std::string_view kGumbelMaxSchemeName = "gumbel-max";
 inline constexpr std::uint32_t kGumbelMaxSchemeLatestVersion = 1;
+// SynthID-Text's tournament sampling (tournament_scheme.hpp): distortion-free in expectation over
+// keys; no gamma or delta; m tournament layers (g-values per step), 1..64, SynthID's 30 by default.
+inline constexpr std::string_view kTournamentSchemeName = "synthid-tournament";
+inline constexpr std::uint32_t kTournamentSchemeLatestVersion = 1;
+inline constexpr std::uint32_t kTournamentDefaultLayers = 30;
+inline constexpr std::uint32_t kTournamentMaxLayers = 64;
 // Version 2 keeps a 4-byte keyed value per token id, so it is limited to this many ids.
 inline constexpr std::uint32_t kGreenListSchemeV2MaxVocabulary = 1u << 24;
 inline constexpr std::uint32_t kKeyFileVersion = 1;
@@ -40,7 +46,7 @@ struct TokenizerBinding {
   bool operator==(const TokenizerBinding&) const = default;
 };
 
-// Parameters of a key's scheme (the green list or Gumbel-max). Valid ranges are enforced by validate().
+// Parameters of a key's scheme (the green list, Gumbel-max or the tournament). Valid ranges are enforced by validate().
 struct SchemeParams {
   std::string scheme{kGreenListSchemeName};
   std::uint32_t scheme_version = kGreenListSchemeVersion;
@@ -53,6 +59,9 @@ struct SchemeParams {
   // protected model's next-token distribution has Shannon entropy >= this many nats. 0 (the
   // default) biases every step; [0, 64]. Part of the commitment when above 0.
   double entropy_threshold = 0.0;
+  // synthid-tournament only: m, the number of tournament layers (g-values per step), 1..64; 0 for
+  // every other scheme (and absent from their key files).
+  std::uint32_t tournament_layers = 0;
 
   // Throws Error(invalid_argument) naming the offending parameter and its valid range.
   void validate() const;

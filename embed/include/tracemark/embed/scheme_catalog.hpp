@@ -6,9 +6,12 @@
 //   kgw-green-list    1, 2      keyed XXH3 (green_list_scheme.hpp) adds delta to green logits
 //   kgw-green-list    3         AES-128 PRF (context_prf.hpp)      same as version 2
 //   gumbel-max        1         AES-128 PRF                        picks argmax r^(1/p) (distortion-free)
+//   synthid-tournament 1        AES-128 PRF                        m-layer tournament on g-values, then a
+//                                                                  draw with the request's randomness
+//                                                                  (distortion-free in expectation over keys)
 //
 // Each scheme has one class that both the serving side (embed/) and the verifying side (verify/)
-// use: GreenListScheme and GumbelMaxScheme. Each class's constructor calls require_scheme(), so a
+// use: GreenListScheme, GumbelMaxScheme and TournamentScheme. Each class's constructor calls require_scheme(), so a
 // key of one scheme handed to another scheme's code path fails at once with a message naming both.
 #pragma once
 
@@ -20,14 +23,14 @@
 
 namespace tracemark {
 
-enum class SchemeKind { green_list, gumbel_max };
+enum class SchemeKind { green_list, gumbel_max, tournament };
 
 // The kind of a scheme name; Error(unsupported) naming the known schemes for any other name.
 SchemeKind scheme_kind(std::string_view scheme_name);
 std::string_view scheme_name(SchemeKind kind) noexcept;
 // The newest version of a named scheme this build knows; Error(unsupported) for an unknown name.
 std::uint32_t latest_scheme_version(std::string_view scheme_name);
-// Whether the key's context seeds come from the AES-128 PRF (green list 3, gumbel-max) rather
+// Whether the key's context seeds come from the AES-128 PRF (green list 3, gumbel-max, tournament) rather
 // than keyed XXH3 (green list 1 and 2).
 bool uses_prf_context_seeds(const SchemeParams& params);
 

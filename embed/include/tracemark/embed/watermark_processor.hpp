@@ -6,8 +6,10 @@
 //         processor.accept(token);
 //
 // The green list biases the logits and leaves the sampling to the engine. A sampling scheme
-// (Gumbel-max, gumbel_max_sampler.hpp) is distortion-free: apply() leaves the logits alone and
-// choose() draws the token exactly from their softmax with the key's randomness, so the engine hands
+// (Gumbel-max, gumbel_max_sampler.hpp; the SynthID tournament, tournament_sampler.hpp) leaves the
+// logits alone in apply() and picks the token in choose(): Gumbel-max draws exactly from their
+// softmax with the key's randomness, the tournament reweights by the key and draws with the
+// request's (distortion-free on average over keys). So the engine hands
 // over its final logits (after temperature, top-k, top-p and penalties) and takes the token back,
 // as a sampler plug-in of an inference engine does. The rest of this comment is about the green list.
 //
@@ -29,10 +31,13 @@
 #include <optional>
 #include <span>
 #include <unordered_set>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "tracemark/embed/green_list_scheme.hpp"
 #include "tracemark/embed/gumbel_max_sampler.hpp"
+#include "tracemark/embed/tournament_sampler.hpp"
 #include "tracemark/embed/serving_scheme.hpp"
 #include "tracemark/embed/token_syntax.hpp"
 
@@ -45,8 +50,8 @@ struct ProcessorOptions {
   // The syntax rule over the key's vocabulary; null biases every token. Green list only: a
   // sampling scheme never changes any token's probability, syntax or not.
   std::shared_ptr<const TokenSyntax> syntax;
-  // Sampling schemes only (GumbelMaxSampler::set_keyed_fraction): the share of keyable steps keyed;
-  // nullopt keys them all.
+  // Gumbel-max only (GumbelMaxSampler::set_keyed_fraction): the share of keyable steps keyed;
+  // nullopt keys them all. (The tournament draws every step with the request's randomness already.)
   std::optional<double> keyed_fraction;
 };
 
@@ -66,7 +71,7 @@ class WatermarkProcessor {
   void reset(std::span<const std::uint32_t> prompt = {}, std::optional<std::uint64_t> request_seed = std::nullopt);
 
   // Whether this scheme picks the token (call choose()) rather than biasing the logits.
-  bool chooses_token() const noexcept { return sampler_.has_value(); }
+  bool chooses_token() const noexcept { return !std::holds_alternative<std::monostate>(sampler_); }
   // A sampling scheme's choice from the final logits (indexed by id, at least vocab_size() long;
   // padding columns and -infinity entries never chosen) or from candidates (any order, any
   // subset). An exact draw from their softmax; keyed when will_bias(), else from the request's
@@ -78,10 +83,14 @@ class WatermarkProcessor {
   // Whether the context allows a bias (a sampling scheme: a keyed choice) at the current step (full
   // and not repeated); apply() may still leave the step alone for its entropy or syntax
   // (last_step_biased() says).
-  bool will_bias() const noexcept { return sampler_ ? sampler_->will_key() : context_full_ && !current_seen_; }
+  bool will_bias() const noexcept {
+    return chooses_token() ? std::visit(WillKey{}, sampler_) : context_full_ && !current_seen_;
+  }
   // The current context's seed (meaningful when will_bias()): what a device-resident bias needs
   // from the host each step (bindings/python/tracemark/device.py).
-  std::uint64_t current_seed() const noexcept { return sampler_ ? sampler_->current_seed() : current_seed_; }
+  std::uint64_t current_seed() const noexcept {
+    return chooses_token() ? std::visit(CurrentSeed{}, sampler_) : current_seed_;
+  }
 
   // Full-vocabulary logits indexed by token id. A sampling scheme only checks the length. The one
   // rule for their length, whatever the key's scheme and version: at least the key's vocabulary size, else Error(invalid_argument) (a shorter row
@@ -114,9 +123,28 @@ class WatermarkProcessor {
   void bias_step(Measure measure, BiasAll bias_all, BiasFree bias_free) const;
 
   void require_row(std::size_t length) const;
+  // Calls action(sampler) with the sampling scheme's sampler; callers check chooses_token() first.
+  template <typename Action>
+  void with_sampler(Action action) {
+    std::visit([&](auto& sampler) {
+      if constexpr (!std::is_same_v<std::decay_t<decltype(sampler)>, std::monostate>) action(sampler);
+    }, sampler_);
+  }
 
   std::shared_ptr<const GreenListScheme> scheme_;  // null for a sampling scheme
-  std::optional<GumbelMaxSampler> sampler_;        // set for a sampling scheme (the rest is unused)
+  // A sampling scheme's sampler (then the members below are unused). A variant, not a pointer to
+  // an interface, so the processor stays a plain copyable value (clone, beam search).
+  std::variant<std::monostate, GumbelMaxSampler, TournamentSampler> sampler_;
+  struct WillKey {
+    bool operator()(std::monostate) const noexcept { return false; }
+    template <typename Sampler>
+    bool operator()(const Sampler& sampler) const noexcept { return sampler.will_key(); }
+  };
+  struct CurrentSeed {
+    std::uint64_t operator()(std::monostate) const noexcept { return 0; }
+    template <typename Sampler>
+    std::uint64_t operator()(const Sampler& sampler) const noexcept { return sampler.current_seed(); }
+  };
   double threshold_ = 0;
   std::shared_ptr<const TokenSyntax> syntax_;
   SyntaxState syntax_state_;

@@ -27,6 +27,8 @@
 #include "tracemark/verify/binomial.hpp"
 #include "tracemark/verify/context_xor_filter.hpp"
 #include "tracemark/embed/gumbel_max_scheme.hpp"
+#include "tracemark/embed/scheme_catalog.hpp"
+#include "tracemark/embed/tournament_scheme.hpp"
 #include "tracemark/verify/gamma_tail.hpp"
 #include "tracemark/verify/green_list_detector.hpp"
 #include "tracemark/verify/interval.hpp"
@@ -46,10 +48,12 @@ struct ScanCounts {
   std::uint64_t skipped_low_entropy = 0;     // the protected model's entropy there is below the key's threshold
   std::uint64_t skipped_syntax = 0;          // a syntax token (token_syntax.hpp)
   std::uint64_t scored = 0;
-  // Green list: green tuples. Gumbel-max: tuples with r > 1/2 (shown as "green" when highlighting;
-  // the test uses score, not this count).
+  // Green list: green tuples. Gumbel-max: tuples with r > 1/2; tournament: tuples with more than
+  // half of their g-values 1 (both shown as "green" when highlighting; their tests use score and
+  // g_ones, not this count).
   std::uint64_t green = 0;
-  double score = 0;  // Gumbel-max only: sum of -ln(1 - r) over the scored tuples
+  double score = 0;         // Gumbel-max only: sum of -ln(1 - r) over the scored tuples
+  std::uint64_t g_ones = 0; // tournament only: g-values equal to 1 over the scored tuples (m each)
 };
 
 // Contexts of width h seen in our own served responses, with how often each occurs; or, loaded from
@@ -101,13 +105,16 @@ struct KeyScanResult {
   std::string key_id;
   ScanCounts counts;
   // Green list: the raw (unadjusted) one-sided exact binomial test. Gumbel-max: scored, log_p,
-  // log10_p and p_value of the Gamma(scored, 1) tail test (gamma_test), z and gamma 0.
+  // log10_p and p_value of the Gamma(scored, 1) tail test (gamma_test), z and gamma 0. Tournament:
+  // the exact binomial test of g_ones among scored * m fair coins (tournament_test; its scored and
+  // green count g-values).
   BinomialTest test;
-  bool gumbel_max = false;      // the key is a gumbel-max key (green_rate and effect: see below)
+  SchemeKind scheme = SchemeKind::green_list;  // which statistic (green_rate and effect: see below)
+  std::uint32_t tournament_layers = 0;         // tournament: m
   double holm_log10_p = 0;      // after Holm's correction over every key scanned
-  double green_rate = 0;        // green / scored (0 when nothing scored); gumbel-max: mean score
-  double effect = 0;            // green_rate - gamma; gumbel-max: mean score - 1 (its null mean)
-  RateInterval effect_interval; // Clopper-Pearson interval of the rate, minus gamma
+  double green_rate = 0;        // green / scored (0 when nothing scored); gumbel-max: mean score; tournament: mean g
+  double effect = 0;            // green_rate - gamma; gumbel-max: mean score - 1; tournament: mean g - 1/2
+  RateInterval effect_interval; // Clopper-Pearson interval of the rate, minus gamma (green list only)
   // Further suspect tokens that would be needed to reach p < target_p at the observed rate, if the
   // rate stayed as observed and tokens kept being scored at the observed ratio. nullopt when the
   // observed rate is not above gamma.
@@ -141,11 +148,16 @@ void add_undeduplicated_counts(ScanCounts& counts, const PreparedResponse& prepa
 
 // The figures of each key from its counts: the exact binomial test, the effect and its interval,
 // the tokens still needed, and Holm's correction over all of them. gammas[k] is key k's exact null
-// probability of green; the spans are parallel. gumbel_max[k] != 0 marks a gumbel-max key, tested by
-// its score sum's Gamma tail instead (its gamma is unused); empty: every key is a green-list key.
+// probability of green; the spans are parallel. statistics[k] names key k's scheme where it is not
+// the green list: a gumbel-max key is tested by its score sum's Gamma tail, a tournament key by the
+// binomial tail of its g-values (its gamma is unused); empty: every key is a green-list key.
+struct KeyStatistic {
+  SchemeKind scheme = SchemeKind::green_list;
+  std::uint32_t tournament_layers = 0;  // tournament: m
+};
 std::vector<KeyScanResult> key_scan_results(std::span<const std::string> key_ids, std::span<const double> gammas,
                                             std::span<const ScanCounts> counts, const ScanSettings& settings,
-                                            std::span<const std::uint8_t> gumbel_max = {});
+                                            std::span<const KeyStatistic> statistics = {});
 
 // What the scan did with one token of a response, for one key (for highlighting scored tokens).
 enum class TokenStatus : std::uint8_t {
@@ -165,6 +177,7 @@ struct ResponseTally {
   std::uint32_t scored = 0;
   std::uint32_t green = 0;
   double score = 0;  // gumbel-max only
+  std::uint64_t g_ones = 0;  // tournament only
   std::uint64_t tokens = 0;  // the response's length (tokens read), whatever was scored
 };
 
@@ -187,14 +200,23 @@ class DistillationScan {
  public:
   struct KeyEntry {
     std::string key_id;
-    std::shared_ptr<const GreenListScheme> scheme;    // a green-list key, or null for a gumbel-max key
+    std::shared_ptr<const GreenListScheme> scheme;    // a green-list key, or null for another scheme's key
     std::shared_ptr<const ReferenceContexts> filter;  // may be null: no filter
     // Steps whose given entropy (ResponseSteps) is below this are not scored; 0: no entropy rule.
     double entropy_threshold = 0;
-    std::shared_ptr<const GumbelMaxScheme> gumbel = nullptr;  // a gumbel-max key (then scheme is null)
+    std::shared_ptr<const GumbelMaxScheme> gumbel = nullptr;  // a gumbel-max key (then the others are null)
+    std::shared_ptr<const TournamentScheme> tournament = nullptr;  // a tournament key (then the others are null)
 
-    std::uint32_t context_width() const noexcept { return scheme ? scheme->context_width() : gumbel->context_width(); }
-    std::uint32_t vocab_size() const noexcept { return scheme ? scheme->vocab_size() : gumbel->vocab_size(); }
+    // Exactly one of the three schemes is set (the scan's constructor checks).
+    SchemeKind kind() const noexcept {
+      return scheme ? SchemeKind::green_list : gumbel ? SchemeKind::gumbel_max : SchemeKind::tournament;
+    }
+    std::uint32_t context_width() const noexcept {
+      return scheme ? scheme->context_width() : gumbel ? gumbel->context_width() : tournament->context_width();
+    }
+    std::uint32_t vocab_size() const noexcept {
+      return scheme ? scheme->vocab_size() : gumbel ? gumbel->vocab_size() : tournament->vocab_size();
+    }
   };
 
   // What the scan knows of a response's steps without the key: the protected model's entropy at
