@@ -30,7 +30,8 @@
 // Distortion-freeness: E_key[1 + g_l(x) - G_l | p_l] = 1 + 1/2 - sum_x p_l(x)/2 = 1, and g_l is
 // independent of p_l (which depends only on layers below l), so E_key[p_{l+1}(x)] = E_key[p_l(x)]
 // and, by induction, E_key[p_m] = p_0. The final draw uses the request's randomness, so a
-// repeated prompt still gives varied answers.
+// repeated prompt can still vary; with many layers p_m concentrates (docs/METHOD.md gives figures),
+// so m trades evidence against that diversity.
 #pragma once
 
 #include <cstdint>
