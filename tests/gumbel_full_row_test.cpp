@@ -19,16 +19,6 @@
 namespace tracemark {
 namespace {
 
-SchemeParams gumbel_params(std::uint32_t vocab) {
-  SchemeParams params;
-  params.scheme = std::string(kGumbelMaxSchemeName);
-  params.scheme_version = 1;
-  params.gamma = 0.0;
-  params.delta = 0.0;
-  params.context_width = 1;
-  params.vocab_size = vocab;
-  return params;
-}
 
 double exact_gumbel(std::uint64_t u) { return -std::log(-std::log(GumbelMaxScheme::unit_interval(u))); }
 
@@ -75,7 +65,7 @@ TEST(GumbelFullRow, ChoiceEqualsTheDefinitionOnRowsOfEveryKind) {
   std::mt19937_64 random(testing::announce_seed(6));
   std::normal_distribution<float> normal(0.0f, 3.0f);
   for (std::uint32_t vocab : {1u, 7u, 1000u, 50257u}) {
-    const GumbelMaxScheme scheme(WatermarkKey::generate(gumbel_params(vocab)));
+    const GumbelMaxScheme scheme(WatermarkKey::generate(testing::gumbel_params(1, vocab)));
     const int rows = vocab > 10000 ? 300 : 3000;
     for (int row = 0; row < rows; ++row) {
       std::vector<float> logits(vocab + 5);  // 5 padding columns, never chosen
@@ -105,7 +95,7 @@ TEST(GumbelFullRow, ChoiceEqualsTheDefinitionOnRowsOfEveryKind) {
 }
 
 TEST(GumbelFullRow, InfiniteLogitsFollowTheDefinition) {
-  const GumbelMaxScheme scheme(WatermarkKey::generate(gumbel_params(100)));
+  const GumbelMaxScheme scheme(WatermarkKey::generate(testing::gumbel_params(1, 100)));
   std::vector<float> logits(100, 0.0f);
   logits[40] = std::numeric_limits<float>::infinity();
   logits[70] = std::numeric_limits<float>::infinity();

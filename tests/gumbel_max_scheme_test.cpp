@@ -25,19 +25,11 @@
 namespace tracemark {
 namespace {
 
+using testing::gumbel_params;
+
 using testing::golden_key;
 using testing::params_with;
 
-SchemeParams gumbel_params(std::uint32_t width, std::uint32_t vocab) {
-  SchemeParams params;
-  params.scheme = std::string(kGumbelMaxSchemeName);
-  params.scheme_version = 1;
-  params.gamma = 0.0;
-  params.delta = 0.0;
-  params.context_width = width;
-  params.vocab_size = vocab;
-  return params;
-}
 
 std::uint64_t hex64(const nlohmann::json& value) { return std::stoull(value.get<std::string>(), nullptr, 16); }
 

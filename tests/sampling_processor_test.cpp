@@ -27,16 +27,8 @@
 namespace tracemark {
 namespace {
 
-SchemeParams gumbel_params(std::uint32_t width, std::uint32_t vocab) {
-  SchemeParams params;
-  params.scheme = std::string(kGumbelMaxSchemeName);
-  params.scheme_version = 1;
-  params.gamma = 0.0;
-  params.delta = 0.0;
-  params.context_width = width;
-  params.vocab_size = vocab;
-  return params;
-}
+using testing::gumbel_params;
+
 
 SchemeParams green_params(std::uint32_t vocab) {
   SchemeParams params;

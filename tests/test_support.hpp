@@ -39,6 +39,26 @@ inline SchemeParams params_with(double gamma, double delta, std::uint32_t width,
   return params;
 }
 
+// A sampling scheme's parameters (no gamma, delta or entropy threshold): gumbel-max v1, and the
+// SynthID tournament v1 with m layers.
+inline SchemeParams tournament_params(std::uint32_t width, std::uint32_t vocab, std::uint32_t layers) {
+  SchemeParams params;
+  params.scheme = std::string(kTournamentSchemeName);
+  params.scheme_version = 1;
+  params.gamma = 0.0;
+  params.delta = 0.0;
+  params.context_width = width;
+  params.vocab_size = vocab;
+  params.tournament_layers = layers;
+  return params;
+}
+
+inline SchemeParams gumbel_params(std::uint32_t width, std::uint32_t vocab) {
+  SchemeParams params = tournament_params(width, vocab, 0);
+  params.scheme = std::string(kGumbelMaxSchemeName);
+  return params;
+}
+
 // A fresh folder under the system temp dir, removed at the end of the test.
 class TemporaryFolder {
  public:

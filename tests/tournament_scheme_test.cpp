@@ -27,26 +27,14 @@
 namespace tracemark {
 namespace {
 
+using testing::gumbel_params;
+
+using testing::tournament_params;
+
 using testing::golden_key;
 using testing::params_with;
 
-SchemeParams tournament_params(std::uint32_t width, std::uint32_t vocab, std::uint32_t layers) {
-  SchemeParams params;
-  params.scheme = std::string(kTournamentSchemeName);
-  params.scheme_version = 1;
-  params.gamma = 0.0;
-  params.delta = 0.0;
-  params.context_width = width;
-  params.vocab_size = vocab;
-  params.tournament_layers = layers;
-  return params;
-}
 
-SchemeParams gumbel_params(std::uint32_t width, std::uint32_t vocab) {
-  SchemeParams params = tournament_params(width, vocab, 0);
-  params.scheme = std::string(kGumbelMaxSchemeName);
-  return params;
-}
 
 std::vector<double> softmax(std::span<const Candidate> candidates) {
   std::vector<double> p;

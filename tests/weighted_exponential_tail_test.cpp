@@ -23,16 +23,8 @@
 namespace tracemark {
 namespace {
 
-SchemeParams gumbel_params(std::uint32_t width, std::uint32_t vocab) {
-  SchemeParams params;
-  params.scheme = std::string(kGumbelMaxSchemeName);
-  params.scheme_version = 1;
-  params.gamma = 0.0;
-  params.delta = 0.0;
-  params.context_width = width;
-  params.vocab_size = vocab;
-  return params;
-}
+using testing::gumbel_params;
+
 
 TEST(WeightedExponentialTail, BoundsTheExactGammaTailWithEqualWeights) {
   for (std::uint64_t n : {1ull, 10ull, 1000ull, 100000ull}) {
