@@ -6,6 +6,7 @@
 #include <string>
 
 #include "context_prf.hpp"
+#include "token_value_table.hpp"
 #include "gumbel_full_row.hpp"
 #include "crypto.hpp"
 #include "tracemark/embed/scheme_catalog.hpp"
@@ -20,21 +21,6 @@ constexpr std::string_view kTokenValuesPurpose = "tracemark/v1/gumbel-max/token-
 const WatermarkKey& gumbel_key(const WatermarkKey& key) {
   require_scheme(key, SchemeKind::gumbel_max, "the gumbel-max scheme");
   return key;
-}
-
-std::vector<std::uint64_t> derive_token_values(const WatermarkKey& key) {
-  std::vector<std::uint8_t> subkey = key.derive_subkey(kTokenValuesPurpose, 32);
-  std::vector<std::uint8_t> stream(8 * static_cast<std::size_t>(key.params().vocab_size));
-  crypto::aes256_ctr_keystream(subkey, stream);
-  crypto::cleanse(subkey);
-  std::vector<std::uint64_t> values(key.params().vocab_size);
-  for (std::size_t t = 0; t < values.size(); ++t) {
-    std::uint64_t value = 0;
-    for (int b = 7; b >= 0; --b) value = value << 8 | stream[8 * t + static_cast<std::size_t>(b)];
-    values[t] = value;
-  }
-  crypto::cleanse(stream);
-  return values;
 }
 
 // The one Gumbel-max loop of all four choices: entry i has id id_of(i) and logit logit_of(i), and
@@ -85,7 +71,7 @@ GumbelMaxScheme::GumbelMaxScheme(const WatermarkKey& key)
       context_width_(key.params().context_width),
       vocab_size_(key.params().vocab_size),
       version_(key.params().scheme_version),
-      token_values_(derive_token_values(key)) {}
+      token_values_(keyed_token_values64(key, kTokenValuesPurpose)) {}
 
 std::uint64_t GumbelMaxScheme::context_seed(std::span<const std::uint32_t> context) const noexcept {
   return prf_->seed(context);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "context_prf.hpp"
+#include "token_value_table.hpp"
 #include "crypto.hpp"
 #include "tracemark/embed/scheme_catalog.hpp"
 #include "tracemark/error.hpp"
@@ -21,21 +22,6 @@ constexpr std::string_view kTokenValuesPurpose = "tracemark/v1/synthid-tournamen
 const WatermarkKey& tournament_key(const WatermarkKey& key) {
   require_scheme(key, SchemeKind::tournament, "the synthid-tournament scheme");
   return key;
-}
-
-std::vector<std::uint64_t> derive_token_values(const WatermarkKey& key) {
-  std::vector<std::uint8_t> subkey = key.derive_subkey(kTokenValuesPurpose, 32);
-  std::vector<std::uint8_t> stream(8 * static_cast<std::size_t>(key.params().vocab_size));
-  crypto::aes256_ctr_keystream(subkey, stream);
-  crypto::cleanse(subkey);
-  std::vector<std::uint64_t> values(key.params().vocab_size);
-  for (std::size_t t = 0; t < values.size(); ++t) {
-    std::uint64_t value = 0;
-    for (int b = 7; b >= 0; --b) value = value << 8 | stream[8 * t + static_cast<std::size_t>(b)];
-    values[t] = value;
-  }
-  crypto::cleanse(stream);
-  return values;
 }
 
 bool choosable(float logit) noexcept { return logit > -std::numeric_limits<float>::infinity(); }  // false for NaN
@@ -178,7 +164,7 @@ TournamentScheme::TournamentScheme(const WatermarkKey& key)
       context_width_(key.params().context_width),
       vocab_size_(key.params().vocab_size),
       version_(key.params().scheme_version),
-      token_values_(derive_token_values(key)) {}
+      token_values_(keyed_token_values64(key, kTokenValuesPurpose)) {}
 
 std::uint64_t TournamentScheme::context_seed(std::span<const std::uint32_t> context) const noexcept {
   return prf_->seed(context);

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "tracemark/embed/gumbel_max_scheme.hpp"
+#include "tracemark/embed/sampler_context.hpp"
 
 namespace tracemark {
 
@@ -46,8 +47,8 @@ class GumbelMaxSampler {
   double keyed_fraction() const noexcept { return keyed_fraction_; }
 
   // Whether the current step is keyable (context full and not yet seen in this response).
-  bool will_key() const noexcept { return context_full_ && !current_seen_; }
-  std::uint64_t current_seed() const noexcept { return current_seed_; }
+  bool will_key() const noexcept { return context_.will_key(); }
+  std::uint64_t current_seed() const noexcept { return context_.current_seed(); }
 
   // Full-vocabulary logits indexed by id, at least vocab_size() long (padding columns after it are
   // never chosen); returns the chosen id. Candidates: any order, any subset; returns the chosen id.
@@ -56,23 +57,16 @@ class GumbelMaxSampler {
   std::uint32_t choose(std::span<const Candidate> candidates);
 
   // Records the token the engine emitted (normally the one chosen) and moves to the next step.
-  void accept(std::uint32_t token);
+  void accept(std::uint32_t token) { context_.accept(token); }
 
   const GumbelMaxScheme& scheme() const noexcept { return *scheme_; }
 
  private:
-  void refresh_current_context();
-
-  std::shared_ptr<const GumbelMaxScheme> scheme_;
   bool keyed_this_step();
 
-  std::mt19937_64 request_random_;
+  std::shared_ptr<const GumbelMaxScheme> scheme_;
+  SamplerContext<GumbelMaxScheme> context_;
   double keyed_fraction_ = 1.0;
-  std::vector<std::uint32_t> context_;  // the last min(h, known) ids, oldest first
-  bool context_full_ = false;
-  bool current_seen_ = false;
-  std::uint64_t current_seed_ = 0;
-  std::unordered_set<std::uint64_t> seen_seeds_;
 };
 
 }  // namespace tracemark

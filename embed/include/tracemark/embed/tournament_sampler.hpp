@@ -22,6 +22,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "tracemark/embed/sampler_context.hpp"
 #include "tracemark/embed/tournament_scheme.hpp"
 
 namespace tracemark {
@@ -38,8 +39,8 @@ class TournamentSampler {
   void reset(std::span<const std::uint32_t> prompt = {}, std::optional<std::uint64_t> request_seed = std::nullopt);
 
   // Whether the current step is keyed (context full and not yet seen in this response).
-  bool will_key() const noexcept { return context_full_ && !current_seen_; }
-  std::uint64_t current_seed() const noexcept { return current_seed_; }
+  bool will_key() const noexcept { return context_.will_key(); }
+  std::uint64_t current_seed() const noexcept { return context_.current_seed(); }
 
   // Full-vocabulary logits indexed by id, at least vocab_size() long (padding columns after it are
   // never chosen); returns the chosen id. Candidates: any order, any subset; returns the chosen id.
@@ -48,21 +49,14 @@ class TournamentSampler {
   std::uint32_t choose(std::span<const Candidate> candidates);
 
   // Records the token the engine emitted (normally the one chosen) and moves to the next step.
-  void accept(std::uint32_t token);
+  void accept(std::uint32_t token) { context_.accept(token); }
 
   const TournamentScheme& scheme() const noexcept { return *scheme_; }
 
  private:
-  void refresh_current_context();
-
   std::shared_ptr<const TournamentScheme> scheme_;
-  std::mt19937_64 request_random_;
+  SamplerContext<TournamentScheme> context_;
   TournamentScheme::Workspace workspace_;
-  std::vector<std::uint32_t> context_;  // the last min(h, known) ids, oldest first
-  bool context_full_ = false;
-  bool current_seen_ = false;
-  std::uint64_t current_seed_ = 0;
-  std::unordered_set<std::uint64_t> seen_seeds_;
 };
 
 }  // namespace tracemark
