@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include "choice_input_checks.hpp"
 #include "context_prf.hpp"
 #include "token_value_table.hpp"
 #include "gumbel_full_row.hpp"
@@ -46,22 +47,6 @@ std::uint32_t gumbel_argmax(std::size_t count, IdOf id_of, LogitOf logit_of, Dra
   }
   if (!any) throw Error(ErrorCode::invalid_argument, "every logit is -infinity or NaN: there is no token to choose");
   return chosen;
-}
-
-void check_logits_row(std::span<const float> logits, std::uint32_t vocab_size) {
-  if (logits.size() < vocab_size) {
-    throw Error(ErrorCode::invalid_argument, "logits row has " + std::to_string(logits.size()) +
-                                                 " entries, fewer than the key's vocabulary of " + std::to_string(vocab_size));
-  }
-}
-
-void check_candidates(std::span<const Candidate> candidates, std::uint32_t vocab_size) {
-  for (const Candidate& candidate : candidates) {
-    if (candidate.id >= vocab_size) {
-      throw Error(ErrorCode::invalid_argument, "candidate token id " + std::to_string(candidate.id) +
-                                                   " is outside the key's vocabulary (size " + std::to_string(vocab_size) + ")");
-    }
-  }
 }
 
 }  // namespace

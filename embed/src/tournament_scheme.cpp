@@ -7,6 +7,7 @@
 #include <limits>
 #include <string>
 
+#include "choice_input_checks.hpp"
 #include "context_prf.hpp"
 #include "token_value_table.hpp"
 #include "crypto.hpp"
@@ -136,22 +137,6 @@ std::size_t draw_index(std::span<const double> w, double total, std::mt19937_64&
     throw Error(ErrorCode::internal, "tournament left no token with positive probability");
   }
   return last_positive;
-}
-
-void check_logits_row(std::span<const float> logits, std::uint32_t vocab_size) {
-  if (logits.size() < vocab_size) {
-    throw Error(ErrorCode::invalid_argument, "logits row has " + std::to_string(logits.size()) +
-                                                 " entries, fewer than the key's vocabulary of " + std::to_string(vocab_size));
-  }
-}
-
-void check_candidates(std::span<const Candidate> candidates, std::uint32_t vocab_size) {
-  for (const Candidate& candidate : candidates) {
-    if (candidate.id >= vocab_size) {
-      throw Error(ErrorCode::invalid_argument, "candidate token id " + std::to_string(candidate.id) +
-                                                   " is outside the key's vocabulary (size " + std::to_string(vocab_size) + ")");
-    }
-  }
 }
 
 }  // namespace

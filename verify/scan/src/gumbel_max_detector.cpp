@@ -2,10 +2,9 @@
 
 #include <cmath>
 #include <string>
-#include <unordered_set>
 
 #include "tracemark/error.hpp"
-#include "tracemark/verify/green_list_detector.hpp"  // tuple_fingerprint
+#include "first_context_walk.hpp"
 
 namespace tracemark {
 
@@ -38,49 +37,16 @@ GumbelScoreCounts GumbelMaxDetector::add_document(std::span<const std::uint32_t>
       }
     }
   }
-  const std::size_t width = scheme_->context_width();
-  const std::uint32_t vocab = scheme_->vocab_size();
-  for (std::size_t i = 0; i < tokens.size(); ++i) {
-    if (tokens[i] >= vocab) {
-      throw Error(ErrorCode::invalid_input, "token id " + std::to_string(tokens[i]) + " at position " +
-                                                std::to_string(i) + " is outside the key's vocabulary (size " +
-                                                std::to_string(vocab) + ")");
-    }
-  }
   GumbelScoreCounts document, pooled_delta;
-  document.tokens = pooled_delta.tokens = tokens.size();
-  const std::size_t prefix = std::min(width, tokens.size());
-  document.skipped_prefix = pooled_delta.skipped_prefix = prefix;
-  std::unordered_set<std::uint64_t> seen_contexts;  // mirrors GumbelMaxSampler's rule
-  for (std::size_t i = prefix; i < tokens.size(); ++i) {
-    const auto context = tokens.subspan(i - width, width);
-    const std::uint64_t seed = scheme_->context_seed(context);
-    if (!seen_contexts.insert(seed).second) {
-      ++document.skipped_repeated_context;
-      ++pooled_delta.skipped_repeated_context;
-      continue;
-    }
-    const std::uint64_t fingerprint = tuple_fingerprint(context, tokens[i]);
-    const double score = scheme_->score(seed, tokens[i]);
-    // Within a document a repeated tuple implies a repeated context (skipped above), so only the
-    // pooled set, across documents, can find a repeated tuple.
-    ++document.scored;
-    document.score += score;
-    if (!weights.empty()) {
-      document.weighted_score += static_cast<double>(weights[i]) * score;
-      document.weights.push_back(weights[i]);
-    }
-    if (pooled_tuples_.insert(fingerprint)) {
-      ++pooled_delta.scored;
-      pooled_delta.score += score;
-      if (!weights.empty()) {
-        pooled_delta.weighted_score += static_cast<double>(weights[i]) * score;
-        pooled_delta.weights.push_back(weights[i]);
-      }
-    } else {
-      ++pooled_delta.skipped_repeated_tuple;
-    }
-  }
+  walk_first_contexts(*scheme_, tokens, pooled_tuples_, document, pooled_delta,
+                      [&](GumbelScoreCounts& counts, std::uint64_t seed, std::size_t i) {
+                        const double score = scheme_->score(seed, tokens[i]);
+                        counts.score += score;
+                        if (!weights.empty()) {
+                          counts.weighted_score += static_cast<double>(weights[i]) * score;
+                          counts.weights.push_back(weights[i]);
+                        }
+                      });
   pooled_ += pooled_delta;
   return document;
 }
