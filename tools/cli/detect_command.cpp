@@ -57,61 +57,83 @@ std::string weighted_table_row(const std::string& id, const GumbelScoreCounts& c
   return line;
 }
 
-// A Gumbel-max key: each distinct (context, token) scores -ln(1 - r), the sum's null is Gamma(n, 1).
-// The scheme has no entropy threshold and no syntax rule, so those options are refused.
-void run_detect_gumbel(const DetectOptions& options, const WatermarkKey& key) {
+// A sampling scheme scores every step: the green list's step rules do not apply to its keys.
+void refuse_step_rules(const DetectOptions& options, const WatermarkKey& key) {
   if (!options.steps.reference_model.empty() || options.steps.syntax_aware) {
-    throw Error(ErrorCode::invalid_argument, "key " + key.key_id() + " is a 'gumbel-max' key: it scores every step, so "
-                                             "--reference-model and --syntax-aware do not apply; leave them out");
+    throw Error(ErrorCode::invalid_argument, "key " + key.key_id() + " is a '" + key.params().scheme + "' key: it scores "
+                                             "every step, so --reference-model and --syntax-aware do not apply; leave them out");
   }
-  GumbelMaxDetector detector(std::make_shared<const GumbelMaxScheme>(key));
-  const bool weighted = options.entropy_weighted;
+}
+
+// The record loop of a sampling scheme's detect: each record decoded as `scan` decodes it and
+// checked by check(record, "FILE line N"), its responses scored by score(record) (an Error there is
+// reported with the file and line), then one output line per record, line_of(id, counts) with id
+// the record's id (a JSON number or string with --json, else a string). Returns the number of
+// records; the lines (after the table header) go to standard output.
+template <typename Counts, typename Check, typename Score, typename Line>
+std::uint64_t detect_records(const DetectOptions& options, const WatermarkKey& key, const std::string& header, Check check,
+                             Score score, Line line_of) {
   const KeyTokenizer tokenizer(std::span<const WatermarkKey>(&key, 1), options.tokenizer);
   const SuspectRecordDecoder decoder(tokenizer, TokenSource::automatic);
   JsonlReader reader(options.input, options.max_record_bytes);
-  std::string rows;
-  if (!options.json) {
-    char header[128];
-    if (weighted) {
-      std::snprintf(header, sizeof header, "%-16s %8s %8s %10s %10s  %s\n", "id", "tokens", "scored", "weighted", "chance",
-                    "p-value");
-    } else {
-      std::snprintf(header, sizeof header, "%-16s %8s %8s %10s %8s  %s\n", "id", "tokens", "scored", "score", "mean",
-                    "p-value");
-    }
-    rows += header;
-  }
+  std::string rows = options.json ? std::string() : header;
   JsonlLine line;
   std::uint64_t records = 0;
   while (reader.next_line(line)) {
     const SuspectRecord record = decoder.decode(reader, line);
-    GumbelScoreCounts counts;
-    if (weighted && !record.entropy) {
-      throw Error(ErrorCode::invalid_input,
-                  reader.name() + " line " + std::to_string(line.line) + ": --entropy-weighted needs each record's "
-                  "per-step \"entropy\" (one number per token, what serving recorded: generate --record-entropy); "
-                  "this record has none");
-    }
+    check(record, reader.name() + " line " + std::to_string(line.line));
+    Counts counts;
     try {
-      for (const auto& tokens : record.responses) {
-        counts += weighted ? detector.add_document(tokens, *record.entropy) : detector.add_document(tokens);
-      }
+      counts = score(record);
     } catch (const Error& e) {
       throw Error(e.code(), reader.name() + " line " + std::to_string(line.line) + ": " + e.what() +
                                 "; were these ids made with the key's tokenizer and vocabulary?");
     }
     ++records;
-    const GammaTest test = GumbelMaxDetector::test(counts);
-    if (options.json) {
-      const nlohmann::json id = record.id_is_number ? nlohmann::json::parse(record.id) : nlohmann::json(record.id);
-      rows += (weighted ? result_json_line({{"id", id}}, counts, GumbelMaxDetector::weighted_test(counts))
-                        : result_json_line({{"id", id}}, counts, test)) + "\n";
-    } else {
-      rows += (weighted ? weighted_table_row(record.id, counts, GumbelMaxDetector::weighted_test(counts))
-                        : gumbel_table_row(record.id, counts, test)) + "\n";
-    }
+    const nlohmann::json id = !options.json ? nlohmann::json(record.id)
+                              : record.id_is_number ? nlohmann::json::parse(record.id) : nlohmann::json(record.id);
+    rows += line_of(id, counts) + "\n";
   }
   std::cout << rows;
+  return records;
+}
+
+std::string header_line(const char* score, const char* mean) {
+  char header[128];
+  std::snprintf(header, sizeof header, "%-16s %8s %8s %10s %10s  %s\n", "id", "tokens", "scored", score, mean, "p-value");
+  return header;
+}
+
+// A Gumbel-max key: each distinct (context, token) scores -ln(1 - r), the sum's null is Gamma(n, 1).
+// The scheme has no entropy threshold and no syntax rule, so those options are refused.
+void run_detect_gumbel(const DetectOptions& options, const WatermarkKey& key) {
+  refuse_step_rules(options, key);
+  GumbelMaxDetector detector(std::make_shared<const GumbelMaxScheme>(key));
+  const bool weighted = options.entropy_weighted;
+  const std::uint64_t records = detect_records<GumbelScoreCounts>(
+      options, key, weighted ? header_line("weighted", "chance") : header_line("score", "mean"),
+      [&](const SuspectRecord& record, const std::string& where) {
+        if (weighted && !record.entropy) {
+          throw Error(ErrorCode::invalid_input, where + ": --entropy-weighted needs each record's per-step \"entropy\" "
+                                                "(one number per token, what serving recorded: generate "
+                                                "--record-entropy); this record has none");
+        }
+      },
+      [&](const SuspectRecord& record) {
+        GumbelScoreCounts counts;
+        for (const auto& tokens : record.responses) {
+          counts += weighted ? detector.add_document(tokens, *record.entropy) : detector.add_document(tokens);
+        }
+        return counts;
+      },
+      [&](const nlohmann::json& id, const GumbelScoreCounts& counts) {
+        if (weighted) {
+          const WeightedExponentialTest test = GumbelMaxDetector::weighted_test(counts);
+          return options.json ? result_json_line({{"id", id}}, counts, test) : weighted_table_row(id.get<std::string>(), counts, test);
+        }
+        const GammaTest test = GumbelMaxDetector::test(counts);
+        return options.json ? result_json_line({{"id", id}}, counts, test) : gumbel_table_row(id.get<std::string>(), counts, test);
+      });
   if (weighted) {
     const WeightedExponentialTest pooled = GumbelMaxDetector::weighted_test(detector.pooled());
     if (options.json) {
@@ -154,42 +176,21 @@ std::string tournament_table_row(const std::string& id, const TournamentScoreCou
 // A SynthID tournament key: each distinct (context, token) scores its m g-values; the number of
 // ones over n tuples is Binomial(n m, 1/2) under the null. No entropy threshold or syntax rule.
 void run_detect_tournament(const DetectOptions& options, const WatermarkKey& key) {
-  if (!options.steps.reference_model.empty() || options.steps.syntax_aware) {
-    throw Error(ErrorCode::invalid_argument, "key " + key.key_id() + " is a 'synthid-tournament' key: it scores every "
-                                             "step, so --reference-model and --syntax-aware do not apply; leave them out");
-  }
+  refuse_step_rules(options, key);
   TournamentDetector detector(std::make_shared<const TournamentScheme>(key));
-  const KeyTokenizer tokenizer(std::span<const WatermarkKey>(&key, 1), options.tokenizer);
-  const SuspectRecordDecoder decoder(tokenizer, TokenSource::automatic);
-  JsonlReader reader(options.input, options.max_record_bytes);
-  std::string rows;
-  if (!options.json) {
-    char header[128];
-    std::snprintf(header, sizeof header, "%-16s %8s %8s %10s %8s  %s\n", "id", "tokens", "scored", "g-ones", "mean-g",
-                  "p-value");
-    rows += header;
-  }
-  JsonlLine line;
-  std::uint64_t records = 0;
-  while (reader.next_line(line)) {
-    const SuspectRecord record = decoder.decode(reader, line);
-    TournamentScoreCounts counts;
-    try {
-      for (const auto& tokens : record.responses) counts += detector.add_document(tokens);
-    } catch (const Error& e) {
-      throw Error(e.code(), reader.name() + " line " + std::to_string(line.line) + ": " + e.what() +
-                                "; were these ids made with the key's tokenizer and vocabulary?");
-    }
-    ++records;
-    const BinomialTest test = detector.test(counts);
-    if (options.json) {
-      const nlohmann::json id = record.id_is_number ? nlohmann::json::parse(record.id) : nlohmann::json(record.id);
-      rows += result_json_line({{"id", id}}, counts, test, detector.mean_g(counts)) + "\n";
-    } else {
-      rows += tournament_table_row(record.id, counts, test, detector.mean_g(counts)) + "\n";
-    }
-  }
-  std::cout << rows;
+  const std::uint64_t records = detect_records<TournamentScoreCounts>(
+      options, key, header_line("g-ones", "mean-g"),
+      [](const SuspectRecord&, const std::string&) {},
+      [&](const SuspectRecord& record) {
+        TournamentScoreCounts counts;
+        for (const auto& tokens : record.responses) counts += detector.add_document(tokens);
+        return counts;
+      },
+      [&](const nlohmann::json& id, const TournamentScoreCounts& counts) {
+        const BinomialTest test = detector.test(counts);
+        return options.json ? result_json_line({{"id", id}}, counts, test, detector.mean_g(counts))
+                            : tournament_table_row(id.get<std::string>(), counts, test, detector.mean_g(counts));
+      });
   const TournamentScoreCounts& pooled_counts = detector.pooled();
   const BinomialTest pooled = detector.test(pooled_counts);
   if (options.json) {
