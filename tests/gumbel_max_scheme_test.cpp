@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "refmodel_test_support.hpp"
 #include "test_support.hpp"
 #include "tracemark/embed/gumbel_max_sampler.hpp"
 #include "tracemark/embed/scheme_catalog.hpp"
@@ -24,6 +25,8 @@
 
 namespace tracemark {
 namespace {
+
+using testing::sample;
 
 using testing::gumbel_params;
 
@@ -195,23 +198,6 @@ TEST(PrfSchemes, GumbelChoiceSamplesTheSoftmaxExactlyOnEveryPath) {
   std::vector<float> padded = logits;
   padded.push_back(100.0f);
   EXPECT_LT(scheme.choose_token(42, padded), 6u);
-}
-
-// Samples `length` tokens from the synthetic model with the sampler (request seed given).
-std::vector<std::uint32_t> sample(const SyntheticModel& model, GumbelMaxSampler& sampler, std::size_t length,
-                                  std::uint64_t request_seed, std::span<const std::uint32_t> prompt) {
-  std::vector<std::uint32_t> history(prompt.begin(), prompt.end());
-  std::vector<float> logits(model.vocab_size());
-  sampler.reset(prompt, request_seed);
-  std::vector<std::uint32_t> response;
-  for (std::size_t i = 0; i < length; ++i) {
-    model.logits(history, logits);
-    const std::uint32_t token = sampler.choose(std::span<const float>(logits));
-    sampler.accept(token);
-    history.push_back(token);
-    response.push_back(token);
-  }
-  return response;
 }
 
 TEST(PrfSchemes, GumbelDetectionFindsSampledTextAndSkipsRepeatedContexts) {

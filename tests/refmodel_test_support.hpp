@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <vector>
 
 #include "tracemark/refmodel/ngram_counter.hpp"
@@ -41,6 +42,25 @@ inline NgramModel train_model(const std::vector<std::vector<std::uint32_t>>& cor
   tables.unpredictable_ids = unpredictable_ids;
   write_ngram_model(tables, tokenizer, path, true);
   return NgramModel::load(path);
+}
+
+// Samples `length` tokens from the synthetic model with a sampling scheme's sampler (GumbelMaxSampler,
+// TournamentSampler: reset, choose, accept), the request seed given.
+template <typename Sampler>
+std::vector<std::uint32_t> sample(const SyntheticModel& model, Sampler& sampler, std::size_t length,
+                                  std::uint64_t request_seed, std::span<const std::uint32_t> prompt) {
+  std::vector<std::uint32_t> history(prompt.begin(), prompt.end());
+  std::vector<float> logits(model.vocab_size());
+  sampler.reset(prompt, request_seed);
+  std::vector<std::uint32_t> response;
+  for (std::size_t i = 0; i < length; ++i) {
+    model.logits(history, logits);
+    const std::uint32_t token = sampler.choose(std::span<const float>(logits));
+    sampler.accept(token);
+    history.push_back(token);
+    response.push_back(token);
+  }
+  return response;
 }
 
 }  // namespace tracemark::testing

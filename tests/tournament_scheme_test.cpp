@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "refmodel_test_support.hpp"
 #include "test_support.hpp"
 #include "tracemark/embed/scheme_catalog.hpp"
 #include "tracemark/embed/tournament_sampler.hpp"
@@ -26,6 +27,8 @@
 
 namespace tracemark {
 namespace {
+
+using testing::sample;
 
 using testing::gumbel_params;
 
@@ -401,23 +404,6 @@ TEST(Tournament, GValuesAreFairIndependentBitsPerLayer) {
   const std::uint64_t seed = narrow.context_seed(context);
   EXPECT_EQ(narrow.g_values(seed, 5) >> 30, 0u);
   EXPECT_EQ(narrow.score(seed, 5), static_cast<std::uint32_t>(std::popcount(narrow.g_values(seed, 5))));
-}
-
-// Samples `length` tokens from the synthetic model with the sampler (request seed given).
-std::vector<std::uint32_t> sample(const SyntheticModel& model, TournamentSampler& sampler, std::size_t length,
-                                  std::uint64_t request_seed, std::span<const std::uint32_t> prompt) {
-  std::vector<std::uint32_t> history(prompt.begin(), prompt.end());
-  std::vector<float> logits(model.vocab_size());
-  sampler.reset(prompt, request_seed);
-  std::vector<std::uint32_t> response;
-  for (std::size_t i = 0; i < length; ++i) {
-    model.logits(history, logits);
-    const std::uint32_t token = sampler.choose(std::span<const float>(logits));
-    sampler.accept(token);
-    history.push_back(token);
-    response.push_back(token);
-  }
-  return response;
 }
 
 TEST(Tournament, SamplerKeysOnlyTheFirstOccurrenceOfAContext) {
