@@ -24,6 +24,17 @@ ScanKey fresh_key(std::uint32_t width, std::uint32_t vocab) {
   return {key, scheme};
 }
 
+// A key whose secret comes from `seed`: a test that checks an innocent key's p-value against a fixed
+// threshold must not fail by chance on a fresh key (about 1 run in 300 did).
+ScanKey seeded_key(std::uint32_t width, std::uint32_t vocab, std::uint64_t seed) {
+  SplitMix64 bytes(seed);
+  SecretBytes secret{};
+  for (std::uint8_t& byte : secret) byte = static_cast<std::uint8_t>(bytes.next());
+  WatermarkKey key = WatermarkKey::from_secret(secret, params_with(0.25, 2.0, width, vocab), "2026-01-01T00:00:00Z");
+  auto scheme = std::make_shared<const GreenListScheme>(key);
+  return {key, scheme};
+}
+
 std::vector<std::vector<std::uint32_t>> generate_responses(const SyntheticModel& model, SplitMix64& rng, int count,
                                                            std::size_t length,
                                                            const std::shared_ptr<const GreenListScheme>& scheme) {
@@ -104,9 +115,9 @@ TEST(DistillationScan, ReferenceFilterStaysValidForAnInnocentModelThatAgreesWith
 TEST(DistillationScan, DetectsWatermarkedTextAndCorrectsForEveryKeyTried) {
   const SyntheticModel model({2000, 2.0, 5});
   SplitMix64 rng(testing::announce_seed(2718));
-  ScanKey ours = fresh_key(2, 2000);
-  ScanKey other_a = fresh_key(2, 2000);
-  ScanKey other_b = fresh_key(1, 2000);
+  ScanKey ours = seeded_key(2, 2000, 1);
+  ScanKey other_a = seeded_key(2, 2000, 2);
+  ScanKey other_b = seeded_key(1, 2000, 3);
   DistillationScan scan({{"ours", ours.scheme, nullptr}, {"a", other_a.scheme, nullptr}, {"b", other_b.scheme, nullptr}});
   for (const auto& response : generate_responses(model, rng, 20, 100, ours.scheme)) scan.add_response(response, {});
   const std::vector<KeyScanResult> results = scan.results({});
