@@ -26,7 +26,7 @@ whole experiment runs through the tracemark command line, as an analyst would.
               and the Kolmogorov-Smirnov distance from uniform
 
 Usage: bench/scheme_tradeoff.py [--build build/release] [--work out/bench-schemes] [--order 3]
-       [--harvest-responses 1000] [--suspect-responses 500] [--repeat-prompts 20] [--repeats 8]
+       [--corpus brown|go-code|reasoning] [--harvest-responses 1000] [--suspect-responses 500] [--repeat-prompts 20] [--repeats 8]
        [--fractions 1,0.25,0.05] [--fresh-keys 200] [--quality-keys 10] [--threads 2] [--extra-scheme NAME:ARGS]...
 Writes results.json into the work folder (a rerun reuses the files already made) and prints
 Markdown tables.
@@ -70,6 +70,11 @@ def ks_distance(p_values):
 
 
 class SchemeExperiment(Experiment):
+    # --corpus picks the teacher's domain: its train split trains the teacher (and the clean student,
+    # and is the distiller's clean mix), its held-out prompts are asked, its null split is the null.
+    def split(self, corpus, name):
+        return super().split(self.o.corpus if corpus == "brown" else corpus, name)
+
     def generate(self, model, prompts, out, seed, key=None, extra=()):
         if os.path.exists(out):
             return out
@@ -145,7 +150,7 @@ class SchemeExperiment(Experiment):
     def repeat_prompts(self):
         out = self.path(f"prompts-repeat-{self.o.repeat_prompts}x{self.o.repeats}.jsonl")
         if not os.path.exists(out):
-            with open(os.path.join(self.repo, "corpora", "prompts", "brown-heldout.jsonl")) as f:
+            with open(os.path.join(self.repo, "corpora", "prompts", f"{self.o.corpus}-heldout.jsonl")) as f:
                 base = [json.loads(line)["prompt"] for line in f if line.strip()][: self.o.repeat_prompts]
             with open(out, "w") as f:
                 for i, prompt in enumerate(base):
@@ -169,7 +174,7 @@ class SchemeExperiment(Experiment):
             name, _, args = extra.partition(":")
             schemes[name] = (args.split(), [])
         teacher = self.teacher()
-        harvest_prompts = self.prompts("brown-heldout.jsonl", self.o.harvest_responses, "t")
+        harvest_prompts = self.prompts(f"{self.o.corpus}-heldout.jsonl", self.o.harvest_responses, "t")
         suspect_prompts = self.prompts("nlp-corpus-heldout.jsonl", self.o.suspect_responses, "s")
         repeats = self.repeat_prompts()
         clean = self.generate(teacher, harvest_prompts, self.path("answers-clean.jsonl"), 1000)
@@ -243,6 +248,7 @@ def main():
     parser.add_argument("--build", default="build/release")
     parser.add_argument("--work", default="out/bench-schemes")
     parser.add_argument("--order", type=int, default=3)
+    parser.add_argument("--corpus", default="brown", help="teacher's domain: brown, go-code, reasoning, nlp-corpus")
     parser.add_argument("--harvest-responses", type=int, default=1000)
     parser.add_argument("--suspect-responses", type=int, default=500)
     parser.add_argument("--repeat-prompts", type=int, default=20)
