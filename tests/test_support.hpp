@@ -10,6 +10,7 @@
 #include <string>
 
 #include "tracemark/embed/key.hpp"
+#include "tracemark/error.hpp"
 
 namespace tracemark::testing {
 
@@ -57,6 +58,18 @@ inline SchemeParams gumbel_params(std::uint32_t width, std::uint32_t vocab) {
   SchemeParams params = tournament_params(width, vocab, 0);
   params.scheme = std::string(kGumbelMaxSchemeName);
   return params;
+}
+
+// Parses an edited key file named edited.json and expects it refused with a message holding both
+// `expected` and the file's name.
+inline void expect_key_file_refused(const nlohmann::json& edited, const std::string& expected) {
+  try {
+    WatermarkKey::parse(edited.dump(), "edited.json");
+    ADD_FAILURE() << "accepted: " << expected;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("edited.json"), std::string::npos) << e.what();
+  }
 }
 
 // A fresh folder under the system temp dir, removed at the end of the test.

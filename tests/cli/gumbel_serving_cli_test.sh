@@ -63,6 +63,18 @@ weighted_fresh=$("$tracemark" detect --key fresh.json --input entropy.jsonl --js
 check "and not with a fresh key (log10 p $weighted_fresh)" below -4 "$weighted_fresh"
 expect 2 "full.jsonl line 1: --entropy-weighted needs each record's per-step \"entropy\"" -- \
   "$tracemark" detect --key ours.json --input full.jsonl --entropy-weighted
+# Hostile per-step entropy: a negative value, and an array of the wrong length, are refused naming
+# the line.
+/usr/bin/python3 -c '
+import json
+r = json.loads(open("entropy.jsonl").readline())
+with open("negative.jsonl", "w") as f:
+    f.write(json.dumps({"tokens": r["tokens"], "entropy": [-1.0] * len(r["tokens"])}) + "\n")
+with open("short.jsonl", "w") as f:
+    f.write(json.dumps({"tokens": r["tokens"], "entropy": [1.0]}) + "\n")'
+expect 2 "negative.jsonl line 1: \"entropy\"\\[0\\] is not a number >= 0" -- \
+  "$tracemark" detect --key ours.json --input negative.jsonl --entropy-weighted
+expect 2 "short.jsonl line 1" -- "$tracemark" detect --key ours.json --input short.jsonl --entropy-weighted
 expect 0 "" -- "$tracemark" keygen --out green.json --vocab-size 400
 expect 2 "--entropy-weighted applies to gumbel-max keys" -- \
   "$tracemark" detect --key green.json --input entropy.jsonl --entropy-weighted
