@@ -12,7 +12,11 @@ cmake --build build/release -j "$jobs"
 
 # libtorch is not built with the sanitizers: this tree leaves the transformer out (its tests run in
 # the Release tree above; here its entry points report that the build has no libtorch).
-cmake -S . -B build/sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRACEMARK_SANITIZE=ON -DTRACEMARK_WITH_TORCH=OFF
+# -O1 and line tables only (-g1), as the sanitizers' own docs suggest: reports keep file and line,
+# and this tree compiles in about 60% of the time -O2 -g takes (half of CI's time was this build).
+sanitize_flags="-O1 -g1 -DNDEBUG"
+cmake -S . -B build/sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRACEMARK_SANITIZE=ON -DTRACEMARK_WITH_TORCH=OFF \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="$sanitize_flags" -DCMAKE_C_FLAGS_RELWITHDEBINFO="$sanitize_flags"
 cmake --build build/sanitize -j "$jobs"
 (cd build/sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j "$jobs")

@@ -20,7 +20,7 @@ Exponent exponent_at(std::span<const float> weights, double score, double theta)
   e.value = -theta * score;
   e.slope = -score;
   for (float weight : weights) {
-    const double w = weight;
+    const double w = static_cast<double>(weight);
     const double rest = 1.0 - theta * w;
     e.value -= std::log1p(-theta * w);
     e.slope += w / rest;
