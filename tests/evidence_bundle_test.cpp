@@ -1,6 +1,7 @@
 // Evidence bundles: per-token statuses that add up to the scan's tallies, a bundle that verifies,
 // every changed byte of every file detected (each file in turn), the re-run with the keys, the
-// investigation log's chain and investigation-wide Holm correction, and no secret in any file.
+// investigation log's chain and investigation-wide Holm correction, no secret in any file, and the
+// sampling schemes' statistics (issue 18) recorded, re-run and checked like the green list's.
 #include "tracemark/verify/evidence_bundle.hpp"
 
 #include <gtest/gtest.h>
@@ -14,6 +15,7 @@
 #include "tracemark/verify/base64_sha256.hpp"
 #include "test_support.hpp"
 #include "tracemark/embed/green_list_scheme.hpp"
+#include "tracemark/embed/gumbel_max_scheme.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/canonical_json.hpp"
 #include "tracemark/verify/evidence_signing.hpp"
@@ -328,6 +330,100 @@ TEST(EvidenceBundle, NoFileHoldsTheSecretInHexOrBase64) {
       for (const std::string& form : {hex, upper, unpadded, url.substr(0, url.find('=')), raw}) {
         EXPECT_EQ(content.find(form), std::string::npos) << entry.path() << " holds the secret";
       }
+    }
+  }
+}
+
+// Sampling schemes in the bundle (issue 18): a suspect that picks, of three random tokens, the one
+// with the largest Gumbel-max score, scanned with that key, a tournament key and a green-list key.
+struct SamplingInvestigation : Investigation {
+  SamplingInvestigation() {
+    keys = {WatermarkKey::generate(testing::gumbel_params(1, 5000)), WatermarkKey::generate(testing::tournament_params(1, 5000, 8)),
+            WatermarkKey::generate(params_with(0.25, 2.0, 1, 5000))};
+    const GumbelMaxScheme scheme(keys[0]);
+    std::mt19937_64 rng(testing::announce_seed(20261203));
+    std::uniform_int_distribution<std::uint32_t> token(0, 4999);
+    std::ofstream out(suspect);
+    for (int r = 0; r < 40; ++r) {
+      std::vector<std::uint32_t> response = {token(rng)};
+      while (response.size() < 60) {
+        const std::uint64_t seed = scheme.context_seed(std::span(response).last(1));
+        std::uint32_t best = token(rng);
+        for (int tries = 0; tries < 2; ++tries) {
+          const std::uint32_t other = token(rng);
+          if (scheme.score(seed, other) > scheme.score(seed, best)) best = other;
+        }
+        response.push_back(best);
+      }
+      out << nlohmann::json{{"id", r}, {"tokens", response}}.dump() << "\n";
+    }
+  }
+};
+
+TEST(EvidenceBundle, SamplingSchemesRecordTheirOwnStatisticAndReRunByteForByte) {
+  SamplingInvestigation setup;
+  setup.write();
+  const BundleVerification rerun = setup.verify(setup.keys);
+  ASSERT_TRUE(rerun.ok()) << joined(rerun.failures);
+  EXPECT_NE(joined(rerun.checked).find("reproduces results.json byte for byte"), std::string::npos);
+
+  // The log's tests carry each scheme's statistic, equal to the scan's.
+  const SuspectScanReport report = run_suspect_scan(setup.keys, setup.suspect, setup.scan);
+  const auto log = read_investigation_log(setup.evidence.folder / "investigation.jsonl");
+  InvestigationSummary summary = summarize_investigation(log);
+  ASSERT_EQ(summary.tests.size(), 6u);  // three keys, suspect and control
+  EXPECT_EQ(summary.tests[0].scheme, kGumbelMaxSchemeName);
+  EXPECT_EQ(summary.tests[0].score, report.suspect.keys[0].counts.score);
+  EXPECT_LT(summary.tests[0].log10_p, -10) << "the suspect was written with the Gumbel-max key";
+  EXPECT_EQ(summary.tests[1].scheme, kTournamentSchemeName);
+  EXPECT_EQ(summary.tests[1].g_ones, report.suspect.keys[1].counts.g_ones);
+  EXPECT_EQ(summary.tests[1].tournament_layers, 8u);
+  EXPECT_EQ(summary.tests[2].scheme, "") << "green-list tests keep the shape they had";
+  EXPECT_GT(summary.tests[1].log10_p, -3);
+  EXPECT_GT(summary.tests[2].log10_p, -3);
+
+  // The same scan again adds no new test; the report names each scheme's exact tail.
+  setup.write();
+  summary = summarize_investigation(read_investigation_log(setup.evidence.folder / "investigation.jsonl"));
+  EXPECT_EQ(summary.distinct_suspect_tests, 3u);
+  const std::string html = read_all(setup.evidence.folder / "report.html");
+  for (const char* words : {"Gamma tail", "binomial tail of the g-values", "mean score", "mean g"}) {
+    EXPECT_NE(html.find(words), std::string::npos) << words;
+  }
+
+  // A score changed in the log and the bundle signed again: digests and signature hold; the re-run
+  // with the keys names what differs.
+  std::string text = read_all(setup.evidence.folder / "investigation.jsonl");
+  auto last = nlohmann::ordered_json::parse(read_investigation_log(setup.evidence.folder / "investigation.jsonl").back());
+  const std::size_t line_start = text.rfind('\n', text.size() - 2) + 1;
+  last["tests"][0]["score"] = last["tests"][0]["score"].get<double>() + 1.0;
+  write_all(setup.evidence.folder / "investigation.jsonl", text.substr(0, line_start) + last.dump() + "\n");
+  resign(setup.evidence.folder, setup.folder.path() / "signing.pem");
+  ASSERT_TRUE(setup.verify().ok()) << joined(setup.verify().failures);
+  const std::string failures = joined(setup.verify(setup.keys).failures);
+  // (The changed score makes the run a fourth distinct test, the first figure that differs.)
+  EXPECT_NE(failures.find("results.json: the re-run with the given keys does not reproduce the recorded figures (field "
+                          "/investigation/distinct_suspect_tests: recorded 3, re-run gives 4)"),
+            std::string::npos)
+      << failures;
+}
+
+TEST(InvestigationLog, RefusesASchemeItDoesNotKnowAndAStatisticOfTheWrongType) {
+  const std::string base =
+      R"({"run":1,"previous_sha256":"0000000000000000000000000000000000000000000000000000000000000000","tests":[)"
+      R"({"test_id":"t","role":"suspect","key_id":"k","commitment":"c","scored":10,"green":3,"gamma":0,"log10_p":-1,)";
+  for (const auto& [tail, expected] : std::vector<std::pair<std::string, std::string>>{
+           {R"("scheme":"bogus"}]})", "scheme names no scheme tracemark knows"},
+           {R"("scheme":"gumbel-max","score":"12"}]})", "tests[0].score must be a number"},
+           {R"("scheme":"synthid-tournament","g_ones":5}]})", "tests[0].tournament_layers is missing"},
+           {R"("scheme":"synthid-tournament","g_ones":5,"tournament_layers":65}]})", "tournament_layers must be 1 to 64"}}) {
+    const std::vector<std::string> lines = {base + tail};
+    try {
+      summarize_investigation(lines);
+      ADD_FAILURE() << "accepted: " << tail;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("line 1"), std::string::npos) << e.what();
     }
   }
 }

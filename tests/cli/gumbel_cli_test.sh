@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # CLI tests for the gumbel-max scheme: keygen --scheme gumbel-max writes a key without gamma or
 # delta, green-list options and unknown schemes are refused (exit 2, no file), synth samples with
-# the key, detect and scan find its text with the exact Gamma test and not with a fresh key, and
-# green-list-only paths (evidence bundles) refuse the key with a message naming its scheme.
+# the key, detect and scan find its text with the exact Gamma test and not with a fresh key, evidence
+# bundles record its score and re-run byte for byte, and keyrings (green list only) refuse the scheme.
 # Usage: gumbel_cli_test.sh PATH/TO/tracemark
 set -u
 source "$(dirname "$0")/cli_test_lib.sh" "$1"
@@ -34,9 +34,16 @@ expect 0 "gumbel-max key tmk_" -- "$tracemark" detect --key ours.json --input ma
 expect 0 '"scheme": "gumbel-max"' -- "$tracemark" scan --key ours.json --key green.json --suspect marked.jsonl --json
 expect 0 "Consistent with training on text watermarked with this key" -- \
   "$tracemark" scan --key ours.json --key green.json --suspect marked.jsonl
-expect 2 "evidence bundles record green-list tests only" -- \
-  "$tracemark" scan --key ours.json --suspect marked.jsonl --evidence bundle --signing-key none
-check "no bundle was written" test ! -e bundle
+# Evidence bundles record the scheme's own statistic, and the re-run with the keys reproduces them.
+"$tracemark" evidence keygen --out sign.pem >/dev/null
+expect 0 "Evidence bundle written" -- "$tracemark" scan --key ours.json --key green.json --suspect marked.jsonl \
+  --evidence bundle --signing-key sign.pem --include-inputs --no-pdf
+check "the log records the scheme and its statistic" python3 -c "
+import json; t = json.loads(open('bundle/investigation.jsonl').readline())['tests'][0]
+assert t['scheme'] == 'gumbel-max' and 'score' in t, t"
+expect 0 "reproduces results.json byte for byte" -- \
+  "$tracemark" evidence verify bundle --public-key sign.pem.pub --key ours.json --key green.json
+check "the report names the scheme's exact tail" grep -q "Gamma tail" bundle/report.html
 expect 2 "keyrings hold green-list subkeys only" -- \
   "$tracemark" keyring new --scheme gumbel-max --out ring.json --labels model:a,model:b --vocab-size 3000
 check "no ring was written" test ! -e ring.json

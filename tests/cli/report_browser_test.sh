@@ -110,4 +110,16 @@ check "four charts drew with a keyring" grep -q 'data-charts-drawn="4"' ring-dom
 check "no errors with a keyring" grep -q 'data-errors="\[\]"' ring-dom.html
 check "the verdict in words" grep -q "Verdict: attributed to cohort:campaign-a" ring-dom.html
 
+# Sampling-scheme keys only (issue 18): the rates chart shows their per-tuple means; every chart
+# draws without errors.
+"$tracemark" keygen --scheme gumbel-max --tokenizer gpt2 --out gumbel.json >/dev/null
+"$tracemark" keygen --scheme synthid-tournament --tokenizer gpt2 --out tournament.json >/dev/null
+"$tracemark" synth --key gumbel.json --out gumbel-marked.jsonl --count 30 --length 120 --seed 8 >/dev/null
+expect 0 "Evidence bundle written" -- "$tracemark" scan --key gumbel.json --key tournament.json --suspect gumbel-marked.jsonl \
+  --control clean.jsonl --evidence sampling-bundle --signing-key sign.pem --no-pdf
+chrome --dump-dom "file://$work/sampling-bundle/report.html" >sampling-dom.html
+check "three charts drew for sampling schemes" grep -q 'data-charts-drawn="3"' sampling-dom.html
+check "no errors for sampling schemes" grep -q 'data-errors="\[\]"' sampling-dom.html
+check "the table shows the mean score" grep -q "mean score 1\.[0-9]" sampling-dom.html
+
 finish

@@ -3,7 +3,7 @@
 # a key with its layers and without gamma or delta; green-list options, --layers on other schemes,
 # layers out of range and unknown versions are refused (exit 2, no file); synth samples with the
 # key; detect and scan find its text with the exact binomial test of the g-values and not with a
-# fresh key; evidence bundles and keyrings refuse the key with a message naming its scheme.
+# fresh key; evidence bundles record its g-values and re-run byte for byte; keyrings refuse the key.
 # Usage: tournament_cli_test.sh PATH/TO/tracemark
 set -u
 source "$(dirname "$0")/cli_test_lib.sh" "$1"
@@ -55,9 +55,16 @@ expect 0 "Consistent with training on text watermarked with this key" -- \
   "$tracemark" scan --key ours.json --key green.json --suspect marked.jsonl
 expect 0 "synthid-tournament, 30 layers" -- "$tracemark" scan --key ours.json --key green.json --suspect marked.jsonl
 expect 0 "No evidence at the threshold" -- "$tracemark" scan --key other.json --suspect marked.jsonl
-expect 2 "evidence bundles record green-list tests only" -- \
-  "$tracemark" scan --key ours.json --suspect marked.jsonl --evidence bundle --signing-key none
-check "no bundle was written" test ! -e bundle
+# Evidence bundles record the scheme's own statistic, and the re-run with the keys reproduces them.
+"$tracemark" evidence keygen --out sign.pem >/dev/null
+expect 0 "Evidence bundle written" -- "$tracemark" scan --key ours.json --key green.json --suspect marked.jsonl \
+  --evidence bundle --signing-key sign.pem --include-inputs --no-pdf
+check "the log records the scheme and its statistic" python3 -c "
+import json; t = json.loads(open('bundle/investigation.jsonl').readline())['tests'][0]
+assert t['scheme'] == 'synthid-tournament' and 'g_ones' in t, t"
+expect 0 "reproduces results.json byte for byte" -- \
+  "$tracemark" evidence verify bundle --public-key sign.pem.pub --key ours.json --key green.json
+check "the report names the scheme's exact tail" grep -q "binomial tail of the g-values" bundle/report.html
 expect 2 "keyrings hold green-list subkeys only" -- \
   "$tracemark" keyring new --scheme synthid-tournament --out ring.json --labels model:a,model:b --vocab-size 3000
 check "no ring was written" test ! -e ring.json

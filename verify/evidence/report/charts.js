@@ -25,50 +25,54 @@
       y: { min: 0, title: { display: true, text: '-log10 p (unadjusted; higher = stronger evidence)' } } } }
   }));
 
-  // 2. Green rate of suspect and control against gamma, with 95% intervals.
+  // 2. Green rate of suspect and control against gamma, with 95% intervals (or, with no green-list
+  // key, the sampling schemes' per-tuple means against chance). Values come in the chart's units.
   var labels = [], intervals = [], rates = [], gammas = [], colours = [];
   data.keys.forEach(function (key, i) {
-    labels.push('suspect ' + key.key_id); intervals.push([key.suspect_rate.lower * 100, key.suspect_rate.upper * 100]);
-    rates.push(key.suspect_rate.rate * 100); gammas.push(key.gamma * 100); colours.push(palette[i % 6]);
+    if (!key.in_rates_chart) return;
+    labels.push('suspect ' + key.key_id); intervals.push([key.suspect_rate.lower, key.suspect_rate.upper]);
+    rates.push(key.suspect_rate.rate); gammas.push(key.null_mean); colours.push(palette[i % 6]);
     if (key.control_rate) {
-      labels.push('control ' + key.key_id); intervals.push([key.control_rate.lower * 100, key.control_rate.upper * 100]);
-      rates.push(key.control_rate.rate * 100); gammas.push(key.gamma * 100); colours.push('#999');
+      labels.push('control ' + key.key_id); intervals.push([key.control_rate.lower, key.control_rate.upper]);
+      rates.push(key.control_rate.rate); gammas.push(key.null_mean); colours.push('#999');
     }
   });
   charts.push(new Chart(document.getElementById('chart-rates'), {
     data: { labels: labels, datasets: [
-      { type: 'bar', label: '95% interval of the green rate', data: intervals, backgroundColor: colours.map(function (c) { return c + '55'; }), borderColor: colours, borderWidth: 1, barPercentage: 0.35, order: 2 },
-      { type: 'scatter', label: 'observed green rate', data: rates, backgroundColor: '#000', pointRadius: 4, pointStyle: 'rectRot', order: 0 },
-      { type: 'line', label: 'gamma: the rate expected by chance', data: gammas, borderColor: '#555', borderDash: [4, 3], pointRadius: 0, borderWidth: 1.5, stepped: 'middle', order: 1 }
+      { type: 'bar', label: data.rates_axis.indexOf('green') === 0 ? '95% interval of the green rate' : 'interval (none for these schemes)', data: intervals, backgroundColor: colours.map(function (c) { return c + '55'; }), borderColor: colours, borderWidth: 1, barPercentage: 0.35, order: 2 },
+      { type: 'scatter', label: data.rates_axis.indexOf('green') === 0 ? 'observed green rate' : 'observed per-tuple mean', data: rates, backgroundColor: '#000', pointRadius: 4, pointStyle: 'rectRot', order: 0 },
+      { type: 'line', label: data.rates_axis.indexOf('green') === 0 ? 'gamma: the rate expected by chance' : 'expected by chance', data: gammas, borderColor: '#555', borderDash: [4, 3], pointRadius: 0, borderWidth: 1.5, stepped: 'middle', order: 1 }
     ] },
-    options: { scales: { y: { title: { display: true, text: 'green tuples, % of scored' } } } }
+    options: { scales: { y: { title: { display: true, text: data.rates_axis } } } }
   }));
 
   // 3. Per-response scores against the null.
   var binWidth = 0.5, lo = -4, hi = 8, bins = [];
   for (var b = lo; b < hi; b += binWidth) bins.push(b);
-  function histogram(t, gamma) {
+  // A response's z from its statistic and the number of null draws it sums (tuples, or a
+  // tournament's g-values), each of the key's null mean and variance.
+  function histogram(t, key) {
     var counts = bins.map(function () { return 0; }), n = 0;
-    for (var r = 0; r < t.scored.length; ++r) {
-      var s = t.scored[r]; if (s < 5) continue;
-      var z = (t.green[r] - gamma * s) / Math.sqrt(s * gamma * (1 - gamma));
+    for (var r = 0; r < t.units.length; ++r) {
+      var s = t.units[r]; if (s < 5) continue;
+      var z = (t.values[r] - key.unit_mean * s) / Math.sqrt(s * key.unit_variance);
       var at = Math.min(bins.length - 1, Math.max(0, Math.floor((z - lo) / binWidth)));
       counts[at] += 1; n += 1;
     }
     return { counts: counts, n: n };
   }
   var key = data.keys[data.primary];
-  var suspect = histogram(key.suspect_tallies, key.gamma);
+  var suspect = histogram(key.suspect_tallies, key);
   var sets = [{ type: 'bar', label: 'suspect responses (' + suspect.n + ')', data: suspect.counts, backgroundColor: '#2c6fb799', barPercentage: 1, categoryPercentage: 1 }];
   if (key.control_tallies) {
-    var control = histogram(key.control_tallies, key.gamma);
+    var control = histogram(key.control_tallies, key);
     sets.push({ type: 'bar', label: 'control responses (' + control.n + ')', data: control.counts, backgroundColor: '#99999999', barPercentage: 1, categoryPercentage: 1 });
   }
   sets.push({ type: 'line', label: 'expected without the watermark (standard normal)', borderColor: '#000', pointRadius: 0, borderWidth: 1.5,
     data: bins.map(function (b) { var m = b + binWidth / 2; return suspect.n * binWidth * Math.exp(-m * m / 2) / Math.sqrt(2 * Math.PI); }) });
   charts.push(new Chart(document.getElementById('chart-responses'), {
     data: { labels: bins.map(function (b) { return (b + binWidth / 2).toFixed(2); }), datasets: sets },
-    options: { scales: { x: { title: { display: true, text: 'per-response score z = (green - gamma n) / sqrt(n gamma (1 - gamma)), key ' + key.key_id } },
+    options: { scales: { x: { title: { display: true, text: 'per-response score z = ' + key.z_label + ', key ' + key.key_id } },
                          y: { title: { display: true, text: 'responses' } } } }
   }));
 

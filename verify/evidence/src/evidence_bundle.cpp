@@ -24,6 +24,7 @@
 #include "tracemark/json_input.hpp"
 #include "tracemark/verify/base64_sha256.hpp"
 #include "tracemark/atomic_file.hpp"
+#include "tracemark/embed/scheme_catalog.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/sha256.hpp"
 #include "tracemark/verify/binomial.hpp"
@@ -174,6 +175,18 @@ std::string test_id(const WatermarkKey& key, const std::string& role, const std:
   return sha256_hex(canonical_json(definition));
 }
 
+// A sampling scheme's test is not the green count's (issue 18): its statistic goes beside it in
+// the log and in results.json, and with the counts it defines the test's identity.
+void add_scheme_statistic(const KeyScanResult& result, nlohmann::ordered_json& test) {
+  if (result.scheme == SchemeKind::green_list) return;
+  test["scheme"] = std::string(scheme_name(result.scheme));
+  if (result.scheme == SchemeKind::gumbel_max) test["score"] = result.counts.score;
+  if (result.scheme == SchemeKind::tournament) {
+    test["g_ones"] = result.counts.g_ones;
+    test["tournament_layers"] = result.tournament_layers;
+  }
+}
+
 nlohmann::ordered_json run_entry(std::uint64_t run, const std::string& previous, const std::string& created,
                                  const EvidenceToolInfo& tool, const SuspectScanReport& report,
                                  std::span<const WatermarkKey> keys, const std::vector<InputFile>& inputs,
@@ -199,6 +212,7 @@ nlohmann::ordered_json run_entry(std::uint64_t run, const std::string& previous,
                                 {"scored", result.counts.scored},
                                 {"green", result.counts.green},
                                 {"log10_p", result.test.log10_p}});
+      add_scheme_statistic(result, entry["tests"].back());
     }
   };
   add_tests(report.suspect, "suspect");
@@ -215,6 +229,14 @@ nlohmann::ordered_json investigation_json(const InvestigationSummary& summary) {
                                   {"key_id", test.key_id}, {"commitment", test.commitment}, {"scored", test.scored},
                                   {"green", test.green}, {"gamma", test.gamma}, {"log10_p", test.log10_p},
                                   {"p_value", format_p_value(test.log10_p)}};
+    if (!test.scheme.empty()) {
+      row["scheme"] = test.scheme;
+      if (test.scheme == kGumbelMaxSchemeName) row["score"] = test.score;
+      if (test.scheme == kTournamentSchemeName) {
+        row["g_ones"] = test.g_ones;
+        row["tournament_layers"] = test.tournament_layers;
+      }
+    }
     if (test.role == "suspect") {
       row["holm_log10_p"] = test.holm_log10_p;
       row["holm_p_value"] = format_p_value(test.holm_log10_p);
@@ -231,11 +253,17 @@ nlohmann::ordered_json per_response_json(const FileScanResult& file) {
   out["keys"] = nlohmann::ordered_json::array();
   for (std::size_t k = 0; k < file.keys.size(); ++k) {
     nlohmann::ordered_json scored = nlohmann::ordered_json::array(), green = nlohmann::ordered_json::array();
+    nlohmann::ordered_json statistic = nlohmann::ordered_json::array();  // a sampling scheme's, per response
+    const SchemeKind scheme = file.keys[k].scheme;
     for (std::size_t r = 0; r < kept; ++r) {
       scored.push_back(file.tallies[k][r].scored);
       green.push_back(file.tallies[k][r].green);
+      if (scheme == SchemeKind::gumbel_max) statistic.push_back(file.tallies[k][r].score);
+      if (scheme == SchemeKind::tournament) statistic.push_back(file.tallies[k][r].g_ones);
     }
     out["keys"].push_back({{"key_id", file.keys[k].key_id}, {"scored", std::move(scored)}, {"green", std::move(green)}});
+    if (scheme == SchemeKind::gumbel_max) out["keys"].back()["score"] = std::move(statistic);
+    if (scheme == SchemeKind::tournament) out["keys"].back()["g_ones"] = std::move(statistic);
   }
   return out;
 }
@@ -485,14 +513,6 @@ EvidenceResult write_evidence_bundle(const SuspectScanReport& report, std::span<
                                      const std::string& suspect_path, const SuspectScanOptions& scan_options,
                                      const EvidenceOptions& options, const SuspectScanner* scanner) {
   if (options.folder.empty()) throw Error(ErrorCode::invalid_argument, "an evidence bundle needs a folder (--evidence DIR)");
-  for (const WatermarkKey& key : keys) {
-    // The bundle's recorded tests and its verifier are the green list's binomial ones.
-    if (key.params().scheme != kGreenListSchemeName) {
-      throw Error(ErrorCode::unsupported, "evidence bundles record green-list tests only; key " + key.key_id() + " is a '" +
-                                              key.params().scheme + "' key. Run the scan without --evidence (its "
-                                              "--json report carries the exact Gamma test), or bundle green-list keys");
-    }
-  }
   const fs::path folder = bundle_destination(options.folder);
   if (fs::exists(folder)) {
     if (!fs::is_directory(folder)) {
@@ -766,7 +786,11 @@ void check_rerun(const fs::path& folder, std::span<const WatermarkKey> keys, con
   auto check_tests = [&](const FileScanResult& file) {
     for (const KeyScanResult& result : file.keys) {
       const nlohmann::json& test = last.at("tests").at(t++);
-      if (test.at("scored").get<std::uint64_t>() != result.counts.scored || test.at("green").get<std::uint64_t>() != result.counts.green) {
+      bool same = test.at("scored").get<std::uint64_t>() == result.counts.scored &&
+                  test.at("green").get<std::uint64_t>() == result.counts.green;
+      if (result.scheme == SchemeKind::gumbel_max) same = same && test.value("score", -1.0) == result.counts.score;
+      if (result.scheme == SchemeKind::tournament) same = same && test.value("g_ones", ~std::uint64_t{0}) == result.counts.g_ones;
+      if (!same) {
         check.failures.push_back("investigation.jsonl: the last run's test " + std::to_string(t) + " (key " +
                                  result.key_id + ") does not match the re-run's counts");
       }

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -19,6 +20,7 @@
 #include <kainjow/mustache.hpp>
 
 #include "evidence_attribution.hpp"
+#include "report_statistic.hpp"
 #include "report_assets.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/binomial.hpp"
@@ -36,19 +38,24 @@ constexpr std::size_t kExampleTokens = 160;
 
 // The p-value curve for the chart: per response while per-response tallies exist (the scan's own
 // trace has one point per batch of 512 records), then the scan's trace beyond them. Both are the
-// same pooled test at the points where they meet. At most about 200 points, spread in log(tokens).
+// same pooled test (the key's scheme's) at the points where they meet. At most about 200 points,
+// spread in log(tokens).
 nlohmann::ordered_json trace_points(const FileScanResult& file, std::size_t k, double gamma) {
   struct Point {
     std::uint64_t tokens;
     double y;
   };
+  const KeyStatistic statistic{file.keys[k].scheme, file.keys[k].tournament_layers};
   std::vector<Point> curve;
-  std::uint64_t tokens = 0, scored = 0, green = 0;
+  std::uint64_t tokens = 0;
+  ScanCounts pooled;
   for (const ResponseTally& tally : file.tallies[k]) {
     tokens += tally.tokens;
-    scored += tally.scored;
-    green += tally.green;
-    if (tokens > 0) curve.push_back({tokens, -binomial_test(green, scored, gamma).log10_p});
+    pooled.scored += tally.scored;
+    pooled.green += tally.green;
+    pooled.score += tally.score;
+    pooled.g_ones += tally.g_ones;
+    if (tokens > 0) curve.push_back({tokens, -pooled_log10_p(statistic, pooled, gamma)});
   }
   for (const ScanTracePoint& point : file.traces[k]) {
     if (point.tokens > tokens) curve.push_back({point.tokens, -point.log10_p});
@@ -66,20 +73,43 @@ nlohmann::ordered_json trace_points(const FileScanResult& file, std::size_t k, d
 }
 
 nlohmann::ordered_json rate_of(const KeyScanResult& r, double gamma) {
-  return {{"rate", r.green_rate}, {"lower", r.effect_interval.lower + gamma}, {"upper", r.effect_interval.upper + gamma},
-          {"scored", r.counts.scored}};
+  const ReportStatistic s = report_statistic(r, gamma);
+  return {{"rate", s.rate}, {"lower", s.lower}, {"upper", s.upper}, {"scored", r.counts.scored}};
 }
 
+// Each response's statistic and the number of null draws it sums, for the chart of per-response z.
 nlohmann::ordered_json tallies_of(const FileScanResult& file, std::size_t k) {
-  nlohmann::ordered_json scored = nlohmann::ordered_json::array(), green = nlohmann::ordered_json::array();
+  nlohmann::ordered_json units = nlohmann::ordered_json::array(), values = nlohmann::ordered_json::array();
   for (std::size_t r = 0; r < file.tallies[k].size() && r < 5000; ++r) {
-    scored.push_back(file.tallies[k][r].scored);
-    green.push_back(file.tallies[k][r].green);
+    units.push_back(tally_units(file.keys[k], file.tallies[k][r]));
+    values.push_back(tally_value(file.keys[k], file.tallies[k][r]));
   }
-  return {{"scored", scored}, {"green", green}};
+  return {{"units", units}, {"values", values}};
 }
 
 using Data = kainjow::mustache::data;
+
+// "a", "a or b", "a, b or c".
+std::string joined_with_or(const std::vector<std::string>& parts) {
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) out += i + 1 == parts.size() ? " or " : ", ";
+    out += parts[i];
+  }
+  return out;
+}
+
+// An investigation test's statistic as the log records it: a sampling scheme's beside the green count.
+std::string investigation_statistic(const nlohmann::ordered_json& test) {
+  const std::string scheme = test.value("scheme", std::string());
+  if (scheme == kGumbelMaxSchemeName) {
+    char text[48];
+    std::snprintf(text, sizeof text, "score %.1f", test.at("score").get<double>());
+    return text;
+  }
+  if (scheme == kTournamentSchemeName) return std::to_string(test.at("g_ones").get<std::uint64_t>()) + " g-values 1";
+  return std::to_string(test.at("green").get<std::uint64_t>()) + " green";
+}
 
 Data list() { return Data(Data::type::list); }
 
@@ -95,7 +125,7 @@ Data token_data(const ColouredResponse& response, std::size_t i) {
   return token;
 }
 
-Data example_data(const EvidenceReportExample& example) {
+Data example_data(const EvidenceReportExample& example, const ReportStatistic& statistic) {
   const ColouredResponse& response = example.response;
   std::size_t green = 0, red = 0;
   for (TokenStatus status : response.statuses) {
@@ -111,6 +141,8 @@ Data example_data(const EvidenceReportExample& example) {
   out.set("key_id", example.key_id);
   out.set("green", std::to_string(green));
   out.set("red", std::to_string(red));
+  out.set("marked_word", statistic.marked_word);
+  out.set("unmarked_word", statistic.unmarked_word);
   out.set("tokens", std::to_string(response.tokens.size()));
   if (response.tokens.size() > kExampleTokens) out.set("shown", std::to_string(kExampleTokens));
   Data pieces = list();
@@ -208,8 +240,19 @@ std::string render_evidence_report_html(const EvidenceReportInput& input, const 
                                  {"threshold", -std::log10(input.alpha)},
                                  {"primary", primary}};
   data["keys"] = nlohmann::ordered_json::array();
+  // The chart of rates shares one axis: green-list keys in percent, or (with no green-list key) the
+  // sampling schemes' per-tuple means.
+  bool any_green_list = false;
+  for (std::size_t k = 0; k < keys; ++k) any_green_list |= report.suspect.keys[k].scheme == SchemeKind::green_list;
+  data["rates_axis"] = any_green_list ? "green tuples, % of scored" : "per-tuple mean (Gumbel-max score: 1 by chance; tournament g: 0.5)";
   for (std::size_t k = 0; k < keys; ++k) {
+    const ReportStatistic statistic = report_statistic(report.suspect.keys[k], report.gammas[k]);
     nlohmann::ordered_json key = {{"key_id", report.suspect.keys[k].key_id}, {"gamma", report.gammas[k]},
+                                  {"null_mean", statistic.null_mean},
+                                  {"unit_mean", statistic.unit_mean},
+                                  {"unit_variance", statistic.unit_variance},
+                                  {"z_label", statistic.z_label},
+                                  {"in_rates_chart", statistic.percent == any_green_list},
                                   {"suspect_trace", trace_points(report.suspect, k, report.gammas[k])},
                                   {"suspect_rate", rate_of(report.suspect.keys[k], report.gammas[k])},
                                   {"suspect_tallies", tallies_of(report.suspect, k)}};
@@ -231,19 +274,38 @@ std::string render_evidence_report_html(const EvidenceReportInput& input, const 
     const KeyScanResult& r = report.suspect.keys[k];
     Data row;
     row.set("key_id", r.key_id);
+    const ReportStatistic statistic = report_statistic(r, report.gammas[k]);
     row.set("verdict", scan_verdict(r, report.gammas[k], keys, input.alpha));
     row.set("scored", std::to_string(r.counts.scored));
-    row.set("green", std::to_string(r.counts.green));
-    row.set("green_rate", format_percent(r.green_rate));
-    row.set("gamma_percent", format_percent(report.gammas[k]));
-    row.set("effect", format_points(r.effect));
-    row.set("effect_lower", format_points(r.effect_interval.lower));
-    row.set("effect_upper", format_points(r.effect_interval.upper));
+    row.set("statistic", statistic.statistic);
+    row.set("per_tuple", statistic.per_tuple);
+    row.set("chance", statistic.chance);
+    row.set("effect", statistic.effect);
     row.set("p_value", format_p_value(r.test.log10_p));
     row.set("holm_p_value", format_p_value(r.holm_log10_p));
     key_rows.push_back(row);
   }
   page.set("keys", key_rows);
+  bool has[3] = {false, false, false};
+  for (std::size_t k = 0; k < keys; ++k) has[static_cast<int>(report.suspect.keys[k].scheme)] = true;
+  page.set("has_green_list", has[static_cast<int>(SchemeKind::green_list)]);
+  page.set("has_gumbel_max", has[static_cast<int>(SchemeKind::gumbel_max)]);
+  page.set("has_tournament", has[static_cast<int>(SchemeKind::tournament)]);
+  std::vector<std::string> patterns, tails;
+  if (has[static_cast<int>(SchemeKind::green_list)]) {
+    patterns.push_back("this many green tuples (a green-list key)");
+    tails.push_back("binomial tail");
+  }
+  if (has[static_cast<int>(SchemeKind::gumbel_max)]) {
+    patterns.push_back("this large a score (a Gumbel-max key)");
+    tails.push_back("Gamma tail");
+  }
+  if (has[static_cast<int>(SchemeKind::tournament)]) {
+    patterns.push_back("this many g-values equal to 1 (a tournament key)");
+    tails.push_back("binomial tail of the g-values");
+  }
+  page.set("pattern_text", joined_with_or(patterns));
+  page.set("tail_text", joined_with_or(tails));
   page.set("investigation_text", input.investigation_text);
   Data tests = list();
   for (const auto& test : input.investigation["tests"]) {
@@ -252,7 +314,7 @@ std::string render_evidence_report_html(const EvidenceReportInput& input, const 
     row.set("role", test["role"].get<std::string>());
     row.set("key_id", test["key_id"].get<std::string>());
     row.set("scored", std::to_string(test["scored"].get<std::uint64_t>()));
-    row.set("green", std::to_string(test["green"].get<std::uint64_t>()));
+    row.set("statistic", investigation_statistic(test));
     row.set("p_value", test["p_value"].get<std::string>());
     row.set("holm_p_value", test.contains("holm_p_value") ? test["holm_p_value"].get<std::string>()
                                                           : std::string("(control: not a tested hypothesis)"));
@@ -267,7 +329,7 @@ std::string render_evidence_report_html(const EvidenceReportInput& input, const 
       Data row;
       row.set("key_id", c.key_id);
       row.set("scored", std::to_string(c.counts.scored));
-      row.set("green_rate", format_percent(c.green_rate));
+      row.set("per_tuple", report_statistic(c, report.gammas[k]).per_tuple);
       row.set("p_value", format_p_value(c.holm_log10_p));
       row.set("flagged", c.holm_log10_p < std::log10(input.alpha));
       controls.push_back(row);
@@ -275,7 +337,11 @@ std::string render_evidence_report_html(const EvidenceReportInput& input, const 
     page.set("controls", controls);
   }
   Data examples = list();
-  for (const EvidenceReportExample& example : input.examples) examples.push_back(example_data(example));
+  for (const EvidenceReportExample& example : input.examples) {
+    std::size_t k = 0;
+    while (k + 1 < keys && report.suspect.keys[k].key_id != example.key_id) ++k;
+    examples.push_back(example_data(example, report_statistic(report.suspect.keys[k], report.gammas[k])));
+  }
   page.set("examples", examples);
   Data inputs = list();
   for (const auto& row : input.inputs) {
@@ -291,8 +357,14 @@ std::string render_evidence_report_html(const EvidenceReportInput& input, const 
   for (const WatermarkKey& key : input.keys) {
     Data row;
     row.set("key_id", key.key_id());
-    row.set("gamma", plain(key.params().gamma));
-    row.set("delta", plain(key.params().delta));
+    row.set("scheme", key.params().scheme);
+    if (key.params().scheme == kGreenListSchemeName) {
+      row.set("parameters", "gamma " + plain(key.params().gamma) + ", delta " + plain(key.params().delta));
+    } else if (key.params().scheme == kTournamentSchemeName) {
+      row.set("parameters", std::to_string(key.params().tournament_layers) + " layers");
+    } else {
+      row.set("parameters", "none");
+    }
     row.set("context_width", std::to_string(key.params().context_width));
     row.set("vocab_size", std::to_string(key.params().vocab_size));
     if (key.params().tokenizer) row.set("tokenizer", key.params().tokenizer->name);

@@ -6,8 +6,10 @@
 #include <map>
 #include <numbers>
 #include <sstream>
+#include <tuple>
 
 #include "bundle_manifest.hpp"
+#include "tracemark/embed/key.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/json_input.hpp"
 #include "tracemark/text_lines.hpp"
@@ -52,6 +54,25 @@ class EntryReader {
  private:
   std::string where_;
 };
+
+// A sampling scheme's statistic (issue 18): "scheme" names it, then "score" (gumbel-max) or
+// "g_ones" and "tournament_layers" (synthid-tournament). A test without "scheme" is a green-list one.
+void read_scheme_statistic(const EntryReader& reader, const Json& test, const std::string& path, InvestigationTest& entry) {
+  if (!test.is_object() || !test.contains("scheme")) return;
+  entry.scheme = reader.string_member(test, "scheme", path);
+  if (entry.scheme == kGumbelMaxSchemeName) {
+    entry.score = reader.number_member(test, "score", path);
+  } else if (entry.scheme == kTournamentSchemeName) {
+    entry.g_ones = reader.unsigned_member(test, "g_ones", path);
+    const std::uint64_t layers = reader.unsigned_member(test, "tournament_layers", path);
+    if (layers == 0 || layers > kTournamentMaxLayers) {
+      reader.fail(path + "tournament_layers must be 1 to " + std::to_string(kTournamentMaxLayers) + ", not " + std::to_string(layers));
+    }
+    entry.tournament_layers = static_cast<std::uint32_t>(layers);
+  } else if (entry.scheme != kGreenListSchemeName) {
+    reader.fail(path + "scheme names no scheme tracemark knows (" + json_excerpt(test["scheme"]) + ")");
+  }
+}
 
 }  // namespace
 
@@ -104,24 +125,35 @@ InvestigationSummary summarize_investigation(std::span<const std::string> log_li
     for (std::size_t t = 0; t < tests.size(); ++t) {
       const Json& test = tests[t];
       const std::string path = "tests[" + std::to_string(t) + "].";
-      summary.tests.push_back({run, reader.string_member(test, "test_id", path), reader.string_member(test, "role", path),
-                               reader.string_member(test, "key_id", path), reader.string_member(test, "commitment", path),
-                               reader.unsigned_member(test, "scored", path), reader.unsigned_member(test, "green", path),
-                               reader.number_member(test, "gamma", path), reader.number_member(test, "log10_p", path), 0.0});
+      InvestigationTest recorded;
+      recorded.run = run;
+      recorded.test_id = reader.string_member(test, "test_id", path);
+      recorded.role = reader.string_member(test, "role", path);
+      recorded.key_id = reader.string_member(test, "key_id", path);
+      recorded.commitment = reader.string_member(test, "commitment", path);
+      recorded.scored = reader.unsigned_member(test, "scored", path);
+      recorded.green = reader.unsigned_member(test, "green", path);
+      recorded.gamma = reader.number_member(test, "gamma", path);
+      recorded.log10_p = reader.number_member(test, "log10_p", path);
+      read_scheme_statistic(reader, test, path, recorded);
+      summary.tests.push_back(std::move(recorded));
     }
   }
-  // The family: distinct suspect tests (test_id with its counts).
-  std::map<std::pair<std::string, std::pair<std::uint64_t, std::uint64_t>>, std::size_t> family;
+  // The family: distinct suspect tests (test_id with its counts, and a sampling scheme's statistic).
+  using TestIdentity = std::tuple<std::string, std::uint64_t, std::uint64_t, std::uint64_t, double>;
+  auto identity = [](const InvestigationTest& test) {
+    return TestIdentity{test.test_id, test.scored, test.green, test.g_ones, test.score};
+  };
+  std::map<TestIdentity, std::size_t> family;
   std::vector<double> log_p;
   for (const InvestigationTest& test : summary.tests) {
     if (test.role != "suspect") continue;
-    const auto key = std::make_pair(test.test_id, std::make_pair(test.scored, test.green));
-    if (family.try_emplace(key, log_p.size()).second) log_p.push_back(test.log10_p * std::numbers::ln10);
+    if (family.try_emplace(identity(test), log_p.size()).second) log_p.push_back(test.log10_p * std::numbers::ln10);
   }
   const std::vector<double> adjusted = holm_adjust_log_p(log_p);
   for (InvestigationTest& test : summary.tests) {
     if (test.role != "suspect") continue;
-    test.holm_log10_p = adjusted[family.at({test.test_id, {test.scored, test.green}})] / std::numbers::ln10;
+    test.holm_log10_p = adjusted[family.at(identity(test))] / std::numbers::ln10;
   }
   summary.distinct_suspect_tests = log_p.size();
   return summary;

@@ -519,6 +519,15 @@ void add_undeduplicated_counts(ScanCounts& counts, const PreparedResponse& prepa
   counts.skipped_syntax += part.skipped_syntax;
 }
 
+double pooled_log10_p(const KeyStatistic& statistic, const ScanCounts& counts, double gamma) {
+  switch (statistic.scheme) {
+    case SchemeKind::green_list: return binomial_test(counts.green, counts.scored, gamma).log10_p;
+    case SchemeKind::gumbel_max: return gamma_test(counts.score, counts.scored).log10_p;
+    case SchemeKind::tournament: return tournament_test(counts.g_ones, counts.scored, statistic.tournament_layers).log10_p;
+  }
+  throw Error(ErrorCode::internal, "pooled_log10_p: an unknown scheme");
+}
+
 std::vector<KeyScanResult> key_scan_results(std::span<const std::string> key_ids, std::span<const double> gammas,
                                             std::span<const ScanCounts> counts, const ScanSettings& settings,
                                             std::span<const KeyStatistic> statistics) {

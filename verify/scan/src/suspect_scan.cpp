@@ -161,16 +161,9 @@ FileScanResult scan_file(const std::string& path, const std::vector<Distillation
     }
     for (std::size_t k = 0; k < keys.size(); ++k) {
       const ScanCounts& counts = scan.counts(k);
-      double log10_p = 0;
-      switch (keys[k].kind()) {
-        case SchemeKind::green_list:
-          log10_p = binomial_test(counts.green, counts.scored, keys[k].scheme->null_green_probability()).log10_p;
-          break;
-        case SchemeKind::gumbel_max: log10_p = gamma_test(counts.score, counts.scored).log10_p; break;
-        case SchemeKind::tournament:
-          log10_p = tournament_test(counts.g_ones, counts.scored, keys[k].tournament->layers()).log10_p;
-          break;
-      }
+      const KeyStatistic statistic{keys[k].kind(), keys[k].kind() == SchemeKind::tournament ? keys[k].tournament->layers() : 0};
+      const double gamma = keys[k].kind() == SchemeKind::green_list ? keys[k].scheme->null_green_probability() : 0.0;
+      const double log10_p = pooled_log10_p(statistic, counts, gamma);
       result.traces[k].push_back({counts.responses, counts.tokens, counts.scored, counts.green, log10_p});
     }
   };

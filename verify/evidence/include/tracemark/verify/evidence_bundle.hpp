@@ -87,6 +87,12 @@ struct InvestigationTest {
   double gamma = 0;
   double log10_p = 0;       // unadjusted
   double holm_log10_p = 0;  // Holm over every distinct suspect test of the investigation (suspect only)
+  // The statistic of a sampling scheme's test (issue 18); the green list's is `green` of `scored`.
+  // Empty scheme: a green-list test (logs written before issue 18 name no scheme).
+  std::string scheme;
+  double score = 0;          // gumbel-max: sum of -ln(1 - r) over the scored tuples (null Gamma(scored, 1))
+  std::uint64_t g_ones = 0;  // synthid-tournament: g-values equal to 1 (null Binomial(scored m, 1/2))
+  std::uint32_t tournament_layers = 0;
 };
 
 struct InvestigationSummary {

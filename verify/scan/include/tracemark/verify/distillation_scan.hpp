@@ -155,6 +155,9 @@ struct KeyStatistic {
   SchemeKind scheme = SchemeKind::green_list;
   std::uint32_t tournament_layers = 0;  // tournament: m
 };
+// The unadjusted log10 p of a key's pooled test on `counts`: the green list's binomial (gamma), the
+// Gumbel-max Gamma(scored, 1) tail of the score, or the tournament's Binomial(scored m, 1/2).
+double pooled_log10_p(const KeyStatistic& statistic, const ScanCounts& counts, double gamma);
 std::vector<KeyScanResult> key_scan_results(std::span<const std::string> key_ids, std::span<const double> gammas,
                                             std::span<const ScanCounts> counts, const ScanSettings& settings,
                                             std::span<const KeyStatistic> statistics = {});
