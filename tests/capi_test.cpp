@@ -20,6 +20,8 @@
 #include "tracemark/sha256.hpp"
 #include "tracemark/embed/watermark_processor.hpp"
 #include "tracemark/verify/green_list_detector.hpp"
+#include "tracemark/verify/gumbel_max_detector.hpp"
+#include "tracemark/verify/tournament_detector.hpp"
 
 namespace tracemark {
 namespace {
@@ -441,6 +443,73 @@ TEST_F(CApi, EntropyThresholdKeysGateTheProcessorAndNeedEntropyToDetect) {
   ASSERT_EQ(tm_detect_with_entropy(key.key, ids.data(), high.data(), ids.size(), &detection), TM_OK);
   EXPECT_GT(detection.scored, 250u);
   EXPECT_EQ(tm_detect_with_entropy(key.key, ids.data(), nullptr, ids.size(), &detection), TM_INVALID_ARGUMENT);
+}
+
+// Issue 18: tm_detect_scheme gives each scheme's exact test, as the C++ detectors do; tm_key_info
+// names the scheme; the green list's answer is tm_detect's in the new struct's terms.
+TEST_F(CApi, DetectSchemeEqualsEachSchemesCppDetector) {
+  testing::TemporaryFolder folder;
+  std::mt19937 rng(static_cast<std::mt19937::result_type>(testing::announce_seed(1203)));
+  std::vector<std::uint32_t> tokens(1500);
+  for (auto& t : tokens) t = rng() % 3000;
+  tokens[700] = tokens[100];  // a repeated context and tuple
+  tokens[701] = tokens[101];
+  for (const SchemeParams& params : {testing::gumbel_params(2, 3000), testing::tournament_params(2, 3000, 20)}) {
+    const WatermarkKey cpp_key = WatermarkKey::generate(params);
+    cpp_key.save(folder.path() / "key.json", true);
+    KeyHandle key;
+    ASSERT_EQ(tm_key_load((folder.path() / "key.json").c_str(), &key.key), TM_OK) << tm_last_error();
+    tm_key_info info;
+    info.size = sizeof info;
+    ASSERT_EQ(tm_key_get_info(key.key, &info), TM_OK);
+    tm_scheme_detection found;
+    found.size = sizeof found;
+    ASSERT_EQ(tm_detect_scheme(key.key, tokens.data(), tokens.size(), &found), TM_OK) << tm_last_error();
+    EXPECT_EQ(found.size, sizeof found);
+    EXPECT_EQ(found.tokens, 1500u);
+    if (params.scheme == kGumbelMaxSchemeName) {
+      EXPECT_EQ(info.scheme, TM_SCHEME_GUMBEL_MAX);
+      GumbelMaxDetector detector(std::make_shared<const GumbelMaxScheme>(cpp_key));
+      const GumbelScoreCounts counts = detector.add_document(tokens);
+      EXPECT_EQ(found.scheme, TM_SCHEME_GUMBEL_MAX);
+      EXPECT_EQ(found.scored, counts.scored);
+      EXPECT_EQ(found.statistic, counts.score);
+      EXPECT_EQ(found.null_mean, static_cast<double>(counts.scored));
+      EXPECT_EQ(found.log10_p, GumbelMaxDetector::test(counts).log10_p);
+    } else {
+      EXPECT_EQ(info.scheme, TM_SCHEME_TOURNAMENT);
+      EXPECT_EQ(info.tournament_layers, 20u);
+      TournamentDetector detector(std::make_shared<const TournamentScheme>(cpp_key));
+      const TournamentScoreCounts counts = detector.add_document(tokens);
+      EXPECT_EQ(found.scheme, TM_SCHEME_TOURNAMENT);
+      EXPECT_EQ(found.scored, counts.scored);
+      EXPECT_EQ(found.statistic, static_cast<double>(counts.g_ones));
+      EXPECT_EQ(found.null_mean, 10.0 * static_cast<double>(counts.scored));
+      EXPECT_EQ(found.log10_p, detector.test(counts).log10_p);
+    }
+    EXPECT_LT(found.scored, 1498u) << "the repeated tuple is scored once";
+    EXPECT_GT(found.log10_p, -4) << "random ids carry no watermark";
+    std::vector<std::uint32_t> outside = {1, 2, 3000};
+    EXPECT_EQ(tm_detect_scheme(key.key, outside.data(), outside.size(), &found), TM_INVALID_INPUT);
+    found.size = 40;
+    EXPECT_EQ(tm_detect_scheme(key.key, tokens.data(), tokens.size(), &found), TM_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(tm_last_error()).find("sizeof(tm_scheme_detection)"), std::string::npos) << tm_last_error();
+  }
+  // A green-list key: tm_detect's figures.
+  tm_key_info info;
+  info.size = sizeof info;
+  ASSERT_EQ(tm_key_get_info(key_.key, &info), TM_OK);
+  EXPECT_EQ(info.scheme, TM_SCHEME_GREEN_LIST);
+  tm_detection detection;
+  ASSERT_EQ(tm_detect(key_.key, tokens.data(), tokens.size(), &detection), TM_OK);
+  tm_scheme_detection found;
+  found.size = sizeof found;
+  ASSERT_EQ(tm_detect_scheme(key_.key, tokens.data(), tokens.size(), &found), TM_OK);
+  EXPECT_EQ(found.scheme, TM_SCHEME_GREEN_LIST);
+  EXPECT_EQ(found.scored, detection.scored);
+  EXPECT_EQ(found.statistic, static_cast<double>(detection.green));
+  EXPECT_EQ(found.null_mean, detection.gamma * static_cast<double>(detection.scored));
+  EXPECT_EQ(found.log10_p, detection.log10_p);
 }
 
 }  // namespace

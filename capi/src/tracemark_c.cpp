@@ -21,6 +21,8 @@
 #include "tracemark/embed/watermark_processor.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/green_list_detector.hpp"
+#include "tracemark/verify/gumbel_max_detector.hpp"
+#include "tracemark/verify/tournament_detector.hpp"
 
 struct tm_key {
   tracemark::WatermarkKey key;
@@ -130,8 +132,12 @@ tm_status check_logits_length(const tm_processor& processor, std::size_t n_logit
 
 // Extensible structs (tracemark.h): the sizes of their first versions, the smallest accepted.
 constexpr std::size_t kKeyInfoFirstSize = 72;
+constexpr std::size_t kSchemeDetectionFirstSize = 56;
+static_assert(sizeof(tm_scheme_detection) == kSchemeDetectionFirstSize,
+              "a field was added to tm_scheme_detection: keep its first-version size above and document the field");
 constexpr std::size_t kProcessorParamsFirstSize = 8;
-static_assert(sizeof(tm_key_info) == kKeyInfoFirstSize && sizeof(tm_processor_params) == kProcessorParamsFirstSize,
+constexpr std::size_t kKeyInfoSize = 80;  // issue 18 added scheme and tournament_layers
+static_assert(sizeof(tm_key_info) == kKeyInfoSize && sizeof(tm_processor_params) == kProcessorParamsFirstSize,
               "a field was added to an extensible struct: keep the first-version sizes above and document the field");
 
 tm_status too_small(const char* function, const char* field, std::size_t size, std::size_t minimum, const char* what) {
@@ -240,6 +246,10 @@ tm_status tm_key_get_info(const tm_key* key, tm_key_info* out) {
     info.null_green_probability = key->scheme.green_list ? key->scheme.green_list->null_green_probability() : 0.0;
     info.delta = params.delta;
     std::snprintf(info.key_id, sizeof info.key_id, "%s", key->key.key_id().c_str());
+    info.scheme = key->scheme.gumbel_max   ? TM_SCHEME_GUMBEL_MAX
+                  : key->scheme.tournament ? TM_SCHEME_TOURNAMENT
+                                           : TM_SCHEME_GREEN_LIST;
+    info.tournament_layers = key->scheme.tournament ? key->scheme.tournament->layers() : 0;
     write_extensible(info, out, out->size);
     return TM_OK;
   });
@@ -522,6 +532,61 @@ tm_status tm_detect_with_entropy(const tm_key* key, const uint32_t* tokens, cons
                                  tm_detection* out) {
   if (entropy == nullptr && count > 0) return null_argument("tm_detect_with_entropy", "entropy");
   return detect_with("tm_detect_with_entropy", key, tokens, true, entropy, count, out);
+}
+
+tm_status tm_detect_scheme(const tm_key* key, const uint32_t* tokens, size_t count, tm_scheme_detection* out) {
+  constexpr const char* function = "tm_detect_scheme";
+  if (key == nullptr) return null_argument(function, "key");
+  if (tokens == nullptr && count > 0) return null_argument(function, "tokens");
+  if (out == nullptr) return null_argument(function, "out");
+  if (out->size < kSchemeDetectionFirstSize) {
+    return too_small(function, "out->size", out->size, kSchemeDetectionFirstSize, "sizeof(tm_scheme_detection)");
+  }
+  if (key->scheme.green_list) {
+    // The green list's own path (and its entropy rule), reported in this struct's terms.
+    tm_detection green{};
+    const tm_status status = detect_with(function, key, tokens, false, nullptr, count, &green);
+    if (status != TM_OK) return status;
+    tm_scheme_detection result{};
+    result.scheme = TM_SCHEME_GREEN_LIST;
+    result.tokens = green.tokens;
+    result.scored = green.scored;
+    result.statistic = static_cast<double>(green.green);
+    result.null_mean = green.gamma * static_cast<double>(green.scored);
+    result.p_value = green.p_value;
+    result.log10_p = green.log10_p;
+    write_extensible(result, out, out->size);
+    return TM_OK;
+  }
+  return guarded(function, [&] {
+    const std::span<const std::uint32_t> ids(tokens, count);
+    tm_scheme_detection result{};
+    if (key->scheme.gumbel_max) {
+      tracemark::GumbelMaxDetector detector(key->scheme.gumbel_max);
+      const tracemark::GumbelScoreCounts counts = detector.add_document(ids);
+      const tracemark::GammaTest test = tracemark::GumbelMaxDetector::test(counts);
+      result.scheme = TM_SCHEME_GUMBEL_MAX;
+      result.tokens = counts.tokens;
+      result.scored = counts.scored;
+      result.statistic = counts.score;
+      result.null_mean = static_cast<double>(counts.scored);
+      result.p_value = test.p_value;
+      result.log10_p = test.log10_p;
+    } else {
+      tracemark::TournamentDetector detector(key->scheme.tournament);
+      const tracemark::TournamentScoreCounts counts = detector.add_document(ids);
+      const tracemark::BinomialTest test = detector.test(counts);
+      result.scheme = TM_SCHEME_TOURNAMENT;
+      result.tokens = counts.tokens;
+      result.scored = counts.scored;
+      result.statistic = static_cast<double>(counts.g_ones);
+      result.null_mean = 0.5 * static_cast<double>(counts.scored) * key->scheme.tournament->layers();
+      result.p_value = test.p_value;
+      result.log10_p = test.log10_p;
+    }
+    write_extensible(result, out, out->size);
+    return TM_OK;
+  });
 }
 
 }  // extern "C"

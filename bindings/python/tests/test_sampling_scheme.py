@@ -1,6 +1,7 @@
 """The binding with a sampling scheme's key (gumbel-max, issue 18): the processor picks the token
 (choose, choose_candidates), leaves logits unbiased, agrees between its two paths, and what it picks
-is found by `tracemark detect` with the key; green-list-only calls refuse the key by its scheme."""
+is found by `tracemark detect` with the key; detect_scheme gives each scheme's exact test as the CLI
+does; green-list-only calls refuse the key by its scheme."""
 import json
 import pathlib
 import subprocess
@@ -73,6 +74,43 @@ class SamplingSchemeTest(unittest.TestCase):
         out = subprocess.run([str(cli_path()), "detect", "--key", str(self.path), "--input", str(text), "--json"],
                              check=True, capture_output=True, text=True).stdout
         self.assertLess(json.loads(out.strip().splitlines()[-1])["log10_p"], -20)
+
+    def test_detect_scheme_equals_the_cli_for_every_scheme(self):
+        """detect_scheme (tm_detect_scheme) gives the CLI's exact test for a key of each scheme."""
+        folder = pathlib.Path(self.folder.name)
+        tournament = folder / "tournament.json"
+        subprocess.run([str(cli_path()), "keygen", "--scheme", "synthid-tournament", "--layers", "12", "--out",
+                        str(tournament), "--vocab-size", "500", "--context-width", "1"], check=True, capture_output=True)
+        green = folder / "green.json"
+        subprocess.run([str(cli_path()), "keygen", "--out", str(green), "--vocab-size", "500", "--context-width", "1"],
+                       check=True, capture_output=True)
+        processor = tracemark.Processor(self.key, prompt=[1])
+        tokens = []
+        for _ in range(300):
+            token = processor.choose(self.rng.normal(scale=2.0, size=500).astype(np.float32))
+            processor.accept(token)
+            tokens.append(token)
+        text = folder / "one.jsonl"
+        text.write_text(json.dumps({"tokens": tokens}) + "\n")
+        for path, scheme in ((self.path, "gumbel-max"), (tournament, "synthid-tournament"), (green, "kgw-green-list")):
+            key = tracemark.Key.load(path)
+            self.assertEqual(key.scheme, scheme)
+            self.assertEqual(key.tournament_layers, 12 if scheme == "synthid-tournament" else 0)
+            found = key.detect_scheme(tokens)
+            self.assertEqual(found.scheme, scheme)
+            self.assertEqual(found.tokens, 300)
+            out = subprocess.run([str(cli_path()), "detect", "--key", str(path), "--input", str(text), "--json"],
+                                 check=True, capture_output=True, text=True).stdout
+            cli = json.loads(out.strip().splitlines()[-1])
+            self.assertEqual(found.scored, cli["scored"], scheme)
+            self.assertAlmostEqual(found.log10_p, cli["log10_p"], delta=1e-9 * max(1.0, abs(cli["log10_p"])), msg=scheme)
+            if scheme == "gumbel-max":
+                self.assertLess(found.log10_p, -10)
+                self.assertEqual(found.null_mean, found.scored)
+            if scheme == "synthid-tournament":
+                self.assertEqual(found.null_mean, found.scored * 12 / 2)
+            if scheme == "kgw-green-list":
+                self.assertEqual(found.statistic, tracemark.detect(key, tokens).green)
 
     def test_green_list_only_calls_refuse_the_key(self):
         with self.assertRaises(tracemark.TracemarkValueError) as caught:

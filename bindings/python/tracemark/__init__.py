@@ -28,7 +28,10 @@ from . import _native
 from ._native import TracemarkError, TracemarkValueError, check
 
 __all__ = ["Key", "Keyring", "Processor", "LogitsProcessor", "VllmLogitsProcessor", "Detection", "detect",
-           "version", "TracemarkError", "TracemarkValueError"]
+           "SchemeDetection", "detect_scheme", "version", "TracemarkError", "TracemarkValueError"]
+
+# tm_scheme_kind, by the names key files use.
+SCHEME_NAMES = {0: "kgw-green-list", 1: "gumbel-max", 2: "synthid-tournament"}
 
 try:  # torch is optional: only needed when the engine hands us torch tensors
     import torch as _torch
@@ -77,6 +80,8 @@ class Key:
         self.null_green_probability = info.null_green_probability
         self.delta = info.delta
         self.key_id = info.key_id.decode()
+        self.scheme = SCHEME_NAMES[info.scheme]  # "kgw-green-list", "gumbel-max" or "synthid-tournament"
+        self.tournament_layers = info.tournament_layers  # synthid-tournament: m; else 0
         threshold = ctypes.c_double()
         check(_native.lib.tm_key_get_entropy_threshold(self._handle, ctypes.byref(threshold)))
         # nats; 0: every step. With a threshold, processors bias only steps at or above it and
@@ -102,6 +107,10 @@ class Key:
     def detect(self, token_ids):
         """See tracemark.detect."""
         return detect(self, token_ids)
+
+    def detect_scheme(self, token_ids):
+        """See tracemark.detect_scheme."""
+        return detect_scheme(self, token_ids)
 
     def __del__(self):
         handle, self._handle = getattr(self, "_handle", None), None
@@ -196,6 +205,30 @@ def detect(key, token_ids, entropy=None):
                                                  ctypes.byref(result)))
     return Detection(result.tokens, result.scored, result.green, result.gamma, result.z, result.p_value,
                      result.log10_p)
+
+
+@dataclass(frozen=True)
+class SchemeDetection:
+    """Detection with the key's own scheme and exact test (issue 18). statistic: green tuples
+    (kgw-green-list), the sum of -ln(1 - r) (gumbel-max), or g-values equal to 1
+    (synthid-tournament); null_mean: its mean if the text has nothing to do with the key."""
+    scheme: str
+    tokens: int
+    scored: int
+    statistic: float
+    null_mean: float
+    p_value: float   # exact tail; 0.0 below ~1e-308: use log10_p
+    log10_p: float
+
+
+def detect_scheme(key, token_ids):
+    """Scores one response's token ids (without its prompt) with a key of any scheme; returns a
+    SchemeDetection. A green-list key with an entropy threshold needs detect(key, ids, entropy=...)."""
+    ids = _token_array(token_ids)
+    result = _native.SchemeDetectionResult(size=ctypes.sizeof(_native.SchemeDetectionResult))
+    check(_native.lib.tm_detect_scheme(key._handle, _pointer(ids), ids.size, ctypes.byref(result)))
+    return SchemeDetection(SCHEME_NAMES[result.scheme], result.tokens, result.scored, result.statistic,
+                           result.null_mean, result.p_value, result.log10_p)
 
 
 class Processor:

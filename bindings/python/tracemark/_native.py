@@ -51,6 +51,8 @@ class KeyInfo(ctypes.Structure):
         ("null_green_probability", ctypes.c_double),
         ("delta", ctypes.c_double),
         ("key_id", ctypes.c_char * 32),
+        ("scheme", ctypes.c_uint32),
+        ("tournament_layers", ctypes.c_uint32),
     ]
 
 
@@ -74,6 +76,20 @@ class DetectionResult(ctypes.Structure):
     ]
 
 
+class SchemeDetectionResult(ctypes.Structure):
+    """tm_scheme_detection (extensible: size first): detection with a key of any scheme."""
+    _fields_ = [
+        ("size", ctypes.c_uint32),
+        ("scheme", ctypes.c_uint32),
+        ("tokens", ctypes.c_uint64),
+        ("scored", ctypes.c_uint64),
+        ("statistic", ctypes.c_double),
+        ("null_mean", ctypes.c_double),
+        ("p_value", ctypes.c_double),
+        ("log10_p", ctypes.c_double),
+    ]
+
+
 class BatchSeeds(ctypes.Structure):
     """tm_batch_seeds (extensible: size first): output arrays of tm_processor_seeds_batch."""
     _fields_ = [("size", ctypes.c_uint32), ("seeds", ctypes.c_void_p), ("will_bias", ctypes.c_void_p)]
@@ -85,6 +101,7 @@ STRUCTS = {
     "tm_processor_params": ProcessorParams,
     "tm_candidate": Candidate,
     "tm_detection": DetectionResult,
+    "tm_scheme_detection": SchemeDetectionResult,
     "tm_batch_seeds": BatchSeeds,
 }
 
@@ -151,6 +168,8 @@ _declarations = {
                                              ctypes.c_size_t, ctypes.c_size_t]),
     "tm_processor_accept_batch": (_c_status, [ctypes.POINTER(ctypes.c_void_p), ctypes.c_size_t, ctypes.c_void_p]),
     "tm_detect": (_c_status, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(DetectionResult)]),
+    "tm_detect_scheme": (_c_status, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
+                                     ctypes.POINTER(SchemeDetectionResult)]),
     # Entropy-aware embedding (issue 16).
     "tm_key_get_entropy_threshold": (_c_status, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double)]),
     "tm_processor_last_step": (_c_status, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int),

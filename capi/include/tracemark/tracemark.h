@@ -78,6 +78,13 @@ TM_API tm_status tm_key_load_memory(const char* data, size_t size, tm_key** out)
 /* Frees a key (NULL is allowed) and wipes its secret. Not concurrently with other uses of it. */
 TM_API void tm_key_free(tm_key* key);
 
+/* The watermarking schemes (docs/METHOD.md, "Which scheme to use when"). */
+typedef enum tm_scheme_kind {
+  TM_SCHEME_GREEN_LIST = 0, /* kgw-green-list: biases logits (tm_processor_apply) */
+  TM_SCHEME_GUMBEL_MAX = 1, /* gumbel-max: chooses the token (tm_processor_choose) */
+  TM_SCHEME_TOURNAMENT = 2  /* synthid-tournament: chooses the token (tm_processor_choose) */
+} tm_scheme_kind;
+
 /* Public facts about a key (nothing secret). An extensible struct: set size = sizeof(tm_key_info)
  * before tm_key_get_info, which sets it to the number of bytes it filled (zeroing the caller's
  * bytes after those). */
@@ -90,6 +97,9 @@ typedef struct tm_key_info {
   double null_green_probability; /* the exact null probability detection uses (0 for a gumbel-max key) */
   double delta;            /* logit bias added to green tokens */
   char key_id[32];         /* "tmk_" + 16 hex digits, NUL-terminated */
+  /* Since issue 18 (a caller's struct of 72 bytes does not receive them): */
+  uint32_t scheme;            /* a tm_scheme_kind: which scheme the key serves and detects with */
+  uint32_t tournament_layers; /* TM_SCHEME_TOURNAMENT: m, the g-values per token; else 0 */
 } tm_key_info;
 
 /* Fills *out. Thread-safe. */
@@ -271,6 +281,28 @@ TM_API tm_status tm_detect(const tm_key* key, const uint32_t* tokens, size_t cou
  * threshold are skipped. For a key without a threshold the entropy is ignored. Thread-safe. */
 TM_API tm_status tm_detect_with_entropy(const tm_key* key, const uint32_t* tokens, const float* entropy, size_t count,
                                         tm_detection* out);
+
+/* Detection with a key of any scheme (issue 18), each with its own exact test. An extensible
+ * struct: set size = sizeof(tm_scheme_detection) before the call, which sets it to the bytes it
+ * filled. Same dedup and skipping rules as tm_detect. */
+typedef struct tm_scheme_detection {
+  uint32_t size;     /* the caller's sizeof(tm_scheme_detection); at least 56 */
+  uint32_t scheme;   /* the key's tm_scheme_kind */
+  uint64_t tokens;   /* ids read */
+  uint64_t scored;   /* distinct tuples scored */
+  /* The test's statistic: green tuples (green list; null Binomial(scored, gamma)); the sum of
+   * -ln(1 - r) (gumbel-max; null Gamma(scored, 1)); g-values equal to 1 (tournament; null
+   * Binomial(scored m, 1/2)). */
+  double statistic;
+  double null_mean;  /* the statistic's mean under the null: gamma scored, scored, or scored m / 2 */
+  double p_value;    /* exact upper tail; underflows to 0 below ~1e-308 */
+  double log10_p;    /* log10 of the p-value, exact far below the smallest double: report this */
+} tm_scheme_detection;
+
+/* Scores tokens[0 .. count) (a response, without its prompt) with the key's own scheme and test. An
+ * id >= vocab_size is TM_INVALID_INPUT naming its position; a green-list key with an entropy
+ * threshold is TM_INVALID_ARGUMENT (use tm_detect_with_entropy). Thread-safe (key is only read). */
+TM_API tm_status tm_detect_scheme(const tm_key* key, const uint32_t* tokens, size_t count, tm_scheme_detection* out);
 
 #ifdef __cplusplus
 }
