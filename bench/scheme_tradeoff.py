@@ -25,6 +25,10 @@ whole experiment runs through the tracemark command line, as an analyst would.
               the clean student's answers (innocent text): fractions of per-key p < 0.05 and < 0.01,
               and the Kolmogorov-Smirnov distance from uniform
 
+Neural teacher (issue 18's table "on the neural teacher"): --teacher transformer [--teacher-steps 600]
+trains a small transformer on the same split and asks it instead; with --fractions none --fresh-keys 0
+only quality, diversity and per-answer TPR are measured (the students are issue 17's benchmarks).
+
 Usage: bench/scheme_tradeoff.py [--build build/release] [--work out/bench-schemes] [--order 3]
        [--corpus brown|go-code|reasoning] [--harvest-responses 1000] [--suspect-responses 500] [--repeat-prompts 20] [--repeats 8]
        [--fractions 1,0.25,0.05] [--fresh-keys 200] [--quality-keys 10] [--threads 2] [--extra-scheme NAME:ARGS]...
@@ -74,6 +78,19 @@ class SchemeExperiment(Experiment):
     # and is the distiller's clean mix), its held-out prompts are asked, its null split is the null.
     def split(self, corpus, name):
         return super().split(self.o.corpus if corpus == "brown" else corpus, name)
+
+    def teacher(self):
+        """--teacher ngram: the shared n-gram teacher. --teacher transformer: a small decoder-only
+        transformer (`train --model transformer`, --teacher-steps steps) on the same training split."""
+        if self.o.teacher == "ngram":
+            return super().teacher()
+        out = self.path("teacher-transformer.tm")
+        if not os.path.exists(out):
+            started = time.time()
+            run([self.tm, "train", "--model", "transformer", "--corpus", self.split("brown", "train"), "--tokenizer",
+                 "cl100k_base", "--steps", self.o.teacher_steps, "--torch-threads", self.threads, "--out", out])
+            print(f"transformer teacher trained in {time.time() - started:.1f} s", flush=True)
+        return out
 
     def generate(self, model, prompts, out, seed, key=None, extra=()):
         if os.path.exists(out):
@@ -179,9 +196,13 @@ class SchemeExperiment(Experiment):
         repeats = self.repeat_prompts()
         clean = self.generate(teacher, harvest_prompts, self.path("answers-clean.jsonl"), 1000)
         clean_repeats = self.generate(teacher, repeats, self.path("repeats-clean.jsonl"), 3000)
-        clean_student = self.clean_student()
-        clean_suspect = self.generate(clean_student, suspect_prompts, self.path("suspect-clean.jsonl"), 2000)
-        null_text = self.tokenized("brown", "null")
+        # Students and validity need the clean student; a quality-only run (--fractions none
+        # --fresh-keys 0, as for the transformer teacher) skips them.
+        clean_suspect = null_text = None
+        if self.o.fractions or self.o.fresh_keys:
+            clean_student = self.clean_student()
+            clean_suspect = self.generate(clean_student, suspect_prompts, self.path("suspect-clean.jsonl"), 2000)
+            null_text = self.tokenized("brown", "null")
         rows = [{"scheme": "none (unwatermarked)", **self.diversity(clean_repeats),
                  "fpr_clean": None}]
         for name, (args, serving) in schemes.items():
@@ -202,7 +223,7 @@ class SchemeExperiment(Experiment):
                     row[f"student_{fraction:g}_{tokens // 1000}k"] = result["log10_p"]
             # Validity is a property of the key and the detector, not of how answers were served: a
             # serving variant of a scheme already measured shares its figures.
-            fresh = [] if serving else [self.scheme_key(name, args, i) for i in range(self.o.fresh_keys)]
+            fresh = [] if serving or not self.o.fresh_keys else [self.scheme_key(name, args, i) for i in range(self.o.fresh_keys)]
             for null_name, null_input in (("brown_null", null_text), ("clean_student", clean_suspect)):
                 if not fresh:
                     continue
@@ -229,6 +250,8 @@ class SchemeExperiment(Experiment):
             print(f"| {r['scheme']} | {r['ppl_ratio']:.4f} [{r['ppl_low']:.4f}, {r['ppl_high']:.4f}] | "
                   f"{r['distinct3']:.3f} | {r['identical_pairs']:.3f} | {r['tpr']:.3f} | {r['fpr_clean']:.3f} |")
         columns = [f"student_{f:g}_{t}k" for f in self.o.fractions for t in (10, 100)]
+        if not columns:
+            return
         print("\n| scheme | " + " | ".join(c.replace("student_", "").replace("_", " at ") for c in columns) + " |")
         print("|---|" + "---|" * len(columns))
         for r in rows[1:]:
@@ -253,7 +276,10 @@ def main():
     parser.add_argument("--suspect-responses", type=int, default=500)
     parser.add_argument("--repeat-prompts", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=8)
-    parser.add_argument("--fractions", type=lambda s: [float(x) for x in s.split(",")], default=[1.0, 0.25, 0.05])
+    parser.add_argument("--fractions", type=lambda s: [] if s == "none" else [float(x) for x in s.split(",")],
+                        default=[1.0, 0.25, 0.05], help="harvest shares of the students, or none")
+    parser.add_argument("--teacher", choices=["ngram", "transformer"], default="ngram")
+    parser.add_argument("--teacher-steps", type=int, default=600, help="--teacher transformer: training steps")
     parser.add_argument("--fresh-keys", type=int, default=200)
     parser.add_argument("--quality-keys", type=int, default=10, help="2 to 31")
     parser.add_argument("--threads", type=int, default=2)
