@@ -3,7 +3,9 @@
 //   2. the scan's batched colouring (GreenListScheme::green_flags) with v2 vs v3 keys, tuples/s;
 //   3. a serving step on the full vocabulary: memset floor, green list v2 and v3 (bias + accept), and
 //      gumbel-max (choose + accept); and on top-40 / top-1024 candidate arrays;
-//   4. the same steps with the synthid-tournament sampler (m = 30 and m = 8 layers).
+//   4. the same steps with the synthid-tournament sampler (m = 30 and m = 8 layers);
+//   5. gumbel-max version 2 (the 32-bit value and the screen) beside version 1 and the green list,
+//      on rows of three shapes: a model-like row (Zipf), the normal(0, 2) row above, a near-flat row.
 // Times are the thread's CPU time (median of repetitions). Usage: prf_schemes_overhead [--quick]
 #include <algorithm>
 #include <ctime>
@@ -58,6 +60,12 @@ tracemark::SchemeParams gumbel(std::uint32_t vocab) {
   return params;
 }
 
+tracemark::SchemeParams gumbel_v2(std::uint32_t vocab) {
+  tracemark::SchemeParams params = gumbel(vocab);
+  params.scheme_version = 2;
+  return params;
+}
+
 tracemark::SchemeParams tournament(std::uint32_t vocab, std::uint32_t layers) {
   tracemark::SchemeParams params = gumbel(vocab);
   params.scheme = std::string(tracemark::kTournamentSchemeName);
@@ -71,6 +79,58 @@ std::uint32_t token_at(std::uint64_t step, std::uint32_t vocab) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return static_cast<std::uint32_t>((z ^ (z >> 31)) % vocab);
+}
+
+// 5: one row of the version-2 table. The row's shape decides how many ids pass the screen (about
+// 1 / p_max): a model's row is peaked, a near-flat row is the worst case.
+std::string gumbel_v2_row(std::uint32_t v, const char* shape, int repetitions, bool quick, std::uint64_t& sink) {
+  using tracemark::WatermarkKey;
+  std::vector<float> logits(v);
+  std::mt19937 random(2);  // fixed seed: 2
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<std::uint32_t> order(v);
+  for (std::uint32_t t = 0; t < v; ++t) order[t] = t;
+  std::shuffle(order.begin(), order.end(), random);
+  for (std::uint32_t t = 0; t < v; ++t) {
+    if (std::string(shape) == "zipf") logits[order[t]] = -1.1f * std::log(static_cast<float>(t + 1));  // rank t + 1
+    else if (std::string(shape) == "normal(0, 2)") logits[t] = 2.0f * normal(random);
+    else logits[t] = 0.1f * normal(random);  // near-flat
+  }
+  const std::vector<float> pristine = logits;
+  tracemark::WatermarkProcessor green_list(std::make_shared<const tracemark::GreenListScheme>(WatermarkKey::generate(green(2, v))));
+  tracemark::GumbelMaxSampler first(std::make_shared<const tracemark::GumbelMaxScheme>(WatermarkKey::generate(gumbel(v))));
+  tracemark::GumbelMaxSampler second(std::make_shared<const tracemark::GumbelMaxScheme>(WatermarkKey::generate(gumbel_v2(v))));
+  const std::uint32_t prompt[] = {1, 2};
+  green_list.reset(prompt);
+  first.reset(prompt, 5);
+  second.reset(prompt, 5);
+  const int steps = static_cast<int>(std::max<std::uint32_t>(50, (quick ? 1'000'000u : 8'000'000u) / v));
+  std::uint64_t step = 1000;
+  auto per_step = [&](auto&& one) {
+    return median_seconds([&] { for (int i = 0; i < steps; ++i) one(); }, repetitions) / steps * 1e6;
+  };
+  const double floor = per_step([&] {
+    std::memset(logits.data(), 0, logits.size() * sizeof(float));
+    asm volatile("" : : "r"(logits.data()) : "memory");
+  });
+  logits = pristine;
+  const double g2 = per_step([&] {
+    green_list.apply(std::span<float>(logits));
+    green_list.accept(token_at(step++, v));
+    asm volatile("" : : "r"(logits.data()) : "memory");
+  });
+  logits = pristine;
+  auto choose_with = [&](tracemark::GumbelMaxSampler& sampler) {
+    return per_step([&] {
+      sink += sampler.choose(std::span<const float>(logits));
+      sampler.accept(token_at(step++, v));
+    });
+  };
+  const double v1 = choose_with(first), v2 = choose_with(second);
+  char row[256];
+  std::snprintf(row, sizeof row, "| %u | %s | %.2f | %.2f | %.1f | %.2f | %.1fx | %.1fx | %.1fx |\n", v, shape, floor, g2, v1, v2,
+                v2 / floor, v2 / g2, v1 / v2);
+  return row;
 }
 
 }  // namespace
@@ -219,5 +279,13 @@ int main(int argc, char** argv) {
               "| tournament / floor | tournament / green v2 | tournament / gumbel | tournament top-40 (us/step) "
               "| tournament top-1024 (us/step) |\n|---|---|---|---|---|---|---|---|---|---|\n%s",
               tournament_rows.c_str());
+  std::printf("\n| vocab | row | memset floor (us/step) | green v2 (us/step) | gumbel v1 two-pass (us/step) "
+              "| gumbel v2 screen (us/step) | v2 / floor | v2 / green v2 | v1 / v2 |\n|---|---|---|---|---|---|---|---|---|\n");
+  for (std::uint32_t v : {32768u, 131072u}) {
+    for (const char* shape : {"zipf", "normal(0, 2)", "near-flat"}) {
+      std::printf("%s", gumbel_v2_row(v, shape, repetitions, quick, sink).c_str());
+      std::fflush(stdout);
+    }
+  }
   if (sink == 42) std::printf("\n");  // keeps the work observable
 }

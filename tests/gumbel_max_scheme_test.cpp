@@ -79,6 +79,22 @@ TEST(PrfSchemes, GumbelMaxMatchesGoldenVectors) {
   }
 }
 
+TEST(PrfSchemes, GumbelMaxVersion2MatchesGoldenVectors) {
+  const nlohmann::json golden = testing::load_golden("prf_vectors.json");
+  const GumbelMaxScheme scheme(golden_key(gumbel_params(2, 50257, 2)));
+  for (const auto& row : golden["gumbel_max_v2"]["contexts"]) {
+    const std::vector<std::uint32_t> context = row["context"].get<std::vector<std::uint32_t>>();
+    const std::uint64_t seed = scheme.context_seed(context);
+    EXPECT_EQ(seed, hex64(row["seed"]));
+    for (const auto& token : row["tokens"]) {
+      const std::uint32_t id = token[0].get<std::uint32_t>();
+      EXPECT_EQ(scheme.uniform(seed, id), std::strtod(token[2].get<std::string>().c_str(), nullptr)) << "token " << id;
+      const double score = std::strtod(token[3].get<std::string>().c_str(), nullptr);
+      EXPECT_NEAR(scheme.score(seed, id), score, 4e-16 * std::max(1.0, score)) << "token " << id;
+    }
+  }
+}
+
 TEST(PrfSchemes, BatchedSeedsEqualSingleSeedsForEveryWidth) {
   std::mt19937 random(18);  // fixed seed: 18
   for (std::uint32_t width : {1u, 2u, 4u, 5u, 9u, 16u}) {
@@ -134,8 +150,8 @@ TEST(PrfSchemes, GumbelKeyFilesRoundTripAndForeignFieldsAreRefused) {
   file["secret"] = std::string(64, 'a');
   const auto refused = testing::expect_key_file_refused;
   nlohmann::json edited = file;
-  edited["scheme"]["version"] = 2;
-  refused(edited, "scheme version 2 of 'gumbel-max' is not supported");
+  edited["scheme"]["version"] = 3;
+  refused(edited, "scheme version 3 of 'gumbel-max' is not supported");
   edited = file;
   edited["scheme"]["name"] = "tournament";
   refused(edited, "unknown scheme 'tournament'");
@@ -160,8 +176,11 @@ void expect_softmax_frequencies(const std::vector<float>& logits, std::size_t n,
   }
 }
 
-TEST(PrfSchemes, GumbelChoiceSamplesTheSoftmaxExactlyOnEveryPath) {
-  const GumbelMaxScheme scheme(golden_key(gumbel_params(1, 6)));
+class GumbelVersions : public ::testing::TestWithParam<std::uint32_t> {};
+INSTANTIATE_TEST_SUITE_P(Versions, GumbelVersions, ::testing::Values(1u, 2u));
+
+TEST_P(GumbelVersions, GumbelChoiceSamplesTheSoftmaxExactlyOnEveryPath) {
+  const GumbelMaxScheme scheme(golden_key(gumbel_params(1, 6, GetParam())));
   const std::vector<float> logits = {1.5f, 0.0f, -1.0f, 2.2f, -3.0f, -std::numeric_limits<float>::infinity()};
   const std::vector<float> finite(logits.begin(), logits.end() - 1);
   const std::size_t n = 40000;
@@ -192,9 +211,9 @@ TEST(PrfSchemes, GumbelChoiceSamplesTheSoftmaxExactlyOnEveryPath) {
   EXPECT_LT(scheme.choose_token(42, padded), 6u);
 }
 
-TEST(PrfSchemes, GumbelDetectionFindsSampledTextAndSkipsRepeatedContexts) {
+TEST_P(GumbelVersions, GumbelDetectionFindsSampledTextAndSkipsRepeatedContexts) {
   const SyntheticModel model({.vocab_size = 2000, .zipf_exponent = 1.2, .model_seed = 3});
-  auto scheme = std::make_shared<const GumbelMaxScheme>(golden_key(gumbel_params(2, 2000)));
+  auto scheme = std::make_shared<const GumbelMaxScheme>(golden_key(gumbel_params(2, 2000, GetParam())));
   GumbelMaxSampler sampler(scheme);
   const std::uint32_t prompt[] = {5, 9};
   const std::vector<std::uint32_t> response = sample(model, sampler, 200, 11, prompt);
@@ -241,7 +260,7 @@ TEST(PrfSchemes, SamplerKeysOnlyTheFirstOccurrenceOfAContext) {
   EXPECT_TRUE(sampler.will_key()) << "context {1} is new";
 }
 
-TEST(PrfSchemes, GumbelDetectionIsCalibratedOnNullTextWithFreshKeys) {
+TEST_P(GumbelVersions, GumbelDetectionIsCalibratedOnNullTextWithFreshKeys) {
   // 400 fresh keys, one null document each (uniform ids: independent of every key). Under the null
   // each p-value is uniform, so the count below 0.05 is Binomial(400, 0.05): mean 20, and the
   // interval [7, 36] holds it with probability 0.9995 (exact binomial tails 2.0e-4 and 2.9e-4).
@@ -249,7 +268,7 @@ TEST(PrfSchemes, GumbelDetectionIsCalibratedOnNullTextWithFreshKeys) {
   std::size_t below_005 = 0;
   std::size_t below_050 = 0;
   for (int k = 0; k < 400; ++k) {
-    auto scheme = std::make_shared<const GumbelMaxScheme>(WatermarkKey::generate(gumbel_params(2, 1000)));
+    auto scheme = std::make_shared<const GumbelMaxScheme>(WatermarkKey::generate(gumbel_params(2, 1000, GetParam())));
     std::vector<std::uint32_t> document(150);
     for (auto& id : document) id = random() % 1000;
     GumbelMaxDetector detector(scheme);

@@ -54,9 +54,10 @@ inline SchemeParams tournament_params(std::uint32_t width, std::uint32_t vocab, 
   return params;
 }
 
-inline SchemeParams gumbel_params(std::uint32_t width, std::uint32_t vocab) {
+inline SchemeParams gumbel_params(std::uint32_t width, std::uint32_t vocab, std::uint32_t version = 1) {
   SchemeParams params = tournament_params(width, vocab, 0);
   params.scheme = std::string(kGumbelMaxSchemeName);
+  params.scheme_version = version;
   return params;
 }
 

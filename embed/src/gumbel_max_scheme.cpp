@@ -1,7 +1,9 @@
 #include "tracemark/embed/gumbel_max_scheme.hpp"
 
 #include <bit>
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -9,6 +11,7 @@
 #include "context_prf.hpp"
 #include "token_value_table.hpp"
 #include "gumbel_full_row.hpp"
+#include "gumbel_screen.hpp"
 #include "crypto.hpp"
 #include "tracemark/embed/scheme_catalog.hpp"
 #include "tracemark/error.hpp"
@@ -18,6 +21,8 @@ namespace {
 
 constexpr std::string_view kContextPrfPurpose = "tracemark/v1/gumbel-max/context-prf";
 constexpr std::string_view kTokenValuesPurpose = "tracemark/v1/gumbel-max/token-values";
+constexpr std::string_view kContextPrfPurposeV2 = "tracemark/v2/gumbel-max/context-prf";
+constexpr std::string_view kTokenValuesPurposeV2 = "tracemark/v2/gumbel-max/token-values";
 
 const WatermarkKey& gumbel_key(const WatermarkKey& key) {
   require_scheme(key, SchemeKind::gumbel_max, "the gumbel-max scheme");
@@ -52,11 +57,18 @@ std::uint32_t gumbel_argmax(std::size_t count, IdOf id_of, LogitOf logit_of, Dra
 }  // namespace
 
 GumbelMaxScheme::GumbelMaxScheme(const WatermarkKey& key)
-    : prf_(std::make_shared<const ContextPrf>(gumbel_key(key), kContextPrfPurpose, key.params().context_width)),
+    : prf_(std::make_shared<const ContextPrf>(gumbel_key(key),
+                                              key.params().scheme_version >= 2 ? kContextPrfPurposeV2 : kContextPrfPurpose,
+                                              key.params().context_width)),
       context_width_(key.params().context_width),
       vocab_size_(key.params().vocab_size),
-      version_(key.params().scheme_version),
-      token_values_(keyed_token_values64(key, kTokenValuesPurpose)) {}
+      version_(key.params().scheme_version) {
+  if (version_ >= 2) {
+    token_values32_ = keyed_token_values32(key, kTokenValuesPurposeV2);
+  } else {
+    token_values_ = keyed_token_values64(key, kTokenValuesPurpose);
+  }
+}
 
 std::uint64_t GumbelMaxScheme::context_seed(std::span<const std::uint32_t> context) const noexcept {
   return prf_->seed(context);
@@ -67,11 +79,53 @@ void GumbelMaxScheme::context_seeds(std::span<const std::uint32_t> contexts, std
 }
 
 double GumbelMaxScheme::score(std::uint64_t seed, std::uint32_t token) const noexcept {
+  // Version 2: the lower end of r's cell of width 2^-32 (k 2^-32), exactly as the header says.
+  if (version_ >= 2) return -std::log1p(-static_cast<double>(value_v2(seed, token_values32_[token])) * 0x1p-32);
   return -std::log1p(-uniform(seed, token));
+}
+
+std::uint32_t GumbelMaxScheme::choose_token_v2(std::uint64_t seed, std::span<const float> logits) const {
+  // gumbel_screen.hpp: the exact key of the largest logit's id gives the floor; the screen flags
+  // every id that could reach it; the exact keys of the flagged ids decide, in id order (lowest id
+  // on a tie, as the definition).
+  const std::size_t first = gumbel_detail::first_largest(logits.data(), vocab_size_);
+  if (first == vocab_size_) throw Error(ErrorCode::invalid_argument, "every logit is -infinity or NaN: there is no token to choose");
+  if (!(logits[first] < std::numeric_limits<float>::infinity())) {  // +infinity: the definition's own loop
+    return gumbel_argmax(
+        vocab_size_, [](std::size_t i) { return static_cast<std::uint32_t>(i); }, [&](std::size_t i) { return logits[i]; },
+        [&](std::uint32_t id) { return uniform(seed, id); });
+  }
+  auto exact_key = [&](std::uint32_t t) { return static_cast<double>(logits[t]) - std::log(-std::log(uniform(seed, t))); };
+  const double anchor = exact_key(static_cast<std::uint32_t>(first));
+  // The margin covers the float rounding of logit + bound (relative 2^-24) and of the bound itself.
+  const double floor_exact = anchor - (1e-4 + 0x1p-20 * (std::abs(anchor) + 1));
+  float floor = static_cast<float>(floor_exact);
+  if (static_cast<double>(floor) > floor_exact) floor = std::nextafter(floor, -std::numeric_limits<float>::infinity());
+  thread_local std::vector<std::uint8_t> flags;
+  flags.resize(vocab_size_ + 8);
+  gumbel_detail::screen_v2(logits.data(), token_values32_.data(), vocab_size_, seed, floor, flags.data());
+  std::fill(flags.begin() + vocab_size_, flags.end(), std::uint8_t{0});
+  double best = anchor;
+  std::uint32_t chosen = static_cast<std::uint32_t>(first);
+  for (std::size_t block = 0; block < vocab_size_; block += 8) {
+    std::uint64_t eight = 0;
+    std::memcpy(&eight, flags.data() + block, 8);
+    if (eight == 0) continue;
+    for (std::size_t t = block; t < block + 8 && t < vocab_size_; ++t) {
+      if (!flags[t]) continue;
+      const double key = exact_key(static_cast<std::uint32_t>(t));
+      if (key > best || (key == best && t < chosen)) {
+        best = key;
+        chosen = static_cast<std::uint32_t>(t);
+      }
+    }
+  }
+  return chosen;
 }
 
 std::uint32_t GumbelMaxScheme::choose_token(std::uint64_t seed, std::span<const float> logits) const {
   check_logits_row(logits, vocab_size_);
+  if (version_ >= 2) return choose_token_v2(seed, logits);
   // Two passes (gumbel_full_row.hpp): approximate keys, then the exact keys of the few ids that
   // could be the largest. The result is the definition's (the loop below), which stays the
   // fallback when a logit is +infinity.

@@ -12,20 +12,25 @@ last_log10p() { tail -1 | python3 -c 'import json,sys; print(json.load(sys.stdin
 
 expect 0 "commitment: sha256:" -- "$tracemark" keygen --scheme gumbel-max --out ours.json --vocab-size 3000
 check "the key names its scheme" test "$(field ours.json name)" = gumbel-max
-check "gumbel-max keys start at version 1" test "$(field ours.json version)" = 1
+check "new gumbel-max keys are version 2 (the 32-bit per-id function)" test "$(field ours.json version)" = 2
+expect 0 "" -- "$tracemark" keygen --scheme gumbel-max --scheme-version 1 --out first.json --vocab-size 3000
+check "version 1 can still be asked for" test "$(field first.json version)" = 1
 check "a gumbel-max key has no gamma" test "$(field ours.json gamma)" = absent
 expect 0 "" -- "$tracemark" keygen --scheme gumbel-max --out other.json --vocab-size 3000
 expect 0 "" -- "$tracemark" keygen --out green.json --vocab-size 3000 --scheme-version 3
 expect 2 "--gamma belongs to the green list" -- "$tracemark" keygen --scheme gumbel-max --gamma 0.3 --out bad.json --vocab-size 3000
 expect 2 "unknown scheme 'tournament'" -- "$tracemark" keygen --scheme tournament --out bad.json --vocab-size 3000
-expect 2 "scheme version 2 of 'gumbel-max' is not supported" -- \
-  "$tracemark" keygen --scheme gumbel-max --scheme-version 2 --out bad.json --vocab-size 3000
+expect 2 "scheme version 3 of 'gumbel-max' is not supported" -- \
+  "$tracemark" keygen --scheme gumbel-max --scheme-version 3 --out bad.json --vocab-size 3000
 check "refused keys leave no file" test ! -e bad.json
 
 expect 0 "watermarked with tmk_" -- "$tracemark" synth --key ours.json --out marked.jsonl --count 20 --length 100 --zipf 1.3
 expect 0 "not watermarked" -- "$tracemark" synth --vocab-size 3000 --out clean.jsonl --count 20 --length 100 --zipf 1.3
 ours=$("$tracemark" detect --key ours.json --input marked.jsonl --json | last_log10p)
 check "detect finds gumbel-max text (log10 p $ours)" python3 -c "import sys; sys.exit(0 if $ours < -20 else 1)"
+first=$("$tracemark" synth --key first.json --out first-marked.jsonl --count 20 --length 100 --zipf 1.3 >/dev/null &&
+  "$tracemark" detect --key first.json --input first-marked.jsonl --json | last_log10p)
+check "version 1 keys keep their rule (log10 p $first)" python3 -c "import sys; sys.exit(0 if $first < -20 else 1)"
 fresh=$("$tracemark" detect --key other.json --input marked.jsonl --json | last_log10p)
 check "a fresh gumbel-max key does not (log10 p $fresh)" python3 -c "import sys; sys.exit(0 if $fresh > -3 else 1)"
 clean=$("$tracemark" detect --key ours.json --input clean.jsonl --json | last_log10p)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Known-answer vectors for the PRF-seeded schemes (kgw-green-list v3, gumbel-max v1, synthid-tournament v1), computed
+"""Known-answer vectors for the PRF-seeded schemes (kgw-green-list v3, gumbel-max v1 and v2, synthid-tournament v1), computed
 outside tracemark with the `cryptography` package (HKDF-SHA256, AES-128-ECB, AES-256-CTR) from the
 definitions in docs/METHOD.md. Secret = bytes 0x00..0x1f. Writes prf_vectors.json beside this file.
 Run: python3 tests/golden/make_prf_vectors.py"""
@@ -75,6 +75,32 @@ for c in contexts:
     rows.append({"context": c, "seed": format(seed, "016x"),
                  "tokens": [[t, r.hex(), (-math.log1p(-r)).hex()] for t, r in zip(tokens, rs)]})
 out["gumbel_max_v1"] = {"context_width": 2, "vocab_size": 50257, "contexts": rows}
+
+# gumbel-max v2: h 2, vocab 50257. k = lowbias32(low32(seed) ^ R32[t]) ^ high32(seed); r = (k + 1/2) 2^-32;
+# score = -ln(1 - k 2^-32), the lower end of r's cell.
+M32 = (1 << 32) - 1
+
+
+def lowbias32(x):
+    x ^= x >> 16
+    x = (x * 0x7feb352d) & M32
+    x ^= x >> 15
+    x = (x * 0x846ca68b) & M32
+    x ^= x >> 16
+    return x
+
+
+prf = hkdf("tracemark/v2/gumbel-max/context-prf", 16)
+tv = keystream(hkdf("tracemark/v2/gumbel-max/token-values", 32), 4 * 50257)
+R32 = lambda t: struct.unpack_from("<I", tv, 4 * t)[0]
+rows = []
+for c in contexts:
+    seed = prf_seed(prf, c, 2)
+    ks = [lowbias32((seed & M32) ^ R32(t)) ^ (seed >> 32) for t in tokens]
+    rows.append({"context": c, "seed": format(seed, "016x"),
+                 "tokens": [[t, format(k, "08x"), ((k + 0.5) * 2.0**-32).hex(), (-math.log1p(-k * 2.0**-32)).hex()]
+                            for t, k in zip(tokens, ks)]})
+out["gumbel_max_v2"] = {"context_width": 2, "vocab_size": 50257, "contexts": rows}
 
 # synthid-tournament v1: h 2, vocab 50257, m 30. g-values: the 30 low bits of mix64(seed ^ R[t]);
 # the closed form p_{l+1} = p_l (1 + g_l - G_l) one layer at a time on a few candidates.

@@ -16,6 +16,18 @@
 // is uniform: a text written without the key scores Exp(1) per distinct tuple, and distinct contexts
 // have independent seeds (a PRF). Two tokens of one context share the seed; their values differ
 // through independent keyed R[t], mixed (docs/METHOD.md discusses what this assumes).
+//
+// Version 2 (issue 18: a per-id function in the green list's class, 32-bit and vectorisable):
+//   seed(c)   = ContextPrf under HKDF(secret, "tracemark/v2/gumbel-max/context-prf", 16)
+//   R[t]      = the little-endian u32 at byte 4t of the AES-256-CTR keystream under
+//               HKDF(secret, "tracemark/v2/gumbel-max/token-values", 32)
+//   k(c, t)   = lowbias32(low32(seed(c)) XOR R[t]) XOR high32(seed(c))  (lowbias32: a bijection on 32 bits)
+//   r(c, t)   = (k + 1/2) / 2^32;  choose as above
+//   score     = -ln(1 - k / 2^32): the lower end of r's cell, so it is never above the -ln(1 - U) of a
+//               continuous uniform U in that cell, and a sum of n scores is stochastically below
+//               Gamma(n, 1): the Gamma tail stays a valid (very slightly conservative) p-value.
+// The full-vocabulary choice screens ids with a bound computed from k's exponent, without logarithms
+// (gumbel_screen.hpp), and takes the exact key of the few that could win.
 #pragma once
 
 #include <cstdint>
@@ -58,8 +70,21 @@ class GumbelMaxScheme {
     const double r = (static_cast<double>(bits >> 11) + 0.5) * 0x1p-53;
     return r < 1.0 ? r : 1.0 - 0x1p-53;
   }
+  // Version 2's 32-bit value k(c, t) from the token's keyed R[t].
+  static std::uint32_t value_v2(std::uint64_t seed, std::uint32_t token_value) noexcept {
+    std::uint32_t x = static_cast<std::uint32_t>(seed) ^ token_value;
+    x ^= x >> 16;  // lowbias32 (C. Wellons, hash-prospector), as the green list's mix32
+    x *= 0x7feb352dU;
+    x ^= x >> 15;
+    x *= 0x846ca68bU;
+    x ^= x >> 16;
+    return x ^ static_cast<std::uint32_t>(seed >> 32);
+  }
+  static double unit_interval_v2(std::uint32_t k) noexcept { return (static_cast<double>(k) + 0.5) * 0x1p-32; }
+
   // r(c, t) for a context seed and a token id < vocab_size() (callers check ids).
   double uniform(std::uint64_t seed, std::uint32_t token) const noexcept {
+    if (version_ >= 2) return unit_interval_v2(value_v2(seed, token_values32_[token]));
     return unit_interval(mix64(seed ^ token_values_[token]));
   }
   // The detector's per-tuple score -ln(1 - r): Exp(1) under the null.
@@ -82,11 +107,14 @@ class GumbelMaxScheme {
   std::uint32_t version() const noexcept { return version_; }
 
  private:
+  std::uint32_t choose_token_v2(std::uint64_t seed, std::span<const float> logits) const;
+
   std::shared_ptr<const ContextPrf> prf_;
   std::uint32_t context_width_;
   std::uint32_t vocab_size_;
   std::uint32_t version_;
-  std::vector<std::uint64_t> token_values_;  // R[0 .. vocab_size)
+  std::vector<std::uint64_t> token_values_;    // version 1: R[0 .. vocab_size)
+  std::vector<std::uint32_t> token_values32_;  // version 2: R[0 .. vocab_size)
 };
 
 }  // namespace tracemark

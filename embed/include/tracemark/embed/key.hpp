@@ -24,7 +24,7 @@ inline constexpr std::uint32_t kGreenListSchemeLatestVersion = 3;
 // The Gumbel-max (exponential) sampling scheme (gumbel_max_scheme.hpp): distortion-free, no gamma
 // or delta (both 0 in its SchemeParams and absent from its key file).
 inline constexpr std::string_view kGumbelMaxSchemeName = "gumbel-max";
-inline constexpr std::uint32_t kGumbelMaxSchemeLatestVersion = 1;
+inline constexpr std::uint32_t kGumbelMaxSchemeLatestVersion = 2;  // 2: the 32-bit per-id function
 // SynthID-Text's tournament sampling (tournament_scheme.hpp): distortion-free in expectation over
 // keys; no gamma or delta; m tournament layers (g-values per step), 1..64, SynthID's 30 by default.
 inline constexpr std::string_view kTournamentSchemeName = "synthid-tournament";
