@@ -6,7 +6,8 @@
 //   4. the same steps with the synthid-tournament sampler (m = 30 and m = 8 layers);
 //   5. gumbel-max version 2 (the 32-bit value and the screen) beside version 1 and the green list,
 //      on rows of three shapes: a model-like row (Zipf), the normal(0, 2) row above, a near-flat row.
-// Times are the thread's CPU time (median of repetitions). Usage: prf_schemes_overhead [--quick]
+// Times are the thread's CPU time (median of repetitions). Usage: prf_schemes_overhead [--quick | --gumbel-v2]
+// (--gumbel-v2 [SHAPE]: section 5 only).
 #include <algorithm>
 #include <ctime>
 #include <cstdio>
@@ -135,9 +136,28 @@ std::string gumbel_v2_row(std::uint32_t v, const char* shape, int repetitions, b
 
 }  // namespace
 
+void print_gumbel_v2_table(int repetitions, bool quick, std::uint64_t& sink, const std::string& only = "") {
+  std::printf("\n| vocab | row | memset floor (us/step) | green v2 (us/step) | gumbel v1 two-pass (us/step) "
+              "| gumbel v2 screen (us/step) | v2 / floor | v2 / green v2 | v1 / v2 |\n|---|---|---|---|---|---|---|---|---|\n");
+  for (std::uint32_t v : {32768u, 131072u}) {
+    for (const char* shape : {"zipf", "normal(0, 2)", "near-flat"}) {
+      if (!only.empty() && only != shape) continue;
+      std::printf("%s", gumbel_v2_row(v, shape, repetitions, quick, sink).c_str());
+      std::fflush(stdout);
+    }
+  }
+}
+
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  const std::string mode = argc > 1 ? argv[1] : "";
+  const bool quick = mode == "--quick";
   const int repetitions = quick ? 3 : 7;
+  if (mode == "--gumbel-v2") {  // section 5 alone (optionally one row shape: zipf, normal(0, 2), near-flat)
+    std::uint64_t sink = 0;
+    print_gumbel_v2_table(repetitions, false, sink, argc > 2 ? argv[2] : "");
+    if (sink == 42) std::printf("\n");
+    return 0;
+  }
   using tracemark::GreenListScheme;
   using tracemark::WatermarkKey;
 
@@ -279,13 +299,6 @@ int main(int argc, char** argv) {
               "| tournament / floor | tournament / green v2 | tournament / gumbel | tournament top-40 (us/step) "
               "| tournament top-1024 (us/step) |\n|---|---|---|---|---|---|---|---|---|---|\n%s",
               tournament_rows.c_str());
-  std::printf("\n| vocab | row | memset floor (us/step) | green v2 (us/step) | gumbel v1 two-pass (us/step) "
-              "| gumbel v2 screen (us/step) | v2 / floor | v2 / green v2 | v1 / v2 |\n|---|---|---|---|---|---|---|---|---|\n");
-  for (std::uint32_t v : {32768u, 131072u}) {
-    for (const char* shape : {"zipf", "normal(0, 2)", "near-flat"}) {
-      std::printf("%s", gumbel_v2_row(v, shape, repetitions, quick, sink).c_str());
-      std::fflush(stdout);
-    }
-  }
+  print_gumbel_v2_table(repetitions, quick, sink);
   if (sink == 42) std::printf("\n");  // keeps the work observable
 }

@@ -4,7 +4,7 @@
 // excess z (0 and 1 under the null), and the standard error of the mean. In-process keys make
 // thousands of keys cheap (the `scan` route needs a key file each).
 //
-// Usage: scheme_null_calibration TOKENS.jsonl green-v2|green-v3|gumbel KEYS [VOCAB=100277] [WIDTH=2]
+// Usage: scheme_null_calibration TOKENS.jsonl green-v2|green-v3|gumbel|gumbel-v2 KEYS [VOCAB=100277] [WIDTH=2]
 //   TOKENS.jsonl: one {"tokens": [ids]} per line (for example `tracemark tokenize` output).
 #include <cmath>
 #include <cstdio>
@@ -30,9 +30,9 @@ tracemark::SchemeParams params_for(const std::string& scheme, std::uint32_t voca
   tracemark::SchemeParams params;
   params.vocab_size = vocab;
   params.context_width = width;
-  if (scheme == "gumbel") {
+  if (scheme == "gumbel" || scheme == "gumbel-v2") {
     params.scheme = std::string(tracemark::kGumbelMaxSchemeName);
-    params.scheme_version = 1;
+    params.scheme_version = scheme == "gumbel-v2" ? 2 : 1;
     params.gamma = params.delta = 0.0;
   } else {
     params.scheme_version = scheme == "green-v3" ? 3 : 2;
@@ -45,7 +45,7 @@ tracemark::SchemeParams params_for(const std::string& scheme, std::uint32_t voca
 Outcome one_key(const std::string& scheme, const tracemark::SchemeParams& params,
                 const std::vector<std::vector<std::uint32_t>>& documents) {
   const tracemark::WatermarkKey key = tracemark::WatermarkKey::generate(params);
-  if (scheme == "gumbel") {
+  if (params.scheme == tracemark::kGumbelMaxSchemeName) {
     tracemark::GumbelMaxDetector detector(std::make_shared<const tracemark::GumbelMaxScheme>(key));
     for (const auto& document : documents) detector.add_document(document);
     const auto& counts = detector.pooled();
@@ -63,12 +63,12 @@ Outcome one_key(const std::string& scheme, const tracemark::SchemeParams& params
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: %s TOKENS.jsonl green-v2|green-v3|gumbel KEYS [VOCAB] [WIDTH]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s TOKENS.jsonl green-v2|green-v3|gumbel|gumbel-v2 KEYS [VOCAB] [WIDTH]\n", argv[0]);
     return 2;
   }
   const std::string scheme = argv[2];
-  if (scheme != "green-v2" && scheme != "green-v3" && scheme != "gumbel") {
-    std::fprintf(stderr, "unknown scheme %s; use green-v2, green-v3 or gumbel\n", scheme.c_str());
+  if (scheme != "green-v2" && scheme != "green-v3" && scheme != "gumbel" && scheme != "gumbel-v2") {
+    std::fprintf(stderr, "unknown scheme %s; use green-v2, green-v3, gumbel or gumbel-v2\n", scheme.c_str());
     return 2;
   }
   std::ifstream in(argv[1]);

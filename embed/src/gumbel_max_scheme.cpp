@@ -98,28 +98,51 @@ std::uint32_t GumbelMaxScheme::choose_token_v2(std::uint64_t seed, std::span<con
   auto exact_key = [&](std::uint32_t t) { return static_cast<double>(logits[t]) - std::log(-std::log(uniform(seed, t))); };
   const double anchor = exact_key(static_cast<std::uint32_t>(first));
   // The margin covers the float rounding of logit + bound (relative 2^-24) and of the bound itself.
-  const double floor_exact = anchor - (1e-4 + 0x1p-20 * (std::abs(anchor) + 1));
-  float floor = static_cast<float>(floor_exact);
-  if (static_cast<double>(floor) > floor_exact) floor = std::nextafter(floor, -std::numeric_limits<float>::infinity());
+  auto floor_below = [](double key) {
+    const double exact = key - (1e-4 + 0x1p-20 * (std::abs(key) + 1));
+    const float rounded = static_cast<float>(exact);
+    return static_cast<double>(rounded) > exact ? std::nextafter(rounded, -std::numeric_limits<float>::infinity()) : rounded;
+  };
   thread_local std::vector<std::uint8_t> flags;
   flags.resize(vocab_size_ + 8);
-  gumbel_detail::screen_v2(logits.data(), token_values32_.data(), vocab_size_, seed, floor, flags.data());
   std::fill(flags.begin() + vocab_size_, flags.end(), std::uint8_t{0});
-  double best = anchor;
-  std::uint32_t chosen = static_cast<std::uint32_t>(first);
-  for (std::size_t block = 0; block < vocab_size_; block += 8) {
-    std::uint64_t eight = 0;
-    std::memcpy(&eight, flags.data() + block, 8);
-    if (eight == 0) continue;
-    for (std::size_t t = block; t < block + 8 && t < vocab_size_; ++t) {
-      if (!flags[t]) continue;
-      const double key = exact_key(static_cast<std::uint32_t>(t));
-      if (key > best || (key == best && t < chosen)) {
-        best = key;
-        chosen = static_cast<std::uint32_t>(t);
+  std::size_t flagged = gumbel_detail::screen_v2(logits.data(), token_values32_.data(), vocab_size_, seed,
+                                                 floor_below(anchor), flags.data());
+  static_assert(std::endian::native == std::endian::little, "flag i of a word is its byte i");
+  auto for_each_flagged = [&](auto&& visit) {  // eight flags a load; each set flag is bit 8i of the word
+    for (std::size_t block = 0; block < vocab_size_; block += 8) {
+      std::uint64_t eight = 0;
+      std::memcpy(&eight, flags.data() + block, 8);
+      while (eight != 0) {  // the padding after vocab_size_ is zero, so every set flag is an id
+        visit(static_cast<std::uint32_t>(block + static_cast<std::size_t>(std::countr_zero(eight)) / 8));
+        eight &= eight - 1;
       }
     }
+  };
+  // A near-flat row lets many ids through: raise the floor to the best exact key of an even sample
+  // of them (the anchor stays a floor: any id's exact key is) and screen again.
+  constexpr std::size_t kRescreenAbove = 1024, kAnchorSample = 256;
+  if (flagged > kRescreenAbove) {
+    double raised = anchor;
+    std::size_t seen = 0;
+    const std::size_t stride = flagged / kAnchorSample;
+    for_each_flagged([&](std::uint32_t t) {
+      if (seen++ % stride == 0) raised = std::max(raised, exact_key(t));
+    });
+    flagged = gumbel_detail::screen_v2(logits.data(), token_values32_.data(), vocab_size_, seed, floor_below(raised),
+                                       flags.data());
   }
+  double best = -std::numeric_limits<double>::infinity();
+  std::uint32_t chosen = static_cast<std::uint32_t>(first);
+  bool any = false;
+  for_each_flagged([&](std::uint32_t t) {  // in id order, so the lowest id wins a tie
+    const double key = exact_key(t);
+    if (!any || key > best) {
+      best = key;
+      chosen = t;
+      any = true;
+    }
+  });
   return chosen;
 }
 

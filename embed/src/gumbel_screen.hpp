@@ -7,8 +7,10 @@
 //   bound(k) = (32 - e - m) ln 2  >=  -ln(-ln r)   (up to float rounding, which the margin covers).
 // Screen: flag every id with logit + bound(k) >= floor, floor = (the exact key of one id) - margin.
 // Every id whose exact key reaches that id's key is flagged, the winner included; the bound is within
-// a factor of about 1.06 of the exact threshold, so on a model's row only a few ids are flagged,
-// and only they get the two logarithms of the exact key.
+// a factor of about 1.06 of the exact threshold, so on a model's row only a few ids are flagged
+// (about 1 / p_max of them), and only they get the two logarithms of the exact key. On a near-flat
+// row many pass; the choice then raises the floor to the best exact key of a sample of them and
+// screens again.
 #pragma once
 
 #include <cstddef>
@@ -19,10 +21,10 @@ namespace tracemark::gumbel_detail {
 // The bound above for a version-2 value k (exposed for its test).
 float bound_v2(std::uint32_t k) noexcept;
 
-// flags[t] = 1 when logits[t] + bound_v2(value_v2(seed, values[t])) >= floor, else 0, for t < count.
-// NaN and -infinity logits are never flagged.
-void screen_v2(const float* logits, const std::uint32_t* values, std::size_t count, std::uint64_t seed, float floor,
-               std::uint8_t* flags) noexcept;
+// flags[t] = 1 when logits[t] + bound_v2(value_v2(seed, values[t])) >= floor, else 0, for t < count;
+// returns how many are flagged. NaN and -infinity logits are never flagged.
+std::size_t screen_v2(const float* logits, const std::uint32_t* values, std::size_t count, std::uint64_t seed, float floor,
+                      std::uint8_t* flags) noexcept;
 
 // The first index of the largest logit, NaN never counting; count when none is above -infinity.
 std::size_t first_largest(const float* logits, std::size_t count) noexcept;
