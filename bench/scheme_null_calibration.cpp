@@ -42,7 +42,7 @@ tracemark::SchemeParams params_for(const std::string& scheme, std::uint32_t voca
   return params;
 }
 
-Outcome one_key(const std::string& scheme, const tracemark::SchemeParams& params,
+Outcome one_key(const tracemark::SchemeParams& params,
                 const std::vector<std::vector<std::uint32_t>>& documents) {
   const tracemark::WatermarkKey key = tracemark::WatermarkKey::generate(params);
   if (params.scheme == tracemark::kGumbelMaxSchemeName) {
@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
   double sum = 0, squares = 0;
   int under_05 = 0, under_01 = 0;
   for (int k = 0; k < keys; ++k) {
-    const Outcome outcome = one_key(scheme, params, documents);
+    const Outcome outcome = one_key(params, documents);
     sum += outcome.z;
     squares += outcome.z * outcome.z;
     under_05 += outcome.p < 0.05;

@@ -85,7 +85,7 @@ void SchemeParams::validate() const {
       throw Error(ErrorCode::invalid_argument, "the " + scheme + " scheme needs a context width of at least 1");
     }
     if (vocab_size > kGreenListSchemeV2MaxVocabulary) {
-      throw Error(ErrorCode::invalid_argument, "the " + scheme + " scheme keeps 8 bytes per token id and allows at most " +
+      throw Error(ErrorCode::invalid_argument, "the " + scheme + " scheme keeps a keyed table entry per token id and allows at most " +
                                                    std::to_string(kGreenListSchemeV2MaxVocabulary) + " ids (got " +
                                                    std::to_string(vocab_size) + ")");
     }
