@@ -5,7 +5,7 @@ whole experiment runs through the tracemark command line, as an analyst would.
 
   teacher   = `train` on the Brown training split (cl100k_base, order --order)
   schemes   = one key each, context width 2: kgw-green-list v2 and v3 (gamma 0.25, delta 2),
-              gumbel-max v1 (also served with --keyed-fraction 0.5), synthid-tournament v1 (m 30),
+              gumbel-max v1 (also served with --keyed-fraction 0.5) and v2, synthid-tournament v1 (m 30),
               and any --extra-scheme NAME:KEYGEN-ARGS
   answers   = --harvest-responses answers (200 tokens, top-k 40, seed 1000) to Brown held-out
               prompts, with each key and without one (same prompts, same seed)
@@ -51,8 +51,9 @@ RESPONSE_TOKENS = 200
 SCHEMES = {
     "kgw-green-list v2": (["--gamma", "0.25", "--delta", "2", "--scheme-version", "2"], []),
     "kgw-green-list v3": (["--gamma", "0.25", "--delta", "2", "--scheme-version", "3"], []),
-    "gumbel-max v1": (["--scheme", "gumbel-max"], []),
-    "gumbel-max v1, keyed fraction 0.5": (["--scheme", "gumbel-max"], ["--keyed-fraction", "0.5"]),
+    "gumbel-max v1": (["--scheme", "gumbel-max", "--scheme-version", "1"], []),
+    "gumbel-max v1, keyed fraction 0.5": (["--scheme", "gumbel-max", "--scheme-version", "1"], ["--keyed-fraction", "0.5"]),
+    "gumbel-max v2": (["--scheme", "gumbel-max", "--scheme-version", "2"], []),
     "synthid-tournament v1 (m 30)": (["--scheme", "synthid-tournament", "--layers", "30"], []),
 }
 
