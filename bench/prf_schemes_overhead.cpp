@@ -82,6 +82,25 @@ std::uint32_t token_at(std::uint64_t step, std::uint32_t vocab) {
   return static_cast<std::uint32_t>((z ^ (z >> 31)) % vocab);
 }
 
+// Steps a timing repetition runs for a row of v ids: about 8M (1M with --quick) ids touched.
+int steps_for(std::uint32_t v, bool quick) {
+  return static_cast<int>(std::max<std::uint32_t>(50, (quick ? 1'000'000u : 8'000'000u) / v));
+}
+
+// Microseconds per call of `one`: median over repetitions of `steps` calls.
+template <typename Step>
+double per_step_us(int steps, int repetitions, Step&& one) {
+  return median_seconds([&] { for (int i = 0; i < steps; ++i) one(); }, repetitions) / steps * 1e6;
+}
+
+// The floor every serving step is compared with: a memset of the row.
+double memset_floor_us(std::vector<float>& logits, int steps, int repetitions) {
+  return per_step_us(steps, repetitions, [&] {
+    std::memset(logits.data(), 0, logits.size() * sizeof(float));
+    asm volatile("" : : "r"(logits.data()) : "memory");
+  });
+}
+
 // 5: one row of the version-2 table. The row's shape decides how many ids pass the screen (about
 // 1 / p_max): a model's row is peaked, a near-flat row is the worst case.
 std::string gumbel_v2_row(std::uint32_t v, const char* shape, int repetitions, bool quick, std::uint64_t& sink) {
@@ -105,15 +124,10 @@ std::string gumbel_v2_row(std::uint32_t v, const char* shape, int repetitions, b
   green_list.reset(prompt);
   first.reset(prompt, 5);
   second.reset(prompt, 5);
-  const int steps = static_cast<int>(std::max<std::uint32_t>(50, (quick ? 1'000'000u : 8'000'000u) / v));
+  const int steps = steps_for(v, quick);
   std::uint64_t step = 1000;
-  auto per_step = [&](auto&& one) {
-    return median_seconds([&] { for (int i = 0; i < steps; ++i) one(); }, repetitions) / steps * 1e6;
-  };
-  const double floor = per_step([&] {
-    std::memset(logits.data(), 0, logits.size() * sizeof(float));
-    asm volatile("" : : "r"(logits.data()) : "memory");
-  });
+  auto per_step = [&](auto&& one) { return per_step_us(steps, repetitions, one); };
+  const double floor = memset_floor_us(logits, steps, repetitions);
   logits = pristine;
   const double g2 = per_step([&] {
     green_list.apply(std::span<float>(logits));
@@ -208,15 +222,10 @@ int main(int argc, char** argv) {
     p2.reset(prompt);
     p3.reset(prompt);
     sampler.reset(prompt, 5);
-    const int steps = static_cast<int>(std::max<std::uint32_t>(50, (quick ? 1'000'000u : 8'000'000u) / v));
+    const int steps = steps_for(v, quick);
     std::uint64_t step = 1000;
-    auto per_step = [&](auto&& one) {
-      return median_seconds([&] { for (int i = 0; i < steps; ++i) one(); }, repetitions) / steps * 1e6;
-    };
-    const double floor = per_step([&] {
-      std::memset(logits.data(), 0, logits.size() * sizeof(float));
-      asm volatile("" : : "r"(logits.data()) : "memory");
-    });
+    auto per_step = [&](auto&& one) { return per_step_us(steps, repetitions, one); };
+    const double floor = memset_floor_us(logits, steps, repetitions);
     auto green_step = [&](tracemark::WatermarkProcessor& processor) {
       return per_step([&] {
         processor.apply(std::span<float>(logits));

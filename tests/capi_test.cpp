@@ -491,6 +491,9 @@ TEST_F(CApi, DetectSchemeEqualsEachSchemesCppDetector) {
     EXPECT_GT(found.log10_p, -4) << "random ids carry no watermark";
     std::vector<std::uint32_t> outside = {1, 2, 3000};
     EXPECT_EQ(tm_detect_scheme(key.key, outside.data(), outside.size(), &found), TM_INVALID_INPUT);
+    EXPECT_EQ(tm_detect_scheme(nullptr, tokens.data(), tokens.size(), &found), TM_INVALID_ARGUMENT);
+    EXPECT_EQ(tm_detect_scheme(key.key, nullptr, 3, &found), TM_INVALID_ARGUMENT);
+    EXPECT_EQ(tm_detect_scheme(key.key, tokens.data(), tokens.size(), nullptr), TM_INVALID_ARGUMENT);
     found.size = 40;
     EXPECT_EQ(tm_detect_scheme(key.key, tokens.data(), tokens.size(), &found), TM_INVALID_ARGUMENT);
     EXPECT_NE(std::string(tm_last_error()).find("sizeof(tm_scheme_detection)"), std::string::npos) << tm_last_error();

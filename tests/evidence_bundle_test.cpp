@@ -416,7 +416,10 @@ TEST(InvestigationLog, RefusesASchemeItDoesNotKnowAndAStatisticOfTheWrongType) {
            {R"("scheme":"bogus"}]})", "scheme names no scheme tracemark knows"},
            {R"("scheme":"gumbel-max","score":"12"}]})", "tests[0].score must be a number"},
            {R"("scheme":"synthid-tournament","g_ones":5}]})", "tests[0].tournament_layers is missing"},
-           {R"("scheme":"synthid-tournament","g_ones":5,"tournament_layers":65}]})", "tournament_layers must be 1 to 64"}}) {
+           {R"("scheme":"synthid-tournament","g_ones":5,"tournament_layers":65}]})", "tournament_layers must be 1 to 64"},
+           {R"("scheme":"synthid-tournament","g_ones":-5,"tournament_layers":8}]})", "tests[0].g_ones must be an unsigned integer"},
+           {R"("scheme":"gumbel-max","score":{"a":[[[[1]]]]}}]})", "tests[0].score must be a number"},
+           {R"("scheme":7}]})", "tests[0].scheme must be a string"}}) {
     const std::vector<std::string> lines = {base + tail};
     try {
       summarize_investigation(lines);

@@ -67,7 +67,7 @@ std::size_t first_largest(const float* logits, std::size_t count) noexcept {
     }
   }
   for (std::size_t t = 8 * blocks; t < count; ++t) {  // the last few ids come after every block
-    if (logits[t] > largest || (best == count && logits[t] > minus_infinity)) {
+    if (logits[t] > largest) {  // largest is -infinity while nothing is found, so the first finite id wins
       largest = logits[t];
       best = t;
     }

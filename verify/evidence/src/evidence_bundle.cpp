@@ -176,15 +176,22 @@ std::string test_id(const WatermarkKey& key, const std::string& role, const std:
 }
 
 // A sampling scheme's test is not the green count's (issue 18): its statistic goes beside it in
-// the log and in results.json, and with the counts it defines the test's identity.
-void add_scheme_statistic(const KeyScanResult& result, nlohmann::ordered_json& test) {
-  if (result.scheme == SchemeKind::green_list) return;
-  test["scheme"] = std::string(scheme_name(result.scheme));
-  if (result.scheme == SchemeKind::gumbel_max) test["score"] = result.counts.score;
-  if (result.scheme == SchemeKind::tournament) {
-    test["g_ones"] = result.counts.g_ones;
-    test["tournament_layers"] = result.tournament_layers;
+// the log and in results.json, and with the counts it defines the test's identity. A green-list
+// test names no scheme (logs written before issue 18 keep their bytes): an empty scheme adds nothing.
+void add_scheme_statistic(std::string_view scheme, double score, std::uint64_t g_ones, std::uint32_t layers,
+                          nlohmann::ordered_json& test) {
+  if (scheme.empty()) return;
+  test["scheme"] = std::string(scheme);
+  if (scheme == kGumbelMaxSchemeName) test["score"] = score;
+  if (scheme == kTournamentSchemeName) {
+    test["g_ones"] = g_ones;
+    test["tournament_layers"] = layers;
   }
+}
+
+void add_scheme_statistic(const KeyScanResult& result, nlohmann::ordered_json& test) {
+  const std::string_view scheme = result.scheme == SchemeKind::green_list ? std::string_view() : scheme_name(result.scheme);
+  add_scheme_statistic(scheme, result.counts.score, result.counts.g_ones, result.tournament_layers, test);
 }
 
 nlohmann::ordered_json run_entry(std::uint64_t run, const std::string& previous, const std::string& created,
@@ -229,14 +236,7 @@ nlohmann::ordered_json investigation_json(const InvestigationSummary& summary) {
                                   {"key_id", test.key_id}, {"commitment", test.commitment}, {"scored", test.scored},
                                   {"green", test.green}, {"gamma", test.gamma}, {"log10_p", test.log10_p},
                                   {"p_value", format_p_value(test.log10_p)}};
-    if (!test.scheme.empty()) {
-      row["scheme"] = test.scheme;
-      if (test.scheme == kGumbelMaxSchemeName) row["score"] = test.score;
-      if (test.scheme == kTournamentSchemeName) {
-        row["g_ones"] = test.g_ones;
-        row["tournament_layers"] = test.tournament_layers;
-      }
-    }
+    add_scheme_statistic(test.scheme, test.score, test.g_ones, test.tournament_layers, row);
     if (test.role == "suspect") {
       row["holm_log10_p"] = test.holm_log10_p;
       row["holm_p_value"] = format_p_value(test.holm_log10_p);
