@@ -7,13 +7,16 @@ made (its work folder holds the harvest, the key and the students).
               --finetune-steps steps (learning rate 5e-4), then the student answers
   neutralise  `generate --neutralise-harvest` with the key-less green-list estimate at the key's
               context width (an attacker who guessed h), penalties --penalties (nats)
-  evidence    `scan --key` log10 p on the answers (--suspect-responses prompts of nlp-corpus held-out,
-              200 tokens, top-k 40), without and with --reference-log (the harvest)
+  evidence    `scan --key` log10 p on the answers (--suspect-responses prompts, 200 tokens, top-k 40),
+              without and with --reference-log (the harvest); --suspect-prompts unseen asks
+              nlp-corpus held-out prompts, harvest the prompts of the harvest answers the students
+              trained on (the file bench/neural_radioactivity.py --suspect-prompts harvest wrote)
   quality     the answers' perplexity under an order-3 model of the Brown null split (text no model
               here trained on), and for finetune also the student's own perplexity on that split
 
 Usage: bench/neural_attacks.py [--build build/release] [--work out/bench-neural] [--fraction 0.25] [--kind transformer]
        [--finetune-steps 100,300,1000] [--penalties 1,2,4,8] [--suspect-responses 500] [--width 2]
+       [--suspect-prompts unseen|harvest]
 """
 import argparse
 import json
@@ -57,25 +60,32 @@ class AttackExperiment(Experiment):
         for path in [student, harvest, key]:
             if not os.path.exists(path):
                 sys.exit(f"missing {path}: run bench/neural_radioactivity.py with this --work first")
-        prompts = self.prompts("nlp-corpus-heldout.jsonl", self.o.suspect_responses, "s")
+        if self.o.suspect_prompts == "harvest":
+            prompts = self.path(f"prompts-harvest-{self.o.suspect_responses}.jsonl")
+            if not os.path.exists(prompts):
+                sys.exit(f"missing {prompts}: run bench/neural_radioactivity.py --suspect-prompts harvest first")
+        else:
+            prompts = self.prompts("nlp-corpus-heldout.jsonl", self.o.suspect_responses, "s")
+        asked = "" if self.o.suspect_prompts == "unseen" else "-harvest"  # answer files per prompt set
         rows = []
         started = time.time()
-        rows.append(self.row("none", 0, student, self.answers(student, prompts, f"{self.o.kind}-{self.o.fraction}-none"), harvest, key, started))
+        rows.append(self.row("none", 0, student, self.answers(student, prompts, f"{self.o.kind}-{self.o.fraction}-none{asked}"),
+                             harvest, key, started))
         print(json.dumps(rows[-1]), flush=True)
         for penalty in self.o.penalties:
             started = time.time()
-            answers = self.answers(student, prompts, f"{self.o.kind}-{self.o.fraction}-neutralise-{penalty}",
+            answers = self.answers(student, prompts, f"{self.o.kind}-{self.o.fraction}-neutralise-{penalty}{asked}",
                                    ["--neutralise-harvest", harvest, "--neutralise-reference", self.split("brown", "heldout"),
                                     "--neutralise-width", str(self.o.width), "--neutralise-penalty", str(penalty)])
             rows.append(self.row("neutralise", penalty, student, answers, harvest, key, started))
             print(json.dumps(rows[-1]), flush=True)
         for steps in self.o.finetune_steps if self.o.kind == "transformer" else []:
             started = time.time()
-            tuned = self.path(f"student-finetuned-{steps}.tm")
+            tuned = self.path(f"student-{self.o.kind}-{self.o.fraction}-finetuned-{steps}.tm")
             if not os.path.exists(tuned):
                 run([self.tm, "attack", "finetune", "--model", student, "--corpus", self.split("brown", "heldout"),
                      "--steps", steps, "--out", tuned, "--torch-threads", self.threads])
-            answers = self.answers(tuned, prompts, f"finetune-{steps}")
+            answers = self.answers(tuned, prompts, f"{self.o.kind}-{self.o.fraction}-finetune-{steps}{asked}")
             rows.append(self.row("finetune", steps, tuned, answers, harvest, key, started))
             print(json.dumps(rows[-1]), flush=True)
         return rows
@@ -102,6 +112,7 @@ def main():
     parser.add_argument("--finetune-steps", default="100,300,1000")
     parser.add_argument("--penalties", default="1,2,4,8")
     parser.add_argument("--suspect-responses", type=int, default=500)
+    parser.add_argument("--suspect-prompts", default="unseen", choices=["unseen", "harvest"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--prompts-dir", default=None)
     options = parser.parse_args()
@@ -111,7 +122,7 @@ def main():
     options.order = 3
     experiment = AttackExperiment(options)
     rows = experiment.rows()
-    with open(experiment.path(f"attacks-{options.kind}-{options.fraction}.json"), "w") as f:
+    with open(experiment.path(f"attacks-{options.kind}-{options.fraction}-{options.suspect_prompts}.json"), "w") as f:
         json.dump({"settings": vars(options), "rows": rows}, f, indent=1)
     print(table(rows))
 
