@@ -8,6 +8,7 @@
 #include "tracemark/campaigns/audit_record.hpp"
 #include "tracemark/campaigns/line_file_writer.hpp"
 #include "tracemark/error.hpp"
+#include "tracemark/text_lines.hpp"
 #include "tracemark/verify/binomial.hpp"
 
 namespace tracemark::campaigns {
@@ -208,6 +209,64 @@ ReferenceLogCounts write_reference_log(const CampaignReport& report, const std::
       out.write_line(reader.line().text);
       ++counts.lines;
       counts.with_response += record.has_response;
+    }
+  }
+  out.commit(overwrite);
+  return counts;
+}
+
+namespace {
+
+// A logged chat prompt holds only user and system turns (nothing of ours to copy).
+bool only_user_and_system_turns(const Json& messages) {
+  return std::all_of(messages.begin(), messages.end(), [](const Json& message) {
+    const auto role = message.is_object() ? message.find("role") : message.end();
+    return role != message.end() && role->is_string() && (*role == "user" || *role == "system");
+  });
+}
+
+}  // namespace
+
+ProbePromptCounts write_probe_prompts(const CampaignReport& report, const std::filesystem::path& destination, bool overwrite) {
+  if (std::find(report.inputs.begin(), report.inputs.end(), "-") != report.inputs.end()) {
+    throw Error(ErrorCode::invalid_argument, "the probe prompts are read from the logs a second time: they must be files, not standard input");
+  }
+  std::unordered_map<std::string, bool> flagged;
+  for (const std::string& account : report.flagged_accounts) flagged.emplace(account, true);
+  std::unordered_map<std::string, bool> seen;  // the prompt's JSON text
+  LineFileWriter out(destination, 0600);
+  ProbePromptCounts counts;
+  AuditRecord record;
+  for (const std::string& input : report.inputs) {
+    AuditLogReader reader(input, report.options.skip_bad_lines);
+    while (reader.next(record)) {
+      if (!flagged.contains(record.account)) continue;
+      // The reader has validated the line as a JSON object; the prompt is read as logged.
+      const Json line = Json::parse(reader.line().text, nullptr, /*allow_exceptions=*/false);
+      if (!line.is_object()) {
+        throw Error(ErrorCode::invalid_input, describe_position(input, {reader.line().line, reader.line().byte_offset}) +
+                                                  ": an audit line the prompt reader cannot parse; check the line, or leave "
+                                                  "--probe-prompts-out out");
+      }
+      const auto prompt = line.find("prompt");
+      if (prompt == line.end()) continue;
+      const bool chat = prompt->is_array() && !prompt->empty() && (*prompt)[0].is_object();
+      if (!prompt->is_string() && !chat) {
+        counts.token_ids += prompt->is_array();
+        continue;
+      }
+      if (chat && !only_user_and_system_turns(*prompt)) {
+        ++counts.quoting_ours;
+        continue;
+      }
+      if (!seen.emplace(prompt->dump(), true).second) {
+        ++counts.repeated;
+        continue;
+      }
+      Json probe;
+      probe["id"] = "probe-" + std::to_string(counts.written++);
+      probe[chat ? "messages" : "prompt"] = *prompt;
+      out.write_line(probe.dump());
     }
   }
   out.commit(overwrite);

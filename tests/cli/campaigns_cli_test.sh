@@ -51,7 +51,7 @@ check "nothing half-written after a refused run" bash -c '! ls x.jsonl x.tsv .x.
 
 # Detection on the day.
 expect 0 "" -- "$tracemark" campaigns --audit-log day.jsonl --json --accounts-out flagged.tsv --reference-log-out harvest.jsonl \
-  --stix-out bundle.json
+  --stix-out bundle.json --probe-prompts-out probe.jsonl
 "$tracemark" campaigns --audit-log day.jsonl --json >report.json 2>/dev/null
 # The tool-use and coding operators are found whole; the reasoning operator's two accounts with 30
 # exchanges each are below what two families can tie (docs/BENCHMARKS.md says where detection
@@ -94,7 +94,28 @@ import json
 wanted = [l for l in open("day.jsonl") if json.loads(l)["account"] in flagged]
 assert open("harvest.jsonl").readlines() == wanted and wanted
 PY
-check "the reference log and the audit log are 0600" bash -c '[ "$(stat -c %a harvest.jsonl)" = 600 ] && [ "$(stat -c %a day.jsonl)" = 600 ]'
+check "--probe-prompts-out: the flagged accounts' distinct user/system prompts once each, in log order" python3 - <<'PY'
+import json
+flagged = {l.split("\t")[0] for l in open("flagged.tsv") if not l.startswith("#")}
+wanted, seen = [], set()
+for line in open("day.jsonl"):
+    record = json.loads(line)
+    prompt = record.get("prompt")
+    if record["account"] not in flagged or prompt is None:
+        continue
+    chat = isinstance(prompt, list) and prompt and isinstance(prompt[0], dict)
+    if not (isinstance(prompt, str) or chat) or (chat and any(m.get("role") not in ("user", "system") for m in prompt)):
+        continue
+    text = json.dumps(prompt, sort_keys=True)
+    if text not in seen:
+        seen.add(text)
+        wanted.append(("messages" if chat else "prompt", prompt))
+probes = [json.loads(l) for l in open("probe.jsonl")]
+assert [p["id"] for p in probes] == [f"probe-{i}" for i in range(len(probes))]
+assert [(k, p[k]) for p in probes for k in p if k != "id"] == wanted and len(wanted) > 100, len(wanted)
+PY
+expect 2 "--probe-prompts-out needs the logs as files" -- "$tracemark" campaigns --audit-log - --probe-prompts-out p.jsonl </dev/null
+check "the reference log and the audit log are 0600" bash -c '[ "$(stat -c %a harvest.jsonl)" = 600 ] && [ "$(stat -c %a day.jsonl)" = 600 ] && [ "$(stat -c %a probe.jsonl)" = 600 ]'
 
 # STIX 2.1: every object against the specification's required properties and identifier formats.
 check "the STIX bundle is valid STIX 2.1 and holds no prompt text or account" python3 - <<'PY'

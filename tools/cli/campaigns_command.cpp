@@ -18,14 +18,17 @@ struct CampaignsOptions {
   std::vector<std::filesystem::path> audit_logs;
   campaigns::DetectorOptions detector;
   bool json = false;
-  std::string accounts_out, reference_log_out, html_out, stix_out, evidence_out;
+  std::string accounts_out, reference_log_out, probe_prompts_out, html_out, stix_out, evidence_out;
   bool force = false;
 };
 
 void run_campaigns(const CampaignsOptions& options) {
   const bool from_stdin = std::find(options.audit_logs.begin(), options.audit_logs.end(), "-") != options.audit_logs.end();
-  if (from_stdin && !options.reference_log_out.empty()) {
-    throw Error(ErrorCode::invalid_argument, "--reference-log-out needs the logs as files (it reads them twice), not standard input");
+  for (const auto& [name, path] : {std::pair{"--reference-log-out", &options.reference_log_out},
+                                    std::pair{"--probe-prompts-out", &options.probe_prompts_out}}) {
+    if (from_stdin && !path->empty()) {
+      throw Error(ErrorCode::invalid_argument, std::string(name) + " needs the logs as files (it reads them twice), not standard input");
+    }
   }
   campaigns::DetectorOptions detector = options.detector;
   detector.keep_member_evidence = !options.evidence_out.empty();
@@ -36,6 +39,12 @@ void run_campaigns(const CampaignsOptions& options) {
     const campaigns::ReferenceLogCounts written = campaigns::write_reference_log(report, options.reference_log_out, options.force);
     std::cerr << "wrote " << options.reference_log_out << ": " << written.lines << " exchanges of the flagged accounts ("
               << written.with_response << " with a response for scan --reference-log)\n";
+  }
+  if (!options.probe_prompts_out.empty()) {
+    const campaigns::ProbePromptCounts written = campaigns::write_probe_prompts(report, options.probe_prompts_out, options.force);
+    std::cerr << "wrote " << options.probe_prompts_out << ": " << written.written << " distinct prompts of the flagged accounts "
+              << "for `tracemark probe --chat` (" << written.repeated << " repeats, " << written.quoting_ours
+              << " chats with a turn of ours and " << written.token_ids << " token-id prompts left out)\n";
   }
   if (!options.html_out.empty()) {
     campaigns::write_campaign_html(report, options.html_out, options.force,
@@ -64,6 +73,9 @@ void add_campaigns_command(CLI::App& app) {
   command->add_option("--accounts-out", options->accounts_out, "write the flagged accounts: ACCOUNT<TAB>CLUSTER a line");
   command->add_option("--reference-log-out", options->reference_log_out,
                       "write the flagged accounts' audit lines (for scan --reference-log; .gz: gzip)");
+  command->add_option("--probe-prompts-out", options->probe_prompts_out,
+                      "write the flagged accounts' distinct prompts as `tracemark probe --chat` records (ask a suspect the "
+                      "harvest's questions; chats quoting our answers are left out)");
   command->add_option("--html-out", options->html_out, "write the report as one self-contained HTML page");
   command->add_option("--stix-out", options->stix_out, "write the flagged clusters as a STIX 2.1 bundle (no prompt text, no account names)");
   command->add_option("--evidence-out", options->evidence_out,
