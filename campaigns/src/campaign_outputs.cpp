@@ -193,24 +193,41 @@ void write_member_evidence(const CampaignReport& report, const std::filesystem::
   out.commit(overwrite);
 }
 
-ReferenceLogCounts write_reference_log(const CampaignReport& report, const std::filesystem::path& destination, bool overwrite) {
+namespace {
+
+// An output made by reading the logs a second time needs them as files; `what` names it.
+void require_log_files(const CampaignReport& report, const std::string& what) {
   if (std::find(report.inputs.begin(), report.inputs.end(), "-") != report.inputs.end()) {
-    throw Error(ErrorCode::invalid_argument, "the reference log is read from the logs a second time: they must be files, not standard input");
+    throw Error(ErrorCode::invalid_argument, what + " is read from the logs a second time: they must be files, not standard input");
   }
+}
+
+// Calls visit(record, line, file) for every exchange of a flagged account, reading the logs again
+// in order (require_log_files first).
+template <typename Visit>
+void for_each_flagged_exchange(const CampaignReport& report, Visit&& visit) {
   std::unordered_map<std::string, bool> flagged;
   for (const std::string& account : report.flagged_accounts) flagged.emplace(account, true);
-  LineFileWriter out(destination, 0600);  // it holds prompts and responses, as the audit log does
-  ReferenceLogCounts counts;
   AuditRecord record;
   for (const std::string& input : report.inputs) {
     AuditLogReader reader(input, report.options.skip_bad_lines);
     while (reader.next(record)) {
-      if (!flagged.contains(record.account)) continue;
-      out.write_line(reader.line().text);
-      ++counts.lines;
-      counts.with_response += record.has_response;
+      if (flagged.contains(record.account)) visit(record, reader.line(), input);
     }
   }
+}
+
+}  // namespace
+
+ReferenceLogCounts write_reference_log(const CampaignReport& report, const std::filesystem::path& destination, bool overwrite) {
+  require_log_files(report, "the reference log");
+  LineFileWriter out(destination, 0600);  // it holds prompts and responses, as the audit log does
+  ReferenceLogCounts counts;
+  for_each_flagged_exchange(report, [&](const AuditRecord& record, const JsonlLine& line, const std::string&) {
+    out.write_line(line.text);
+    ++counts.lines;
+    counts.with_response += record.has_response;
+  });
   out.commit(overwrite);
   return counts;
 }
@@ -228,47 +245,38 @@ bool only_user_and_system_turns(const Json& messages) {
 }  // namespace
 
 ProbePromptCounts write_probe_prompts(const CampaignReport& report, const std::filesystem::path& destination, bool overwrite) {
-  if (std::find(report.inputs.begin(), report.inputs.end(), "-") != report.inputs.end()) {
-    throw Error(ErrorCode::invalid_argument, "the probe prompts are read from the logs a second time: they must be files, not standard input");
-  }
-  std::unordered_map<std::string, bool> flagged;
-  for (const std::string& account : report.flagged_accounts) flagged.emplace(account, true);
+  require_log_files(report, "the probe prompts");
   std::unordered_map<std::string, bool> seen;  // the prompt's JSON text
   LineFileWriter out(destination, 0600);
   ProbePromptCounts counts;
-  AuditRecord record;
-  for (const std::string& input : report.inputs) {
-    AuditLogReader reader(input, report.options.skip_bad_lines);
-    while (reader.next(record)) {
-      if (!flagged.contains(record.account)) continue;
-      // The reader has validated the line as a JSON object; the prompt is read as logged.
-      const Json line = Json::parse(reader.line().text, nullptr, /*allow_exceptions=*/false);
-      if (!line.is_object()) {
-        throw Error(ErrorCode::invalid_input, describe_position(input, {reader.line().line, reader.line().byte_offset}) +
-                                                  ": an audit line the prompt reader cannot parse; check the line, or leave "
-                                                  "--probe-prompts-out out");
-      }
-      const auto prompt = line.find("prompt");
-      if (prompt == line.end()) continue;
-      const bool chat = prompt->is_array() && !prompt->empty() && (*prompt)[0].is_object();
-      if (!prompt->is_string() && !chat) {
-        counts.token_ids += prompt->is_array();
-        continue;
-      }
-      if (chat && !only_user_and_system_turns(*prompt)) {
-        ++counts.quoting_ours;
-        continue;
-      }
-      if (!seen.emplace(prompt->dump(), true).second) {
-        ++counts.repeated;
-        continue;
-      }
-      Json probe;
-      probe["id"] = "probe-" + std::to_string(counts.written++);
-      probe[chat ? "messages" : "prompt"] = *prompt;
-      out.write_line(probe.dump());
+  for_each_flagged_exchange(report, [&](const AuditRecord&, const JsonlLine& text, const std::string& input) {
+    // The reader has validated the line as a JSON object; the prompt is read as logged.
+    const Json line = Json::parse(text.text, nullptr, /*allow_exceptions=*/false);
+    if (!line.is_object()) {
+      throw Error(ErrorCode::invalid_input, describe_position(input, {text.line, text.byte_offset}) +
+                                                ": an audit line the prompt reader cannot parse; check the line, or leave "
+                                                "--probe-prompts-out out");
     }
-  }
+    const auto prompt = line.find("prompt");
+    if (prompt == line.end()) return;
+    const bool chat = prompt->is_array() && !prompt->empty() && (*prompt)[0].is_object();
+    if (!prompt->is_string() && !chat) {
+      counts.token_ids += prompt->is_array();
+      return;
+    }
+    if (chat && !only_user_and_system_turns(*prompt)) {
+      ++counts.quoting_ours;
+      return;
+    }
+    if (!seen.emplace(prompt->dump(), true).second) {
+      ++counts.repeated;
+      return;
+    }
+    Json probe;
+    probe["id"] = "probe-" + std::to_string(counts.written++);
+    probe[chat ? "messages" : "prompt"] = *prompt;
+    out.write_line(probe.dump());
+  });
   out.commit(overwrite);
   return counts;
 }
