@@ -14,7 +14,7 @@ Works in a folder bench/neural_radioactivity.py filled (harvest.jsonl, the key, 
              key-free rule on the prompt alone; the scan's prompt rule drops exact copies besides);
              every --stride-th of the rest, in order
   answers  = `generate --temperature 0 --max-tokens 1` of each model in --models (a suspect behind
-             an API: `probe` with max_tokens 1 and temperature 0 on the same token-id prompts)
+             an API: `probe --completions --max-tokens 1 --temperature 0` on the same token-id prompts)
   scan     = records {"prompt_tokens": prefix, "tokens": prefix[-h:] + [next]}: only the next token
              is scored (the first h are its context), `scan --key`, and --null-keys fresh keys
   control  = the clean transformer (--models includes transformer-0.0, trained on brown:train
