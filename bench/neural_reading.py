@@ -58,15 +58,17 @@ class ReadingExperiment(NeuralExperiment):
                 if n >= used:
                     break
                 record = json.loads(line)
-                prompt, tokens = record["prompt_tokens"], record["tokens"]
-                for t in range(len(tokens)):
-                    prefix = prompt + tokens[:t]
-                    if len(prefix) < h:
+                sequence = record["prompt_tokens"] + record["tokens"]
+                start = len(record["prompt_tokens"])
+                followed = set()  # windows of the prefix that a token of the prefix follows
+                for end in range(h, len(sequence)):
+                    if end - h - 1 >= 0:
+                        followed.add(tuple(sequence[end - h - 1:end - 1]))
+                    if end < start:
                         continue
-                    window = prefix[-h:]
-                    if any(prefix[i:i + h] == window for i in range(len(prefix) - h)):
+                    if tuple(sequence[end - h:end]) in followed:
                         continue  # the window occurred before: its green list shows in the prompt
-                    kept.append({"id": f"r{n}-{t}", "prompt_tokens": prefix})
+                    kept.append({"id": f"r{n}-{end - start}", "prompt_tokens": sequence[:end]})
         with open(out + ".tmp", "w") as f:
             for record in kept[stride - 1::stride]:
                 f.write(json.dumps(record) + "\n")

@@ -54,24 +54,34 @@ TEST_F(ProbePrompts, AreTheFlaggedAccountsDistinctPromptsWithoutOurTurns) {
       line("a", R"([{"role":"tool","content":"x"}])"),  // not the user's: left out like our turns
       line("a", "[1,2,3]"),
       line("a", R"("q0 ")"),  // another prompt (whitespace is text)
+      // Hostile shapes the audit reader lets through: none can be sent, each is counted.
+      line("a", "42"),
+      line("a", R"({"role":"user","content":"q4"})"),
+      line("a", "[]"),
+      line("a", R"([{"role":"user","content":"q5"},3])"),
+      line("a", "[1,-2]"),
+      line("a", R"([{"role":5,"content":"q6"}])"),  // a role that is not a string: not the user's
+      line("a", R"("q\u0000\ud83d\ude00")"),      // escapes are kept as text
   }).string()};
   report.flagged_accounts = {"a"};
   const std::filesystem::path out = folder_ / "probe.jsonl";
   const ProbePromptCounts counts = write_probe_prompts(report, out, false);
-  EXPECT_EQ(counts.written, 3u);
+  EXPECT_EQ(counts.written, 4u);
   EXPECT_EQ(counts.repeated, 1u);
-  EXPECT_EQ(counts.quoting_ours, 2u);
+  EXPECT_EQ(counts.quoting_ours, 3u);
   EXPECT_EQ(counts.token_ids, 1u);
+  EXPECT_EQ(counts.other, 5u);
   EXPECT_EQ(read_lines(out), (std::vector<std::string>{
                                  R"({"id":"probe-0","messages":[{"role":"system","content":"s"},{"role":"user","content":"q1"}]})",
                                  R"({"id":"probe-1","prompt":"q0"})",
                                  R"({"id":"probe-2","prompt":"q0 "})",
+                                 "{\"id\":\"probe-3\",\"prompt\":\"q\\u0000\xf0\x9f\x98\x80\"}",
                              }));
   EXPECT_EQ(std::filesystem::status(out).permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   // An existing file is kept unless overwriting is asked for.
   EXPECT_THROW(write_probe_prompts(report, out, false), Error);
-  EXPECT_EQ(read_lines(out).size(), 3u);
+  EXPECT_EQ(read_lines(out).size(), 4u);
   EXPECT_NO_THROW(write_probe_prompts(report, out, true));
 }
 

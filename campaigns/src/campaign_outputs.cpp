@@ -234,6 +234,19 @@ ReferenceLogCounts write_reference_log(const CampaignReport& report, const std::
 
 namespace {
 
+enum class PromptShape { text, chat, token_ids, other };
+
+// What a logged "prompt" is: text, chat messages (objects), token ids (numbers), or none of these
+// (an empty array, a mixture, another type), which no probe can send.
+PromptShape prompt_shape(const Json& prompt) {
+  if (prompt.is_string()) return PromptShape::text;
+  if (!prompt.is_array() || prompt.empty()) return PromptShape::other;
+  const auto all = [&](auto is) { return std::all_of(prompt.begin(), prompt.end(), is); };
+  if (all([](const Json& item) { return item.is_object(); })) return PromptShape::chat;
+  if (all([](const Json& item) { return item.is_number_unsigned(); })) return PromptShape::token_ids;
+  return PromptShape::other;
+}
+
 // A logged chat prompt holds only user and system turns (nothing of ours to copy).
 bool only_user_and_system_turns(const Json& messages) {
   return std::all_of(messages.begin(), messages.end(), [](const Json& message) {
@@ -259,11 +272,12 @@ ProbePromptCounts write_probe_prompts(const CampaignReport& report, const std::f
     }
     const auto prompt = line.find("prompt");
     if (prompt == line.end()) return;
-    const bool chat = prompt->is_array() && !prompt->empty() && (*prompt)[0].is_object();
-    if (!prompt->is_string() && !chat) {
-      counts.token_ids += prompt->is_array();
+    const PromptShape shape = prompt_shape(*prompt);
+    if (shape == PromptShape::token_ids || shape == PromptShape::other) {
+      ++(shape == PromptShape::token_ids ? counts.token_ids : counts.other);
       return;
     }
+    const bool chat = shape == PromptShape::chat;
     if (chat && !only_user_and_system_turns(*prompt)) {
       ++counts.quoting_ours;
       return;

@@ -44,7 +44,8 @@ void run_campaigns(const CampaignsOptions& options) {
     const campaigns::ProbePromptCounts written = campaigns::write_probe_prompts(report, options.probe_prompts_out, options.force);
     std::cerr << "wrote " << options.probe_prompts_out << ": " << written.written << " distinct prompts of the flagged accounts "
               << "for `tracemark probe --chat` (" << written.repeated << " repeats, " << written.quoting_ours
-              << " chats with a turn of ours and " << written.token_ids << " token-id prompts left out)\n";
+              << " chats with a turn of ours, " << written.token_ids << " token-id prompts and " << written.other
+              << " of no sendable shape left out)\n";
   }
   if (!options.html_out.empty()) {
     campaigns::write_campaign_html(report, options.html_out, options.force,

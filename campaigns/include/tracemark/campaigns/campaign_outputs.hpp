@@ -62,13 +62,15 @@ ReferenceLogCounts write_reference_log(const CampaignReport& report, const std::
 // suspect the questions the harvest answered is where a student reproduces what it learned. Only
 // prompts with no text of ours are written: a chat with an "assistant" (or any other non-user,
 // non-system) turn may quote our watermarked answers, which an innocent model could copy, so it is
-// left out and counted; token-id prompts are left out and counted too (a chat cannot send them).
+// left out and counted; token-id prompts are left out and counted too (a chat cannot send them), as
+// are prompts of no shape a probe can send (an empty array, a mixture of types, a number, an object).
 // Reads the logs again; written atomically, mode 0600 (it holds prompt text, as the log does).
 struct ProbePromptCounts {
   std::uint64_t written = 0;
   std::uint64_t repeated = 0;        // a prompt already written
   std::uint64_t quoting_ours = 0;    // chats with a turn that is not the user's or the system's
   std::uint64_t token_ids = 0;       // prompts sent as token ids
+  std::uint64_t other = 0;           // neither text, chat messages nor token ids
 };
 ProbePromptCounts write_probe_prompts(const CampaignReport& report, const std::filesystem::path& destination, bool overwrite);
 
