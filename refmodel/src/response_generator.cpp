@@ -48,17 +48,25 @@ std::unique_ptr<DecodingSession> start_ngram_session(const NgramModel& model, st
 std::vector<std::uint32_t> decode_response(DecodingSession& session, std::span<const std::uint32_t> prompt,
                                            const GenerationOptions& options, SplitMix64& rng,
                                            WatermarkProcessor* processor, GenerationScratch& scratch,
-                                           std::vector<float>* step_entropy) {
+                                           std::vector<float>* step_entropy, TopLogprobRecording* top_logprobs) {
   return decode_response_streaming(session, prompt, options, rng, processor, scratch,
-                                   [](std::uint32_t) { return true; }, step_entropy);
+                                   [](std::uint32_t) { return true; }, step_entropy, top_logprobs);
 }
 
 std::vector<std::uint32_t> decode_response_streaming(DecodingSession& session, std::span<const std::uint32_t> prompt,
                                                      const GenerationOptions& options, SplitMix64& rng,
                                                      WatermarkProcessor* processor, GenerationScratch& scratch,
                                                      const std::function<bool(std::uint32_t)>& on_token,
-                                                     std::vector<float>* step_entropy) {
+                                                     std::vector<float>* step_entropy,
+                                                     TopLogprobRecording* top_logprobs) {
   if (step_entropy) step_entropy->clear();
+  if (top_logprobs) {
+    if (top_logprobs->count < 1 || top_logprobs->count > kMaxTopLogprobs) {
+      throw Error(ErrorCode::invalid_argument, "top logprobs " + std::to_string(top_logprobs->count) +
+                                                   " is out of range; use 1 to " + std::to_string(kMaxTopLogprobs));
+    }
+    top_logprobs->steps.clear();
+  }
   const SamplingOptions& sampling = options.sampling;
   // A sampling scheme (Gumbel-max) replaces the sampler's randomness with the key's; its unkeyed
   // steps draw from a stream seeded here, so a response still depends only on the rng's seed.
@@ -72,6 +80,8 @@ std::vector<std::uint32_t> decode_response_streaming(DecodingSession& session, s
   for (std::size_t step = 0; step < options.max_tokens; ++step) {
     std::uint32_t token = 0;
     const double uniform = rng.uniform();
+    // The model's own distribution, read before the processor or the sampler touch a copy of it.
+    if (top_logprobs) session.top_candidates(top_logprobs->count, top_logprobs->steps.emplace_back());
     if (sampling.top_k > 0) {
       session.top_candidates(sampling.top_k, scratch.candidates);
       if (step_entropy) step_entropy->push_back(static_cast<float>(candidates_entropy(scratch.candidates)));

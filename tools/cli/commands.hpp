@@ -24,6 +24,8 @@ void add_tokenize_command(CLI::App& app);
 void add_attack_command(CLI::App& app);
 // `attack finetune`, a subcommand of `attack` (attack_finetune_command.cpp).
 void add_attack_finetune_command(CLI::App& attack);
+// Reading mode: a suspect's next token after prefixes of the harvest (issue 17).
+void add_reading_command(CLI::App& app);
 
 // Serving integration (issue 7).
 void add_serve_command(CLI::App& app);

@@ -39,6 +39,7 @@ struct GenerateOptions {
   unsigned threads = 1;
   bool force = false;
   bool record_entropy = false;  // "entropy": per-step entropy of the distribution served
+  std::size_t top_logprobs = 0;  // "top_logprobs": per step, the model's k most probable tokens
   bool syntax_aware = false;    // the processor biases free tokens only (embed/token_syntax.hpp)
   std::optional<double> keyed_fraction;  // sampling schemes: share of keyable steps keyed
   // The attack "neutralise at inference" (attacks/inference_neutraliser.hpp): off without a harvest.
@@ -133,6 +134,18 @@ nlohmann::ordered_json tool_call_message(const ToolCallResponse& response, std::
   return message;
 }
 
+// "top_logprobs": one array per generated token of {"id", "logprob"} (natural log), most probable
+// first: what the OpenAI API returns as top_logprobs, with token ids instead of token strings.
+nlohmann::ordered_json top_logprobs_json(const TopLogprobRecording& top) {
+  nlohmann::ordered_json steps = nlohmann::ordered_json::array();
+  for (const std::vector<Candidate>& step : top.steps) {
+    nlohmann::ordered_json entries = nlohmann::ordered_json::array();
+    for (const Candidate& candidate : step) entries.push_back({{"id", candidate.id}, {"logprob", candidate.logit}});
+    steps.push_back(std::move(entries));
+  }
+  return steps;
+}
+
 ServingScheme load_scheme(const std::string& key_path, const ReferenceModel& model,
                                                    const std::string& model_name) {
   if (key_path.empty()) return {};
@@ -179,6 +192,10 @@ void run_generate(const GenerateOptions& options) {
   }
   std::unique_ptr<ToolCallVocabulary> tool_vocabulary;
   if (std::any_of(prompts.begin(), prompts.end(), [](const ModelPrompt& p) { return !p.tools.empty(); })) {
+    if (options.top_logprobs > 0) {
+      throw Error(ErrorCode::invalid_argument, options.prompts + " asks for tool calls (\"tools\"), whose constrained "
+                                                   "decoder records no log-probabilities; drop --top-logprobs");
+    }
     if (!model.ngram()) {
       throw Error(ErrorCode::invalid_argument, options.prompts + " asks for tool calls (\"tools\"), which the constrained "
                                                    "decoder makes with an n-gram model only; " + options.model +
@@ -201,6 +218,7 @@ void run_generate(const GenerateOptions& options) {
         if (!scheme.empty()) processor.emplace(scheme, processor_options);
         std::vector<std::uint32_t> tokens;
         std::vector<float> entropy;
+        TopLogprobRecording top{options.top_logprobs, {}};
         std::optional<ToolCallResponse> tool_call;
         if (!prompts[i].tools.empty()) {
           tool_call = generate_tool_call(*model.ngram(), *tool_vocabulary, prompts[i].tools, prompts[i].tokens,
@@ -215,7 +233,8 @@ void run_generate(const GenerateOptions& options) {
                                                             prompts[i].tokens);
           }
           tokens = decode_response(*session, prompts[i].tokens, options.generation, rng,
-                                   processor ? &*processor : nullptr, scratch, options.record_entropy ? &entropy : nullptr);
+                                   processor ? &*processor : nullptr, scratch, options.record_entropy ? &entropy : nullptr,
+                                   options.top_logprobs > 0 ? &top : nullptr);
         }
         nlohmann::ordered_json record;
         // Without a tokenizer there is no text: "prompt" and "text" are left out rather than null,
@@ -231,6 +250,7 @@ void run_generate(const GenerateOptions& options) {
         }
         if (tool_call) record["message"] = tool_call_message(*tool_call, i);
         if (options.record_entropy) record["entropy"] = entropy;
+        if (options.top_logprobs > 0) record["top_logprobs"] = top_logprobs_json(top);
         // A response may end inside a UTF-8 sequence (the token limit cuts anywhere): such bytes
         // are written as U+FFFD; "tokens" stays exact.
         lines[i] = record.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
@@ -288,6 +308,11 @@ void add_generate_command(CLI::App& app) {
   command->add_flag("--record-entropy", options->record_entropy,
                     "add \"entropy\": the entropy (nats) of each step's distribution before the watermark, as serving "
                     "records it for keys with an entropy threshold (detect and scan read it)");
+  command->add_option("--top-logprobs", options->top_logprobs,
+                      "add \"top_logprobs\": for each generated token, the model's K most probable tokens before "
+                      "any watermark or sampling change, [{\"id\", \"logprob\"}] (what an API returns as top_logprobs; "
+                      "`tracemark reading scan` reads them)")
+      ->check(CLI::Range(std::size_t{1}, kMaxTopLogprobs));
   command->add_option("--keyed-fraction", options->keyed_fraction,
                       "gumbel-max keys: the share of steps chosen with the key (0, 1]; the rest are drawn from the "
                       "request's own randomness, so repeated prompts get different answers (default 1: every step)");

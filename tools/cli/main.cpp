@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   tracemark::cli::add_distill_command(app);
   tracemark::cli::add_perplexity_command(app);
   tracemark::cli::add_attack_command(app);
+  tracemark::cli::add_reading_command(app);
   tracemark::cli::add_tokenize_command(app);
   tracemark::cli::add_serve_command(app);
   tracemark::cli::add_probe_command(app);

@@ -25,6 +25,15 @@ struct GenerationOptions {
 };
 
 // Per-thread working memory (one per thread, reused across responses).
+// What a suspect behind an API returns besides its token when asked for "top logprobs": per step,
+// the model's `count` most probable next tokens with their natural-log probabilities, from the
+// distribution before any watermark or sampling change (temperature, top-k, top-p).
+struct TopLogprobRecording {
+  std::size_t count = 0;                    // 1..kMaxTopLogprobs
+  std::vector<std::vector<Candidate>> steps;  // one entry per generated token, most probable first
+};
+inline constexpr std::size_t kMaxTopLogprobs = 1000;
+
 struct GenerationScratch {
   NgramScratch model;
   SamplerScratch sampler;
@@ -71,12 +80,15 @@ std::vector<std::uint32_t> decode_response_streaming(DecodingSession& session, s
                                                      const GenerationOptions& options, SplitMix64& rng,
                                                      WatermarkProcessor* processor, GenerationScratch& scratch,
                                                      const std::function<bool(std::uint32_t)>& on_token,
-                                                     std::vector<float>* step_entropy = nullptr);
+                                                     std::vector<float>* step_entropy = nullptr,
+                                                     TopLogprobRecording* top_logprobs = nullptr);
 
-// decode_response_streaming without a consumer: all max_tokens tokens.
+// decode_response_streaming without a consumer: all max_tokens tokens. top_logprobs: when not
+// null, its steps are replaced by one entry per generated token.
 std::vector<std::uint32_t> decode_response(DecodingSession& session, std::span<const std::uint32_t> prompt,
                                            const GenerationOptions& options, SplitMix64& rng,
                                            WatermarkProcessor* processor, GenerationScratch& scratch,
-                                           std::vector<float>* step_entropy = nullptr);
+                                           std::vector<float>* step_entropy = nullptr,
+                                           TopLogprobRecording* top_logprobs = nullptr);
 
 }  // namespace tracemark
