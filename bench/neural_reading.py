@@ -34,6 +34,7 @@ Writes reading-results.json into the work folder and prints a Markdown table.
 """
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -45,76 +46,80 @@ from scan_validity_power import run  # noqa: E402
 
 class ReadingExperiment(NeuralExperiment):
     def queries(self, harvest, used=None, stride=None, out=None):
-        out = out or self.path(f"reading-queries-{self.o.student_fraction}-{self.o.stride}.jsonl")
+        """`tracemark reading queries`: the first follower of each window, every --stride-th."""
+        stride = stride or self.o.stride
+        out = out or self.path(f"reading-queries-v2-{self.o.student_fraction}-{stride}.jsonl")
         if os.path.exists(out):
             return out
         if used is None:
             used = int(open(self.path(f"student-transformer-{self.o.student_fraction}.tm.used")).read())
-        stride = stride or self.o.stride
-        h = self.o.width
-        kept = []
-        with open(harvest) as f:
-            for n, line in enumerate(f):
-                if n >= used:
-                    break
-                record = json.loads(line)
-                sequence = record["prompt_tokens"] + record["tokens"]
-                start = len(record["prompt_tokens"])
-                followed = set()  # windows of the prefix that a token of the prefix follows
-                for end in range(h, len(sequence)):
-                    if end - h - 1 >= 0:
-                        followed.add(tuple(sequence[end - h - 1:end - 1]))
-                    if end < start:
-                        continue
-                    if tuple(sequence[end - h:end]) in followed:
-                        continue  # the window occurred before: its green list shows in the prompt
-                    kept.append({"id": f"r{n}-{end - start}", "prompt_tokens": sequence[:end]})
-        with open(out + ".tmp", "w") as f:
-            for record in kept[stride - 1::stride]:
-                f.write(json.dumps(record) + "\n")
-        os.replace(out + ".tmp", out)
+        run([self.tm, "reading", "queries", "--harvest", harvest, "--width", str(self.o.width), "--stride", str(stride),
+             "--max-records", str(used), "--out", out])
         return out
 
     def next_tokens(self, model, queries, tag, stride=None):
-        out = self.path(f"reading-{tag}-{stride or self.o.stride}.jsonl")
+        """The model's greedy next token and its top --top-logprobs log-probabilities after each query."""
+        out = self.path(f"reading-v2-{tag}-{stride or self.o.stride}-top{self.o.top_logprobs}.jsonl")
         started = time.time()
         if not os.path.exists(out):
-            run([self.tm, "generate", "--model", model, "--prompts", queries, "--out", out, "--max-tokens", "1",
-                 "--temperature", "0", "--threads", self.threads])
-        seconds = round(time.time() - started, 1)
-        records = self.path(f"reading-{tag}-{stride or self.o.stride}.scan.jsonl")
-        with open(out) as f, open(records, "w") as g:
-            for line in f:
-                r = json.loads(line)
-                prefix = r["prompt_tokens"]
-                g.write(json.dumps({"id": r["id"], "prompt_tokens": prefix,
-                                    "tokens": prefix[-self.o.width:] + r["tokens"][:1]}) + "\n")
-        return records, seconds
+            args = [self.tm, "generate", "--model", model, "--prompts", queries, "--out", out, "--max-tokens", "1",
+                    "--temperature", "0", "--threads", self.threads]
+            if self.o.top_logprobs:
+                args += ["--top-logprobs", str(self.o.top_logprobs)]
+            run(args)
+        return out, round(time.time() - started, 1)
+
+    def reading_scan(self, key, harvest, answers):
+        figures = json.loads(run([self.tm, "reading", "scan", "--key", key, "--harvest", harvest,
+                                  "--answers", answers, "--json"]))
+        return figures
+
+    def null_fractions_reading(self, harvest, answers, count):
+        """Fresh keys (never used to watermark anything) over the same answers: both tests' p-values."""
+        greedy, mass = [], []
+        for i in range(count):
+            figures = self.reading_scan(self.keygen(f"null-{i}", self.o.width), harvest, answers)
+            greedy.append(10 ** figures["greedy"]["log10_p"])
+            if "green_mass" in figures:
+                mass.append(10 ** figures["green_mass"]["log10_p"])
+
+        def fractions(p_values):
+            if not p_values:
+                return None
+            n = len(p_values)
+            return {"keys": n, "below_0.05": sum(p < 0.05 for p in p_values) / n,
+                    "below_0.01": sum(p < 0.01 for p in p_values) / n, "min_log10_p": math.log10(min(p_values))}
+        return {"greedy": fractions(greedy), "green_mass": fractions(mass)}
 
     def calibration(self):
-        """The real key's p-value on an innocent reader, over --calibration-keys keys."""
+        """The real key's p-values on an innocent reader, over --calibration-keys keys."""
         teacher = self.teacher()
         prompts = self.prompts("brown-heldout.jsonl", self.o.calibration_answers, "c")
-        p_values, scored = [], []
+        greedy, mass, scored = [], [], []
         for i in range(self.o.calibration_keys):
             key = self.keygen(f"calibration-{i}", self.o.width)
             harvest = self.generate(teacher, prompts, self.path("calibration", f"harvest-{i}.jsonl"), 3000 + i, key)
             queries = self.queries(harvest, used=self.o.calibration_answers, stride=1,
                                    out=self.path("calibration", f"queries-{i}.jsonl"))
-            records, _ = self.next_tokens(teacher, queries, f"calibration-{i}", stride=1)
-            figures = self.scan(key, records)
-            p_values.append(10 ** figures["log10_p"])
+            answers, _ = self.next_tokens(teacher, queries, f"calibration-{i}", stride=1)
+            figures = self.reading_scan(key, harvest, answers)
+            greedy.append(10 ** figures["greedy"]["log10_p"])
+            mass.append(10 ** figures["green_mass"]["log10_p"] if "green_mass" in figures else 1.0)
             scored.append(figures["scored"])
-            for path in [harvest, queries, records, self.path(f"reading-calibration-{i}-1.jsonl")]:
+            for path in [harvest, queries, answers]:
                 os.remove(path)  # keep the folder small: only the p-values matter
-        count = len(p_values)
-        result = {"keys": count, "below_0.05": sum(p < 0.05 for p in p_values) / count,
-                  "below_0.01": sum(p < 0.01 for p in p_values) / count, "mean_scored": sum(scored) / count,
-                  "p_values": p_values}
-        with open(self.path("reading-calibration.json"), "w") as f:
+        count = len(greedy)
+        result = {"keys": count, "mean_scored": sum(scored) / count,
+                  "greedy": {"below_0.05": sum(p < 0.05 for p in greedy) / count,
+                             "below_0.01": sum(p < 0.01 for p in greedy) / count, "p_values": greedy},
+                  "green_mass": {"below_0.05": sum(p < 0.05 for p in mass) / count,
+                                 "below_0.01": sum(p < 0.01 for p in mass) / count, "p_values": mass}}
+        with open(self.path(f"reading-calibration-top{self.o.top_logprobs}.json"), "w") as f:
             json.dump({"settings": vars(self.o), "calibration": result}, f, indent=1)
-        print("calibration: %d keys, %.0f scored tuples a key, p < 0.05: %.3f, p < 0.01: %.3f" % (
-            count, result["mean_scored"], result["below_0.05"], result["below_0.01"]))
+        print("calibration: %d keys, %.0f scored windows a key; greedy p < 0.05: %.3f, p < 0.01: %.3f; "
+              "green mass p < 0.05: %.3f, p < 0.01: %.3f" % (
+                  count, result["mean_scored"], result["greedy"]["below_0.05"], result["greedy"]["below_0.01"],
+                  result["green_mass"]["below_0.05"], result["green_mass"]["below_0.01"]))
         return result
 
     def rows(self):
@@ -124,24 +129,30 @@ class ReadingExperiment(NeuralExperiment):
         rows = []
         for tag in self.o.models:
             model = self.path(f"student-{tag}.tm")
-            records, seconds = self.next_tokens(model, queries, tag)
+            answers, seconds = self.next_tokens(model, queries, tag)
             row = {"model": tag, "queries": sum(1 for _ in open(queries)), "generate_seconds": seconds,
-                   "scan": self.scan(key, records), "null": self.null_fractions(records, self.o.null_keys)}
+                   "scan": self.reading_scan(key, harvest, answers),
+                   "null": self.null_fractions_reading(harvest, answers, self.o.null_keys)}
             rows.append(row)
             print(json.dumps(row), flush=True)
-        with open(self.path("reading-results.json"), "w") as f:
+        with open(self.path(f"reading-results-v2-top{self.o.top_logprobs}.json"), "w") as f:
             json.dump({"settings": vars(self.o), "rows": rows}, f, indent=1)
         return rows
 
 
 def table(rows):
-    lines = ["| model | queries | scored tuples | green rate | log10 p | fresh keys | p < 0.05 | p < 0.01 | lowest log10 p |",
+    lines = ["| model | queries | scored windows | greedy green rate | greedy log10 p | green share of top-k mass | "
+             "green-mass log10 p | fresh keys: greedy p < 0.05 / 0.01 | fresh keys: green mass p < 0.05 / 0.01 |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         s, n = r["scan"], r["null"]
-        lines.append("| %s | %d | %d | %.4f | %.1f | %d | %.3f | %.3f | %.2f |" % (
-            r["model"], r["queries"], s["scored"], s["green_rate"], s["log10_p"], n["keys"], n["below_0.05"],
-            n["below_0.01"], n["min_log10_p"]))
+        mass = s.get("green_mass")
+        nm = n["green_mass"]
+        lines.append("| %s | %d | %d | %.4f | %.1f | %s | %s | %.3f / %.3f | %s |" % (
+            r["model"], r["queries"], s["scored"], s["greedy"]["green_rate"], s["greedy"]["log10_p"],
+            "%.4f" % mass["green_share"] if mass else "-", "%.1f" % mass["log10_p"] if mass else "-",
+            n["greedy"]["below_0.05"], n["greedy"]["below_0.01"],
+            "%.3f / %.3f" % (nm["below_0.05"], nm["below_0.01"]) if nm else "-"))
     return "\n".join(lines)
 
 
@@ -157,6 +168,8 @@ def main():
     parser.add_argument("--calibration-keys", type=int, default=0)
     parser.add_argument("--calibration-answers", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--top-logprobs", type=int, default=20,
+                        help="log-probabilities a query returns (an API's top_logprobs; 0: the greedy token only)")
     parser.add_argument("--prompts-dir", default=None)
     options = parser.parse_args()
     options.models = options.models.split(",")

@@ -86,7 +86,7 @@ TEST(ReadingScan, RefusesAnswersThatDoNotMatchTheHarvest) {
   refused(R"({"id":"probe-1","prompt_tokens":[1,2],"tokens":[5]})", "is not a query of this harvest");
   refused(R"({"id":"r0-0","prompt_tokens":[1,2],"tokens":[6]})", "a second answer");
   refused(R"({"id":"r0-1","tokens":[5]})", "no \"prompt_tokens\"");
-  refused(R"({"id":"r0-1","prompt_tokens":[1,2,3],"tokens":[]})", "\"tokens\" is empty");
+  refused(R"({"id":"r0-1","prompt_tokens":[1,2,3],"tokens":[]})", "has no next token");
   refused(R"({"id":"r0-1","prompt_tokens":[1,2,3],"tokens":[64]})", "outside the key's vocabulary");
   refused(R"({"id":"r0-1","prompt_tokens":[1,2,3],"tokens":[5],"top_logprobs":[[{"id":5,"logprob":0.5}]]})",
           "logprob above 0");
@@ -104,6 +104,30 @@ TEST(ReadingScan, RefusesAnswersThatDoNotMatchTheHarvest) {
             std::string::npos);
   EXPECT_NE(error_of(testing::golden_key(testing::params_with(0.25, 2.0, 0, 64, 2)), harvest, answers).find("width"),
             std::string::npos);
+
+  // Reference answers are checked the same way, and must answer every scored query.
+  write_lines(answers, {R"({"id":"r0-0","prompt_tokens":[1,2],"tokens":[5],"top_logprobs":[[{"id":5,"logprob":-1}]]})",
+                        R"({"id":"r0-1","prompt_tokens":[1,2,3],"tokens":[5],"top_logprobs":[[{"id":5,"logprob":-1}]]})"});
+  const auto reference = folder.path() / "reference.jsonl";
+  const auto reference_error = [&](const std::vector<std::string>& lines, const std::string& expected) {
+    write_lines(reference, lines);
+    std::string message;
+    try {
+      scan_reading_answers(key, harvest, answers, reference);
+    } catch (const Error& e) {
+      message = e.what();
+    }
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+  };
+  reference_error({R"({"id":"r0-0","prompt_tokens":[1,2],"tokens":[5],"top_logprobs":[[{"id":5,"logprob":-2}]]})"},
+                  "answers.jsonl line 2: the reference answers have no answer to query \"r0-1\"");
+  reference_error({R"({"id":"r0-0","prompt_tokens":[1,2],"tokens":[5]})"},
+                  "reference.jsonl line 1: a reference answer needs \"top_logprobs\"");
+  reference_error({R"({"id":"r0-0","prompt_tokens":[1,9],"tokens":[5],"top_logprobs":[[{"id":5,"logprob":-2}]]})"},
+                  "reference.jsonl line 1: the prompt of \"r0-0\" is not that query's prefix");
+  reference_error({R"({"id":"r0-0","prompt_tokens":[1,2],"tokens":[5],"top_logprobs":[[{"id":5,"logprob":-2}]]})",
+                   R"({"id":"r0-0","prompt_tokens":[1,2],"tokens":[5],"top_logprobs":[[{"id":5,"logprob":-2}]]})"},
+                  "reference.jsonl line 2: a second reference answer");
 
   // The answer to a prefix whose window was followed before is read but not scored.
   write_lines(answers, {R"({"id":"r0-3","prompt_tokens":[1,2,3,1,2],"tokens":[5]})"});
@@ -152,8 +176,11 @@ void add_green_bias(const GreenListScheme& scheme, std::uint32_t a, std::uint32_
 
 // Writes a watermarked harvest of `records` answers and a reader's answers (greedy token and its
 // top 5 log-probabilities) to every allowed query; returns the scan.
+// reference: also write the answers of a clean reference model (the teacher's table, plus fixed
+// key-free noise of `reference_noise` in its logits when above 0) and scan with them.
 ReadingScanReport simulate(const WatermarkKey& key, const SimulatedTeacher& teacher, float learned_delta,
-                           std::uint64_t seed, const std::filesystem::path& folder, int records = 30) {
+                           std::uint64_t seed, const std::filesystem::path& folder, int records = 30,
+                           bool reference = false, float reference_noise = 0.0f) {
   const GreenListScheme scheme(key);
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<std::uint32_t> any(0, SimulatedTeacher::kVocab - 1);
@@ -177,20 +204,26 @@ ReadingScanReport simulate(const WatermarkKey& key, const SimulatedTeacher& teac
       harvest.push_back(std::move(sequence));
     }
   }
-  {
-    std::ofstream out(folder / "answers.jsonl");
+  for (const bool answering_as_reference : {false, true}) {
+    if (answering_as_reference && !reference) break;
+    std::ofstream out(folder / (answering_as_reference ? "reference.jsonl" : "answers.jsonl"));
     for (const ReadingQuery& query : reading_queries(harvest, 2)) {
       const HarvestSequence& sequence = harvest[query.record];
       const std::size_t end = sequence.prompt_length + query.position;
       const std::uint32_t a = sequence.tokens[end - 2], b = sequence.tokens[end - 1];
       std::vector<float> logits = teacher.logits(a, b);
-      if (learned_delta != 0.0f) add_green_bias(scheme, a, b, learned_delta, logits);
+      if (!answering_as_reference && learned_delta != 0.0f) add_green_bias(scheme, a, b, learned_delta, logits);
+      if (answering_as_reference && reference_noise > 0.0f) {
+        std::mt19937_64 noise_rng((std::uint64_t{a} << 32) | b);  // a function of the window only
+        std::normal_distribution<float> noise(0.0f, reference_noise);
+        for (float& x : logits) x += noise(noise_rng);
+      }
       const std::vector<double> p = softmax(logits);
       std::vector<std::uint32_t> order(p.size());
       for (std::uint32_t v = 0; v < order.size(); ++v) order[v] = v;
       std::sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) { return p[x] > p[y] || (p[x] == p[y] && x < y); });
       nlohmann::json top = nlohmann::json::array();
-      for (int i = 0; i < 5; ++i) top.push_back({{"id", order[i]}, {"logprob", std::log(p[order[i]])}});
+      for (int i = 0; i < (answering_as_reference ? 10 : 5); ++i) top.push_back({{"id", order[i]}, {"logprob", std::log(p[order[i]])}});
       nlohmann::json line = {{"id", query.id()},
                              {"prompt_tokens", std::vector<std::uint32_t>(sequence.tokens.begin(), sequence.tokens.begin() + end)},
                              {"tokens", {order[0]}},
@@ -198,43 +231,61 @@ ReadingScanReport simulate(const WatermarkKey& key, const SimulatedTeacher& teac
       out << line.dump() << "\n";
     }
   }
-  return scan_reading_answers(key, read_harvest_sequences(folder / "harvest.jsonl"), folder / "answers.jsonl");
+  return scan_reading_answers(key, read_harvest_sequences(folder / "harvest.jsonl"), folder / "answers.jsonl",
+                              reference ? folder / "reference.jsonl" : std::filesystem::path());
 }
 
+// The suspect is the teacher's own table without the watermark (the innocent model closest to the
+// harvest); the reference for the excess test is a noisy copy of it (another clean model).
 TEST(ReadingScan, TheTeachersOwnUnwatermarkedModelIsCalibratedOverManyKeys) {
   TemporaryFolder folder;
   const SimulatedTeacher teacher;
-  const int keys = 200;
-  int greedy_05 = 0, greedy_01 = 0, mass_05 = 0, mass_01 = 0;
+  const int keys = 150;
+  int greedy_05 = 0, greedy_01 = 0, mass_05 = 0, mass_01 = 0, tilt_05 = 0, tilt_01 = 0, excess_05 = 0, excess_01 = 0;
   for (int k = 0; k < keys; ++k) {
     const WatermarkKey key = WatermarkKey::generate(testing::params_with(0.25, 2.0, 2, SimulatedTeacher::kVocab, 2));
-    const ReadingScanReport report = simulate(key, teacher, 0.0f, 100 + k, folder.path(), 20);
+    const ReadingScanReport report = simulate(key, teacher, 0.0f, 100 + k, folder.path(), 20, true, 0.5f);
     ASSERT_GT(report.scored, 500u);
     ASSERT_TRUE(report.mass);
     greedy_05 += report.greedy.p_value <= 0.05;
     greedy_01 += report.greedy.p_value <= 0.01;
     mass_05 += report.mass->p_value <= 0.05;
     mass_01 += report.mass->p_value <= 0.01;
+    tilt_05 += report.tilt->p_value <= 0.05;
+    tilt_01 += report.tilt->p_value <= 0.01;
+    ASSERT_TRUE(report.excess);
+    excess_05 += report.excess->p_value <= 0.05;
+    excess_01 += report.excess->p_value <= 0.01;
   }
-  // Binomial(200, 0.05): mean 10, sd 3.1; (200, 0.01): mean 2, sd 1.4. Upper limits at about 3 sd.
-  EXPECT_LE(greedy_05, 19);
-  EXPECT_LE(greedy_01, 7);
-  EXPECT_LE(mass_05, 19);
-  EXPECT_LE(mass_01, 7);
-  std::cout << "greedy p <= 0.05: " << greedy_05 << ", <= 0.01: " << greedy_01 << "; green mass p <= 0.05: " << mass_05
-            << ", <= 0.01: " << mass_01 << " (of " << keys << " keys)\n";
+  // Binomial(150, 0.05): mean 7.5, sd 2.7; (150, 0.01): mean 1.5, sd 1.2. Upper limits at about 3 sd.
+  EXPECT_LE(greedy_05, 16);
+  EXPECT_LE(greedy_01, 5);
+  EXPECT_LE(mass_05, 16);
+  EXPECT_LE(mass_01, 5);
+  EXPECT_LE(tilt_05, 16);
+  EXPECT_LE(tilt_01, 5);
+  EXPECT_LE(excess_05, 16);
+  EXPECT_LE(excess_01, 5);
+  std::cout << "greedy p <= 0.05: " << greedy_05 << ", <= 0.01: " << greedy_01 << "; green mass: " << mass_05 << ", "
+            << mass_01 << "; green tilt: " << tilt_05 << ", " << tilt_01 << "; over a reference: " << excess_05 << ", "
+            << excess_01 << " (of " << keys << " keys)\n";
 }
 
 TEST(ReadingScan, AReaderThatLearnedALittleOfTheWatermarkIsFound) {
   TemporaryFolder folder;
   const SimulatedTeacher teacher;
   const WatermarkKey key = testing::golden_key(testing::params_with(0.25, 2.0, 2, SimulatedTeacher::kVocab, 2));
-  // A learned bias of 0.3 nats (the watermark itself is 2): the green mass finds it clearly.
-  const ReadingScanReport report = simulate(key, teacher, 0.3f, 7, folder.path(), 60);
+  // A learned bias of 0.3 nats (the watermark itself is 2): the green mass finds it clearly, and the
+  // excess over a clean reference (here the teacher's table itself) more clearly still.
+  const ReadingScanReport report = simulate(key, teacher, 0.3f, 7, folder.path(), 60, true);
   ASSERT_TRUE(report.mass);
-  EXPECT_GT(report.mass->green_share, 0.27);
+  EXPECT_GT(report.mass->green_weight / report.mass->weight, 0.27);
   EXPECT_LT(report.mass->log10_p, -6.0);
   EXPECT_LT(report.mass->log10_p, report.greedy.log10_p);
+  ASSERT_TRUE(report.excess);
+  EXPECT_LT(report.excess->log10_p, report.mass->log10_p);
+  EXPECT_LT(report.combined_log10_p(), -6.0);
+  EXPECT_NEAR(report.combined_log10_p(), report.excess->log10_p + std::log10(4.0), 1e-9);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // (max tokens 1, temperature 0, and top log-probabilities where the API gives them); `scan`
 // scores the suspect's answers to them under a key.
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -13,6 +14,7 @@
 #include "tracemark/embed/key.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/binomial.hpp"
+#include "tracemark/verify/colour_score_test.hpp"
 #include "tracemark/verify/reading_mode.hpp"
 
 namespace tracemark::cli {
@@ -45,7 +47,7 @@ void run_queries(const QueriesOptions& options) {
     ++written;
   }
   out.commit(options.force);
-  std::cout << "wrote " << written << " queries (every " << options.stride << ". of " << allowed
+  std::cout << "wrote " << written << " queries (one in " << options.stride << " of " << allowed
             << " prefixes whose window is followed for the first time, in " << records << " harvest records) to "
             << options.out << "\n";
 }
@@ -54,9 +56,19 @@ struct ScanOptions {
   std::string key;
   std::string harvest;
   std::string answers;
+  std::string reference_answers;
   double alpha = 1e-3;
   bool json = false;
 };
+
+// The green tokens' share of the listed probability mass (gamma expected under the null).
+double green_share(const ColourScoreTest& mass) { return mass.weight > 0 ? mass.green_weight / mass.weight : 0.0; }
+
+// How far the listed green tokens' log-probabilities sit above their windows' means, on average
+// (0 expected under the null).
+double green_excess(const ColourScoreTest& tilt) {
+  return tilt.green_tokens > 0 ? tilt.green_weight / static_cast<double>(tilt.green_tokens) : 0.0;
+}
 
 nlohmann::ordered_json binomial_json(const BinomialTest& test) {
   return {{"scored", test.scored}, {"green", test.green}, {"green_rate", test.scored ? double(test.green) / test.scored : 0.0},
@@ -66,11 +78,10 @@ nlohmann::ordered_json binomial_json(const BinomialTest& test) {
 void run_scan(const ScanOptions& options) {
   const WatermarkKey key = WatermarkKey::load(options.key);
   const std::vector<HarvestSequence> harvest = read_harvest_sequences(options.harvest);
-  const ReadingScanReport report = scan_reading_answers(key, harvest, options.answers);
-  // Two tests of one hypothesis: Bonferroni over both when the answers carry log-probabilities.
-  const double tests = report.mass ? 2.0 : 1.0;
-  const double best_log10 = std::min(report.greedy.log10_p, report.mass ? report.mass->log10_p : 0.0);
-  const double combined_log10 = std::min(0.0, best_log10 + std::log10(tests));
+  const ReadingScanReport report = scan_reading_answers(key, harvest, options.answers, options.reference_answers);
+  // Two or three tests of one hypothesis: Bonferroni over them (ReadingScanReport::combined_log10_p).
+  const double combined_log10 = report.combined_log10_p();
+  const int tests = 1 + (report.mass ? 2 : 0) + (report.excess ? 1 : 0);
   const bool detected = combined_log10 < std::log10(options.alpha);
   if (options.json) {
     nlohmann::ordered_json out;
@@ -80,9 +91,17 @@ void run_scan(const ScanOptions& options) {
     out["scored"] = report.scored;
     out["greedy"] = binomial_json(report.greedy);
     if (report.mass) {
-      out["green_mass"] = {{"windows", report.mass->windows}, {"tokens", report.mass->tokens},
-                           {"top_logprobs_min", report.top_logprobs_min}, {"mass", report.mass->mass},
-                           {"green_share", report.mass->green_share}, {"log10_p", report.mass->log10_p}};
+      const ColourScoreTest& mass = *report.mass;
+      const ColourScoreTest& tilt = *report.tilt;
+      out["top_logprobs_min"] = report.top_logprobs_min;
+      out["green_mass"] = {{"windows", mass.windows}, {"tokens", mass.tokens}, {"mass", mass.weight},
+                           {"green_share", green_share(mass)}, {"log10_p", mass.log10_p}};
+      out["green_tilt"] = {{"windows", tilt.windows}, {"green_tokens", tilt.green_tokens},
+                           {"green_excess_nats", green_excess(tilt)}, {"log10_p", tilt.log10_p}};
+      if (report.excess) {
+        out["reference_excess"] = {{"windows", report.excess->windows}, {"score", report.excess->score},
+                                   {"green_excess", green_excess(*report.excess)}, {"log10_p", report.excess->log10_p}};
+      }
     }
     out["log10_p"] = combined_log10;
     out["alpha"] = options.alpha;
@@ -97,13 +116,23 @@ void run_scan(const ScanOptions& options) {
             << (greedy.scored ? double(greedy.green) / greedy.scored : 0.0) << "; " << greedy.gamma << " expected), p "
             << format_p_value(greedy.log10_p) << "\n";
   if (report.mass) {
-    std::cout << "  top logprobs:    green share " << report.mass->green_share << " of the listed mass ("
-              << report.mass->mass / std::max<double>(1, report.mass->windows) << " a window, at least "
-              << report.top_logprobs_min << " tokens), p " << format_p_value(report.mass->log10_p) << " (mixture bound)\n";
+    const ColourScoreTest& mass = *report.mass;
+    const ColourScoreTest& tilt = *report.tilt;
+    std::cout << "  green mass:      green share " << green_share(mass) << " of the listed mass ("
+              << mass.weight / std::max<double>(1, mass.windows) << " a window, at least " << report.top_logprobs_min
+              << " tokens), p " << format_p_value(mass.log10_p) << " (mixture bound)\n";
+    std::cout << "  green tilt:      listed green tokens " << green_excess(tilt)
+              << " nats above their window's mean log-probability, p " << format_p_value(tilt.log10_p)
+              << " (mixture bound)\n";
+    if (report.excess) {
+      std::cout << "  over reference:  listed green tokens " << green_excess(*report.excess)
+                << " more probable than under the reference model, p " << format_p_value(report.excess->log10_p)
+                << " (mixture bound)\n";
+    }
   } else {
-    std::cout << "  top logprobs:    not in every answer (the suspect's top_logprobs add a stronger test)\n";
+    std::cout << "  top logprobs:    not in every answer (the suspect's top_logprobs add stronger tests)\n";
   }
-  std::cout << "  p = " << format_p_value(combined_log10) << (report.mass ? " (the smaller, times 2)" : "") << ": "
+  std::cout << "  p = " << format_p_value(combined_log10) << (tests > 1 ? " (the smallest, times " + std::to_string(tests) + ")" : std::string()) << ": "
             << (detected ? "the suspect reads the harvest with our watermark" : "no evidence at alpha") << " (alpha "
             << options.alpha << ")\n";
 }
@@ -136,9 +165,13 @@ void add_reading_command(CLI::App& app) {
   score->add_option("--harvest", scan->harvest, "the harvest the queries were made from (the rule is rebuilt from it)")
       ->required();
   score->add_option("--answers", scan->answers,
-                    "the suspect's answers: JSON lines with the query's \"id\" and \"prompt_tokens\", \"tokens\" (its next "
-                    "token first) and optionally \"top_logprobs\" (generate --top-logprobs)")
+                    "the suspect's answers: JSON lines with the query's \"id\" and \"prompt_tokens\", the answer (\"tokens\", "
+                    "its next token first, or the text of a probe's \"choices\") and optionally \"top_logprobs\" "
+                    "(generate --top-logprobs)")
       ->required();
+  score->add_option("--reference-answers", scan->reference_answers,
+                    "a clean reference model's answers to the same queries, with \"top_logprobs\" (a model never "
+                    "trained on our watermarked text): adds the test of what the suspect puts on green tokens beyond it");
   score->add_option("--alpha", scan->alpha, "evidence threshold for the verdict")->capture_default_str()->check(CLI::Range(1e-300, 0.5));
   score->add_flag("--json", scan->json, "every figure as JSON");
   score->callback([scan] { run_scan(*scan); });

@@ -1,5 +1,6 @@
 #include "tracemark/verify/reading_mode.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <memory>
@@ -10,6 +11,8 @@
 #include "tracemark/embed/scheme_catalog.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/jsonl_reader.hpp"
+#include "tracemark/verify/key_tokenizer.hpp"
+#include "tracemark/verify/suspect_records.hpp"
 
 namespace tracemark {
 namespace {
@@ -62,6 +65,63 @@ void first_step_probabilities(const JsonlReader& reader, const JsonlRecord& reco
   double sum = 0;
   for (double w : weights) sum += w;
   if (sum > 1.0 + 1e-3) fail("has probabilities summing to " + std::to_string(sum) + ", more than 1");
+}
+
+// The query an answer answers: its id must name one of the harvest's prefixes and its
+// "prompt_tokens" must be exactly that prefix. Error(invalid_input) with the position otherwise.
+ReadingQuery locate_answer(const JsonlReader& reader, const JsonlRecord& record, const std::vector<HarvestSequence>& harvest) {
+  const auto where = [&] { return reader.where(record); };
+  if (!record.value.is_object() || !record.value.contains("id") || !record.value["id"].is_string()) {
+    throw Error(ErrorCode::invalid_input, where() + ": expected an answer with the query's \"id\" (\"r<record>-<position>\", "
+                                                    "as `tracemark reading queries` writes it)");
+  }
+  const std::string id = record.value["id"].get<std::string>();
+  const std::optional<ReadingQuery> query = parse_reading_query_id(id);
+  if (!query || query->record >= harvest.size() ||
+      query->position >= harvest[query->record].tokens.size() - harvest[query->record].prompt_length) {
+    throw Error(ErrorCode::invalid_input, where() + ": id \"" + id + "\" is not a query of this harvest (" +
+                                              std::to_string(harvest.size()) + " records); give the harvest "
+                                              "the queries were made from");
+  }
+  const HarvestSequence& sequence = harvest[query->record];
+  const std::size_t end = sequence.prompt_length + query->position;
+  if (!record.value.contains("prompt_tokens")) {
+    throw Error(ErrorCode::invalid_input, where() + ": no \"prompt_tokens\"; the answer must repeat its query's prompt");
+  }
+  const std::vector<std::uint32_t> prompt = field_ids(reader, record, "prompt_tokens");
+  if (prompt.size() != end || !std::equal(prompt.begin(), prompt.end(), sequence.tokens.begin())) {
+    throw Error(ErrorCode::invalid_input, where() + ": the prompt of \"" + id + "\" is not that query's prefix of the "
+                                              "harvest; give the harvest the queries were made from");
+  }
+  return *query;
+}
+
+// A clean reference model's answers to the same queries: query slot -> (id -> probability) of its
+// first step's listed tokens. The reference must never have seen our watermarked text; each
+// answer is checked against the harvest like the suspect's.
+using ReferenceProbabilities = std::unordered_map<std::uint64_t, std::unordered_map<std::uint32_t, double>>;
+
+ReferenceProbabilities read_reference_answers(const std::filesystem::path& path, const std::vector<HarvestSequence>& harvest,
+                                              std::uint32_t vocab) {
+  ReferenceProbabilities reference;
+  JsonlReader reader(path);
+  JsonlRecord record;
+  std::vector<std::uint32_t> ids;
+  std::vector<double> weights;
+  while (reader.next(record)) {
+    const ReadingQuery query = locate_answer(reader, record, harvest);
+    if (!record.value.contains("top_logprobs") || record.value["top_logprobs"].is_null()) {
+      throw Error(ErrorCode::invalid_input, reader.where(record) + ": a reference answer needs \"top_logprobs\" "
+                                                                   "(`generate --top-logprobs K` with the reference model)");
+    }
+    first_step_probabilities(reader, record, vocab, ids, weights);
+    auto [slot, inserted] = reference.try_emplace(query.record << 32 | query.position);
+    if (!inserted) {
+      throw Error(ErrorCode::invalid_input, reader.where(record) + ": a second reference answer to query \"" + query.id() + "\"");
+    }
+    for (std::size_t i = 0; i < ids.size(); ++i) slot->second[ids[i]] = weights[i];
+  }
+  return reference;
 }
 
 }  // namespace
@@ -125,7 +185,8 @@ std::vector<ReadingQuery> reading_queries(const std::vector<HarvestSequence>& ha
 }
 
 ReadingScanReport scan_reading_answers(const WatermarkKey& key, const std::vector<HarvestSequence>& harvest,
-                                       const std::filesystem::path& answers) {
+                                       const std::filesystem::path& answers,
+                                       const std::filesystem::path& reference_answers) {
   require_scheme(key, SchemeKind::green_list, "reading mode");
   const GreenListScheme scheme(key);
   const std::size_t width = scheme.context_width();
@@ -138,46 +199,40 @@ ReadingScanReport scan_reading_answers(const WatermarkKey& key, const std::vecto
 
   ReadingScanReport report;
   const double gamma = scheme.null_green_probability();
-  GreenMassAccumulator mass(gamma);
+  ColourScoreAccumulator mass(gamma), tilt(gamma), excess(gamma);
+  const ReferenceProbabilities reference =
+      reference_answers.empty() ? ReferenceProbabilities{} : read_reference_answers(reference_answers, harvest, scheme.vocab_size());
+  std::vector<double> excesses;
   bool every_answer_has_logprobs = true;
   std::unordered_set<std::uint64_t> answered;
   std::vector<std::uint32_t> ids, contexts;
-  std::vector<double> weights;
+  std::vector<double> weights, tilts;
   std::vector<std::uint8_t> green;
   std::uint64_t green_count = 0;
+  // The answer's ids as the suspect scan reads them: "tokens" when they are the key tokenizer's, else
+  // the text (a probe's "choices"), tokenized with the key's tokenizer.
+  const KeyTokenizer tokenizer(std::span<const WatermarkKey>(&key, 1), "");
+  const SuspectRecordDecoder decoder(tokenizer, TokenSource::automatic);
   JsonlReader reader(answers);
-  JsonlRecord record;
-  while (reader.next(record)) {
+  JsonlLine line;
+  while (reader.next_line(line)) {
+    const JsonlRecord record = reader.parse_line(line);
     ++report.answers;
     const auto where = [&] { return reader.where(record); };
-    if (!record.value.is_object() || !record.value.contains("id") || !record.value["id"].is_string()) {
-      throw Error(ErrorCode::invalid_input, where() + ": expected an answer with the query's \"id\" (\"r<record>-<position>\", "
-                                                      "as `tracemark reading queries` writes it)");
-    }
-    const std::string id = record.value["id"].get<std::string>();
-    const std::optional<ReadingQuery> query = parse_reading_query_id(id);
-    if (!query || query->record >= harvest.size() ||
-        query->position >= harvest[query->record].tokens.size() - harvest[query->record].prompt_length) {
-      throw Error(ErrorCode::invalid_input, where() + ": id \"" + id + "\" is not a query of this harvest (" +
-                                                std::to_string(harvest.size()) + " records); give the harvest "
-                                                "the queries were made from");
-    }
-    const HarvestSequence& sequence = harvest[query->record];
-    const std::size_t end = sequence.prompt_length + query->position;
-    if (!record.value.contains("prompt_tokens")) {
-      throw Error(ErrorCode::invalid_input, where() + ": no \"prompt_tokens\"; the answer must repeat its query's prompt");
-    }
-    const std::vector<std::uint32_t> prompt = field_ids(reader, record, "prompt_tokens");
-    if (prompt.size() != end || !std::equal(prompt.begin(), prompt.end(), sequence.tokens.begin())) {
-      throw Error(ErrorCode::invalid_input, where() + ": the prompt of \"" + id + "\" is not that query's prefix of the "
-                                                "harvest; give the harvest the queries were made from");
-    }
-    const std::uint64_t slot = query->record << 32 | query->position;
+    const ReadingQuery query = locate_answer(reader, record, harvest);
+    const HarvestSequence& sequence = harvest[query.record];
+    const std::size_t end = sequence.prompt_length + query.position;
+    const std::string id = query.id();
+    const std::uint64_t slot = query.record << 32 | query.position;
     if (!answered.insert(slot).second) {
       throw Error(ErrorCode::invalid_input, where() + ": a second answer to query \"" + id + "\"; keep one answer per query");
     }
-    const std::vector<std::uint32_t> tokens = record_tokens(reader, record);
-    if (tokens.empty()) throw Error(ErrorCode::invalid_input, where() + ": \"tokens\" is empty; the answer has no next token");
+    const SuspectRecord decoded = decoder.decode(reader, line);
+    if (decoded.responses.size() != 1 || decoded.responses[0].empty()) {
+      throw Error(ErrorCode::invalid_input, where() + ": the answer has no next token (or several choices); ask for "
+                                                      "one answer of one token a query");
+    }
+    const std::vector<std::uint32_t>& tokens = decoded.responses[0];
     if (tokens[0] >= scheme.vocab_size()) {
       throw Error(ErrorCode::invalid_input, where() + ": token id " + std::to_string(tokens[0]) +
                                                 " is outside the key's vocabulary (size " +
@@ -198,11 +253,48 @@ ReadingScanReport scan_reading_answers(const WatermarkKey& key, const std::vecto
     green.resize(ids.size());
     for (std::size_t i = 0; i < ids.size(); ++i) green[i] = scheme.is_green(seed, ids[i]) ? 1 : 0;
     mass.add_window(weights, green);
+    // log p - mean log p: a logit bias of d nats on the green tokens moves each green token's weight
+    // up by d (1 - green share) and each other's down by d times the green share.
+    tilts.resize(weights.size());
+    double mean = 0;
+    for (std::size_t i = 0; i < weights.size(); ++i) mean += (tilts[i] = std::max(std::log(weights[i]), -1e3));
+    mean /= static_cast<double>(weights.size());
+    for (double& a : tilts) a = std::clamp(a - mean, -kMaxTilt, kMaxTilt);
+    tilt.add_window(tilts, green);
+    if (!reference_answers.empty()) {
+      // p - p_reference on the suspect's listed tokens (0 for a token the reference did not list).
+      const auto found = reference.find(slot);
+      if (found == reference.end()) {
+        throw Error(ErrorCode::invalid_input, where() + ": the reference answers have no answer to query \"" + id +
+                                                  "\"; answer the same queries with the reference model");
+      }
+      excesses.resize(ids.size());
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        const auto listed = found->second.find(ids[i]);
+        excesses[i] = weights[i] - (listed == found->second.end() ? 0.0 : listed->second);
+      }
+      excess.add_window(excesses, green);
+    }
     report.top_logprobs_min = report.scored == 1 || ids.size() < report.top_logprobs_min ? ids.size() : report.top_logprobs_min;
   }
   report.greedy = binomial_test(green_count, report.scored, gamma);
-  if (report.scored > 0 && every_answer_has_logprobs) report.mass = mass.result();
+  if (report.scored > 0 && every_answer_has_logprobs) {
+    report.mass = mass.result();
+    report.tilt = tilt.result();
+    if (!reference_answers.empty()) report.excess = excess.result();
+  }
   return report;
+}
+
+double ReadingScanReport::combined_log10_p() const {
+  double best = greedy.log10_p;
+  int tests = 1;
+  for (const std::optional<ColourScoreTest>* test : {&mass, &tilt, &excess}) {
+    if (!*test) continue;
+    best = std::min(best, (*test)->log10_p);
+    ++tests;
+  }
+  return std::min(0.0, best + std::log10(static_cast<double>(tests)));
 }
 
 }  // namespace tracemark

@@ -12,7 +12,7 @@
 //   - so given every earlier query, its answer and its colours, this window's green list is still
 //     fresh (the PRF makes distinct windows' lists independent), and an innocent suspect's answer
 //     to this prefix is green with probability exactly gamma: each window is scored once, and the
-//     colours form a martingale in harvest order (green_mass_test.hpp's mixture p-value is valid
+//     colours form a martingale in harvest order (colour_score_test.hpp's mixture p-value is valid
 //     for exactly this; the greedy count's binomial tail treats them as independent draws).
 //   - The harvest must be chosen without looking at its answers' text (campaigns flags accounts by
 //     their requests), and every token of a prompt counts as possibly ours (a chat may quote an
@@ -27,7 +27,7 @@
 
 #include "tracemark/embed/key.hpp"
 #include "tracemark/verify/binomial.hpp"
-#include "tracemark/verify/green_mass_test.hpp"
+#include "tracemark/verify/colour_score_test.hpp"
 
 namespace tracemark {
 
@@ -60,18 +60,33 @@ struct ReadingScanReport {
   std::uint64_t not_first = 0;      // answers to prefixes the rule does not allow (not scored)
   std::uint64_t scored = 0;         // windows scored (one per allowed query answered)
   BinomialTest greedy;              // the answered tokens: green count against Binomial(scored, gamma)
-  std::optional<GreenMassTest> mass;  // when every scored answer carries "top_logprobs"
-  std::uint64_t top_logprobs_min = 0;  // fewest listed tokens in a scored answer (with mass)
+  // When every scored answer carries "top_logprobs" (colour_score_test.hpp), two weightings of them:
+  std::optional<ColourScoreTest> mass;  // a = p: the green share of the listed probability mass
+  std::optional<ColourScoreTest> tilt;  // a = log p minus the window's mean over its listed tokens,
+                                        // clipped to +-kMaxTilt nats: a learned logit bias on green tokens
+  std::optional<ColourScoreTest> excess;  // with reference answers: a = p - p_reference, what the suspect
+                                          // puts on a token beyond what a clean model does
+  std::uint64_t top_logprobs_min = 0;  // fewest listed tokens in a scored answer
+  // The verdict's p-value: the smallest of the tests' p-values times their number (Bonferroni).
+  double combined_log10_p() const;
 };
 
-// Scores a suspect's answers ("id" from the queries, "prompt_tokens" the query's prefix,
-// "tokens": [next, ...] whose first id is scored, optionally "top_logprobs": per generated token
+// The clip on the tilt's weights (a function of the suspect's answer alone, so the null holds).
+inline constexpr double kMaxTilt = 8.0;
+
+// Scores a suspect's answers ("id" from the queries, "prompt_tokens" the query's prefix, and the
+// answer as the suspect scan reads it: "tokens" when they are the key tokenizer's ids, else its text
+// or a probe's "choices", tokenized with the key's tokenizer; the first id is scored; optionally "top_logprobs": per generated token
 // [{"id", "logprob"}], of which the first step is scored) under a green-list key, rebuilding the
 // rule's queries from the harvest. Error(invalid_input) naming file, line and byte offset for an
 // answer whose id is not a query of this harvest, whose prompt differs from that query's prefix,
 // that answers a query twice, or whose ids or log-probabilities are malformed; Error(invalid_argument)
 // for a key of another scheme or of context width 0.
+// reference_answers (optional): a clean reference model's answers to the same queries with
+// "top_logprobs" (never trained on our watermarked text; the provider's own model before any
+// watermark, or a public one), checked the same way, for the excess test.
 ReadingScanReport scan_reading_answers(const WatermarkKey& key, const std::vector<HarvestSequence>& harvest,
-                                       const std::filesystem::path& answers);
+                                       const std::filesystem::path& answers,
+                                       const std::filesystem::path& reference_answers = {});
 
 }  // namespace tracemark

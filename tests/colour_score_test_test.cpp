@@ -1,4 +1,4 @@
-// The green-mass test (verify/green_mass_test.hpp): a valid p-value under the null, also when the
+// The green-mass test (verify/colour_score_test.hpp): a valid p-value under the null, also when the
 // weights are chosen adaptively, never below the exact tail where that is known, and more power
 // than a greedy token's colour at the same number of windows.
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 
 #include "tracemark/error.hpp"
 #include "tracemark/verify/binomial.hpp"
-#include "tracemark/verify/green_mass_test.hpp"
+#include "tracemark/verify/colour_score_test.hpp"
 
 namespace tracemark {
 namespace {
@@ -33,23 +33,26 @@ std::vector<std::uint8_t> random_flags(std::mt19937_64& rng, std::size_t k, doub
   return flags;
 }
 
-TEST(GreenMassTest, LogMgfIsStableAndExact) {
-  EXPECT_DOUBLE_EQ(green_mass_log_mgf(0.0, kGamma), 0.0);
+TEST(ColourScoreTest, LogMgfIsStableAndExact) {
+  EXPECT_DOUBLE_EQ(colour_log_mgf(0.0, kGamma), 0.0);
   for (double x : {1e-6, 0.3, 2.0, 29.0}) {
-    EXPECT_NEAR(green_mass_log_mgf(x, kGamma), std::log(1 - kGamma + kGamma * std::exp(x)) - kGamma * x, 1e-12);
+    EXPECT_NEAR(colour_log_mgf(x, kGamma), std::log(1 - kGamma + kGamma * std::exp(x)) - kGamma * x, 1e-12);
   }
   // Beyond the switch to the large-x form: continuous and finite far out.
-  EXPECT_NEAR(green_mass_log_mgf(30.0 - 1e-9, kGamma), green_mass_log_mgf(30.0, kGamma), 1e-8);
-  EXPECT_TRUE(std::isfinite(green_mass_log_mgf(5000.0, kGamma)));
-  EXPECT_NEAR(green_mass_log_mgf(5000.0, kGamma), 5000.0 * (1 - kGamma) + std::log(kGamma), 1e-9);
+  EXPECT_NEAR(colour_log_mgf(30.0 - 1e-9, kGamma), colour_log_mgf(30.0, kGamma), 1e-8);
+  EXPECT_TRUE(std::isfinite(colour_log_mgf(5000.0, kGamma)));
+  // Negative weights: the log-mgf of B - gamma at x < 0, tending to ln(1 - gamma) - gamma x.
+  EXPECT_NEAR(colour_log_mgf(-2.0, kGamma), std::log(1 - kGamma + kGamma * std::exp(-2.0)) + 2.0 * kGamma, 1e-12);
+  EXPECT_NEAR(colour_log_mgf(-5000.0, kGamma), std::log(1 - kGamma) + 5000.0 * kGamma, 1e-9);
+  EXPECT_NEAR(colour_log_mgf(5000.0, kGamma), 5000.0 * (1 - kGamma) + std::log(kGamma), 1e-9);
 }
 
-TEST(GreenMassTest, ValidUnderTheNullWithSpreadWeights) {
+TEST(ColourScoreTest, ValidUnderTheNullWithSpreadWeights) {
   std::mt19937_64 rng(11);
   const int trials = 1000;
   int below_05 = 0, below_01 = 0;
   for (int t = 0; t < trials; ++t) {
-    GreenMassAccumulator test(kGamma);
+    ColourScoreAccumulator test(kGamma);
     for (int j = 0; j < 150; ++j) {
       const std::vector<double> w = random_weights(rng, 10, 0.9, 1.5);
       test.add_window(w, random_flags(rng, w.size(), kGamma));
@@ -67,12 +70,12 @@ TEST(GreenMassTest, ValidUnderTheNullWithSpreadWeights) {
 // The weights may depend on the colours before (reading mode's queries read earlier answers): a
 // reader that stakes everything on one token after a green window and spreads its mass after a red
 // one must not be able to push the p-value down.
-TEST(GreenMassTest, ValidWhenWeightsAdaptToEarlierColours) {
+TEST(ColourScoreTest, ValidWhenWeightsAdaptToEarlierColours) {
   std::mt19937_64 rng(12);
   const int trials = 1000;
   int below_05 = 0, below_01 = 0;
   for (int t = 0; t < trials; ++t) {
-    GreenMassAccumulator test(kGamma);
+    ColourScoreAccumulator test(kGamma);
     bool last_green = false;
     for (int j = 0; j < 200; ++j) {
       const std::vector<double> w = last_green ? std::vector<double>{1.0} : random_weights(rng, 20, 0.5, 0.3);
@@ -90,22 +93,44 @@ TEST(GreenMassTest, ValidWhenWeightsAdaptToEarlierColours) {
   EXPECT_LE(below_01, 20);
 }
 
+// Centred log-probabilities (the green tilt): weights of both signs summing to 0 in each window.
+TEST(ColourScoreTest, ValidUnderTheNullWithCentredSignedWeights) {
+  std::mt19937_64 rng(14);
+  const int trials = 1000;
+  int below_05 = 0, below_01 = 0;
+  for (int t = 0; t < trials; ++t) {
+    ColourScoreAccumulator test(kGamma);
+    for (int j = 0; j < 150; ++j) {
+      std::vector<double> w = random_weights(rng, 10, 1.0, 1.5);
+      double mean = 0;
+      for (double& x : w) mean += (x = std::log(x));
+      for (double& x : w) x -= mean / w.size();
+      test.add_window(w, random_flags(rng, w.size(), kGamma));
+    }
+    const double p = test.result().p_value;
+    below_05 += p <= 0.05;
+    below_01 += p <= 0.01;
+  }
+  EXPECT_LE(below_05, 71);
+  EXPECT_LE(below_01, 20);
+}
+
 // With one token of weight 1 a window, S is a centred binomial count, whose exact tail is known:
 // the mixture bound is a valid p-value, so it is never below it, and it stays within its stated
 // price (ln 27 plus 4% of the exponent) of the Chernoff bound.
-TEST(GreenMassTest, NeverBelowTheExactBinomialTail) {
+TEST(ColourScoreTest, NeverBelowTheExactBinomialTail) {
   const std::uint64_t n = 2000;
   for (std::uint64_t green : {500u, 540u, 580u, 650u, 800u, 1200u}) {
-    GreenMassAccumulator test(kGamma);
+    ColourScoreAccumulator test(kGamma);
     for (std::uint64_t j = 0; j < n; ++j) {
       const double w[1] = {1.0};
       const std::uint8_t flag[1] = {static_cast<std::uint8_t>(j < green ? 1 : 0)};
       test.add_window(w, flag);
     }
-    const GreenMassTest result = test.result();
+    const ColourScoreTest result = test.result();
     const BinomialTest exact = binomial_test(green, n, kGamma);
     EXPECT_GE(result.log_p, exact.log_p - 1e-9) << green;
-    EXPECT_NEAR(result.green_share, double(green) / n, 1e-12);
+    EXPECT_NEAR(result.green_weight / result.weight, double(green) / n, 1e-12);
     if (green >= 650) {
       // The Chernoff exponent -n KL(green/n || gamma); the mixture keeps at least 96% of it, minus ln 27.
       const double q = double(green) / n;
@@ -118,32 +143,32 @@ TEST(GreenMassTest, NeverBelowTheExactBinomialTail) {
 // A suspect whose green tokens carry 30% of its listed mass instead of 25%: over 1,000 windows of
 // 10 spread tokens the green mass is overwhelming evidence, where the greedy token's colour alone
 // (one token a window, green with probability 0.3) is weak even at its expected count.
-TEST(GreenMassTest, MorePowerThanTheGreedyTokenAtTheSameWindows) {
+TEST(ColourScoreTest, MorePowerThanTheGreedyTokenAtTheSameWindows) {
   std::mt19937_64 rng(13);
-  GreenMassAccumulator mass(kGamma);
+  ColourScoreAccumulator mass(kGamma);
   const std::uint64_t windows = 1000;
   for (std::uint64_t j = 0; j < windows; ++j) {
     const std::vector<double> w = random_weights(rng, 10, 0.8, 0.3);
     mass.add_window(w, random_flags(rng, w.size(), 0.30));
   }
-  const GreenMassTest result = mass.result();
+  const ColourScoreTest result = mass.result();
   EXPECT_LT(result.log10_p, -12.0);
   EXPECT_GT(binomial_test(300, windows, kGamma).log10_p, -5.0);
-  EXPECT_GT(result.green_share, 0.27);
+  EXPECT_GT(result.green_weight / result.weight, 0.27);
 }
 
-TEST(GreenMassTest, RefusesImpossibleInput) {
-  EXPECT_THROW(GreenMassAccumulator(0.0), Error);
-  EXPECT_THROW(GreenMassAccumulator(1.0), Error);
-  GreenMassAccumulator test(kGamma);
+TEST(ColourScoreTest, RefusesImpossibleInput) {
+  EXPECT_THROW(ColourScoreAccumulator(0.0), Error);
+  EXPECT_THROW(ColourScoreAccumulator(1.0), Error);
+  ColourScoreAccumulator test(kGamma);
   const std::uint8_t flags[2] = {1, 0};
-  const double above_one[2] = {1.2, 0.0};
-  const double negative[2] = {-0.1, 0.5};
-  const double too_much[2] = {0.7, 0.7};
+  const double too_large[2] = {65.0, 0.0};
+  const double too_negative[2] = {-65.0, 0.5};
+  const double infinite[2] = {INFINITY, 0.1};
   const double nan[2] = {NAN, 0.1};
-  EXPECT_THROW(test.add_window(above_one, flags), Error);
-  EXPECT_THROW(test.add_window(negative, flags), Error);
-  EXPECT_THROW(test.add_window(too_much, flags), Error);
+  EXPECT_THROW(test.add_window(too_large, flags), Error);
+  EXPECT_THROW(test.add_window(too_negative, flags), Error);
+  EXPECT_THROW(test.add_window(infinite, flags), Error);
   EXPECT_THROW(test.add_window(nan, flags), Error);
   const double fine[2] = {0.5, 0.5};
   EXPECT_THROW(test.add_window(fine, std::span<const std::uint8_t>(flags, 1)), Error);
