@@ -6,31 +6,27 @@ harvest's contexts after a few tokens; here every scored token follows a harvest
 
 Works in a folder bench/neural_radioactivity.py filled (harvest.jsonl, the key, the students):
 
-  queries  = for each of the first N harvest answers (N: the answers the student with
-             --student-fraction trained on, from its .used file), every prefix prompt + answer[:t];
-             a prefix is dropped when its last h tokens (the key's context width) occur earlier in
-             it: then no token of the prompt was chosen under that context's green list, so under
-             the null the suspect's next token there is green with probability exactly gamma (a
-             key-free rule on the prompt alone; the scan's prompt rule drops exact copies besides);
-             every --stride-th of the rest, in order
-  answers  = `generate --temperature 0 --max-tokens 1` of each model in --models (a suspect behind
-             an API: `probe --completions --max-tokens 1 --temperature 0` on the same token-id prompts)
-  scan     = records {"prompt_tokens": prefix, "tokens": prefix[-h:] + [next]}: only the next token
-             is scored (the first h are its context), `scan --key`, and --null-keys fresh keys
-  control  = the clean transformer (--models includes transformer-0.0, trained on brown:train
-             alone) is an innocent model: scanned with the real key as well as fresh keys
+  queries  = `tracemark reading queries` over the first N harvest answers (N: the answers the
+             student with --student-fraction trained on, from its .used file): every prefix
+             prompt + answer[:t] whose window (last h tokens) is followed there for the first time
+             in harvest order (docs/METHOD.md, "Reading mode"), every --stride-th of them
+  answers  = `generate --temperature 0 --max-tokens 1 --top-logprobs K` of each model in --models
+             (`teacher` is the n-gram teacher without the watermark: the innocent model closest to
+             the harvest); --reference names a clean model whose answers (top
+             --reference-top-logprobs) give the excess test
+  scan     = `tracemark reading scan --json` with the real key (greedy colours, green mass, green
+             tilt, excess over the reference), and with --null-keys fresh keys
   calibration (--calibration-keys K) = the null where it is hardest, with the real key each time: K
-             fresh keys, each watermarking --calibration-answers teacher answers; the teacher's
-             own unwatermarked model (the innocent model closest to the harvest) reads every
-             prefix of them (all kept queries) and is scanned with that key. Each scored tuple is
-             green with probability exactly gamma under the null, but the tuples are not exactly
-             independent (another query's prefix may show the teacher's choice after this query's
-             window), so the binomial tail is checked here: fractions of p < 0.05 and p < 0.01
+             fresh keys, each watermarking --calibration-answers teacher answers; the teacher's own
+             unwatermarked model reads every allowed prefix of them and is scanned with that key
+             (with --reference ngram2: over an order-2 n-gram reference); fractions of p < 0.05 and
+             p < 0.01 for each test
 
 Usage: bench/neural_reading.py [--build build/release] [--work out/bench-neural-h2] [--width 2]
-       [--student-fraction 0.05] [--stride 5] [--models transformer-0.05,transformer-0.0] [--null-keys 200]
-       [--calibration-keys 200 --calibration-answers 20 --models ""]
-Writes reading-results.json into the work folder and prints a Markdown table.
+       [--student-fraction 0.05] [--stride 5] [--models transformer-0.05,teacher] [--null-keys 200]
+       [--top-logprobs 20] [--reference transformer-0.0 --reference-top-logprobs 100]
+       [--calibration-keys 200 --calibration-answers 20 --reference ngram2 --models ""]
+Writes reading-results-v2-*.json into the work folder and prints a Markdown table.
 """
 import argparse
 import json
@@ -69,19 +65,40 @@ class ReadingExperiment(NeuralExperiment):
             run(args)
         return out, round(time.time() - started, 1)
 
-    def reading_scan(self, key, harvest, answers):
-        figures = json.loads(run([self.tm, "reading", "scan", "--key", key, "--harvest", harvest,
-                                  "--answers", answers, "--json"]))
-        return figures
+    def model_path(self, tag):
+        return self.path("teacher.tm") if tag == "teacher" else self.path(f"student-{tag}.tm")
 
-    def null_fractions_reading(self, harvest, answers, count):
-        """Fresh keys (never used to watermark anything) over the same answers: both tests' p-values."""
-        greedy, mass = [], []
+    def reference_answers(self, queries, tag, stride=None):
+        """A clean reference model's answers (--reference: a model tag, or ngram2: an order-2 n-gram
+        trained on brown:train), with --reference-top-logprobs log-probabilities."""
+        if self.o.reference == "ngram2":
+            model = self.path("reference-ngram2.tm")
+            if not os.path.exists(model):
+                run([self.tm, "train", "--corpus", self.split("brown", "train"), "--tokenizer", "cl100k_base",
+                     "--order", "2", "--out", model])
+        else:
+            model = self.model_path(self.o.reference)
+        out = self.path(f"reading-v2-reference-{self.o.reference}-{tag}-{stride or self.o.stride}"
+                        f"-top{self.o.reference_top_logprobs}.jsonl")
+        if not os.path.exists(out):
+            run([self.tm, "generate", "--model", model, "--prompts", queries, "--out", out, "--max-tokens", "1",
+                 "--temperature", "0", "--threads", self.threads, "--top-logprobs", str(self.o.reference_top_logprobs)])
+        return out
+
+    def reading_scan(self, key, harvest, answers, reference=None):
+        args = [self.tm, "reading", "scan", "--key", key, "--harvest", harvest, "--answers", answers, "--json"]
+        if reference:
+            args += ["--reference-answers", reference]
+        return json.loads(run(args))
+
+    def null_fractions_reading(self, harvest, answers, count, reference=None):
+        """Fresh keys (never used to watermark anything) over the same answers: each test's p-values."""
+        p_values = {"greedy": [], "green_mass": [], "green_tilt": [], "reference_excess": []}
         for i in range(count):
-            figures = self.reading_scan(self.keygen(f"null-{i}", self.o.width), harvest, answers)
-            greedy.append(10 ** figures["greedy"]["log10_p"])
-            if "green_mass" in figures:
-                mass.append(10 ** figures["green_mass"]["log10_p"])
+            figures = self.reading_scan(self.keygen(f"null-{i}", self.o.width), harvest, answers, reference)
+            for test in p_values:
+                if test in figures:
+                    p_values[test].append(10 ** figures[test]["log10_p"])
 
         def fractions(p_values):
             if not p_values:
@@ -89,37 +106,37 @@ class ReadingExperiment(NeuralExperiment):
             n = len(p_values)
             return {"keys": n, "below_0.05": sum(p < 0.05 for p in p_values) / n,
                     "below_0.01": sum(p < 0.01 for p in p_values) / n, "min_log10_p": math.log10(min(p_values))}
-        return {"greedy": fractions(greedy), "green_mass": fractions(mass)}
+        return {test: fractions(values) for test, values in p_values.items()}
 
     def calibration(self):
         """The real key's p-values on an innocent reader, over --calibration-keys keys."""
         teacher = self.teacher()
         prompts = self.prompts("brown-heldout.jsonl", self.o.calibration_answers, "c")
-        greedy, mass, scored = [], [], []
+        p_values = {"greedy": [], "green_mass": [], "green_tilt": [], "reference_excess": []}
+        scored = []
         for i in range(self.o.calibration_keys):
             key = self.keygen(f"calibration-{i}", self.o.width)
             harvest = self.generate(teacher, prompts, self.path("calibration", f"harvest-{i}.jsonl"), 3000 + i, key)
             queries = self.queries(harvest, used=self.o.calibration_answers, stride=1,
                                    out=self.path("calibration", f"queries-{i}.jsonl"))
             answers, _ = self.next_tokens(teacher, queries, f"calibration-{i}", stride=1)
-            figures = self.reading_scan(key, harvest, answers)
-            greedy.append(10 ** figures["greedy"]["log10_p"])
-            mass.append(10 ** figures["green_mass"]["log10_p"] if "green_mass" in figures else 1.0)
+            reference = self.reference_answers(queries, f"calibration-{i}", stride=1) if self.o.reference else None
+            figures = self.reading_scan(key, harvest, answers, reference)
+            for test in p_values:
+                p_values[test].append(10 ** figures[test]["log10_p"] if test in figures else 1.0)
             scored.append(figures["scored"])
-            for path in [harvest, queries, answers]:
+            for path in [harvest, queries, answers] + ([reference] if reference else []):
                 os.remove(path)  # keep the folder small: only the p-values matter
-        count = len(greedy)
-        result = {"keys": count, "mean_scored": sum(scored) / count,
-                  "greedy": {"below_0.05": sum(p < 0.05 for p in greedy) / count,
-                             "below_0.01": sum(p < 0.01 for p in greedy) / count, "p_values": greedy},
-                  "green_mass": {"below_0.05": sum(p < 0.05 for p in mass) / count,
-                                 "below_0.01": sum(p < 0.01 for p in mass) / count, "p_values": mass}}
-        with open(self.path(f"reading-calibration-top{self.o.top_logprobs}.json"), "w") as f:
+        count = len(scored)
+        result = {"keys": count, "mean_scored": sum(scored) / count}
+        for test, values in p_values.items():
+            result[test] = {"below_0.05": sum(p < 0.05 for p in values) / count,
+                            "below_0.01": sum(p < 0.01 for p in values) / count, "p_values": values}
+        with open(self.path(f"reading-calibration-top{self.o.top_logprobs}-ref{self.o.reference or 'none'}.json"), "w") as f:
             json.dump({"settings": vars(self.o), "calibration": result}, f, indent=1)
-        print("calibration: %d keys, %.0f scored windows a key; greedy p < 0.05: %.3f, p < 0.01: %.3f; "
-              "green mass p < 0.05: %.3f, p < 0.01: %.3f" % (
-                  count, result["mean_scored"], result["greedy"]["below_0.05"], result["greedy"]["below_0.01"],
-                  result["green_mass"]["below_0.05"], result["green_mass"]["below_0.01"]))
+        print("calibration: %d keys, %.0f scored windows a key; p < 0.05 / p < 0.01: %s" % (
+            count, result["mean_scored"], "; ".join("%s %.3f / %.3f" % (t, result[t]["below_0.05"], result[t]["below_0.01"])
+                                                     for t in p_values)))
         return result
 
     def rows(self):
@@ -127,32 +144,36 @@ class ReadingExperiment(NeuralExperiment):
         harvest = self.path("harvest.jsonl")
         queries = self.queries(harvest)
         rows = []
+        reference = self.reference_answers(queries, "harvest") if self.o.reference else None
         for tag in self.o.models:
-            model = self.path(f"student-{tag}.tm")
-            answers, seconds = self.next_tokens(model, queries, tag)
+            answers, seconds = self.next_tokens(self.model_path(tag), queries, tag)
+            against = reference if tag != self.o.reference else None  # not a model against itself
             row = {"model": tag, "queries": sum(1 for _ in open(queries)), "generate_seconds": seconds,
-                   "scan": self.reading_scan(key, harvest, answers),
-                   "null": self.null_fractions_reading(harvest, answers, self.o.null_keys)}
+                   "reference": self.o.reference if against else None,
+                   "scan": self.reading_scan(key, harvest, answers, against),
+                   "null": self.null_fractions_reading(harvest, answers, self.o.null_keys, against)}
             rows.append(row)
             print(json.dumps(row), flush=True)
-        with open(self.path(f"reading-results-v2-top{self.o.top_logprobs}.json"), "w") as f:
+        with open(self.path(f"reading-results-v2-top{self.o.top_logprobs}-ref{self.o.reference or 'none'}.json"), "w") as f:
             json.dump({"settings": vars(self.o), "rows": rows}, f, indent=1)
         return rows
 
 
 def table(rows):
-    lines = ["| model | queries | scored windows | greedy green rate | greedy log10 p | green share of top-k mass | "
-             "green-mass log10 p | fresh keys: greedy p < 0.05 / 0.01 | fresh keys: green mass p < 0.05 / 0.01 |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    tests = [("greedy", "greedy"), ("green_mass", "green mass"), ("green_tilt", "green tilt"),
+             ("reference_excess", "over the reference")]
+    lines = ["| model | queries | scored windows | greedy green rate | green share of top-k mass | " +
+             " | ".join(f"{name} log10 p" for _, name in tests) + " | fresh keys: p < 0.05 / 0.01 (" +
+             ", ".join(name for _, name in tests) + ") |",
+             "|---|---|---|---|---|" + "---|" * len(tests) + "---|"]
     for r in rows:
         s, n = r["scan"], r["null"]
         mass = s.get("green_mass")
-        nm = n["green_mass"]
-        lines.append("| %s | %d | %d | %.4f | %.1f | %s | %s | %.3f / %.3f | %s |" % (
-            r["model"], r["queries"], s["scored"], s["greedy"]["green_rate"], s["greedy"]["log10_p"],
-            "%.4f" % mass["green_share"] if mass else "-", "%.1f" % mass["log10_p"] if mass else "-",
-            n["greedy"]["below_0.05"], n["greedy"]["below_0.01"],
-            "%.3f / %.3f" % (nm["below_0.05"], nm["below_0.01"]) if nm else "-"))
+        cells = ["%.1f" % s[t]["log10_p"] if t in s else "-" for t, _ in tests]
+        nulls = ["%.3f / %.3f" % (n[t]["below_0.05"], n[t]["below_0.01"]) if n.get(t) else "-" for t, _ in tests]
+        lines.append("| %s | %d | %d | %.4f | %s | %s | %s |" % (
+            r["model"] + (" (over %s)" % r["reference"] if r.get("reference") else ""), r["queries"], s["scored"],
+            s["greedy"]["green_rate"], "%.4f" % mass["green_share"] if mass else "-", " | ".join(cells), "; ".join(nulls)))
     return "\n".join(lines)
 
 
@@ -163,11 +184,14 @@ def main():
     parser.add_argument("--width", type=int, default=2)
     parser.add_argument("--student-fraction", default="0.05")
     parser.add_argument("--stride", type=int, default=5)
-    parser.add_argument("--models", default="transformer-0.05,transformer-0.0")
+    parser.add_argument("--models", default="transformer-0.05,teacher")
     parser.add_argument("--null-keys", type=int, default=200)
     parser.add_argument("--calibration-keys", type=int, default=0)
     parser.add_argument("--calibration-answers", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--reference", default="",
+                        help="clean reference model for the excess test: a model tag (transformer-0.0) or ngram2")
+    parser.add_argument("--reference-top-logprobs", type=int, default=100)
     parser.add_argument("--top-logprobs", type=int, default=20,
                         help="log-probabilities a query returns (an API's top_logprobs; 0: the greedy token only)")
     parser.add_argument("--prompts-dir", default=None)
