@@ -205,7 +205,7 @@ ReadingScanReport scan_reading_answers(const WatermarkKey& key, const std::vecto
   std::vector<double> excesses;
   bool every_answer_has_logprobs = true;
   std::unordered_set<std::uint64_t> answered;
-  std::vector<std::uint32_t> ids, contexts;
+  std::vector<std::uint32_t> ids;
   std::vector<double> weights, tilts;
   std::vector<std::uint8_t> green;
   std::uint64_t green_count = 0;
