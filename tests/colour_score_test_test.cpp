@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -164,8 +165,8 @@ TEST(ColourScoreTest, RefusesImpossibleInput) {
   const std::uint8_t flags[2] = {1, 0};
   const double too_large[2] = {65.0, 0.0};
   const double too_negative[2] = {-65.0, 0.5};
-  const double infinite[2] = {INFINITY, 0.1};
-  const double nan[2] = {NAN, 0.1};
+  const double infinite[2] = {std::numeric_limits<double>::infinity(), 0.1};
+  const double nan[2] = {std::numeric_limits<double>::quiet_NaN(), 0.1};
   EXPECT_THROW(test.add_window(too_large, flags), Error);
   EXPECT_THROW(test.add_window(too_negative, flags), Error);
   EXPECT_THROW(test.add_window(infinite, flags), Error);

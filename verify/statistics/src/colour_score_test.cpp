@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <string>
 
@@ -51,7 +52,7 @@ ColourScoreTest ColourScoreAccumulator::result() const {
   ColourScoreTest test = counts_;
   // ln M = ln( (1/L) sum_l exp(lambda_l S - log_mgf_l) ), by log-sum-exp.
   std::array<double, kLambdas> exponents{};
-  double largest = -INFINITY;
+  double largest = -std::numeric_limits<double>::infinity();
   for (int l = 0; l < kLambdas; ++l) {
     exponents[l] = lambdas_[l] * test.score - log_mgf_[l];
     largest = std::max(largest, exponents[l]);
