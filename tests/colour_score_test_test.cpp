@@ -48,35 +48,40 @@ TEST(ColourScoreTest, LogMgfIsStableAndExact) {
   EXPECT_NEAR(colour_log_mgf(5000.0, kGamma), 5000.0 * (1 - kGamma) + std::log(kGamma), 1e-9);
 }
 
-TEST(ColourScoreTest, ValidUnderTheNullWithSpreadWeights) {
-  std::mt19937_64 rng(11);
+// 1,000 null trials, each filling an accumulator through add_windows(rng, test): the share of
+// p-values at or below 0.05 and 0.01. Binomial(1000, 0.05): mean 50, sd 6.9; (1000, 0.01): mean
+// 10, sd 3.1. The bound is conservative, so far fewer are expected; the limits are about 3 sd above
+// a valid test's mean.
+template <typename AddWindows>
+void expect_valid_under_the_null(std::uint64_t seed, AddWindows add_windows) {
+  std::mt19937_64 rng(seed);
   const int trials = 1000;
   int below_05 = 0, below_01 = 0;
   for (int t = 0; t < trials; ++t) {
     ColourScoreAccumulator test(kGamma);
-    for (int j = 0; j < 150; ++j) {
-      const std::vector<double> w = random_weights(rng, 10, 0.9, 1.5);
-      test.add_window(w, random_flags(rng, w.size(), kGamma));
-    }
+    add_windows(rng, test);
     const double p = test.result().p_value;
     below_05 += p <= 0.05;
     below_01 += p <= 0.01;
   }
-  // Binomial(1000, 0.05): mean 50, sd 6.9; (1000, 0.01): mean 10, sd 3.1. The bound is
-  // conservative, so far fewer are expected; the limits are about 3 sd above a valid test's mean.
   EXPECT_LE(below_05, 71);
   EXPECT_LE(below_01, 20);
+}
+
+TEST(ColourScoreTest, ValidUnderTheNullWithSpreadWeights) {
+  expect_valid_under_the_null(11, [](std::mt19937_64& rng, ColourScoreAccumulator& test) {
+    for (int j = 0; j < 150; ++j) {
+      const std::vector<double> w = random_weights(rng, 10, 0.9, 1.5);
+      test.add_window(w, random_flags(rng, w.size(), kGamma));
+    }
+  });
 }
 
 // The weights may depend on the colours before (reading mode's queries read earlier answers): a
 // reader that stakes everything on one token after a green window and spreads its mass after a red
 // one must not be able to push the p-value down.
 TEST(ColourScoreTest, ValidWhenWeightsAdaptToEarlierColours) {
-  std::mt19937_64 rng(12);
-  const int trials = 1000;
-  int below_05 = 0, below_01 = 0;
-  for (int t = 0; t < trials; ++t) {
-    ColourScoreAccumulator test(kGamma);
+  expect_valid_under_the_null(12, [](std::mt19937_64& rng, ColourScoreAccumulator& test) {
     bool last_green = false;
     for (int j = 0; j < 200; ++j) {
       const std::vector<double> w = last_green ? std::vector<double>{1.0} : random_weights(rng, 20, 0.5, 0.3);
@@ -86,21 +91,12 @@ TEST(ColourScoreTest, ValidWhenWeightsAdaptToEarlierColours) {
       for (std::size_t i = 0; i < w.size(); ++i) green_mass += flags[i] * w[i];
       last_green = green_mass > kGamma * 0.5;
     }
-    const double p = test.result().p_value;
-    below_05 += p <= 0.05;
-    below_01 += p <= 0.01;
-  }
-  EXPECT_LE(below_05, 71);
-  EXPECT_LE(below_01, 20);
+  });
 }
 
 // Centred log-probabilities (the green tilt): weights of both signs summing to 0 in each window.
 TEST(ColourScoreTest, ValidUnderTheNullWithCentredSignedWeights) {
-  std::mt19937_64 rng(14);
-  const int trials = 1000;
-  int below_05 = 0, below_01 = 0;
-  for (int t = 0; t < trials; ++t) {
-    ColourScoreAccumulator test(kGamma);
+  expect_valid_under_the_null(14, [](std::mt19937_64& rng, ColourScoreAccumulator& test) {
     for (int j = 0; j < 150; ++j) {
       std::vector<double> w = random_weights(rng, 10, 1.0, 1.5);
       double mean = 0;
@@ -108,12 +104,7 @@ TEST(ColourScoreTest, ValidUnderTheNullWithCentredSignedWeights) {
       for (double& x : w) x -= mean / w.size();
       test.add_window(w, random_flags(rng, w.size(), kGamma));
     }
-    const double p = test.result().p_value;
-    below_05 += p <= 0.05;
-    below_01 += p <= 0.01;
-  }
-  EXPECT_LE(below_05, 71);
-  EXPECT_LE(below_01, 20);
+  });
 }
 
 // With one token of weight 1 a window, S is a centred binomial count, whose exact tail is known:

@@ -98,6 +98,39 @@ TEST(ReadingScan, RefusesAnswersThatDoNotMatchTheHarvest) {
           "summing to");
   refused(R"({"id":"r0-1","prompt_tokens":[1,2,3],"tokens":[5],"top_logprobs":[]})", "holds no first step");
   refused(R"({"id":7,"prompt_tokens":[1,2,3],"tokens":[5]})", "expected an answer with the query's \"id\"");
+  // Hostile input: a truncated line, deep nesting, wrong types and numbers out of range.
+  refused(R"({"id":"r0-1","prompt_tokens":[1,2,3],"tok)", "not valid JSON");
+  refused(R"({"id":"r0-1","prompt_tokens":[1,2,3],"tokens":[5],"top_logprobs":)" + std::string(5000, '[') +
+              std::string(5000, ']') + "}",
+          "nested");
+  refused(R"({"id":"r0-1","prompt_tokens":[1,-2,3],"tokens":[5]})", "\"prompt_tokens\" must be an array of token ids");
+  refused(R"({"id":"r0-1","prompt_tokens":[1,2,4294967296],"tokens":[5]})", "\"prompt_tokens\" must be an array of token ids");
+  refused(R"({"id":"r0-1","prompt_tokens":"1 2 3","tokens":[5]})", "\"prompt_tokens\" must be an array of token ids");
+  refused(R"({"id":"r0-1","prompt_tokens":[1,2,3],"tokens":[5],"top_logprobs":[[{"id":-1,"logprob":-1}]]})",
+          "outside the key's vocabulary");
+  refused(R"({"id":"r0-1","prompt_tokens":[1,2,3],"tokens":[5],"top_logprobs":[[{"id":5,"logprob":"-1"}]]})",
+          "not a number");
+  refused(R"({"id":"r0-1","prompt_tokens":[1,2,3],"tokens":[5],"top_logprobs":[[{"id":5,"logprob":-1e400}]]})",
+          "line 2");
+  refused(R"({"id":"r0-1","prompt_tokens":[1,2,3],"tokens":[5],"top_logprobs":{"id":5}})", "holds no first step");
+
+  // A harvest of the wrong shape is refused with its line, before any answer is read.
+  const auto harvest_error = [&](const std::string& line, const std::string& expected) {
+    write_lines(folder.path() / "bad-harvest.jsonl", {R"({"prompt_tokens":[1],"tokens":[2]})", line});
+    std::string message;
+    try {
+      read_harvest_sequences(folder.path() / "bad-harvest.jsonl");
+    } catch (const Error& e) {
+      message = e.what();
+    }
+    EXPECT_NE(message.find("bad-harvest.jsonl line 2"), std::string::npos) << message;
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+  };
+  harvest_error(R"({"prompt_tokens":[1]})", "expected a record with \"tokens\"");
+  harvest_error(R"({"prompt_tokens":[1],"tokens":[2,-3]})", "not a token id");
+  harvest_error(R"({"prompt_tokens":[1.5],"tokens":[2]})", "\"prompt_tokens\" must be an array of token ids");
+  harvest_error(R"({"prompt_tokens":[1],"tokens":[2)", "not valid JSON");
+  harvest_error(R"(["tokens",[1]])", "expected a record with \"tokens\"");
 
   // A key of another scheme, or of width 0, is refused before any answer is read.
   EXPECT_NE(error_of(testing::golden_key(testing::gumbel_params(2, 64)), harvest, answers).find("gumbel-max"),

@@ -79,9 +79,9 @@ void run_scan(const ScanOptions& options) {
   const WatermarkKey key = WatermarkKey::load(options.key);
   const std::vector<HarvestSequence> harvest = read_harvest_sequences(options.harvest);
   const ReadingScanReport report = scan_reading_answers(key, harvest, options.answers, options.reference_answers);
-  // Two or three tests of one hypothesis: Bonferroni over them (ReadingScanReport::combined_log10_p).
+  // One to four tests of one hypothesis: Bonferroni over them (ReadingScanReport::combined_log10_p).
   const double combined_log10 = report.combined_log10_p();
-  const int tests = 1 + (report.mass ? 2 : 0) + (report.excess ? 1 : 0);
+  const int tests = report.test_count();
   const bool detected = combined_log10 < std::log10(options.alpha);
   if (options.json) {
     nlohmann::ordered_json out;

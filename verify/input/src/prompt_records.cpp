@@ -12,17 +12,6 @@ constexpr const char* kExpectedPrompt =
     ": expected an object with \"prompt\" (a text or chat messages), \"messages\" (chat messages {\"role\", "
     "\"content\"}) or \"prompt_tokens\" (an array of token ids), and an \"id\"";
 
-// The ids of an array field, with the reader's position in errors.
-std::vector<std::uint32_t> ids_of(const JsonlReader& reader, const JsonlRecord& record, const char* field) {
-  JsonlRecord as_tokens = record;
-  as_tokens.value = {{"tokens", record.value[field]}};
-  try {
-    return record_tokens(reader, as_tokens);
-  } catch (const Error&) {
-    throw Error(ErrorCode::invalid_input, reader.where(record) + ": \"" + field + "\" must be an array of token ids");
-  }
-}
-
 std::vector<ChatMessage> messages_of(const JsonlReader& reader, const JsonlRecord& record, const nlohmann::json& value,
                                      const char* field) {
   std::vector<ChatMessage> messages;
@@ -42,6 +31,16 @@ std::vector<ChatMessage> messages_of(const JsonlReader& reader, const JsonlRecor
 
 }  // namespace
 
+std::vector<std::uint32_t> record_prompt_tokens(const JsonlReader& reader, const JsonlRecord& record) {
+  JsonlRecord as_tokens = record;
+  as_tokens.value = {{"tokens", record.value.is_object() ? record.value.value("prompt_tokens", nlohmann::json()) : nlohmann::json()}};
+  try {
+    return record_tokens(reader, as_tokens);
+  } catch (const Error&) {
+    throw Error(ErrorCode::invalid_input, reader.where(record) + ": \"prompt_tokens\" must be an array of token ids");
+  }
+}
+
 nlohmann::json Prompt::text_or_messages() const {
   if (text) return *text;
   if (!messages) return nullptr;
@@ -56,7 +55,7 @@ std::optional<Prompt> prompt_of_record(const JsonlReader& reader, const JsonlRec
   Prompt prompt;
   prompt.id = record_id(record);
   prompt.line = record.line;
-  if (value.contains("prompt_tokens") && !value["prompt_tokens"].is_null()) prompt.tokens = ids_of(reader, record, "prompt_tokens");
+  if (value.contains("prompt_tokens") && !value["prompt_tokens"].is_null()) prompt.tokens = record_prompt_tokens(reader, record);
   if (value.contains("prompt") && !value["prompt"].is_null()) {
     const nlohmann::json& field = value["prompt"];
     if (field.is_string()) {

@@ -12,6 +12,7 @@
 #include "tracemark/error.hpp"
 #include "tracemark/verify/jsonl_reader.hpp"
 #include "tracemark/verify/key_tokenizer.hpp"
+#include "tracemark/verify/prompt_records.hpp"
 #include "tracemark/verify/suspect_records.hpp"
 
 namespace tracemark {
@@ -24,19 +25,11 @@ std::string window_key(const std::vector<std::uint32_t>& tokens, std::size_t end
   return std::string(reinterpret_cast<const char*>(tokens.data() + end - width), 4 * width);
 }
 
-std::vector<std::uint32_t> field_ids(const JsonlReader& reader, const JsonlRecord& record, const char* field) {
-  JsonlRecord as_tokens = record;
-  as_tokens.value = {{"tokens", record.value[field]}};
-  try {
-    return record_tokens(reader, as_tokens);
-  } catch (const Error&) {
-    throw Error(ErrorCode::invalid_input, reader.where(record) + ": \"" + field + "\" must be an array of token ids");
-  }
-}
-
-// The first step of "top_logprobs" as (id, probability) pairs, checked.
+// The first step of "top_logprobs", checked: its ids, their natural-log probabilities (<= 0) and
+// their probabilities.
 void first_step_probabilities(const JsonlReader& reader, const JsonlRecord& record, std::uint32_t vocab,
-                              std::vector<std::uint32_t>& ids, std::vector<double>& weights) {
+                              std::vector<std::uint32_t>& ids, std::vector<double>& logprobs,
+                              std::vector<double>& weights) {
   const auto fail = [&](const std::string& what) {
     throw Error(ErrorCode::invalid_input, reader.where(record) + ": \"top_logprobs\" " + what +
                                               "; expected one array per generated token of {\"id\", \"logprob\"} "
@@ -45,6 +38,7 @@ void first_step_probabilities(const JsonlReader& reader, const JsonlRecord& reco
   const nlohmann::json& steps = record.value["top_logprobs"];
   if (!steps.is_array() || steps.empty() || !steps[0].is_array() || steps[0].empty()) fail("holds no first step");
   ids.clear();
+  logprobs.clear();
   weights.clear();
   std::unordered_set<std::uint32_t> seen;
   for (const nlohmann::json& entry : steps[0]) {
@@ -60,7 +54,8 @@ void first_step_probabilities(const JsonlReader& reader, const JsonlRecord& reco
     if (!(value <= 1e-4) || std::isnan(value)) fail("has a logprob above 0");
     if (!seen.insert(id.get<std::uint32_t>()).second) fail("lists id " + std::to_string(id.get<std::uint32_t>()) + " twice");
     ids.push_back(id.get<std::uint32_t>());
-    weights.push_back(std::min(1.0, std::exp(value)));
+    logprobs.push_back(std::min(0.0, value));
+    weights.push_back(std::exp(logprobs.back()));
   }
   double sum = 0;
   for (double w : weights) sum += w;
@@ -88,7 +83,7 @@ ReadingQuery locate_answer(const JsonlReader& reader, const JsonlRecord& record,
   if (!record.value.contains("prompt_tokens")) {
     throw Error(ErrorCode::invalid_input, where() + ": no \"prompt_tokens\"; the answer must repeat its query's prompt");
   }
-  const std::vector<std::uint32_t> prompt = field_ids(reader, record, "prompt_tokens");
+  const std::vector<std::uint32_t> prompt = record_prompt_tokens(reader, record);
   if (prompt.size() != end || !std::equal(prompt.begin(), prompt.end(), sequence.tokens.begin())) {
     throw Error(ErrorCode::invalid_input, where() + ": the prompt of \"" + id + "\" is not that query's prefix of the "
                                               "harvest; give the harvest the queries were made from");
@@ -107,14 +102,14 @@ ReferenceProbabilities read_reference_answers(const std::filesystem::path& path,
   JsonlReader reader(path);
   JsonlRecord record;
   std::vector<std::uint32_t> ids;
-  std::vector<double> weights;
+  std::vector<double> logprobs, weights;
   while (reader.next(record)) {
     const ReadingQuery query = locate_answer(reader, record, harvest);
     if (!record.value.contains("top_logprobs") || record.value["top_logprobs"].is_null()) {
       throw Error(ErrorCode::invalid_input, reader.where(record) + ": a reference answer needs \"top_logprobs\" "
                                                                    "(`generate --top-logprobs K` with the reference model)");
     }
-    first_step_probabilities(reader, record, vocab, ids, weights);
+    first_step_probabilities(reader, record, vocab, ids, logprobs, weights);
     auto [slot, inserted] = reference.try_emplace(query.record << 32 | query.position);
     if (!inserted) {
       throw Error(ErrorCode::invalid_input, reader.where(record) + ": a second reference answer to query \"" + query.id() + "\"");
@@ -156,7 +151,7 @@ std::vector<HarvestSequence> read_harvest_sequences(const std::filesystem::path&
     }
     HarvestSequence sequence;
     if (record.value.contains("prompt_tokens") && !record.value["prompt_tokens"].is_null()) {
-      sequence.tokens = field_ids(reader, record, "prompt_tokens");
+      sequence.tokens = record_prompt_tokens(reader, record);
     }
     sequence.prompt_length = sequence.tokens.size();
     const std::vector<std::uint32_t> answer = record_tokens(reader, record);
@@ -206,7 +201,7 @@ ReadingScanReport scan_reading_answers(const WatermarkKey& key, const std::vecto
   bool every_answer_has_logprobs = true;
   std::unordered_set<std::uint64_t> answered;
   std::vector<std::uint32_t> ids;
-  std::vector<double> weights, tilts;
+  std::vector<double> logprobs, weights, tilts;
   std::vector<std::uint8_t> green;
   std::uint64_t green_count = 0;
   // The answer's ids as the suspect scan reads them: "tokens" when they are the key tokenizer's, else
@@ -249,16 +244,17 @@ ReadingScanReport scan_reading_answers(const WatermarkKey& key, const std::vecto
       every_answer_has_logprobs = false;
       continue;
     }
-    first_step_probabilities(reader, record, scheme.vocab_size(), ids, weights);
+    first_step_probabilities(reader, record, scheme.vocab_size(), ids, logprobs, weights);
     green.resize(ids.size());
     for (std::size_t i = 0; i < ids.size(); ++i) green[i] = scheme.is_green(seed, ids[i]) ? 1 : 0;
     mass.add_window(weights, green);
     // log p - mean log p: a logit bias of d nats on the green tokens moves each green token's weight
     // up by d (1 - green share) and each other's down by d times the green share.
-    tilts.resize(weights.size());
+    // (Log-probabilities below -1000 nats count as -1000, so a sum of extreme values stays finite.)
+    tilts.resize(logprobs.size());
     double mean = 0;
-    for (std::size_t i = 0; i < weights.size(); ++i) mean += (tilts[i] = std::max(std::log(weights[i]), -1e3));
-    mean /= static_cast<double>(weights.size());
+    for (std::size_t i = 0; i < logprobs.size(); ++i) mean += (tilts[i] = std::max(logprobs[i], -1e3));
+    mean /= static_cast<double>(logprobs.size());
     for (double& a : tilts) a = std::clamp(a - mean, -kMaxTilt, kMaxTilt);
     tilt.add_window(tilts, green);
     if (!reference_answers.empty()) {
@@ -286,15 +282,14 @@ ReadingScanReport scan_reading_answers(const WatermarkKey& key, const std::vecto
   return report;
 }
 
+int ReadingScanReport::test_count() const { return 1 + (mass ? 1 : 0) + (tilt ? 1 : 0) + (excess ? 1 : 0); }
+
 double ReadingScanReport::combined_log10_p() const {
   double best = greedy.log10_p;
-  int tests = 1;
   for (const std::optional<ColourScoreTest>* test : {&mass, &tilt, &excess}) {
-    if (!*test) continue;
-    best = std::min(best, (*test)->log10_p);
-    ++tests;
+    if (*test) best = std::min(best, (*test)->log10_p);
   }
-  return std::min(0.0, best + std::log10(static_cast<double>(tests)));
+  return std::min(0.0, best + std::log10(static_cast<double>(test_count())));
 }
 
 }  // namespace tracemark

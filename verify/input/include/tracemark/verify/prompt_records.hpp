@@ -41,6 +41,10 @@ struct Prompt {
 // when a field has the wrong type (ids outside [0, 2^32), a prompt that is neither text nor chat).
 std::optional<Prompt> prompt_of_record(const JsonlReader& reader, const JsonlRecord& record);
 
+// The record's "prompt_tokens" as ids. Throws Error(invalid_input) naming the file and line when
+// the field is missing or holds anything but integers in [0, 2^32).
+std::vector<std::uint32_t> record_prompt_tokens(const JsonlReader& reader, const JsonlRecord& record);
+
 // Reads every prompt of a prompts file. A record holds its prompt in the fields above; a record
 // without them may give it as "tokens" (ids) or "text" (a file of responses, or tokenize's output,
 // used as prompts). Throws Error(invalid_input) naming the file, line and byte offset for a record

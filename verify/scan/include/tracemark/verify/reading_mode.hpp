@@ -67,7 +67,9 @@ struct ReadingScanReport {
   std::optional<ColourScoreTest> excess;  // with reference answers: a = p - p_reference, what the suspect
                                           // puts on a token beyond what a clean model does
   std::uint64_t top_logprobs_min = 0;  // fewest listed tokens in a scored answer
-  // The verdict's p-value: the smallest of the tests' p-values times their number (Bonferroni).
+  // How many tests ran: the greedy count, and each weighted score present.
+  int test_count() const;
+  // The verdict's p-value: the smallest of the tests' p-values times test_count() (Bonferroni).
   double combined_log10_p() const;
 };
 
