@@ -65,7 +65,7 @@ expect 0 "not watermarked" -- "$tracemark" synth --vocab-size 1000 --out clean.j
 marked_log10p=$("$tracemark" detect --key key.json --input marked.jsonl --json | tail -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["log10_p"])')
 clean_log10p=$("$tracemark" detect --key key.json --input clean.jsonl --json | tail -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["log10_p"])')
 check "watermarked pooled log10 p < -10 (got $marked_log10p)" python3 -c "assert $marked_log10p < -10"
-check "clean pooled log10 p > -3 (got $clean_log10p)" python3 -c "assert $clean_log10p > -3"
+check_null "clean text is not flagged" "$clean_log10p"
 expect 2 "already exists" -- "$tracemark" synth --vocab-size 1000 --out clean.jsonl --count 5 --length 20
 
 finish

@@ -32,9 +32,9 @@ first=$("$tracemark" synth --key first.json --out first-marked.jsonl --count 20 
   "$tracemark" detect --key first.json --input first-marked.jsonl --json | last_log10p)
 check "version 1 keys keep their rule (log10 p $first)" python3 -c "import sys; sys.exit(0 if $first < -20 else 1)"
 fresh=$("$tracemark" detect --key other.json --input marked.jsonl --json | last_log10p)
-check "a fresh gumbel-max key does not (log10 p $fresh)" python3 -c "import sys; sys.exit(0 if $fresh > -3 else 1)"
+check_null "a fresh gumbel-max key does not" "$fresh"
 clean=$("$tracemark" detect --key ours.json --input clean.jsonl --json | last_log10p)
-check "unwatermarked text is not flagged (log10 p $clean)" python3 -c "import sys; sys.exit(0 if $clean > -3 else 1)"
+check_null "unwatermarked text is not flagged" "$clean"
 expect 0 "gumbel-max key tmk_" -- "$tracemark" detect --key ours.json --input marked.jsonl
 expect 0 '"scheme": "gumbel-max"' -- "$tracemark" scan --key ours.json --key green.json --suspect marked.jsonl --json
 expect 0 "Consistent with training on text watermarked with this key" -- \

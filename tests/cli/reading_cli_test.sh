@@ -79,10 +79,11 @@ check "the student is found" test "$(json_field student.json detected)" = True
 check "by its top log-probabilities" python3 -c "
 import json; d = json.load(open('student.json')); assert d['green_mass']['log10_p'] < -6 and d['green_mass']['green_share'] > 0.3, d"
 check "every allowed query was scored" test "$(json_field student.json scored)" = "$(wc -l <queries.jsonl)"
-"$tracemark" reading scan --key key.json --harvest harvest.jsonl --answers teacher-answers.jsonl --json >teacher.json
+# The key is fresh each run, so the null checks use the harness's floor (alpha 1e-6), not 1e-3.
+"$tracemark" reading scan --key key.json --harvest harvest.jsonl --answers teacher-answers.jsonl --alpha 1e-6 --json >teacher.json
 check "the teacher's own unwatermarked model is not accused" test "$(json_field teacher.json detected)" = False
 check "its p-values are not small" python3 -c "
-import json; d = json.load(open('teacher.json')); assert d['greedy']['log10_p'] > -3 and d['green_mass']['log10_p'] > -3, d"
+import json; d = json.load(open('teacher.json')); assert d['greedy']['log10_p'] > $null_floor and d['green_mass']['log10_p'] > $null_floor, d"
 expect 0 "green mass: +green share .*\(mixture bound\)" -- \
   "$tracemark" reading scan --key key.json --harvest harvest.jsonl --answers student-answers.jsonl
 # Over a clean reference model's answers to the same queries: the teacher for the student, another
@@ -95,9 +96,9 @@ expect 0 "over reference: .*\(mixture bound\).*
   "$tracemark" reading scan --key key.json --harvest harvest.jsonl --answers student-answers.jsonl \
   --reference-answers teacher-answers.jsonl
 "$tracemark" reading scan --key key.json --harvest harvest.jsonl --answers teacher-answers.jsonl \
-  --reference-answers reference-answers.jsonl --json >teacher-ref.json
+  --reference-answers reference-answers.jsonl --alpha 1e-6 --json >teacher-ref.json
 check "the teacher over another clean model is not accused" python3 -c "
-import json; d = json.load(open('teacher-ref.json')); assert not d['detected'] and d['reference_excess']['log10_p'] > -3, d"
+import json; d = json.load(open('teacher-ref.json')); assert not d['detected'] and d['reference_excess']['log10_p'] > $null_floor, d"
 head -5 reference-answers.jsonl >short-reference.jsonl
 expect 2 "the reference answers have no answer to query" -- "$tracemark" reading scan --key key.json \
   --harvest harvest.jsonl --answers student-answers.jsonl --reference-answers short-reference.jsonl

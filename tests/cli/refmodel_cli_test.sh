@@ -79,7 +79,7 @@ assert r["id"] == "p0" and r["prompt_tokens"] == [0, 7, 8] and len(r["tokens"]) 
 marked=$(log10p key.json marked1.jsonl)
 clean=$(log10p key.json clean.jsonl)
 check "watermarked responses are flagged (log10 p $marked < -10)" python3 -c "assert $marked < -10"
-check "responses without --key are not (log10 p $clean > -3)" python3 -c "assert $clean > -3"
+check_null "responses without --key are not" "$clean"
 
 # generate: bad input
 printf '{"id":"a","prompt_tokens":[1,2]}\n{"id":"b","prompt":7}\n' > bad_prompt.jsonl

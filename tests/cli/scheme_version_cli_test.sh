@@ -29,10 +29,8 @@ for version in 1 2 3; do
 done
 other=$("$tracemark" detect --key v1.json --input marked2.jsonl --json | tail -1 |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["log10_p"])')
-check "a version 2 watermark is not detected with a version 1 key (log10 p $other)" \
-  python3 -c "import sys; sys.exit(0 if $other > -3 else 1)"
+check_null "a version 2 watermark is not detected with a version 1 key" "$other"
 other=$("$tracemark" detect --key v3.json --input marked2.jsonl --json | tail -1 |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["log10_p"])')
-check "a version 2 watermark is not detected with a version 3 key of another secret (log10 p $other)" \
-  python3 -c "import sys; sys.exit(0 if $other > -3 else 1)"
+check_null "a version 2 watermark is not detected with a version 3 key of another secret" "$other"
 finish

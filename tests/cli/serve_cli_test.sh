@@ -190,7 +190,7 @@ log10p() { "$tracemark" scan --key "$1" --suspect "$2" "${@:3}" --json | python3
 p_marked=$(log10p key.json answers.jsonl)
 p_other=$(log10p other.json answers.jsonl)
 check "scan finds the serving key's watermark in the probed answers with p < 1e-6 (log10 p = $p_marked)" python3 -c "assert $p_marked < -6"
-check "scan with another key finds nothing (log10 p = $p_other)" python3 -c "assert $p_other > -3"
+check_null "scan with another key finds nothing" "$p_other"
 p_ref=$(log10p key.json answers.jsonl --reference-log audit.jsonl)
 check "scan accepts the audit log as --reference-log (log10 p = $p_ref)" python3 -c "assert $p_ref < -6"
 

@@ -43,9 +43,9 @@ expect 0 "not watermarked" -- "$tracemark" synth --vocab-size 3000 --out clean.j
 ours=$("$tracemark" detect --key ours.json --input marked.jsonl --json | last_log10p)
 check "detect finds tournament text (log10 p $ours)" python3 -c "import sys; sys.exit(0 if $ours < -20 else 1)"
 fresh=$("$tracemark" detect --key other.json --input marked.jsonl --json | last_log10p)
-check "a fresh tournament key does not (log10 p $fresh)" python3 -c "import sys; sys.exit(0 if $fresh > -3 else 1)"
+check_null "a fresh tournament key does not" "$fresh"
 clean=$("$tracemark" detect --key ours.json --input clean.jsonl --json | last_log10p)
-check "unwatermarked text is not flagged (log10 p $clean)" python3 -c "import sys; sys.exit(0 if $clean > -3 else 1)"
+check_null "unwatermarked text is not flagged" "$clean"
 expect 0 "synthid-tournament key tmk_" -- "$tracemark" detect --key ours.json --input marked.jsonl
 expect 0 '"mean_g"' -- "$tracemark" detect --key ours.json --input marked.jsonl --json
 expect 2 "--reference-model and --syntax-aware do not apply" -- \

@@ -55,8 +55,7 @@ check "generation does not depend on --threads" cmp -s wm.jsonl wm1.jsonl
 wm=$("$tracemark" detect --key key.json --input wm.jsonl --json | field log10_p)
 plain=$("$tracemark" detect --key key.json --input plain.jsonl --json | field log10_p)
 check "the teacher's watermark is detected (log10 p $wm)" /usr/bin/python3 -c "import sys; sys.exit(0 if $wm < -4 else 1)"
-# A fresh key flags innocent text at p < 10^-3.5 once in about 3000 runs.
-check "unwatermarked answers are not flagged (log10 p $plain)" /usr/bin/python3 -c "import sys; sys.exit(0 if $plain > -3.5 else 1)"
+check_null "unwatermarked answers are not flagged" "$plain"
 
 # A transformer student of the watermarked harvest mixed with clean text; perplexity of both kinds.
 expect 0 "trained transformer student student.tmodel on [0-9]+ teacher tokens .*watermarked fraction 0.5" -- \
