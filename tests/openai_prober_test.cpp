@@ -1,5 +1,6 @@
-// tracemark probe against a local endpoint: what happens when the output cannot be written, and
-// --timeout as a bound on the whole response (a server that trickles bytes).
+// tracemark probe against a local endpoint: what happens when the output cannot be written,
+// --timeout as a bound on the whole response (a server that trickles bytes), and --top-logprobs in
+// each endpoint's form, kept in the records for `reading scan`.
 #include "tracemark/serving/openai_prober.hpp"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,8 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -20,11 +23,12 @@ namespace {
 constexpr const char* kCompletion =
     R"({"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"ok"}}]})";
 
-// An OpenAI-like endpoint on a free loopback port, serving /v1/chat/completions with `handler`.
+// An OpenAI-like endpoint on a free loopback port, serving `path` (by default /v1/chat/completions)
+// with `handler`.
 class LocalEndpoint {
  public:
-  explicit LocalEndpoint(httplib::Server::Handler handler) {
-    server_.Post("/v1/chat/completions", std::move(handler));
+  explicit LocalEndpoint(httplib::Server::Handler handler, const std::string& path = "/v1/chat/completions") {
+    server_.Post(path, std::move(handler));
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -106,6 +110,76 @@ TEST(OpenAiProber, TimeoutBoundsTheWholeResponse) {
   EXPECT_EQ(summary.failed, 1u);
   EXPECT_LT(seconds, 3.0) << "the trickling response was read to its end";
   EXPECT_NE(log.str().find("no complete response within --timeout"), std::string::npos) << log.str();
+}
+
+// --top-logprobs asks in each endpoint's own form (chat: "logprobs": true and "top_logprobs": k;
+// completions: "logprobs": k), and the answer's logprobs stay in the record as the endpoint sent them.
+TEST(OpenAiProber, TopLogprobsAreAskedInEachEndpointsFormAndKept) {
+  for (const bool chat : {true, false}) {
+    std::mutex mutex;
+    std::vector<nlohmann::json> bodies;
+    const char* answer =
+        chat ? R"({"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":" the"},)"
+               R"("logprobs":{"content":[{"token":" the","logprob":-0.1,"bytes":[32,116,104,101],"top_logprobs":[)"
+               R"({"token":" the","logprob":-0.1,"bytes":[32,116,104,101]},{"token":" a","logprob":-2.5,"bytes":[32,97]}]}]}}]})"
+             : R"({"id":"c1","object":"text_completion","choices":[{"index":0,"text":" the","logprobs":{"tokens":[" the"],)"
+               R"("token_logprobs":[-0.1],"top_logprobs":[{" the":-0.1," a":-2.5}]}}]})";
+    LocalEndpoint endpoint(
+        [&](const httplib::Request& req, httplib::Response& res) {
+          std::lock_guard lock(mutex);
+          bodies.push_back(nlohmann::json::parse(req.body));
+          res.set_content(answer, "application/json");
+        },
+        chat ? "/v1/chat/completions" : "/v1/completions");
+    testing::TemporaryFolder folder;
+    serving::ProbeOptions options;
+    options.endpoint = endpoint.url();
+    options.model = "m";
+    options.chat = chat;
+    options.prompts = write_prompts(folder, 2);
+    options.out = (folder.path() / "answers.jsonl").string();
+    options.max_tokens = 1;
+    options.top_logprobs = 5;
+    std::ostringstream log;
+    const serving::ProbeSummary summary = serving::run_probe(options, "sk-test-0123456789abcdef", log);
+    EXPECT_EQ(summary.answered, 2u) << log.str();
+    ASSERT_EQ(bodies.size(), 2u);
+    for (const nlohmann::json& body : bodies) {
+      if (chat) {
+        EXPECT_EQ(body.at("logprobs"), true) << body;
+        EXPECT_EQ(body.at("top_logprobs"), 5) << body;
+      } else {
+        EXPECT_EQ(body.at("logprobs"), 5) << body;
+        EXPECT_FALSE(body.contains("top_logprobs")) << body;
+      }
+    }
+    std::ifstream out(options.out);
+    std::string line;
+    int records = 0;
+    while (std::getline(out, line)) {
+      const nlohmann::json record = nlohmann::json::parse(line);
+      const nlohmann::json& logprobs = record.at("choices").at(0).at("logprobs");
+      EXPECT_EQ(chat ? logprobs.at("content").at(0).at("top_logprobs").size() : logprobs.at("top_logprobs").at(0).size(), 2u)
+          << record;
+      ++records;
+    }
+    EXPECT_EQ(records, 2);
+  }
+  // Without the option nothing is asked: some endpoints refuse "logprobs".
+  std::atomic<bool> asked{false};
+  LocalEndpoint endpoint([&](const httplib::Request& req, httplib::Response& res) {
+    if (nlohmann::json::parse(req.body).contains("logprobs")) asked = true;
+    res.set_content(kCompletion, "application/json");
+  });
+  testing::TemporaryFolder folder;
+  serving::ProbeOptions options;
+  options.endpoint = endpoint.url();
+  options.model = "m";
+  options.prompts = write_prompts(folder, 1);
+  options.out = (folder.path() / "answers.jsonl").string();
+  std::ostringstream log;
+  EXPECT_EQ(serving::run_probe(options, "sk-test-0123456789abcdef", log).answered, 1u) << log.str();
+  EXPECT_FALSE(asked.load());
 }
 
 }  // namespace

@@ -96,7 +96,7 @@ TEST(ReadingScan, RefusesAnswersThatDoNotMatchTheHarvest) {
           "outside the key's vocabulary");
   refused(R"({"id":"r0-1","prompt_tokens":[1,2,3],"tokens":[5],"top_logprobs":[[{"id":5,"logprob":-0.1},{"id":6,"logprob":-0.2}]]})",
           "summing to");
-  refused(R"({"id":"r0-1","prompt_tokens":[1,2,3],"tokens":[5],"top_logprobs":[]})", "holds no first step");
+  refused(R"({"id":"r0-1","prompt_tokens":[1,2,3],"tokens":[5],"top_logprobs":[]})", "has no first step");
   refused(R"({"id":7,"prompt_tokens":[1,2,3],"tokens":[5]})", "expected an answer with the query's \"id\"");
   // Hostile input: a truncated line, deep nesting, wrong types and numbers out of range.
   refused(R"({"id":"r0-1","prompt_tokens":[1,2,3],"tok)", "not valid JSON");
@@ -112,7 +112,7 @@ TEST(ReadingScan, RefusesAnswersThatDoNotMatchTheHarvest) {
           "not a number");
   refused(R"({"id":"r0-1","prompt_tokens":[1,2,3],"tokens":[5],"top_logprobs":[[{"id":5,"logprob":-1e400}]]})",
           "line 2");
-  refused(R"({"id":"r0-1","prompt_tokens":[1,2,3],"tokens":[5],"top_logprobs":{"id":5}})", "holds no first step");
+  refused(R"({"id":"r0-1","prompt_tokens":[1,2,3],"tokens":[5],"top_logprobs":{"id":5}})", "has no first step");
 
   // A harvest of the wrong shape is refused with its line, before any answer is read.
   const auto harvest_error = [&](const std::string& line, const std::string& expected) {

@@ -15,12 +15,14 @@
 #include <unistd.h>
 
 #include "test_support.hpp"
+#include "tokenizer_test_support.hpp"
 #include "tracemark/error.hpp"
 #include "tracemark/verify/tokenizer.hpp"
 
 namespace tracemark {
 namespace {
 
+using testing::gpt2_key;
 using testing::params_with;
 
 class TempDir {
@@ -175,15 +177,6 @@ TEST(RunSuspectScan, AReferenceLogWithNothingUsableIsAnError) {
     EXPECT_EQ(e.code(), ErrorCode::invalid_input);
     EXPECT_NE(std::string(e.what()).find("has no usable records"), std::string::npos) << e.what();
   }
-}
-
-// A key bound to the GPT-2 tokenizer (its files come from corpora/fetch.sh, part of the test set-up);
-// `digest` forges another vocabulary digest.
-WatermarkKey gpt2_key(std::uint32_t width, std::string digest = {}) {
-  const std::shared_ptr<const Tokenizer> gpt2 = Tokenizer::load("gpt2");
-  SchemeParams params = params_with(0.25, 2.0, width, gpt2->vocab_size());
-  params.tokenizer = TokenizerBinding{gpt2->name(), digest.empty() ? gpt2->vocab_sha256() : digest};
-  return WatermarkKey::generate(params);
 }
 
 const char* const kText =

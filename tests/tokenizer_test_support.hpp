@@ -13,6 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
+#include "tracemark/verify/tokenizer.hpp"
+
 namespace tracemark::testing {
 
 inline std::filesystem::path tokenizer_cache() {
@@ -71,6 +74,15 @@ inline std::vector<std::vector<std::uint32_t>> parity_ids(const std::string& ref
     all.push_back(std::move(ids));
   }
   return all;
+}
+
+// A key bound to the GPT-2 tokenizer (its files come from corpora/fetch.sh, part of the test set-up);
+// `digest` forges another vocabulary digest.
+inline WatermarkKey gpt2_key(std::uint32_t width, std::string digest = {}) {
+  const std::shared_ptr<const Tokenizer> gpt2 = Tokenizer::load("gpt2");
+  SchemeParams params = params_with(0.25, 2.0, width, gpt2->vocab_size());
+  params.tokenizer = TokenizerBinding{gpt2->name(), digest.empty() ? gpt2->vocab_sha256() : digest};
+  return WatermarkKey::generate(params);
 }
 
 }  // namespace tracemark::testing

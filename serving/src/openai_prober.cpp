@@ -277,6 +277,14 @@ ProbeSummary run_probe(const ProbeOptions& options, const std::string& api_key, 
       if (options.max_tokens) body["max_tokens"] = *options.max_tokens;
       if (options.temperature) body["temperature"] = *options.temperature;
       if (options.seed) body["seed"] = *options.seed;
+      if (options.top_logprobs) {
+        if (options.chat) {
+          body["logprobs"] = true;
+          body["top_logprobs"] = *options.top_logprobs;
+        } else {
+          body["logprobs"] = *options.top_logprobs;
+        }
+      }
       const std::string request = body.dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
       std::string failure;
       bool answered = false;

@@ -80,6 +80,11 @@ void add_probe_command(CLI::App& app) {
   auto* temperature = command->add_option("--temperature", options->temperature, "temperature sent with each request")
                           ->check(CLI::Range(0.0, 2.0));
   auto* seed = command->add_option("--seed", options->seed, "seed sent with each request");
+  // 20 is OpenAI's chat limit (its completions allow 5; vLLM's default server limit is 20).
+  command->add_option("--top-logprobs", options->probe.top_logprobs,
+                      "ask for the K most probable tokens at each step (chat: logprobs + top_logprobs K; completions: "
+                      "logprobs K), for `reading scan`'s weighted tests")
+      ->check(CLI::Range(1u, 20u));
   command->add_option("--ca-cert", options->probe.ca_cert, "PEM file of trusted CAs for HTTPS (default: the system's)");
   command->add_flag("--chat", options->chat, "ask POST /chat/completions (the default)");
   command->add_flag("--completions", options->completions, "ask POST /completions with the text prompt");

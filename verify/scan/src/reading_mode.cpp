@@ -14,6 +14,7 @@
 #include "tracemark/verify/key_tokenizer.hpp"
 #include "tracemark/verify/prompt_records.hpp"
 #include "tracemark/verify/suspect_records.hpp"
+#include "first_step_logprobs.hpp"
 
 namespace tracemark {
 namespace {
@@ -23,43 +24,6 @@ constexpr std::size_t kMaxReadingWidth = 16;
 // A window of up to kMaxReadingWidth ids as a hashable string of their bytes.
 std::string window_key(const std::vector<std::uint32_t>& tokens, std::size_t end, std::size_t width) {
   return std::string(reinterpret_cast<const char*>(tokens.data() + end - width), 4 * width);
-}
-
-// The first step of "top_logprobs", checked: its ids, their natural-log probabilities (<= 0) and
-// their probabilities.
-void first_step_probabilities(const JsonlReader& reader, const JsonlRecord& record, std::uint32_t vocab,
-                              std::vector<std::uint32_t>& ids, std::vector<double>& logprobs,
-                              std::vector<double>& weights) {
-  const auto fail = [&](const std::string& what) {
-    throw Error(ErrorCode::invalid_input, reader.where(record) + ": \"top_logprobs\" " + what +
-                                              "; expected one array per generated token of {\"id\", \"logprob\"} "
-                                              "(`tracemark generate --top-logprobs K`)");
-  };
-  const nlohmann::json& steps = record.value["top_logprobs"];
-  if (!steps.is_array() || steps.empty() || !steps[0].is_array() || steps[0].empty()) fail("holds no first step");
-  ids.clear();
-  logprobs.clear();
-  weights.clear();
-  std::unordered_set<std::uint32_t> seen;
-  for (const nlohmann::json& entry : steps[0]) {
-    if (!entry.is_object() || !entry.contains("id") || !entry.contains("logprob")) fail("has an entry without id or logprob");
-    const nlohmann::json& id = entry["id"];
-    const nlohmann::json& logprob = entry["logprob"];
-    if (!id.is_number_unsigned() || id.get<std::uint64_t>() >= vocab) {
-      fail("has an id outside the key's vocabulary (size " + std::to_string(vocab) + ")");
-    }
-    if (!logprob.is_number()) fail("has a logprob that is not a number");
-    const double value = logprob.get<double>();
-    // Positive values within float rounding of 0 are a probability of 1.
-    if (!(value <= 1e-4) || std::isnan(value)) fail("has a logprob above 0");
-    if (!seen.insert(id.get<std::uint32_t>()).second) fail("lists id " + std::to_string(id.get<std::uint32_t>()) + " twice");
-    ids.push_back(id.get<std::uint32_t>());
-    logprobs.push_back(std::min(0.0, value));
-    weights.push_back(std::exp(logprobs.back()));
-  }
-  double sum = 0;
-  for (double w : weights) sum += w;
-  if (sum > 1.0 + 1e-3) fail("has probabilities summing to " + std::to_string(sum) + ", more than 1");
 }
 
 // The query an answer answers: its id must name one of the harvest's prefixes and its
@@ -97,24 +61,24 @@ ReadingQuery locate_answer(const JsonlReader& reader, const JsonlRecord& record,
 using ReferenceProbabilities = std::unordered_map<std::uint64_t, std::unordered_map<std::uint32_t, double>>;
 
 ReferenceProbabilities read_reference_answers(const std::filesystem::path& path, const std::vector<HarvestSequence>& harvest,
-                                              std::uint32_t vocab) {
+                                              std::uint32_t vocab, const KeyTokenizer& tokenizer) {
   ReferenceProbabilities reference;
   JsonlReader reader(path);
   JsonlRecord record;
-  std::vector<std::uint32_t> ids;
-  std::vector<double> logprobs, weights;
+  FirstStepLogprobs listed;
   while (reader.next(record)) {
     const ReadingQuery query = locate_answer(reader, record, harvest);
-    if (!record.value.contains("top_logprobs") || record.value["top_logprobs"].is_null()) {
-      throw Error(ErrorCode::invalid_input, reader.where(record) + ": a reference answer needs \"top_logprobs\" "
-                                                                   "(`generate --top-logprobs K` with the reference model)");
+    if (!has_first_step_logprobs(record.value)) {
+      throw Error(ErrorCode::invalid_input, reader.where(record) + ": a reference answer needs its listed tokens "
+                                                                   "(`generate --top-logprobs K` or `probe --top-logprobs K` "
+                                                                   "with the reference model)");
     }
-    first_step_probabilities(reader, record, vocab, ids, logprobs, weights);
+    read_first_step_logprobs(reader, record, vocab, tokenizer, listed);
     auto [slot, inserted] = reference.try_emplace(query.record << 32 | query.position);
     if (!inserted) {
       throw Error(ErrorCode::invalid_input, reader.where(record) + ": a second reference answer to query \"" + query.id() + "\"");
     }
-    for (std::size_t i = 0; i < ids.size(); ++i) slot->second[ids[i]] = weights[i];
+    for (std::size_t i = 0; i < listed.ids.size(); ++i) slot->second[listed.ids[i]] = listed.probabilities[i];
   }
   return reference;
 }
@@ -195,18 +159,20 @@ ReadingScanReport scan_reading_answers(const WatermarkKey& key, const std::vecto
   ReadingScanReport report;
   const double gamma = scheme.null_green_probability();
   ColourScoreAccumulator mass(gamma), tilt(gamma), excess(gamma);
+  // The answer's ids as the suspect scan reads them: "tokens" when they are the key tokenizer's, else
+  // the text (a probe's "choices"), tokenized with the key's tokenizer; an API's listed tokens are
+  // mapped to ids with it too.
+  const KeyTokenizer tokenizer(std::span<const WatermarkKey>(&key, 1), "");
   const ReferenceProbabilities reference =
-      reference_answers.empty() ? ReferenceProbabilities{} : read_reference_answers(reference_answers, harvest, scheme.vocab_size());
+      reference_answers.empty() ? ReferenceProbabilities{}
+                                : read_reference_answers(reference_answers, harvest, scheme.vocab_size(), tokenizer);
   std::vector<double> excesses;
   bool every_answer_has_logprobs = true;
   std::unordered_set<std::uint64_t> answered;
-  std::vector<std::uint32_t> ids;
-  std::vector<double> logprobs, weights, tilts;
+  FirstStepLogprobs listed;
+  std::vector<double> tilts;
   std::vector<std::uint8_t> green;
   std::uint64_t green_count = 0;
-  // The answer's ids as the suspect scan reads them: "tokens" when they are the key tokenizer's, else
-  // the text (a probe's "choices"), tokenized with the key's tokenizer.
-  const KeyTokenizer tokenizer(std::span<const WatermarkKey>(&key, 1), "");
   const SuspectRecordDecoder decoder(tokenizer, TokenSource::automatic);
   JsonlReader reader(answers);
   JsonlLine line;
@@ -240,11 +206,14 @@ ReadingScanReport scan_reading_answers(const WatermarkKey& key, const std::vecto
     ++report.scored;
     const std::uint64_t seed = scheme.context_seed(std::span<const std::uint32_t>(sequence.tokens).subspan(end - width, width));
     if (scheme.is_green(seed, tokens[0])) ++green_count;
-    if (!record.value.contains("top_logprobs") || record.value["top_logprobs"].is_null()) {
+    if (!has_first_step_logprobs(record.value)) {
       every_answer_has_logprobs = false;
       continue;
     }
-    first_step_probabilities(reader, record, scheme.vocab_size(), ids, logprobs, weights);
+    read_first_step_logprobs(reader, record, scheme.vocab_size(), tokenizer, listed);
+    const std::vector<std::uint32_t>& ids = listed.ids;
+    const std::vector<double>& logprobs = listed.logprobs;
+    const std::vector<double>& weights = listed.probabilities;
     green.resize(ids.size());
     for (std::size_t i = 0; i < ids.size(); ++i) green[i] = scheme.is_green(seed, ids[i]) ? 1 : 0;
     mass.add_window(weights, green);

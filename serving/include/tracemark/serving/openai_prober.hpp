@@ -21,6 +21,9 @@ struct ProbeOptions {
   std::optional<std::size_t> max_tokens;
   std::optional<double> temperature;
   std::optional<std::int64_t> seed;
+  // Ask for the k most probable tokens at each step (reading mode's weighted tests read the first):
+  // chat sends "logprobs": true and "top_logprobs": k, completions send "logprobs": k.
+  std::optional<unsigned> top_logprobs;
   double timeout_seconds = 120;     // per request: connecting, each read and write, and the whole response
   double retry_base_seconds = 1.0;  // first backoff; doubles each retry, with jitter
   double retry_max_seconds = 60;    // largest backoff (Retry-After is honoured even when longer, up to 1 hour)

@@ -78,8 +78,10 @@ inline constexpr double kMaxTilt = 8.0;
 
 // Scores a suspect's answers ("id" from the queries, "prompt_tokens" the query's prefix, and the
 // answer as the suspect scan reads it: "tokens" when they are the key tokenizer's ids, else its text
-// or a probe's "choices", tokenized with the key's tokenizer; the first id is scored; optionally "top_logprobs": per generated token
-// [{"id", "logprob"}], of which the first step is scored) under a green-list key, rebuilding the
+// or a probe's "choices", tokenized with the key's tokenizer; the first id is scored; optionally the
+// listed tokens of the first step: "top_logprobs" per generated token [{"id", "logprob"}], or an
+// OpenAI chat or completion's logprobs, whose tokens are mapped to the key tokenizer's ids
+// (first_step_logprobs.hpp)) under a green-list key, rebuilding the
 // rule's queries from the harvest. Error(invalid_input) naming file, line and byte offset for an
 // answer whose id is not a query of this harvest, whose prompt differs from that query's prefix,
 // that answers a query twice, or whose ids or log-probabilities are malformed; Error(invalid_argument)
