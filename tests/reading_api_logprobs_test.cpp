@@ -204,6 +204,7 @@ TEST(ReadingApiLogprobs, MalformedListsAndKeysWithoutATokenizerAreRefused) {
   const std::string greedy = f.text(f.candidates[0]);
   const json good = chat_answer(query.id(), f.prefix(query), greedy, {{greedy, -0.5}}, true);
   const auto refused = [&](json answer, const std::string& expected) {
+    SCOPED_TRACE(expected);
     const std::string message = f.error_of(answer);
     EXPECT_NE(message.find("bad.jsonl line 1"), std::string::npos) << message;
     EXPECT_NE(message.find(expected), std::string::npos) << message;

@@ -155,7 +155,7 @@ TEST(ReadingScan, RefusesAnswersThatDoNotMatchTheHarvest) {
   reference_error({R"({"id":"r0-0","prompt_tokens":[1,2],"tokens":[5],"top_logprobs":[[{"id":5,"logprob":-2}]]})"},
                   "answers.jsonl line 2: the reference answers have no answer to query \"r0-1\"");
   reference_error({R"({"id":"r0-0","prompt_tokens":[1,2],"tokens":[5]})"},
-                  "reference.jsonl line 1: a reference answer needs \"top_logprobs\"");
+                  "reference.jsonl line 1: a reference answer needs its listed tokens");
   reference_error({R"({"id":"r0-0","prompt_tokens":[1,9],"tokens":[5],"top_logprobs":[[{"id":5,"logprob":-2}]]})"},
                   "reference.jsonl line 1: the prompt of \"r0-0\" is not that query's prefix");
   reference_error({R"({"id":"r0-0","prompt_tokens":[1,2],"tokens":[5],"top_logprobs":[[{"id":5,"logprob":-2}]]})",

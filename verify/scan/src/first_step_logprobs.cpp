@@ -140,6 +140,10 @@ void read_first_step_logprobs(const JsonlReader& reader, const JsonlRecord& reco
       if (!steps.is_array() || steps.empty() || !steps[0].is_object() || steps[0].empty()) fail("has no first step");
       for (const auto& [token, logprob] : steps[0].items()) listed.emplace_back(*token_bytes(token, nullptr), checked_logprob(logprob));
     }
+    // The API's own probabilities must sum to at most 1 before any two are added together.
+    double listed_sum = 0;
+    for (const auto& entry : listed) listed_sum += std::exp(entry.second);
+    if (listed_sum > 1.0 + 1e-3) fail("has probabilities summing to " + std::to_string(listed_sum) + ", more than 1");
     const Tokenizer* loaded = nullptr;
     try {
       loaded = &tokenizer.get("each token an API's logprobs list");

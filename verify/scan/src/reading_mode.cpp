@@ -235,8 +235,8 @@ ReadingScanReport scan_reading_answers(const WatermarkKey& key, const std::vecto
       }
       excesses.resize(ids.size());
       for (std::size_t i = 0; i < ids.size(); ++i) {
-        const auto listed = found->second.find(ids[i]);
-        excesses[i] = weights[i] - (listed == found->second.end() ? 0.0 : listed->second);
+        const auto in_reference = found->second.find(ids[i]);
+        excesses[i] = weights[i] - (in_reference == found->second.end() ? 0.0 : in_reference->second);
       }
       excess.add_window(excesses, green);
     }
