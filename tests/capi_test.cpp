@@ -488,7 +488,7 @@ TEST_F(CApi, DetectSchemeEqualsEachSchemesCppDetector) {
       EXPECT_EQ(found.log10_p, detector.test(counts).log10_p);
     }
     EXPECT_LT(found.scored, 1498u) << "the repeated tuple is scored once";
-    EXPECT_GT(found.log10_p, -4) << "random ids carry no watermark";
+    EXPECT_GT(found.log10_p, -6) << "random ids carry no watermark (a fresh key: the floor a valid p-value crosses once in a million runs)";
     std::vector<std::uint32_t> outside = {1, 2, 3000};
     EXPECT_EQ(tm_detect_scheme(key.key, outside.data(), outside.size(), &found), TM_INVALID_INPUT);
     EXPECT_EQ(tm_detect_scheme(nullptr, tokens.data(), tokens.size(), &found), TM_INVALID_ARGUMENT);

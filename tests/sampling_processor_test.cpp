@@ -194,7 +194,7 @@ TEST_F(SamplingGeneration, TheDecodingLoopWatermarksWithTheKeysChoiceOnBothPaths
     const GammaTest found = GumbelMaxDetector::test(detector.pooled());
     const GammaTest not_found = GumbelMaxDetector::test(other.pooled());
     EXPECT_LT(found.log10_p, -20) << "top_k " << top_k << ", " << found.scored << " tuples";
-    EXPECT_GT(not_found.log10_p, -4) << "top_k " << top_k;
+    EXPECT_GT(not_found.log10_p, -6) << "top_k " << top_k << " (a fresh key: a floor a valid p-value crosses once in a million runs)";
   }
 }
 
