@@ -130,7 +130,8 @@ void run_scan(const ScanOptions& options) {
                 << " (mixture bound)\n";
     }
   } else {
-    std::cout << "  top logprobs:    not in every answer (the suspect's top_logprobs add stronger tests)\n";
+    std::cout << "  top logprobs:    not in every answer (the suspect's listed tokens add stronger tests: "
+                 "generate --top-logprobs K, probe --top-logprobs K)\n";
   }
   std::cout << "  p = " << format_p_value(combined_log10) << (tests > 1 ? " (the smallest, times " + std::to_string(tests) + ")" : std::string()) << ": "
             << (detected ? "the suspect reads the harvest with our watermark" : "no evidence at alpha") << " (alpha "
@@ -146,7 +147,8 @@ void add_reading_command(CLI::App& app) {
   auto queries = std::make_shared<QueriesOptions>();
   CLI::App* make = reading->add_subcommand(
       "queries", "write the harvest prefixes the key-free rule allows, as token-id prompts (answer each with one greedy "
-                 "token: `generate --max-tokens 1 --temperature 0 --top-logprobs 20`, or `probe --completions`)");
+                 "token: `generate --max-tokens 1 --temperature 0 --top-logprobs 20`, or `probe --completions --max-tokens 1 "
+                 "--temperature 0 --top-logprobs 5`)");
   make->add_option("--harvest", queries->harvest, "our answers the suspect may have trained on (JSON lines with "
                                                   "\"prompt_tokens\" and \"tokens\": generate's output, a reference log)")
       ->required();
@@ -166,11 +168,11 @@ void add_reading_command(CLI::App& app) {
       ->required();
   score->add_option("--answers", scan->answers,
                     "the suspect's answers: JSON lines with the query's \"id\" and \"prompt_tokens\", the answer (\"tokens\", "
-                    "its next token first, or the text of a probe's \"choices\") and optionally \"top_logprobs\" "
-                    "(generate --top-logprobs)")
+                    "its next token first, or the text of a probe's \"choices\") and optionally the listed tokens: "
+                    "\"top_logprobs\" (generate --top-logprobs) or an OpenAI response's logprobs (probe --top-logprobs)")
       ->required();
   score->add_option("--reference-answers", scan->reference_answers,
-                    "a clean reference model's answers to the same queries, with \"top_logprobs\" (a model never "
+                    "a clean reference model's answers to the same queries, with listed tokens (a model never "
                     "trained on our watermarked text): adds the test of what the suspect puts on green tokens beyond it");
   score->add_option("--alpha", scan->alpha, "evidence threshold for the verdict")->capture_default_str()->check(CLI::Range(1e-300, 0.5));
   score->add_flag("--json", scan->json, "every figure as JSON");
