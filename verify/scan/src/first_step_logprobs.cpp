@@ -164,6 +164,7 @@ void read_first_step_logprobs(const JsonlReader& reader, const JsonlRecord& reco
         // Two of the suspect's tokens begin with the same one of ours: their probabilities add.
         double& merged = out.logprobs[slot->second];
         const double high = std::max(merged, logprob);
+        if (std::isinf(high)) continue;  // both of probability 0 (never NaN from -inf minus -inf)
         merged = std::min(0.0, high + std::log1p(std::exp(std::min(merged, logprob) - high)));
       }
     }
