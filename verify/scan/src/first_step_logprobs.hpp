@@ -14,6 +14,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "tracemark/verify/jsonl_reader.hpp"
@@ -27,15 +29,27 @@ struct FirstStepLogprobs {
   std::vector<double> probabilities;  // exp(logprobs); they sum to at most 1
 };
 
-// Whether the record carries listed tokens in one of the three shapes. A record with none (for
-// example a probe made without --top-logprobs) is not an error: only the greedy test reads it.
-bool has_first_step_logprobs(const nlohmann::json& record);
+// Reads the listed tokens of one file's answers. Not thread-safe: it keeps the ids of the token
+// texts it has mapped (an answer file names the same few thousand tokens over and over).
+class FirstStepLogprobsReader {
+ public:
+  // `vocab`: the key's vocabulary size (ids at or above it are refused); `tokenizer`: the key's,
+  // used only for named tokens and loaded only then.
+  FirstStepLogprobsReader(std::uint32_t vocab, const KeyTokenizer& tokenizer);
 
-// Reads the first step's listed tokens into `out`. Throws Error(invalid_input) naming file, line and
-// byte offset for a malformed list (no first step, an id outside `vocab`, a logprob above 0 or not
-// a number, an id listed twice in tracemark's shape, probabilities summing to more than 1) and for
-// API-shaped tokens when the key binds no tokenizer (they cannot be mapped to ids).
-void read_first_step_logprobs(const JsonlReader& reader, const JsonlRecord& record, std::uint32_t vocab,
-                              const KeyTokenizer& tokenizer, FirstStepLogprobs& out);
+  // Reads the first step's listed tokens of `record` into `out`; false (and `out` untouched) when
+  // the record carries none in any shape (a probe made without --top-logprobs is not an error: only
+  // the greedy test reads it). Throws Error(invalid_input) naming file, line and byte offset for a
+  // malformed list (no first step, an id outside the vocabulary, a logprob above 0 or not a number,
+  // an id listed twice in tracemark's shape, probabilities summing to more than 1, a "bytes" entry
+  // that is not bytes) and for named tokens when the key binds no tokenizer.
+  bool read(const JsonlReader& reader, const JsonlRecord& record, FirstStepLogprobs& out);
+
+ private:
+  std::uint32_t vocab_;
+  const KeyTokenizer& tokenizer_;
+  // Token bytes -> the first id they encode to (the largest uint32 when they encode to nothing).
+  std::unordered_map<std::string, std::uint32_t> named_ids_;
+};
 
 }  // namespace tracemark

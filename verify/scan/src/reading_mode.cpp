@@ -65,15 +65,15 @@ ReferenceProbabilities read_reference_answers(const std::filesystem::path& path,
   ReferenceProbabilities reference;
   JsonlReader reader(path);
   JsonlRecord record;
+  FirstStepLogprobsReader logprobs_reader(vocab, tokenizer);
   FirstStepLogprobs listed;
   while (reader.next(record)) {
     const ReadingQuery query = locate_answer(reader, record, harvest);
-    if (!has_first_step_logprobs(record.value)) {
+    if (!logprobs_reader.read(reader, record, listed)) {
       throw Error(ErrorCode::invalid_input, reader.where(record) + ": a reference answer needs its listed tokens "
                                                                    "(`generate --top-logprobs K` or `probe --top-logprobs K` "
                                                                    "with the reference model)");
     }
-    read_first_step_logprobs(reader, record, vocab, tokenizer, listed);
     auto [slot, inserted] = reference.try_emplace(query.record << 32 | query.position);
     if (!inserted) {
       throw Error(ErrorCode::invalid_input, reader.where(record) + ": a second reference answer to query \"" + query.id() + "\"");
@@ -169,6 +169,7 @@ ReadingScanReport scan_reading_answers(const WatermarkKey& key, const std::vecto
   std::vector<double> excesses;
   bool every_answer_has_logprobs = true;
   std::unordered_set<std::uint64_t> answered;
+  FirstStepLogprobsReader logprobs_reader(scheme.vocab_size(), tokenizer);
   FirstStepLogprobs listed;
   std::vector<double> tilts;
   std::vector<std::uint8_t> green;
@@ -206,11 +207,10 @@ ReadingScanReport scan_reading_answers(const WatermarkKey& key, const std::vecto
     ++report.scored;
     const std::uint64_t seed = scheme.context_seed(std::span<const std::uint32_t>(sequence.tokens).subspan(end - width, width));
     if (scheme.is_green(seed, tokens[0])) ++green_count;
-    if (!has_first_step_logprobs(record.value)) {
+    if (!logprobs_reader.read(reader, record, listed)) {
       every_answer_has_logprobs = false;
       continue;
     }
-    read_first_step_logprobs(reader, record, scheme.vocab_size(), tokenizer, listed);
     const std::vector<std::uint32_t>& ids = listed.ids;
     const std::vector<double>& logprobs = listed.logprobs;
     const std::vector<double>& weights = listed.probabilities;
