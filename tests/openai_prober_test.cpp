@@ -52,6 +52,16 @@ std::string write_prompts(const testing::TemporaryFolder& folder, int count) {
   return path.string();
 }
 
+// Options for a probe of `count` prompts against `endpoint`, answers into the folder's answers.jsonl.
+serving::ProbeOptions probe_options(const LocalEndpoint& endpoint, const testing::TemporaryFolder& folder, int count) {
+  serving::ProbeOptions options;
+  options.endpoint = endpoint.url();
+  options.model = "m";
+  options.prompts = write_prompts(folder, count);
+  options.out = (folder.path() / "answers.jsonl").string();
+  return options;
+}
+
 // A full disk stops the run with the reason, instead of counting each answer as a failed prompt
 // ("a body that is not a JSON object") and asking the rest.
 TEST(OpenAiProber, AFailedWriteOfTheOutputStopsTheRun) {
@@ -61,10 +71,7 @@ TEST(OpenAiProber, AFailedWriteOfTheOutputStopsTheRun) {
     res.set_content(kCompletion, "application/json");
   });
   testing::TemporaryFolder folder;
-  serving::ProbeOptions options;
-  options.endpoint = endpoint.url();
-  options.model = "m";
-  options.prompts = write_prompts(folder, 10);
+  serving::ProbeOptions options = probe_options(endpoint, folder, 10);
   options.out = "/dev/full";  // every write fails with ENOSPC
   options.concurrency = 1;
   std::ostringstream log;
@@ -95,11 +102,7 @@ TEST(OpenAiProber, TimeoutBoundsTheWholeResponse) {
     });
   });
   testing::TemporaryFolder folder;
-  serving::ProbeOptions options;
-  options.endpoint = endpoint.url();
-  options.model = "m";
-  options.prompts = write_prompts(folder, 1);
-  options.out = (folder.path() / "out.jsonl").string();
+  serving::ProbeOptions options = probe_options(endpoint, folder, 1);
   options.max_retries = 0;
   options.timeout_seconds = 1.0;
   std::ostringstream log;
@@ -132,12 +135,8 @@ TEST(OpenAiProber, TopLogprobsAreAskedInEachEndpointsFormAndKept) {
         },
         chat ? "/v1/chat/completions" : "/v1/completions");
     testing::TemporaryFolder folder;
-    serving::ProbeOptions options;
-    options.endpoint = endpoint.url();
-    options.model = "m";
+    serving::ProbeOptions options = probe_options(endpoint, folder, 2);
     options.chat = chat;
-    options.prompts = write_prompts(folder, 2);
-    options.out = (folder.path() / "answers.jsonl").string();
     options.max_tokens = 1;
     options.top_logprobs = 5;
     std::ostringstream log;
@@ -172,11 +171,7 @@ TEST(OpenAiProber, TopLogprobsAreAskedInEachEndpointsFormAndKept) {
     res.set_content(kCompletion, "application/json");
   });
   testing::TemporaryFolder folder;
-  serving::ProbeOptions options;
-  options.endpoint = endpoint.url();
-  options.model = "m";
-  options.prompts = write_prompts(folder, 1);
-  options.out = (folder.path() / "answers.jsonl").string();
+  const serving::ProbeOptions options = probe_options(endpoint, folder, 1);
   std::ostringstream log;
   EXPECT_EQ(serving::run_probe(options, "sk-test-0123456789abcdef", log).answered, 1u) << log.str();
   EXPECT_FALSE(asked.load());

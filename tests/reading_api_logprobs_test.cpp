@@ -117,9 +117,12 @@ struct ApiFixture {
     write_records(folder.path() / name, answers);
     return scan_reading_answers(key, harvest, folder.path() / name);
   }
-  std::string error_of(const json& answer) const {
+  std::string error_of(const json& answer) const { return error_of_line(answer.dump()); }
+  // The error of an answer file of one raw line (hostile input need not be JSON).
+  std::string error_of_line(const std::string& line) const {
+    std::ofstream(folder.path() / "bad.jsonl") << line << "\n";
     try {
-      scan("bad.jsonl", {answer});
+      scan_reading_answers(key, harvest, folder.path() / "bad.jsonl");
     } catch (const Error& e) {
       return e.what();
     }
@@ -238,6 +241,26 @@ TEST(ReadingApiLogprobs, MalformedListsAndKeysWithoutATokenizerAreRefused) {
   refused(bad, "not a number");
   bad["choices"][0]["logprobs"]["top_logprobs"] = {{{"", -1.0}}};
   refused(bad, "names no token");
+  bad = good;
+  bad["choices"][0]["logprobs"] = "yes";
+  refused(bad, "choices[0].logprobs is not an object");
+
+  // Hostile lines: truncated, nested 5,000 deep, a logprob out of a double's range.
+  const auto refused_line = [&](const std::string& line, const std::string& expected) {
+    SCOPED_TRACE(expected);
+    const std::string message = f.error_of_line(line);
+    EXPECT_NE(message.find("bad.jsonl line 1"), std::string::npos) << message;
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+  };
+  const std::string whole = good.dump();
+  refused_line(whole.substr(0, whole.size() - 20), "not valid JSON");
+  std::string deep = whole;
+  deep.replace(deep.find("\"top_logprobs\":[") + 15, 1, std::string(5000, '[') + "[" + std::string(5000, ']') + ",");
+  refused_line(deep, "nested");
+  std::string huge_logprob = whole;
+  const std::size_t logprob_at = huge_logprob.rfind("\"logprob\":") + 10;
+  huge_logprob.replace(logprob_at, huge_logprob.find_first_of(",}", logprob_at) - logprob_at, "-1e400");
+  refused_line(huge_logprob, "a number too large for a double");
 
   // A key that binds no tokenizer cannot map named tokens to ids.
   const WatermarkKey plain = WatermarkKey::generate(testing::params_with(0.25, 2.0, 2, f.gpt2->vocab_size(), 2));

@@ -32,11 +32,16 @@ const nlohmann::json* member(const nlohmann::json& object, const char* name) {
   return found == object.end() || found->is_null() ? nullptr : &*found;
 }
 
+// The first choice's "logprobs" of an API response (null when absent or null).
+const nlohmann::json* api_logprobs(const nlohmann::json& record) {
+  const nlohmann::json* choices = member(record, "choices");
+  if (choices == nullptr || !choices->is_array() || choices->empty()) return nullptr;
+  return member((*choices)[0], "logprobs");
+}
+
 std::optional<FirstStepList> locate_list(const nlohmann::json& record) {
   if (const nlohmann::json* steps = member(record, "top_logprobs")) return FirstStepList{ListShape::tracemark_ids, steps};
-  const nlohmann::json* choices = member(record, "choices");
-  if (choices == nullptr || !choices->is_array() || choices->empty()) return std::nullopt;
-  const nlohmann::json* logprobs = member((*choices)[0], "logprobs");
+  const nlohmann::json* logprobs = api_logprobs(record);
   if (logprobs == nullptr) return std::nullopt;
   if (const nlohmann::json* content = member(*logprobs, "content")) return FirstStepList{ListShape::chat_tokens, content};
   if (const nlohmann::json* top = member(*logprobs, "top_logprobs")) return FirstStepList{ListShape::completion_tokens, top};
@@ -102,7 +107,13 @@ FirstStepLogprobsReader::FirstStepLogprobsReader(std::uint32_t vocab, const KeyT
 
 bool FirstStepLogprobsReader::read(const JsonlReader& reader, const JsonlRecord& record, FirstStepLogprobs& out) {
   const std::optional<FirstStepList> located = locate_list(record.value);
-  if (!located) return false;
+  if (!located) {
+    // Absent or null logprobs are a probe without --top-logprobs; anything else but an object is
+    // malformed, not absent.
+    const nlohmann::json* logprobs = api_logprobs(record.value);
+    if (logprobs != nullptr && !logprobs->is_object()) fail(reader, record, ListShape::chat_tokens, "is not an object");
+    return false;
+  }
   const ListShape shape = located->shape;
   const nlohmann::json& list = *located->list;
   const auto malformed = [&](const std::string& what) { fail(reader, record, shape, what); };
